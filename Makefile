@@ -1,0 +1,53 @@
+# em-abm: `make run` runs the default scenario, `make test` runs the tests.
+# Both create .venv with Python >= 3.12 on first use and install the package with its dev extras.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SCENARIO ?= baseline_2026
+YEARS ?= 3
+SEED ?= 1
+SCALE ?= 1.0
+OUT ?= results/$(SCENARIO)
+
+.PHONY: run test test-slow lint format bench clean venv
+
+# First interpreter found with version >= 3.12 (pyenv honours .python-version).
+FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python; do \
+	  p=$$(command -v $$c 2>/dev/null) || continue; \
+	  $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo $$p; exit 0; }; \
+	done; exit 1
+
+$(PY):
+	@py=$$($(FIND_PYTHON)) || { echo "error: em-abm needs Python >= 3.12; none was found on PATH (install one, e.g. 'pyenv install 3.12')" >&2; exit 1; }; \
+	echo "creating $(VENV) with $$py"; $$py -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/em-abm run $(SCENARIO) --years $(YEARS) --seed $(SEED) --scale $(SCALE) --out $(OUT) --force
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_fullscale.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

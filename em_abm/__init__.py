@@ -1,0 +1,30 @@
+"""em-abm: an agent-based policy model of electronic monitoring in England and Wales.
+
+Quick start::
+
+    import em_abm
+    result = em_abm.run("baseline_2026", seed=1, years=3, scale=1.0)
+    result.summary["tagged"], result.timeseries.head()
+    result.save("out/")
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from em_abm.errors import UserError
+
+try:
+    __version__ = version("em-abm")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+
+def run(scenario="baseline_2026", *, seed=1, years=3.0, scale=1.0, overrides=None, progress=False):
+    """Run one scenario and return a :class:`em_abm.results.RunResult`."""
+    from em_abm.results import run_model
+
+    return run_model(
+        scenario, seed=seed, years=years, scale=scale, overrides=overrides, progress=progress
+    )
+
+
+__all__ = ["UserError", "__version__", "run"]

@@ -1,0 +1,5 @@
+import sys
+
+from em_abm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,120 @@
+"""Agencies: the requesters of orders (courts, prisons, Home Office) and the equipment supplier."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import mesa
+import numpy as np
+
+from em_abm.params import COHORTS
+
+# What a requester decides about an order escalated after two failed fitting attempts.
+REISSUE, REVOKE, LEAVE_ACTIVE = 0, 1, 2
+
+
+class Requester(mesa.Agent):
+    """An agency that creates tagging orders (stage 2) and takes back failed ones.
+
+    Each requester owns some cohorts (NAO Figure 1 D). It sends the day's new orders, fixes
+    orders sent with errors, and reviews orders escalated after two failed fitting
+    attempts: re-issue for another round, revoke (recall, return to court, detention), or
+    leave the order active without a tag.
+    """
+
+    cohorts: tuple[str, ...] = ()
+
+    def __init__(self, model: mesa.Model) -> None:
+        super().__init__(model)
+        self.cohort_index = np.array([COHORTS.index(c) for c in self.cohorts], dtype=np.int64)
+
+    def new_orders(self, rng: np.random.Generator, daily_rate: np.ndarray) -> np.ndarray:
+        """Number of new orders today for each of this requester's cohorts."""
+        return rng.poisson(daily_rate[self.cohort_index])
+
+    @staticmethod
+    def review(
+        u: np.ndarray, rounds: np.ndarray, *, reissue: float, revoke: float, max_rounds: int
+    ) -> np.ndarray:
+        """Decision on each escalated order (REISSUE, REVOKE or LEAVE_ACTIVE).
+
+        ``u`` are the orders' common random numbers for this review. After ``max_rounds``
+        rounds a requester no longer re-issues: those orders are revoked.
+        """
+        decision = np.where(
+            u < reissue, REISSUE, np.where(u < reissue + revoke, REVOKE, LEAVE_ACTIVE)
+        )
+        decision[(decision == REISSUE) & (rounds >= max_rounds)] = REVOKE
+        return decision
+
+
+class Prison(Requester):
+    """Prisons and the Parole Board: post-release orders; with the Home Office, specials."""
+
+    cohorts = ("post_release", "specials")
+
+
+class Court(Requester):
+    """Courts: court bail and court sentences (community and suspended orders)."""
+
+    cohorts = ("court_bail", "court_sentence")
+
+
+class HomeOffice(Requester):
+    """The Home Office: immigration bail."""
+
+    cohorts = ("immigration",)
+
+
+class EquipmentSupplier(mesa.Agent):
+    """The equipment supplier (stage 1): keeps each region stocked with each device type.
+
+    Each day it compares a region's stock plus deliveries due with a reorder point (in days
+    of expected fits) and orders up to a target; deliveries arrive after a lead time as Mesa
+    timed events. Devices collected at removal go back into stock; lost ones are replaced
+    only through these orders.
+    """
+
+    def __init__(self, model: mesa.Model, stock: np.ndarray) -> None:
+        super().__init__(model)
+        self.stock = stock.astype(np.int64)
+        self.on_order = np.zeros_like(self.stock)
+        self.supplied = int(self.stock.sum())  # devices ever supplied (initial stock included)
+        self.delivered_today = 0
+        self._due: dict[float, np.ndarray] = defaultdict(lambda: np.zeros_like(self.stock))
+
+    def reorder(
+        self,
+        *,
+        expected_daily_fits: np.ndarray,
+        reorder_point_days: float,
+        order_up_to_days: float,
+        lead_time_days: int,
+        supply_multiplier: float,
+        deliver_at: float,
+    ) -> None:
+        position = self.stock + self.on_order
+        low = position < reorder_point_days * expected_daily_fits
+        if not low.any():
+            return
+        target = np.ceil(order_up_to_days * expected_daily_fits).astype(np.int64)
+        qty = np.where(low, np.maximum(target - position, 0), 0)
+        qty = np.floor(qty * supply_multiplier).astype(np.int64)
+        if qty.sum() == 0:
+            return
+        self.on_order += qty
+        self._due[deliver_at] += qty
+        if lead_time_days == 0:
+            self.receive_due()
+        else:
+            self.model.schedule_event(self.receive_due, at=deliver_at)
+
+    def receive_due(self) -> None:
+        """Timed event: deliveries due by now arrive in regional stock."""
+        now = self.model.time
+        for t in [t for t in self._due if t <= now]:
+            qty = self._due.pop(t)
+            self.stock += qty
+            self.on_order -= qty
+            self.supplied += int(qty.sum())
+            self.delivered_today += int(qty.sum())

@@ -1,0 +1,171 @@
+"""Command line: ``em-abm run | scenarios | params``.
+
+User mistakes end with one line on stderr (``em-abm: error: <field>: <what is allowed>``) and
+exit status 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from em_abm.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse would print the usage too)
+        raise UserError(message)
+
+
+def _positive(kind, what):
+    def conv(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{what}: got {text!r}; allowed: a number > 0"
+            ) from None
+        if not value > 0 or value != value or value in (float("inf"),):
+            raise argparse.ArgumentTypeError(f"{what}: got {text!r}; allowed: a number > 0")
+        return value
+
+    return conv
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seed: got {text!r}; allowed: a non-negative integer"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed: got {text!r}; allowed: a non-negative integer")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(
+        prog="em-abm",
+        description="Agent-based model of electronic monitoring in England and Wales.",
+    )
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run one scenario and write its results")
+    r.add_argument(
+        "scenario",
+        nargs="?",
+        default="baseline_2026",
+        help="packaged scenario name or path to a TOML file (default: baseline_2026)",
+    )
+    r.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
+    r.add_argument(
+        "--years", type=_positive(float, "--years"), default=3.0, help="simulated years (default 3)"
+    )
+    r.add_argument(
+        "--scale",
+        type=_positive(float, "--scale"),
+        default=1.0,
+        help="population and capacities multiplied by this (default 1 = England and Wales)",
+    )
+    r.add_argument("--out", default=None, help="output folder (default results/<scenario>)")
+    r.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        dest="overrides",
+        help="override a parameter from the start, e.g. --set field.officers=300 (repeatable)",
+    )
+    r.add_argument("--force", action="store_true", help="replace the output folder's contents")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--no-figures", action="store_true", help="skip figures")
+
+    s = sub.add_parser("scenarios", help="list packaged scenarios")
+    s.add_argument("--verbose", "-v", action="store_true", help="show descriptions")
+
+    p = sub.add_parser("params", help="print the parameter table")
+    p.add_argument("--format", choices=("text", "markdown", "csv"), default="text")
+    return ap
+
+
+def cmd_run(args) -> int:
+    from em_abm import scenario as sc
+    from em_abm.results import _check_out_dir, run_model
+
+    scen = sc.load(args.scenario).with_overrides(
+        sc.parse_assignments(args.overrides), where="--set "
+    )
+    out = Path(args.out) if args.out else Path("results") / scen.name
+    _check_out_dir(out, force=args.force)
+    result = run_model(
+        scen, seed=args.seed, years=args.years, scale=args.scale, progress=not args.no_progress
+    )
+    result.save(out, force=True, figures=not args.no_figures)
+    print(format_summary(result.summary))
+    print(
+        f"\nwrote {out}/ (timeseries.parquet, summary.json, metadata.json"
+        f"{', figures/overview.png' if not args.no_figures else ''}) in "
+        f"{result.metadata['wall_time_s']:.1f} s of simulation"
+    )
+    return 0
+
+
+def format_summary(summary: dict) -> str:
+    from em_abm.metrics import BY_NAME
+
+    lines = [
+        f"{'scenario':34s} {summary['scenario']}  (seed {summary['seed']}, "
+        f"{summary['years']:g} years from {summary['start']}, scale {summary['scale']:g})"
+    ]
+    for name, value in summary.items():
+        if name not in BY_NAME:
+            continue
+        m = BY_NAME[name]
+        unit = m.unit.removesuffix("/day") if m.kind == "flow" else m.unit  # summary: run totals
+        if isinstance(value, dict):
+            parts = ", ".join(f"{k} {v:,.0f}" for k, v in value.items())
+            lines.append(f"{name:34s} {parts}")
+        elif unit == "share":
+            lines.append(f"{name:34s} {value:.3f}")
+        else:
+            lines.append(f"{name:34s} {value:,.1f} {unit}")
+    return "\n".join(lines)
+
+
+def cmd_scenarios(args) -> int:
+    from em_abm import scenario as sc
+
+    for name, path in sc.available().items():
+        s = sc.load(path)
+        line = f"{name:24s} from {s.start.isoformat()}, {len(s.changes)} dated change(s)"
+        print(line)
+        if args.verbose and s.description:
+            print("    " + s.description.replace("\n", "\n    "))
+    return 0
+
+
+def cmd_params(args) -> int:
+    from em_abm.params import ParamTable
+
+    sys.stdout.write(ParamTable().render(args.format))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {"run": cmd_run, "scenarios": cmd_scenarios, "params": cmd_params}[args.command]
+        return handler(args)
+    except UserError as e:
+        print(f"em-abm: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("em-abm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

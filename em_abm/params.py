@@ -1,0 +1,662 @@
+"""Every parameter of em-abm, declared once.
+
+Each :class:`Param` carries its default, the bounds that validation, sweeps and calibration
+use, its unit, a description and its source: a row of ``FACTS.md`` (the National Audit
+Office report HC 266, 10 July 2026, and the HMPPS statistics it cites), a study, or
+``assumption: <reason>``. Values tuned so that the model reproduces a published figure say
+``calibrated: ...`` and name the target.
+
+Per-cohort and per-tag parameters are separate scalar entries with dotted names
+(``demand.orders_per_year.court_bail``) so that sweeps and calibration can vary any of them.
+Shares that must sum to one carry a ``group``; :func:`check_groups` enforces it.
+
+Nothing here reads files or knows about the model: the model receives a resolved
+``dict[str, value]`` (see :mod:`em_abm.scenario`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from em_abm.errors import UserError
+
+COHORTS: tuple[str, ...] = (
+    "post_release",
+    "court_bail",
+    "immigration",
+    "court_sentence",
+    "specials",
+)
+TAGS: tuple[str, ...] = ("rf", "gps", "alcohol", "non_fitted")
+VISIT_TYPES: tuple[str, ...] = ("fit", "check", "removal")
+
+NAO = "NAO HC 266 (10 Jul 2026)"
+FACTS_MIX = f"{NAO} Figure 1 D: cohort shares of 28,700 tagged in March 2026"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One model parameter.
+
+    ``lower``/``upper`` are the range inside which any value is accepted and from which
+    sweeps and calibration draw. ``kind`` is ``float``, ``int``, ``bool`` or ``choice``.
+    """
+
+    name: str
+    default: Any
+    lower: float | None
+    upper: float | None
+    unit: str
+    description: str
+    source: str
+    kind: Literal["float", "int", "bool", "choice"] = "float"
+    choices: tuple[str, ...] = ()
+    group: str | None = None
+
+    @cached_property
+    def _adapter(self) -> TypeAdapter:
+        if self.kind == "float":
+            t = Annotated[
+                float, Field(strict=True, ge=self.lower, le=self.upper, allow_inf_nan=False)
+            ]
+        elif self.kind == "int":
+            t = Annotated[int, Field(strict=True, ge=self.lower, le=self.upper)]
+        elif self.kind == "bool":
+            t = Annotated[bool, Field(strict=True)]
+        else:
+            t = Literal[self.choices]  # type: ignore[valid-type]
+        return TypeAdapter(t)
+
+    @property
+    def allowed(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        what = "an integer" if self.kind == "int" else "a number"
+        return f"{what} from {_fmt(self.lower)} to {_fmt(self.upper)} ({self.unit})"
+
+    def validate(self, value: Any, *, where: str = "") -> Any:
+        """Return ``value`` checked (ints widened to float where a float is wanted)."""
+        try:
+            out = self._adapter.validate_python(value)
+        except ValidationError:
+            label = where or self.name
+            raise UserError(f"{label}: got {value!r}; allowed: {self.allowed}") from None
+        return float(out) if self.kind == "float" else out
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-inf"
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+_REGISTRY: dict[str, Param] = {}
+
+
+def _p(
+    name: str, default: Any, lower: Any, upper: Any, unit: str, description: str, source: str, **kw
+) -> None:
+    if name in _REGISTRY:
+        raise ValueError(f"parameter {name} declared twice")
+    _REGISTRY[name] = Param(name, default, lower, upper, unit, description, source, **kw)
+
+
+# --------------------------------------------------------------------------------------
+# Time
+_p(
+    "time.warmup_days",
+    120,
+    0,
+    1095,
+    "days",
+    "Days simulated before the scenario start so that queues and the fitting pipeline reach "
+    "their operating point; nothing is recorded during warm-up.",
+    "assumption: longer than the slowest pipeline step (escalation review plus re-attempts)",
+    kind="int",
+)
+
+# --------------------------------------------------------------------------------------
+# Demand: orders by cohort (stage 2)
+# Orders per year are calibrated so that the tagged stock is 28,700 with the March 2026 mix;
+# calibration/tune_demand.py reproduces them.
+_ORDERS = {
+    "post_release": 44_090.0,
+    "court_bail": 44_049.0,
+    "immigration": 6_227.0,
+    "court_sentence": 13_023.0,
+    "specials": 127.0,
+}
+_DURATION = {
+    "post_release": (
+        120.0,
+        "assumption: HDC curfews run up to 180 days and licence alcohol "
+        "monitoring up to 120 days; most orders are shorter than the maximum",
+    ),
+    "court_bail": (
+        110.0,
+        "assumption: EM bail lasts until the next hearing or trial; "
+        "consistent with the 2022 flows (55,010 orders a year on ~15,000 tagged, "
+        "a mean of about 100 days; FACTS.md, flows)",
+    ),
+    "immigration": (
+        330.0,
+        "assumption: immigration bail has no fixed end; the stock of 4,552 "
+        "(Dec 2025) is large relative to the Home Office's order flow",
+    ),
+    "court_sentence": (
+        150.0,
+        "assumption: curfew and alcohol abstinence requirements of "
+        "community and suspended orders typically last 3 to 6 months (max 12 "
+        "for alcohol, 24 for curfews)",
+    ),
+    "specials": (365.0, "assumption: high-risk cases are monitored for long periods"),
+}
+for _c in COHORTS:
+    _p(
+        f"demand.orders_per_year.{_c}",
+        _ORDERS[_c],
+        0.0,
+        300_000.0,
+        "orders/year",
+        f"New tagging orders per year for the {_c} cohort at scale 1.",
+        f"calibrated: tagged stock 28,700 and cohort mix 37/34/15/14/<0.5% ({FACTS_MIX}); "
+        "see calibration/tune_demand.py",
+    )
+    _p(
+        f"demand.duration_mean_days.{_c}",
+        _DURATION[_c][0],
+        7.0,
+        1095.0,
+        "days",
+        f"Mean order length for the {_c} cohort (gamma distributed).",
+        _DURATION[_c][1],
+    )
+_p(
+    "demand.duration_shape",
+    2.0,
+    0.5,
+    20.0,
+    "1",
+    "Shape of the gamma distribution of order lengths (1 = exponential; larger = less spread).",
+    "assumption: order lengths cluster around the sentence or bail period but vary widely",
+)
+_p(
+    "demand.multiplier",
+    1.0,
+    0.0,
+    5.0,
+    "x",
+    "Multiplier on all order inflows (a scenario lever).",
+    "assumption: 1 reproduces the 2026 inflow",
+)
+
+# Tag type of new orders, by cohort (shares sum to 1 within each cohort).
+_MIX = {
+    "post_release": {"rf": 0.30, "gps": 0.45, "alcohol": 0.25, "non_fitted": 0.0},
+    "court_bail": {"rf": 0.45, "gps": 0.50, "alcohol": 0.05, "non_fitted": 0.0},
+    "immigration": {"rf": 0.0, "gps": 0.65, "alcohol": 0.0, "non_fitted": 0.35},
+    "court_sentence": {"rf": 0.30, "gps": 0.30, "alcohol": 0.40, "non_fitted": 0.0},
+    "specials": {"rf": 0.0, "gps": 1.0, "alcohol": 0.0, "non_fitted": 0.0},
+}
+for _c in COHORTS:
+    for _t in TAGS:
+        _p(
+            f"demand.tag_mix.{_c}.{_t}",
+            _MIX[_c][_t],
+            0.0,
+            1.0,
+            "share",
+            f"Share of new {_c} orders that use a {_t} device.",
+            "assumption: chosen so that the stock by tag type matches HMPPS June 2025 "
+            "(RF 8,125, GPS 12,318, alcohol 4,261; FACTS.md, HMPPS statistics); non-fitted "
+            "devices are for immigration only (NAO Figure 1 B)",
+            group=f"demand.tag_mix.{_c}",
+        )
+
+# --------------------------------------------------------------------------------------
+# Orders (stage 2): errors and rework
+_p(
+    "orders.error_rate",
+    0.21,
+    0.0,
+    1.0,
+    "share",
+    "Share of orders that reach the supplier with errors and need rework before a visit.",
+    f"{NAO} para 13: error rate ~21% in the new order system (May 2026)",
+)
+_p(
+    "orders.rework_days_mean",
+    4.0,
+    0.0,
+    60.0,
+    "days",
+    "Mean days for the requesting agency to correct an order in error (exponential).",
+    "assumption: a few working days for the requester to re-key and resend",
+)
+
+# --------------------------------------------------------------------------------------
+# Field service (stages 3, 5, 8)
+_p(
+    "field.officers",
+    480,
+    0,
+    5000,
+    "FTE",
+    "Field officers in England and Wales at scale 1, spread over probation regions by population.",
+    "assumption: the supplier's field workforce is not published; sized so that baseline "
+    "utilisation is high but the backlog stays under the tolerable 400 (NAO para 10)",
+    kind="int",
+)
+_p(
+    "field.capacity_multiplier",
+    1.0,
+    0.0,
+    5.0,
+    "x",
+    "Multiplier on field officer hours (a scenario lever: surge capacity, transition losses).",
+    "assumption: 1 is the 2026 workforce",
+)
+_p(
+    "field.shift_hours",
+    8.0,
+    1.0,
+    12.0,
+    "hours/shift",
+    "Working hours of a field officer's shift.",
+    "assumption: a standard shift",
+)
+_p(
+    "field.days_per_week",
+    5,
+    1,
+    7,
+    "days/week",
+    "Shifts each officer works per week.",
+    "assumption: a standard working week on a rota covering all seven days",
+    kind="int",
+)
+_p(
+    "field.availability",
+    0.85,
+    0.1,
+    1.0,
+    "share",
+    "Share of rostered shifts actually worked (leave, sickness, training).",
+    "assumption: typical for an operational workforce",
+)
+_p(
+    "field.double_crew_share",
+    0.5,
+    0.0,
+    1.0,
+    "share",
+    "Share of visits made by two officers rather than one.",
+    f"assumption; {NAO} para 19: Serco planned to increase single-officer visits",
+)
+_p(
+    "field.onsite_hours.fit",
+    1.0,
+    0.1,
+    4.0,
+    "hours",
+    "Time at the address for a fitting visit (successful or not).",
+    "assumption: installing a tag and base station and explaining the conditions",
+)
+_p(
+    "field.onsite_hours.check",
+    0.5,
+    0.1,
+    4.0,
+    "hours",
+    "Time at the address for an equipment-check (maintenance) visit.",
+    "assumption",
+)
+_p(
+    "field.onsite_hours.removal",
+    0.5,
+    0.1,
+    4.0,
+    "hours",
+    "Time at the address for a removal visit.",
+    "assumption",
+)
+_p(
+    "field.road_speed_kmh",
+    60.0,
+    10.0,
+    110.0,
+    "km/h",
+    "Average road speed between and within police force areas.",
+    "assumption: mixed motorway, A-road and urban driving",
+)
+_p(
+    "field.road_circuity",
+    1.3,
+    1.0,
+    2.5,
+    "1",
+    "Road distance divided by straight-line distance.",
+    "assumption: ratios of 1.2-1.4 are usual for British road networks",
+)
+_p(
+    "field.chain_factor",
+    0.35,
+    0.05,
+    1.0,
+    "share",
+    "Share of the base-to-address travel time charged to each visit when visits are "
+    "chained into a round (1 = every visit is a separate trip from base).",
+    "assumption: a round of about three visits shares one trip out and back",
+)
+_p(
+    "field.first_visit_delay_days",
+    1,
+    0,
+    30,
+    "days",
+    "Days from a clean order to the first day a fitting visit can be made.",
+    "assumption: visits are booked for the next day at the earliest",
+    kind="int",
+)
+_p(
+    "field.reattempt_delay_days",
+    2,
+    0,
+    30,
+    "days",
+    "Days between a failed fitting attempt and the next attempt.",
+    "assumption: the standard second attempt follows within days",
+    kind="int",
+)
+_p(
+    "field.fit_success_prob",
+    0.384,
+    0.01,
+    1.0,
+    "probability",
+    "Probability that one fitting attempt succeeds (wearer at the address, consents, "
+    "details right).",
+    f"calibrated: 1-(1-p)^2 = 0.62 fitted within the standard two attempts, Jan-Apr 2026 "
+    f"({NAO} key facts, paras 12-13; 45% in 2025)",
+)
+_p(
+    "field.check_visits_per_year",
+    2.0,
+    0.0,
+    52.0,
+    "visits/wearer/year",
+    "Rate of equipment-check (maintenance) visits per fitted wearer.",
+    "assumption: stage 5 visits for faults, strap damage and base-station moves",
+)
+_p(
+    "field.max_rounds",
+    3,
+    1,
+    20,
+    "rounds",
+    "Rounds of two fitting attempts after which a requester stops re-issuing an order.",
+    "assumption: requesters eventually revoke or leave cases unresolved",
+    kind="int",
+)
+
+# What the requester does with an order escalated after two failed attempts.
+_p(
+    "escalation.review_days",
+    14,
+    0,
+    180,
+    "days",
+    "Days the requesting agency takes to review an escalated order.",
+    "assumption: the NAO reports cases waiting under review (para 9)",
+    kind="int",
+)
+_p(
+    "escalation.reissue_share",
+    0.55,
+    0.0,
+    1.0,
+    "share",
+    "Share of escalated orders re-issued for another round of two attempts.",
+    "assumption",
+    group="escalation",
+)
+_p(
+    "escalation.revoke_share",
+    0.30,
+    0.0,
+    1.0,
+    "share",
+    "Share of escalated orders ended by the requester (recall, return to court, detention).",
+    "assumption",
+    group="escalation",
+)
+_p(
+    "escalation.left_active_share",
+    0.15,
+    0.0,
+    1.0,
+    "share",
+    "Share of escalated orders left active with no tag until they end.",
+    f"assumption; {NAO} para 9: ~8,900 active orders with no tag, some left active by mistake",
+    group="escalation",
+)
+
+# --------------------------------------------------------------------------------------
+# Equipment (stages 1 and 8)
+_p(
+    "equipment.collection_rate",
+    0.60,
+    0.0,
+    1.0,
+    "share",
+    "Share of devices collected back into stock at removal; the rest are lost.",
+    f"{NAO} para 13: only around 60% of equipment is collected after an order ends",
+)
+_p(
+    "equipment.lead_time_days",
+    14,
+    0,
+    180,
+    "days",
+    "Days from a regional stock order to delivery by the equipment supplier.",
+    "assumption",
+    kind="int",
+)
+_p(
+    "equipment.reorder_point_days",
+    14.0,
+    0.0,
+    180.0,
+    "days of fits",
+    "A region reorders a device type when stock plus deliveries due falls below this many "
+    "days of expected fits.",
+    "assumption",
+)
+_p(
+    "equipment.order_up_to_days",
+    42.0,
+    1.0,
+    365.0,
+    "days of fits",
+    "A reorder brings stock plus deliveries due up to this many days of expected fits.",
+    "assumption",
+)
+_p(
+    "equipment.initial_stock_days",
+    30.0,
+    0.0,
+    365.0,
+    "days of fits",
+    "Stock in each region at the start, in days of expected fits.",
+    "assumption",
+)
+_p(
+    "equipment.supply_multiplier",
+    1.0,
+    0.0,
+    5.0,
+    "x",
+    "Multiplier on what the supplier delivers against each order (a lever for shortages).",
+    "assumption: 1 = orders delivered in full",
+)
+
+# --------------------------------------------------------------------------------------
+# Costs
+_p(
+    "cost.per_tagged_year_gbp",
+    4900.0,
+    0.0,
+    50_000.0,
+    "GBP/person/year",
+    "Direct cost of monitoring one tagged person for a year (includes probation's costs).",
+    f"{NAO} para 1: HMPPS estimate of £4,900 per tagged person per year (2025-26)",
+)
+_p(
+    "cost.per_visit_gbp",
+    150.0,
+    0.0,
+    2000.0,
+    "GBP/visit",
+    "Activity cost of one field visit (officer time and travel), shown separately.",
+    "assumption: about two officer-hours at a loaded cost with vehicle costs",
+)
+_p(
+    "cost.device_replacement_gbp",
+    500.0,
+    0.0,
+    10_000.0,
+    "GBP/device",
+    "Cost of replacing a device that is not collected.",
+    "assumption: order of magnitude of a tag with its base station",
+)
+
+# --------------------------------------------------------------------------------------
+# Initial state
+_p(
+    "init.tagged_share",
+    0.845,
+    0.0,
+    1.0,
+    "share",
+    "Share of the initial active orders that have a fitted tag; the rest start without one.",
+    "calibrated: the stationary share of active orders with a tag in baseline_2026, so runs "
+    f"start at their operating point; {NAO} para 9's ~8,900 of ~37,600 (24%) without a tag "
+    "is an upper bound that includes records left open by mistake",
+)
+
+# --------------------------------------------------------------------------------------
+# Policies (strategy objects in em_abm.policies, chosen by name)
+_p(
+    "policy.visit_queue",
+    "fcfs",
+    None,
+    None,
+    "-",
+    "Order in which each region's field officers take visits from the queue.",
+    "model design: first-come-first-served is the supplier's practice (NAO para 13: all "
+    "cases treated alike)",
+    kind="choice",
+    choices=("fcfs",),
+)
+
+
+# ======================================================================================
+# Public API
+
+PARAMS: dict[str, Param] = dict(_REGISTRY)
+
+
+def defaults() -> dict[str, Any]:
+    """A fresh dict of every parameter at its default."""
+    return {name: p.default for name, p in PARAMS.items()}
+
+
+def get(name: str, *, where: str = "") -> Param:
+    """The declared parameter ``name``; a :class:`UserError` naming close matches if unknown."""
+    try:
+        return PARAMS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, PARAMS, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `em-abm params`"
+        raise UserError(f"{where or name}: unknown parameter{hint}") from None
+
+
+def validate(values: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
+    """Check names, types and bounds of a partial parameter dict; return the cleaned values."""
+    out = {}
+    for name, value in values.items():
+        where = f"{prefix}{name}"
+        out[name] = get(name, where=where).validate(value, where=where)
+    return out
+
+
+def groups() -> dict[str, list[str]]:
+    """Share groups: group name -> member parameter names."""
+    g: dict[str, list[str]] = {}
+    for p in PARAMS.values():
+        if p.group:
+            g.setdefault(p.group, []).append(p.name)
+    return g
+
+
+def check_groups(values: dict[str, Any], *, where: str = "") -> None:
+    """Raise :class:`UserError` if the shares of any group do not sum to one."""
+    for group, names in groups().items():
+        total = math.fsum(values[n] for n in names)
+        if abs(total - 1.0) > 1e-6:
+            parts = " + ".join(f"{n.rsplit('.', 1)[-1]}={values[n]:g}" for n in names)
+            raise UserError(f"{where}{group}: shares must sum to 1 (got {parts} = {total:g})")
+
+
+def vector(values: dict[str, Any], prefix: str, keys: tuple[str, ...]) -> list[Any]:
+    """``[values[f"{prefix}.{k}"] for k in keys]``."""
+    return [values[f"{prefix}.{k}"] for k in keys]
+
+
+@dataclass
+class ParamTable:
+    """Rows for printing: one per parameter, in declaration order."""
+
+    rows: list[Param] = field(default_factory=lambda: list(PARAMS.values()))
+
+    def render(self, fmt: str = "text") -> str:
+        cols = ("name", "default", "lower", "upper", "unit", "source")
+        data = [
+            (p.name, _cell(p.default), _cell(p.lower), _cell(p.upper), p.unit, p.source)
+            for p in self.rows
+        ]
+        if fmt == "csv":
+            import csv
+            import io
+
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow((*cols, "description"))
+            for p, row in zip(self.rows, data, strict=True):
+                w.writerow((*row, p.description))
+            return buf.getvalue()
+        if fmt == "markdown":
+            lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in data]
+            return "\n".join(lines) + "\n"
+        widths = [max(len(c), *(len(r[i]) for r in data)) for i, c in enumerate(cols[:-1])]
+        fmt_row = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}"
+        lines = [fmt_row.format(*cols)]
+        lines += [fmt_row.format(*row) for row in data]
+        return "\n".join(lines) + "\n"
+
+
+def _cell(x: Any) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, float):
+        return f"{x:g}"
+    return str(x)

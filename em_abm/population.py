@@ -1,0 +1,114 @@
+"""Array-backed state of orders and wearers (a struct of numpy arrays indexed by slot).
+
+About 37,000 orders are live at once and over 300,000 pass through in three years, so
+per-day state lives in numpy arrays and daily work is vectorised over them (as in
+Starsim). A slot holds one order from its arrival until it closes; closed slots are reused
+by later orders, so the arrays stay about the size of the live population. Each order has a
+permanent ``uid``; :class:`~em_abm.agents.wearer.TagWearer` agents point at their slot.
+
+Every live order is in exactly one :class:`State`. Independently, it may be waiting for a
+field visit (:class:`Visit`); a fitted order can wait for an equipment check while staying
+``FITTED``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+
+class State(IntEnum):
+    FREE = 0  # slot not in use
+    REWORK = 1  # order arrived with errors; the requester is correcting it
+    AWAITING_FIT = 2  # clean order waiting for (another) fitting attempt
+    ESCALATED = 3  # two attempts failed; back with the requester for review
+    UNTAGGED = 4  # active order left without a tag until it ends
+    FITTED = 5  # tag fitted and monitored
+    AWAITING_REMOVAL = 6  # order ended; device still with the wearer until removal
+
+
+ACTIVE_STATES = (State.REWORK, State.AWAITING_FIT, State.ESCALATED, State.UNTAGGED, State.FITTED)
+N_STATES = len(State)
+
+
+class Visit(IntEnum):
+    NONE = 0
+    FIT = 1
+    CHECK = 2
+    REMOVAL = 3
+
+
+# name -> dtype of each per-order field
+FIELDS: dict[str, type] = {
+    "uid": np.int64,
+    "state": np.int8,
+    "cohort": np.int8,
+    "tag": np.int8,
+    "area": np.int16,
+    "region": np.int8,
+    "received_day": np.int32,  # day the order reached the supplier
+    "end_day": np.int32,  # day the order ends
+    "ready_day": np.int32,  # day the next step is due (rework done, review done, visit due)
+    "visit": np.int8,  # Visit pending
+    "attempts": np.int8,  # failed fitting attempts in the current round
+    "attempts_total": np.int16,  # fitting attempts over all rounds
+    "rounds": np.int8,  # rounds of attempts started
+    "first_round_open": np.bool_,  # the first two attempts are not yet concluded
+    "fitted_day": np.int32,
+    "key": np.uint64,  # the order's random key: its common random numbers derive from it
+}
+
+
+class OrderTable:
+    """Growable struct-of-arrays with a free-slot list."""
+
+    def __init__(self, capacity: int = 1024):
+        capacity = max(int(capacity), 16)
+        for name, dtype in FIELDS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+        self.capacity = capacity
+        self.n = 0  # slots [0, n) have ever been used
+        self._free: list[np.ndarray] = []  # closed slots available for reuse
+        self.next_uid = 0
+
+    def _grow(self, needed: int) -> None:
+        new_cap = max(self.capacity * 2, needed)
+        for name, dtype in FIELDS.items():
+            old = getattr(self, name)
+            arr = np.zeros(new_cap, dtype=dtype)
+            arr[: self.capacity] = old
+            setattr(self, name, arr)
+        self.capacity = new_cap
+
+    def allocate(self, k: int) -> np.ndarray:
+        """Slots for ``k`` new orders (reused slots first, lowest index first), with fresh uids."""
+        if k == 0:
+            return np.empty(0, dtype=np.int64)
+        free = np.concatenate(self._free) if self._free else np.empty(0, dtype=np.int64)
+        free.sort()
+        take = free[:k]
+        self._free = [free[k:]] if len(free) > k else []
+        extra = k - len(take)
+        if extra:
+            if self.n + extra > self.capacity:
+                self._grow(self.n + extra)
+            take = np.concatenate([take, np.arange(self.n, self.n + extra)])
+            self.n += extra
+        self.uid[take] = np.arange(self.next_uid, self.next_uid + k)
+        self.next_uid += k
+        return take
+
+    def release(self, slots: np.ndarray) -> None:
+        if len(slots):
+            self.state[slots] = State.FREE
+            self.visit[slots] = Visit.NONE
+            self._free.append(np.asarray(slots, dtype=np.int64))
+
+    def live(self) -> np.ndarray:
+        """Slots holding an order."""
+        return np.flatnonzero(self.state[: self.n])
+
+    def view(self, name: str) -> np.ndarray:
+        """Field ``name`` over the used slots [0, n)."""
+        return getattr(self, name)[: self.n]

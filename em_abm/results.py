@@ -1,0 +1,237 @@
+"""Run results: the daily time series, the summary, and the metadata that travels with them.
+
+``RunResult.save(dir)`` writes
+
+* ``timeseries.parquet``: one row per simulated day, a ``date`` column and one column per
+  metric (see :mod:`em_abm.metrics`);
+* ``summary.json``: scalar metrics (dicts for per-cohort and per-tag ones) plus scenario,
+  seed, years and scale;
+* ``metadata.json``: the full resolved parameters, the scenario's dated changes, seed,
+  package version, git commit where available, schema version and wall time;
+* ``figures/overview.png``.
+
+Everything is written into a temporary folder next to ``dir`` and moved into place at the
+end, so an interrupted save never leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from em_abm import __version__
+from em_abm.errors import UserError
+from em_abm.metrics import (
+    COLUMN_INDEX,
+    COLUMNS,
+    FINAL_PERIOD_DAYS,
+    METRICS,
+    RATE_WINDOW_DAYS,
+    column_names,
+    keys_of,
+)
+
+SCHEMA_VERSION = 1
+RESULT_FILES = ("timeseries.parquet", "summary.json", "metadata.json", "figures")
+
+
+@dataclass
+class RunResult:
+    timeseries: pd.DataFrame
+    summary: dict[str, Any]
+    params: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, out: str | os.PathLike, *, force: bool = False, figures: bool = True) -> Path:
+        """Write the result into ``out`` (see the module docstring); returns the path."""
+        out = Path(out)
+        _check_out_dir(out, force=force)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        try:
+            self.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
+            _write_json(tmp / "summary.json", self.summary)
+            _write_json(tmp / "metadata.json", self.metadata)
+            if figures:
+                self.plot(tmp / "figures")
+            _replace_dir(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out
+
+    def plot(self, folder: str | os.PathLike | None = None):
+        """Draw the overview figure; save it under ``folder`` if given. Returns the figure."""
+        from em_abm import plots
+
+        return plots.overview(self, folder=folder)
+
+
+def _check_out_dir(out: Path, *, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out: {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        ours = (out / "metadata.json").is_file()
+        if not ours:
+            raise UserError(
+                f"--out: {out} exists and holds other files; choose an empty folder or pass --force"
+            )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--out: cannot create {out.parent}: {e.strerror}") from None
+    if not os.access(out.parent, os.W_OK):
+        raise UserError(f"--out: {out.parent} is not writable")
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move the finished ``tmp`` folder to ``out``, replacing a previous result there."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating | float):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if hasattr(x, "isoformat"):
+        return x.isoformat()
+    return x
+
+
+# ---------------------------------------------------------------------------- building
+def build_timeseries(model) -> pd.DataFrame:
+    """The model's recorded columns plus derived rates, one row per day."""
+    data = {"date": pd.date_range(model.start_date, periods=model.n_days, freq="D")}
+    for c in COLUMNS:
+        data[c] = model.series[:, COLUMN_INDEX[c]]
+    df = pd.DataFrame(data)
+    for m in METRICS:
+        if m.kind != "rate":
+            continue
+        num, den = df[m.num], df[m.den]
+        if _kind_of(m.num) == "flow":
+            num = num.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
+            den = den.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
+        rate = (num / den.where(den > 0)).ffill().bfill().fillna(0.0)
+        df[m.name] = rate
+    return df
+
+
+def _kind_of(column: str) -> str:
+    base = column.split(".")[0]
+    return next(m.kind for m in METRICS if m.name == base)
+
+
+def build_summary(model, ts: pd.DataFrame) -> dict[str, Any]:
+    final = ts.iloc[-min(FINAL_PERIOD_DAYS, len(ts)) :]
+    out: dict[str, Any] = {
+        "scenario": model.scenario_def.name,
+        "seed": model.seed,
+        "years": model.years,
+        "scale": model.scale,
+        "start": model.start_date.isoformat(),
+        "end": model.date_of(model.n_days - 1).isoformat(),
+    }
+    for m in METRICS:
+        name = m.summary_name or m.name
+        if m.kind in ("stock", "flow"):
+            reduce = (
+                (lambda s: float(s.mean())) if m.kind == "stock" else (lambda s: float(s.sum()))
+            )
+            frame = final if m.kind == "stock" else ts
+            if m.by:
+                out[name] = {
+                    k: reduce(frame[c]) for k, c in zip(keys_of(m), column_names(m), strict=True)
+                }
+            else:
+                out[name] = reduce(frame[m.name])
+        elif m.kind == "rate":
+            frame = final if _kind_of(m.num) == "stock" else ts
+            den = float(frame[m.den].sum())
+            out[name] = float(frame[m.num].sum()) / den if den > 0 else 0.0
+        elif m.kind == "peak":
+            out[name] = float(ts[m.of].max())
+        elif m.kind == "quantile":
+            sample = model.order_to_fit_days
+            out[name] = float(np.quantile(sample, m.q)) if len(sample) else 0.0
+    return out
+
+
+def git_commit() -> str | None:
+    try:
+        root = Path(__file__).resolve().parent.parent
+        r = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        if r.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+        return r.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run_model(
+    scenario="baseline_2026", *, seed=1, years=3.0, scale=1.0, overrides=None, progress=False
+) -> RunResult:
+    """Build, run and summarise one model run."""
+    from em_abm.model import STREAMS, EMModel
+
+    t0 = time.perf_counter()
+    model = EMModel(scenario, rng=seed, years=years, scale=scale, overrides=overrides)
+    model.run(progress=progress)
+    wall = time.perf_counter() - t0
+    ts = build_timeseries(model)
+    summary = build_summary(model, ts)
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "package": "em-abm",
+        "version": __version__,
+        "git_commit": git_commit(),
+        "scenario": model.scenario_def.to_dict(),
+        "seed": model.seed,
+        "years": model.years,
+        "scale": model.scale,
+        "n_days": model.n_days,
+        "warmup_days": model.warmup,
+        "wall_time_s": round(wall, 3),
+        "python": platform.python_version(),
+        "params": dict(model.scenario_def.params),
+        "streams": list(STREAMS),
+    }
+    return RunResult(
+        timeseries=ts, summary=summary, params=dict(model.scenario_def.params), metadata=meta
+    )

@@ -1,0 +1,247 @@
+"""Scenarios: named, partial overrides of the parameter defaults plus a dated timeline.
+
+A scenario is a TOML file (the packaged ones live in ``em_abm/scenarios/``)::
+
+    name = "baseline_2026"
+    description = "..."
+    start = 2026-01-01
+    sources = ["NAO HC 266 ..."]
+
+    [params]                      # values from the start date
+    field.officers = 480          # dotted keys or nested tables, as TOML allows
+
+    [[changes]]                   # values set from a later date
+    date = 2026-09-01
+    note = "why"
+    field.capacity_multiplier = 1.2
+
+Scenario files hold data only; every mechanism they can switch lives in the model and is
+named by a parameter. Loading validates everything (names, types, bounds, share groups,
+dates) and raises :class:`~em_abm.errors.UserError` with the TOML path of the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from em_abm import params as P
+from em_abm.errors import UserError
+
+_TOP_KEYS = {"name", "description", "start", "sources", "params", "changes"}
+_CHANGE_KEYS = {"date", "note"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """Parameter values that take effect on ``date``."""
+
+    date: dt.date
+    values: dict[str, Any]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the parameters in force at ``start`` and the dated changes."""
+
+    name: str
+    start: dt.date
+    params: dict[str, Any]
+    changes: tuple[Change, ...] = ()
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    path: str = ""
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, overrides: dict[str, Any], *, where: str = "") -> Scenario:
+        """A copy with ``overrides`` (validated) applied from the start date."""
+        if not overrides:
+            return self
+        clean = P.validate(overrides, prefix=where)
+        merged = {**self.params, **clean}
+        P.check_groups(merged, where=where)
+        _check_timeline(merged, self.changes, where=self.path + ": " if self.path else "")
+        return Scenario(
+            name=self.name,
+            start=self.start,
+            params=merged,
+            changes=self.changes,
+            description=self.description,
+            sources=self.sources,
+            path=self.path,
+            overrides={**self.overrides, **clean},
+        )
+
+    def params_on(self, date: dt.date) -> dict[str, Any]:
+        """The parameter values in force on ``date``."""
+        out = dict(self.params)
+        for ch in self.changes:
+            if ch.date <= date:
+                out.update(ch.values)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "start": self.start.isoformat(),
+            "description": self.description,
+            "path": self.path,
+            "overrides": self.overrides,
+            "changes": [
+                {"date": c.date.isoformat(), "note": c.note, "values": c.values}
+                for c in self.changes
+            ],
+        }
+
+
+def scenario_dir() -> Path:
+    return Path(str(resources.files("em_abm") / "scenarios"))
+
+
+def available() -> dict[str, Path]:
+    """Packaged scenarios: name -> path."""
+    return {p.stem: p for p in sorted(scenario_dir().glob("*.toml"))}
+
+
+def load(name_or_path: str | Path | Scenario) -> Scenario:
+    """Load a packaged scenario by name, or a user's TOML file by path."""
+    if isinstance(name_or_path, Scenario):
+        return name_or_path
+    text = str(name_or_path)
+    packaged = available()
+    if text in packaged:
+        path = packaged[text]
+    else:
+        path = Path(text)
+        looks_like_path = path.suffix == ".toml" or "/" in text or path.exists()
+        if not looks_like_path:
+            raise UserError(
+                f"scenario: unknown scenario {text!r}; available: {', '.join(packaged)} "
+                "(or give a path to a .toml file)"
+            )
+        if path.is_dir():
+            raise UserError(f"scenario: {text} is a folder; give a .toml file")
+        if not path.is_file():
+            raise UserError(f"scenario: file not found: {text}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file (TOML must be UTF-8)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{path}: invalid TOML: {e}") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read: {e.strerror}") from None
+    return from_dict(data, path=str(path), default_name=path.stem)
+
+
+def from_dict(data: dict[str, Any], *, path: str = "", default_name: str = "custom") -> Scenario:
+    """Validate a parsed scenario table."""
+    where = f"{path}: " if path else ""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise UserError(
+            f"{where}{key}: unknown key; allowed top-level keys: {', '.join(sorted(_TOP_KEYS))}"
+        )
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{where}name: must be a non-empty string")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise UserError(f"{where}description: must be a string")
+    sources = data.get("sources", [])
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise UserError(f"{where}sources: must be a list of strings")
+    if "start" not in data:
+        raise UserError(f"{where}start: missing; give the scenario's start date, e.g. 2026-01-01")
+    start = data["start"]
+    if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
+        raise UserError(f"{where}start: must be a TOML date like 2026-01-01 (got {start!r})")
+
+    raw = data.get("params", {})
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}params: must be a table of parameter values")
+    overrides = P.validate(_flatten(raw), prefix=f"{where}params.")
+    base = {**P.defaults(), **overrides}
+    P.check_groups(base, where=where)
+
+    changes_raw = data.get("changes", [])
+    if not isinstance(changes_raw, list):
+        raise UserError(f"{where}changes: must be an array of tables ([[changes]])")
+    changes = []
+    for i, ch in enumerate(changes_raw):
+        at = f"{where}changes[{i}]"
+        if not isinstance(ch, dict):
+            raise UserError(f"{at}: must be a table with a date and parameter values")
+        if "date" not in ch:
+            raise UserError(f"{at}.date: missing; every change needs a date")
+        date = ch["date"]
+        if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+            raise UserError(f"{at}.date: must be a TOML date like 2026-09-01 (got {date!r})")
+        if date < start:
+            raise UserError(
+                f"{at}.date: {date.isoformat()} is before the scenario start {start.isoformat()}"
+            )
+        note = ch.get("note", "")
+        if not isinstance(note, str):
+            raise UserError(f"{at}.note: must be a string")
+        values = {k: v for k, v in ch.items() if k not in _CHANGE_KEYS}
+        if not values:
+            raise UserError(f"{at}: sets no parameter")
+        changes.append(Change(date, P.validate(_flatten(values), prefix=f"{at}."), note))
+    changes.sort(key=lambda c: c.date)
+    _check_timeline(base, changes, where=where)
+    return Scenario(
+        name=name,
+        start=start,
+        params=base,
+        changes=tuple(changes),
+        description=description.strip(),
+        sources=tuple(sources),
+        path=path,
+        overrides=overrides,
+    )
+
+
+def _check_timeline(base: dict[str, Any], changes: Any, *, where: str) -> None:
+    """Share groups must sum to one after every change too."""
+    current = dict(base)
+    for ch in changes:
+        current.update(ch.values)
+        P.check_groups(current, where=f"{where}change of {ch.date.isoformat()}: ")
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, prefix=f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, Any]:
+    """``["field.officers=300", "policy.visit_queue='fcfs'"]`` -> a dict (values parsed as TOML).
+
+    Bare words that are not TOML literals are taken as strings, so ``policy.visit_queue=fcfs``
+    works without quotes.
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--set {item}: expected NAME=VALUE, e.g. field.officers=300")
+        name, value = (s.strip() for s in item.split("=", 1))
+        try:
+            out[name] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[name] = value
+    return out
