@@ -7,6 +7,7 @@ exit status 2, before anything is written.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -20,30 +21,24 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(message)
 
 
-def _positive(kind, what):
-    def conv(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{what}: got {text!r}; allowed: a number > 0"
-            ) from None
-        if not value > 0 or value != value or value in (float("inf"),):
-            raise argparse.ArgumentTypeError(f"{what}: got {text!r}; allowed: a number > 0")
-        return value
-
-    return conv
+def _positive(text: str) -> float:
+    """A finite number > 0 (argparse puts the option's name in front of the message)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a number > 0")
+    return value
 
 
 def _seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--seed: got {text!r}; allowed: a non-negative integer"
-        ) from None
+        value = -1
     if value < 0:
-        raise argparse.ArgumentTypeError(f"--seed: got {text!r}; allowed: a non-negative integer")
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a non-negative integer")
     return value
 
 
@@ -62,12 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="packaged scenario name or path to a TOML file (default: baseline_2026)",
     )
     r.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
-    r.add_argument(
-        "--years", type=_positive(float, "--years"), default=3.0, help="simulated years (default 3)"
-    )
+    r.add_argument("--years", type=_positive, default=3.0, help="simulated years (default 3)")
     r.add_argument(
         "--scale",
-        type=_positive(float, "--scale"),
+        type=_positive,
         default=1.0,
         help="population and capacities multiplied by this (default 1 = England and Wales)",
     )

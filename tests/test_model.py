@@ -1,0 +1,164 @@
+"""Behaviour of the operational model: conservation, capacity, known answers, monotonicity."""
+
+import datetime as dt
+import itertools
+
+import numpy as np
+import pytest
+
+from em_abm import scenario as sc
+from em_abm.agents import FieldOfficer, TagWearer
+from em_abm.metrics import COLUMN_INDEX
+from em_abm.model import EMModel, crn
+from em_abm.population import ACTIVE_STATES, State
+
+
+def col(model, name):
+    return model.series[:, COLUMN_INDEX[name]]
+
+
+def test_invariants_hold_every_day(make_model):
+    """Orders conserved (each live order in one state, one agent each), devices conserved,
+    no negative stock, officers within their hours: asserted inside every step."""
+    m = make_model(years=1.0, scale=0.05)
+    m.run()
+    assert m.orders.next_uid > 1000
+    states = m.orders.view("state")
+    assert len(m.agents_by_type[TagWearer]) == np.count_nonzero(states)
+
+
+def test_officers_never_exceed_their_hours(make_model):
+    m = make_model(years=0.3, scale=0.05, **{"field.officers": 150})  # a short-staffed system
+    hours = []
+    for _ in range(m.warmup + m.n_days):
+        m.step()
+        assert np.all(m.officer_hours_used <= m.officer_hours_available + 1e-9)
+        hours.append(m.officer_hours_used.sum())
+        officer = m.agents_by_type[FieldOfficer][0]
+        assert 0 <= officer.hours_today <= officer.hours_available_today + 1e-9
+    util = col(m, "field_hours_used").sum() / col(m, "field_hours_available").sum()
+    # Short-staffed: most hours are used, never more. Some are left at the end of a day when
+    # the next visit in priority order does not fit in what remains.
+    assert util > 0.8
+    assert col(m, "outstanding_visits")[-1] > 100
+
+
+def test_same_seed_same_series_different_seed_different():
+    a = EMModel(rng=3, years=0.5, scale=0.05)
+    b = EMModel(rng=3, years=0.5, scale=0.05)
+    c = EMModel(rng=4, years=0.5, scale=0.05)
+    for m in (a, b, c):
+        m.run()
+    assert np.array_equal(a.series, b.series)
+    assert not np.array_equal(a.series, c.series)
+
+
+def test_known_answer_everything_fits_first_time(make_model):
+    """No errors, every attempt succeeds, ample officers and stock: every order is fitted on
+    its first visit, nothing escalates, and the fit comes the day after the order."""
+    m = make_model(
+        years=0.5,
+        **{
+            "orders.error_rate": 0.0,
+            "field.fit_success_prob": 1.0,
+            "field.officers": 2000,
+            "equipment.initial_stock_days": 365.0,
+            "equipment.reorder_point_days": 180.0,
+            "equipment.order_up_to_days": 365.0,
+        },
+    )
+    m.run()
+    assert col(m, "orders_with_error").sum() == 0
+    assert col(m, "visits_failed").sum() == 0
+    assert col(m, "escalations").sum() == 0
+    assert (
+        col(m, "fits").sum()
+        == col(m, "first_rounds_concluded").sum()
+        == col(m, "fits_within_two").sum()
+    )
+    waits = m.order_to_fit_days
+    assert len(waits) and np.all(waits == 1)  # first_visit_delay_days = 1
+
+
+def test_error_rate_and_collection_rate_extremes(make_model):
+    m = make_model(years=0.3, **{"orders.error_rate": 1.0, "equipment.collection_rate": 0.0})
+    m.run()
+    assert col(m, "orders_with_error").sum() == col(m, "orders_received").sum() > 0
+    assert col(m, "devices_collected").sum() == 0 and col(m, "devices_lost").sum() > 0
+    m = make_model(years=0.3, **{"equipment.collection_rate": 1.0})
+    m.run()
+    assert col(m, "devices_lost").sum() == 0 and col(m, "devices_collected").sum() > 0
+
+
+def test_no_field_officers_means_no_fits_and_a_growing_backlog(make_model):
+    m = make_model(years=0.3, **{"field.officers": 0})
+    m.run()
+    assert col(m, "fits").sum() == 0 and col(m, "visits_done").sum() == 0
+    backlog = col(m, "outstanding_visits")
+    assert backlog[-1] > backlog[0] > 0
+    assert np.all(np.diff(backlog[::7]) > 0)
+
+
+def test_more_officers_never_lengthen_the_backlog():
+    """Paired seeds, averaged over replicates, in a system short of field officers."""
+    levels = [240, 320, 400, 480, 640]
+    mean_backlog = []
+    for officers in levels:
+        runs = []
+        for seed in (1, 2, 3):
+            m = EMModel(rng=seed, years=0.5, scale=0.05, overrides={"field.officers": officers})
+            m.run()
+            runs.append(col(m, "outstanding_visits").mean())
+        mean_backlog.append(np.mean(runs))
+    assert all(b1 >= b2 for b1, b2 in itertools.pairwise(mean_backlog)), mean_backlog
+    assert mean_backlog[0] > 5 * mean_backlog[-1]
+
+
+def test_capacity_does_not_change_arrivals():
+    """Common random numbers: the same seed brings the same orders whatever the capacity."""
+    a = EMModel(rng=5, years=0.3, scale=0.05, overrides={"field.officers": 150})
+    b = EMModel(rng=5, years=0.3, scale=0.05)
+    a.run()
+    b.run()
+    assert np.array_equal(col(a, "orders_received"), col(b, "orders_received"))
+    assert np.array_equal(col(a, "orders_with_error"), col(b, "orders_with_error"))
+
+
+def test_dated_change_takes_effect_on_its_date(tmp_path):
+    path = tmp_path / "stop.toml"
+    path.write_text("start = 2026-01-01\n[[changes]]\ndate = 2026-03-01\ndemand.multiplier = 0.0\n")
+    m = EMModel(sc.load(str(path)), rng=1, years=0.5, scale=0.05, check_invariants=True)
+    m.run()
+    received = col(m, "orders_received")
+    cut = (dt.date(2026, 3, 1) - dt.date(2026, 1, 1)).days
+    assert received[:cut].sum() > 0 and received[cut:].sum() == 0
+
+
+def test_scale_scales_population_and_capacity():
+    small = EMModel(rng=1, years=0.2, scale=0.05)
+    big = EMModel(rng=1, years=0.2, scale=0.2)
+    assert len(big.officers) == pytest.approx(4 * len(small.officers), rel=0.05)
+    small.run()
+    big.run()
+    ratio = col(big, "tagged").mean() / col(small, "tagged").mean()
+    assert ratio == pytest.approx(4.0, rel=0.1)
+
+
+def test_wearer_agents_read_their_order():
+    m = EMModel(rng=1, years=0.1, scale=0.02)
+    m.run()
+    w = next(iter(m.agents_by_type[TagWearer]))
+    assert w.state in (*ACTIVE_STATES, State.AWAITING_REMOVAL)
+    assert w.cohort in ("post_release", "court_bail", "immigration", "court_sentence", "specials")
+    assert w.home_area in m.geography.areas
+    assert w.order_end >= w.order_start
+
+
+def test_common_random_numbers_are_uniform_and_independent():
+    keys = np.arange(200_000, dtype=np.uint64) * np.uint64(7919)
+    u0, u1 = crn(keys, 1, 0), crn(keys, 1, 1)
+    assert abs(u0.mean() - 0.5) < 0.005 and u0.min() >= 0 and u0.max() < 1
+    assert abs(np.corrcoef(u0, u1)[0, 1]) < 0.01
+    # two failed attempts in a row happen at the independent rate
+    p = 0.384
+    assert np.mean((u0 >= p) & (u1 >= p)) == pytest.approx((1 - p) ** 2, abs=0.005)

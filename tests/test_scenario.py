@@ -1,0 +1,125 @@
+import datetime as dt
+
+import pytest
+
+from em_abm import scenario as sc
+from em_abm.errors import UserError
+
+
+def write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_baseline_is_packaged_and_valid():
+    s = sc.load("baseline_2026")
+    assert s.start == dt.date(2026, 1, 1)
+    assert s.description and s.sources
+    assert "baseline_2026" in sc.available()
+
+
+def test_user_file_with_overrides_and_changes(tmp_path):
+    path = write(
+        tmp_path,
+        """
+name = "mine"
+start = 2026-01-01
+[params]
+field.officers = 300
+[params.orders]
+error_rate = 0.1
+[[changes]]
+date = 2026-06-01
+note = "surge"
+field.capacity_multiplier = 1.5
+""",
+    )
+    s = sc.load(path)
+    assert s.params["field.officers"] == 300
+    assert s.params["orders.error_rate"] == 0.1
+    assert s.changes[0].values == {"field.capacity_multiplier": 1.5}
+    assert s.params_on(dt.date(2026, 5, 31))["field.capacity_multiplier"] == 1.0
+    assert s.params_on(dt.date(2026, 6, 1))["field.capacity_multiplier"] == 1.5
+
+
+BAD = [
+    ("start = 2026-01-01\ncolour = 'red'\n", "colour: unknown key; allowed top-level keys"),
+    ("name = 'x'\n", "start: missing"),
+    ("start = '2026-01-01'\n", "start: must be a TOML date"),
+    (
+        "start = 2026-01-01\n[params]\nfield.oficers = 3\n",
+        "params.field.oficers: unknown parameter; did you mean field.officers",
+    ),
+    (
+        "start = 2026-01-01\n[params]\nfield.officers = 'many'\n",
+        "params.field.officers: got 'many'; allowed: an integer",
+    ),
+    (
+        "start = 2026-01-01\n[params]\norders.error_rate = 2.0\n",
+        "params.orders.error_rate: got 2.0; allowed: a number from 0 to 1",
+    ),
+    (
+        "start = 2026-01-01\n[params]\ndemand.tag_mix.court_bail.rf = 0.9\n",
+        "demand.tag_mix.court_bail: shares must sum to 1",
+    ),
+    (
+        "start = 2026-01-01\n[[changes]]\ndate = 2025-06-01\nfield.officers = 3\n",
+        "changes[0].date: 2025-06-01 is before the scenario start 2026-01-01",
+    ),
+    ("start = 2026-01-01\n[[changes]]\nfield.officers = 3\n", "changes[0].date: missing"),
+    ("start = 2026-01-01\n[[changes]]\ndate = 2026-06-01\n", "changes[0]: sets no parameter"),
+    (
+        "start = 2026-01-01\n[[changes]]\ndate = 2026-06-01\nfield.officers = -5\n",
+        "changes[0].field.officers: got -5",
+    ),
+    (
+        "start = 2026-01-01\n[[changes]]\ndate = 2026-06-01\nescalation.revoke_share = 0.9\n",
+        "change of 2026-06-01: escalation: shares must sum to 1",
+    ),
+    ("start = 2026-01-01\nparams = 3\n", "params: must be a table"),
+    ("start = [1, 2\n", "invalid TOML"),
+    ("", "start: missing"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), BAD)
+def test_bad_scenarios_name_the_field(tmp_path, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(UserError) as e:
+        sc.load(path)
+    msg = str(e.value)
+    assert needle in msg
+    assert "\n" not in msg
+
+
+def test_unknown_name_lists_available():
+    with pytest.raises(UserError, match="unknown scenario 'nope'; available: baseline_2026"):
+        sc.load("nope")
+
+
+def test_missing_file_folder_and_binary(tmp_path):
+    with pytest.raises(UserError, match="file not found"):
+        sc.load(str(tmp_path / "missing.toml"))
+    with pytest.raises(UserError, match="is a folder"):
+        sc.load(str(tmp_path))
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\xff\xfe\x00\x81garbage")
+    with pytest.raises(UserError, match="not a text file"):
+        sc.load(str(binary))
+
+
+def test_overrides_are_validated():
+    s = sc.load("baseline_2026")
+    assert s.with_overrides({"field.officers": 100}).params["field.officers"] == 100
+    with pytest.raises(UserError, match=r"--set field\.officers: got -1"):
+        s.with_overrides({"field.officers": -1}, where="--set ")
+
+
+def test_parse_assignments():
+    got = sc.parse_assignments(
+        ["field.officers=300", "policy.visit_queue=fcfs", "orders.error_rate=0.3"]
+    )
+    assert got == {"field.officers": 300, "policy.visit_queue": "fcfs", "orders.error_rate": 0.3}
+    with pytest.raises(UserError, match="expected NAME=VALUE"):
+        sc.parse_assignments(["field.officers"])

@@ -1,0 +1,44 @@
+"""The baseline reproduces the published figures it was calibrated to (FACTS.md)."""
+
+import pytest
+
+from em_abm.results import run_model
+
+TARGET_TAGGED = 28_700  # NAO key facts: people tagged, March 2026
+TARGET_MIX = {"post_release": 0.37, "court_bail": 0.34, "immigration": 0.15, "court_sentence": 0.14}
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    """baseline_2026, 3 years, full scale (a few seconds)."""
+    return run_model("baseline_2026", seed=1, years=3, scale=1.0).summary
+
+
+def test_tagged_population_within_5_percent(baseline):
+    assert baseline["tagged"] == pytest.approx(TARGET_TAGGED, rel=0.05)
+
+
+def test_cohort_mix_within_3_points(baseline):
+    total = baseline["tagged"]
+    for cohort, share in TARGET_MIX.items():
+        assert baseline["tagged_by_cohort"][cohort] / total == pytest.approx(share, abs=0.03), (
+            cohort
+        )
+    assert baseline["tagged_by_cohort"]["specials"] / total < 0.005
+
+
+def test_operational_rates(baseline):
+    assert 0.40 <= baseline["install_within_two_attempts_rate"] <= 0.70
+    assert baseline["order_error_rate"] == pytest.approx(0.21, abs=0.01)
+    assert baseline["device_collection_rate"] == pytest.approx(0.60, abs=0.02)
+
+
+def test_checks_not_tuned_to(baseline):
+    """Validation rows of FACTS.md, reproduced without tuning."""
+    # ~8,900 active orders without a tag (24%) is an upper bound (records left open by mistake)
+    assert 0.05 < baseline["unmonitored_share"] < 0.24
+    # annual direct cost about GBP 133m (2025-26)
+    per_year = baseline["cost_em_gbp"] / baseline["years"]
+    assert per_year == pytest.approx(133e6, rel=0.1)
+    # the backlog stays under the HMPPS tolerable level of 400 outstanding visits
+    assert baseline["outstanding_visits"] < 400
