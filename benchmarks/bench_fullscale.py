@@ -1,0 +1,73 @@
+"""Full-scale timing of em-abm against the framework floor.
+
+Runs ``baseline_2026`` for 3 simulated years at full scale (one warm-up run, then the median
+of ``--repeats`` runs) and, in the same process, the framework floor: a bare ``mesa.Model``
+with 28,700 x scale agents whose ``step()`` does nothing, advanced one ``shuffle_do("step")``
+per simulated day for the same number of days (warm-up days included, as the model simulates
+them too).
+
+The last line printed is machine-readable:
+``wearer_days_per_s=<x> floor_ratio=<model s / floor s> peak_rss_mb=<m>``
+where wearer-days are tagged person-days in the recorded period.
+
+Usage: ``python benchmarks/bench_fullscale.py [--scale 1] [--years 3] [--repeats 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import mesa
+
+from em_abm.model import EMModel
+from em_abm.results import build_timeseries
+
+
+class _Idle(mesa.Agent):
+    def step(self) -> None:
+        pass
+
+
+def time_floor(n_agents: int, days: int) -> float:
+    model = mesa.Model(rng=1)
+    _Idle.create_agents(model, n_agents)
+    t0 = time.perf_counter()
+    for _ in range(days):
+        model.agents.shuffle_do("step")
+    return time.perf_counter() - t0
+
+
+def time_model(scale: float, years: float) -> tuple[float, float, int]:
+    t0 = time.perf_counter()
+    model = EMModel("baseline_2026", rng=1, years=years, scale=scale)
+    model.run()
+    ts = build_timeseries(model)
+    seconds = time.perf_counter() - t0
+    return seconds, float(ts["tagged"].sum()), model.warmup + model.n_days
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--years", type=float, default=3.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+
+    time_model(args.scale, args.years)  # warm-up: imports, caches
+    runs = [time_model(args.scale, args.years) for _ in range(args.repeats)]
+    model_s = statistics.median(r[0] for r in runs)
+    wearer_days, days = runs[0][1], runs[0][2]
+    floor_s = time_floor(round(28_700 * args.scale), days)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"model: {model_s:.2f} s (median of {args.repeats}: "
+          f"{', '.join(f'{r[0]:.2f}' for r in runs)}) for {days} simulated days at scale {args.scale:g}")
+    print(f"floor: {floor_s:.2f} s (bare Mesa loop over {round(28_700 * args.scale):,} agents)")
+    print(f"wearer_days_per_s={wearer_days / model_s:.0f} floor_ratio={model_s / floor_s:.3f} "
+          f"peak_rss_mb={peak_mb:.0f}")
+
+
+if __name__ == "__main__":
+    main()
