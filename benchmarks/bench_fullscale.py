@@ -62,11 +62,15 @@ def main() -> None:
     wearer_days, days = runs[0][1], runs[0][2]
     floor_s = time_floor(round(28_700 * args.scale), days)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"model: {model_s:.2f} s (median of {args.repeats}: "
-          f"{', '.join(f'{r[0]:.2f}' for r in runs)}) for {days} simulated days at scale {args.scale:g}")
+    print(
+        f"model: {model_s:.2f} s (median of {args.repeats}: "
+        f"{', '.join(f'{r[0]:.2f}' for r in runs)}) for {days} simulated days at scale {args.scale:g}"
+    )
     print(f"floor: {floor_s:.2f} s (bare Mesa loop over {round(28_700 * args.scale):,} agents)")
-    print(f"wearer_days_per_s={wearer_days / model_s:.0f} floor_ratio={model_s / floor_s:.3f} "
-          f"peak_rss_mb={peak_mb:.0f}")
+    print(
+        f"wearer_days_per_s={wearer_days / model_s:.0f} floor_ratio={model_s / floor_s:.3f} "
+        f"peak_rss_mb={peak_mb:.0f}"
+    )
 
 
 if __name__ == "__main__":

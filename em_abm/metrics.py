@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from em_abm.params import COHORTS, TAGS, VISIT_TYPES
+from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, TAGS, VISIT_TYPES
 
 RATE_WINDOW_DAYS = 28
 FINAL_PERIOD_DAYS = 365
@@ -43,7 +43,13 @@ class Metric:
     summary_name: str = ""  # name in summary.json when it differs (dicts of `by` metrics)
 
 
-_KEYS = {"cohort": COHORTS, "tag": TAGS, "visit": VISIT_TYPES}
+_KEYS = {
+    "cohort": COHORTS,
+    "tag": TAGS,
+    "visit": VISIT_TYPES,
+    "outcome": OUTCOMES,
+    "responder": RESPONDERS,
+}
 
 METRICS: tuple[Metric, ...] = (
     Metric("tagged", "Tagged people (tag fitted)", "people", "stock"),
@@ -66,12 +72,18 @@ METRICS: tuple[Metric, ...] = (
     Metric("active_orders", "Active orders", "orders", "stock"),
     Metric("active_orders_without_tag", "Active orders without a tag", "orders", "stock"),
     Metric(
+        "active_orders_unmonitored",
+        "Active orders without a working tag (never fitted, or disconnected 14 days or more)",
+        "orders",
+        "stock",
+    ),
+    Metric(
         "unmonitored_share",
         "Share of active orders without a working tag",
         "share",
         "rate",
         False,
-        num="active_orders_without_tag",
+        num="active_orders_unmonitored",
         den="active_orders",
     ),
     Metric("orders_received", "Orders received", "orders/day", "flow"),
@@ -184,7 +196,150 @@ METRICS: tuple[Metric, ...] = (
         num="devices_collected",
         den="removals",
     ),
+    # Monitoring, breaches and responses (stages 4, 6, 7)
+    Metric("alerts", "Alerts raised for review", "alerts/day", "flow"),
+    Metric("alerts_reviewed", "Alerts reviewed", "alerts/day", "flow"),
+    Metric("alerts_awaiting_review", "Alerts waiting for review", "alerts", "stock"),
+    Metric("breach_notifications", "Breach notifications sent", "notifications/day", "flow"),
+    Metric(
+        "breach_notifications",
+        "Breach notifications by cohort",
+        "notifications/day",
+        "flow",
+        by="cohort",
+        summary_name="breach_notifications_by_cohort",
+    ),
+    Metric(
+        "alert_to_notification_rate",
+        "Share of reviewed alerts that become notifications",
+        "share",
+        "rate",
+        False,
+        num="breach_notifications",
+        den="alerts_reviewed",
+    ),
+    Metric(
+        "notification_lag_hours_p50",
+        "Hours from breach to breach pack, median",
+        "hours",
+        "quantile",
+        False,
+        of="notification_lag_hours",
+        q=0.5,
+    ),
+    Metric(
+        "notification_lag_hours_p95",
+        "Hours from breach to breach pack, 95th percentile",
+        "hours",
+        "quantile",
+        False,
+        of="notification_lag_hours",
+        q=0.95,
+    ),
+    Metric(
+        "notifications_awaiting_response",
+        "Breach packs with responders, not yet acted on",
+        "notifications",
+        "stock",
+    ),
+    Metric("responses", "Breach responses", "responses/day", "flow"),
+    Metric(
+        "responses",
+        "Breach responses by outcome",
+        "responses/day",
+        "flow",
+        by="outcome",
+        summary_name="responses_by_outcome",
+    ),
+    Metric(
+        "nfa_share",
+        "Share of responses that are no further action",
+        "share",
+        "rate",
+        False,
+        num="responses.nfa",
+        den="responses",
+    ),
+    Metric(
+        "response_time_days_p50",
+        "Days from breach pack to response, median, by responder",
+        "days",
+        "quantile",
+        False,
+        by="responder",
+        of="response_time_days",
+        q=0.5,
+        summary_name="response_time_days_p50_by_responder",
+    ),
+    Metric(
+        "notifications_unanswered",
+        "Breach notifications that lapsed without a response",
+        "notifications/day",
+        "flow",
+    ),
+    Metric("orders_closed_fitted", "Orders closed that had a tag fitted", "orders/day", "flow"),
+    Metric(
+        "orders_closed_with_breach",
+        "Orders closed that had a tag and a breach notification",
+        "orders/day",
+        "flow",
+    ),
+    Metric(
+        "breach_rate_of_orders",
+        "Share of tagged orders with a breach notification",
+        "share",
+        "rate",
+        False,
+        num="orders_closed_with_breach",
+        den="orders_closed_fitted",
+    ),
+    Metric(
+        "unmonitored_days",
+        "Person-days on an active order without a working tag",
+        "person-days",
+        "flow",
+    ),
+    Metric(
+        "reoffences_while_tagged", "Offences by wearers with a working tag", "offences/day", "flow"
+    ),
+    Metric(
+        "reoffences_expected_if_untagged",
+        "Offences the tagged would have committed untagged (expected)",
+        "offences/day",
+        "flow",
+    ),
+    Metric(
+        "reoffences_while_unmonitored",
+        "Offences by people on an active order without a working tag",
+        "offences/day",
+        "flow",
+    ),
+    Metric(
+        "reoffences_after_removal_12m",
+        "Offences in the 12 months after tag removal",
+        "offences/day",
+        "flow",
+    ),
+    Metric(
+        "custody_admissions_from_breach",
+        "Custody admissions after a breach",
+        "people/day",
+        "flow",
+        by="cohort",
+        summary_name="custody_admissions_from_breach",
+    ),
+    Metric("custody_days", "Custody days committed by breach admissions", "bed-days", "flow"),
+    Metric(
+        "probation_caseload",
+        "Mean EM caseload per probation officer",
+        "cases/officer",
+        "stock",
+        False,
+    ),
     Metric("cost_em_gbp", "Direct cost of EM (per tagged person-day)", "GBP", "flow"),
+    Metric("cost_probation_gbp", "Probation cost of breach responses", "GBP", "flow"),
+    Metric("cost_police_gbp", "Police cost of breach responses", "GBP", "flow"),
+    Metric("cost_custody_gbp", "Cost of custody after breaches", "GBP", "flow"),
     Metric("cost_visits_gbp", "Activity cost of field visits", "GBP", "flow"),
     Metric("cost_devices_lost_gbp", "Cost of replacing devices not collected", "GBP", "flow"),
 )

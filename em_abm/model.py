@@ -38,20 +38,56 @@ import numpy as np
 from em_abm import params as P
 from em_abm.agents import Court, EquipmentSupplier, FieldOfficer, HomeOffice, Prison, TagWearer
 from em_abm.agents.agencies import LEAVE_ACTIVE, REISSUE, REVOKE
+from em_abm.agents.monitoring import DISCONNECT, TAMPER, TECHNICAL, VIOLATION, MonitoringCentre
+from em_abm.agents.police import PoliceForce
+from em_abm.agents.probation import ProbationOfficer
 from em_abm.errors import UserError
 from em_abm.geography import Geography
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
-from em_abm.params import COHORTS, TAGS, VISIT_TYPES
+from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS, TAGS, VISIT_TYPES
 from em_abm.policies import visit_policy
-from em_abm.population import ACTIVE_STATES, N_STATES, OrderTable, State, Visit
+from em_abm.population import (
+    ACTIVE_STATES,
+    N_STATES,
+    NO_DAY,
+    NoticeState,
+    NotificationTable,
+    OrderTable,
+    State,
+    Visit,
+)
 from em_abm.scenario import Scenario, load
 
 # Random streams spawned from the run's seed, in this order. Append new streams at the end
 # only: the position of a stream fixes its numbers.
-STREAMS = ("arrivals", "init", "maintenance")
+STREAMS = ("arrivals", "init", "maintenance", "behaviour", "monitoring", "response")
 
-# Event identifiers for the per-order common random numbers.
-_CRN_FIT, _CRN_COLLECT, _CRN_REVIEW = 1, 2, 3
+# Event identifiers for the per-order common random numbers (below 256).
+_CRN_FIT, _CRN_COLLECT, _CRN_REVIEW, _CRN_BEHAVIOUR, _CRN_SPECIALS = 1, 2, 3, 4, 5
+_CRN_OUTCOME, _CRN_RESENTENCE = 6, 7
+_CRN_NOTIFY = 16  # + alert kind
+NEGATIVE_DAY_OFFSET = 1 << 20  # day indices are negative during warm-up; hash d + offset
+
+PROBATION, POLICE, HOME_OFFICE = range(len(RESPONDERS))
+_O = {name: i for i, name in enumerate(OUTCOMES)}
+CUSTODIAL = ("recall", "remand", "detention", "arrest")
+COMPLIANCE = ("engage", "warning", "adjust_conditions", "bail_continued")
+_CUSTODY_KIND = {
+    "recall": "recall",
+    "remand": "remand",
+    "detention": "detention",
+    "arrest": "detention",
+    "return_to_court": "resentence",
+}
+_IS_CUSTODIAL = np.isin(OUTCOMES, CUSTODIAL)
+_IS_COMPLIANCE = np.isin(OUTCOMES, COMPLIANCE)
+_RESPONDER_OF_COHORT = {
+    "post_release": PROBATION,
+    "court_bail": POLICE,
+    "immigration": HOME_OFFICE,
+    "court_sentence": PROBATION,
+    "specials": PROBATION,
+}
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -71,6 +107,17 @@ def crn(keys: np.ndarray, event: int, index: np.ndarray | int) -> np.ndarray:
     h = _mix(keys ^ np.uint64(event << 56))
     h = _mix(h + np.asarray(index, dtype=np.uint64))
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def crn_pair(
+    keys: np.ndarray, event: int, index: np.ndarray | int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent uniforms (32-bit resolution) per (order key, event, index) from one hash."""
+    h = _mix(_mix(keys ^ np.uint64(event << 56)) + np.asarray(index, dtype=np.uint64))
+    scale = 1.0 / 4294967296.0
+    return (h >> np.uint64(32)).astype(np.float64) * scale, (h & np.uint64(0xFFFFFFFF)).astype(
+        np.float64
+    ) * scale
 
 
 def days_for_years(years: float) -> int:
@@ -133,7 +180,23 @@ class EMModel(mesa.Model):
         self._wearers: dict[int, TagWearer] = {}
 
         self.requesters = [Prison(self), Court(self), HomeOffice(self)]
+        self.home_office = self.requesters[2]
+        self.monitoring = MonitoringCentre(self)
+        geo = self.geography
+        self.police_forces = [
+            PoliceForce(self, i, geo.area_names[i], int(geo.population[i]))
+            for i in range(len(geo.areas))
+        ]
+        self.notices = NotificationTable(capacity=int(4000 * self.scale) + 64)
+        self.probation_officers: list[ProbationOfficer] = []
+        self.samples: dict[str, list[np.ndarray]] = {}
+        self._review_credit = 0.0
+        self._response_credit = [np.zeros(self.n_regions), np.zeros(len(geo.areas)), np.zeros(1)]
+        self._after_removal = np.zeros((366, len(COHORTS), len(RISK_LEVELS)))
+        self._after_pool = np.zeros((len(COHORTS), len(RISK_LEVELS)))
         self._apply_params()
+        self._probation_basis = self._expected_probation_cases()
+        self._staff_probation()
         self._create_officers()
         self.supplier = EquipmentSupplier(
             self,
@@ -141,7 +204,6 @@ class EMModel(mesa.Model):
         )
 
         self.series = np.zeros((self.n_days, len(COLUMNS)), dtype=np.float64)
-        self._order_to_fit: list[np.ndarray] = []
         self._flow = np.zeros(len(COLUMNS), dtype=np.float64)
         self._initial_population()
         self._schedule_changes()
@@ -177,6 +239,92 @@ class EMModel(mesa.Model):
         self.onsite = np.array([0.0, *P.vector(p, "field.onsite_hours", VISIT_TYPES)])
         self.crew = 1.0 + p["field.double_crew_share"]
         self.policy = visit_policy(p["policy.visit_queue"])
+        self._apply_behaviour_params()
+        self._apply_response_params()
+        if self.orders.n:
+            self._refresh_hazards(self.orders.live())
+        if self.probation_officers:
+            self._staff_probation()
+
+    def _apply_behaviour_params(self) -> None:
+        p = self.p
+        self.risk_cdf = np.cumsum(
+            [P.vector(p, f"behaviour.risk_mix.{c}", RISK_LEVELS) for c in COHORTS], axis=1
+        )
+        self.risk_cdf[:, -1] = 1.0
+        risk_mult = np.array(P.vector(p, "behaviour.risk_multiplier", RISK_LEVELS))
+        base = np.array(P.vector(p, "behaviour.violation_per_day", TAGS))
+        self.violation_table = np.outer(base, risk_mult).ravel()  # [tag * 3 + risk]
+        self.tamper_by_risk = p["behaviour.tamper_per_day"] * risk_mult
+        self.serious_by_risk = np.array(P.vector(p, "behaviour.serious_share", RISK_LEVELS))
+        annual = np.array(P.vector(p, "reoffending.annual_rate", COHORTS))
+        self.reoffend_table = np.outer(annual / 365.0, risk_mult)  # [cohort, risk]
+        self.effect_by_tag = np.array(P.vector(p, "reoffending.effect_while_tagged", TAGS))
+        self.probation_cohort = np.array([_RESPONDER_OF_COHORT[c] == PROBATION for c in COHORTS])
+
+    def _apply_response_params(self) -> None:
+        """Outcome probabilities [responder, cohort, serious, outcome] and capacities."""
+        p = self.p
+        probs = np.zeros((len(RESPONDERS), len(COHORTS), 2, len(OUTCOMES)))
+        for r, responder in enumerate(RESPONDERS):
+            for c, cohort in enumerate(COHORTS):
+                row = np.zeros(len(OUTCOMES))
+                for name in P.groups()[f"response.{responder}"]:
+                    outcome = name.rsplit(".", 1)[-1]
+                    if outcome == "enforce":
+                        outcome = "return_to_court" if cohort == "court_sentence" else "recall"
+                    row[_O[outcome]] += p[name]
+                probs[r, c, 0] = row
+                serious = row.copy()
+                serious[_O["nfa"]] *= p["response.serious_nfa_factor"]
+                for o in (*CUSTODIAL, "return_to_court"):
+                    serious[_O[o]] *= p["response.serious_custody_factor"]
+                probs[r, c, 1] = serious / serious.sum() if serious.sum() > 0 else row
+        self.outcome_probs = probs
+        geo = self.geography
+        self.police_capacity = (
+            geo.population
+            / 1e5
+            * p["police.responses_per_100k_day"]
+            * p["police.capacity_multiplier"]
+            * self.scale
+        )
+        self.home_office_capacity = np.array(
+            [p["home_office.responses_per_day"] * p["home_office.capacity_multiplier"] * self.scale]
+        )
+        self.expiry_days = np.array(
+            [p["probation.expiry_days"], p["police.expiry_days"], p["home_office.expiry_days"]]
+        )
+
+    def _expected_probation_cases(self) -> float:
+        """EM cases probation supervises at the scenario's start (active orders, stationary):
+        the caseload the service is staffed for."""
+        active = self.daily_orders * self.duration_mean
+        share = np.array([1.0 if _RESPONDER_OF_COHORT[c] == PROBATION else 0.0 for c in COHORTS])
+        share[COHORTS.index("specials")] = 1.0 - self.p["specials.home_office_share"]
+        return float((active * share).sum())
+
+    def _staff_probation(self) -> None:
+        """Probation officers by region: the staffed-for caseload over the target caseload,
+        times the staffed share of posts. Adds or removes officer agents to match."""
+        p = self.p
+        staffed = max(0.0, 1.0 - p["probation.shortfall_fte"] / p["probation.establishment_fte"])
+        total = round(self._probation_basis / p["probation.target_caseload"] * staffed)
+        per_region = _apportion(total, self.geography.region_population_share)
+        current = (
+            np.bincount([o.region for o in self.probation_officers], minlength=self.n_regions)
+            if self.probation_officers
+            else np.zeros(self.n_regions, dtype=np.int64)
+        )
+        for r in range(self.n_regions):
+            have = [o for o in self.probation_officers if o.region == r]
+            for o in have[per_region[r] :]:
+                o.remove()
+                self.probation_officers.remove(o)
+            for _ in range(per_region[r] - current[r]):
+                self.probation_officers.append(ProbationOfficer(self, r))
+        self.probation_officers_per_region = per_region
+        self.probation_caseload = np.zeros(self.n_regions)
 
     def _create_officers(self) -> None:
         """Field officers by region, in proportion to each region's expected visit hours."""
@@ -226,7 +374,7 @@ class EMModel(mesa.Model):
         o = self.orders
         fitted = rng.random(n) < p["init.tagged_share"]
         o.state[slots] = np.where(fitted, State.FITTED, State.UNTAGGED)
-        o.fitted_day[slots] = np.where(fitted, o.received_day[slots], 0)
+        o.fitted_day[slots] = np.where(fitted, o.received_day[slots], NO_DAY)
         o.first_round_open[slots] = False
         o.visit[slots] = Visit.NONE
         f = slots[fitted]
@@ -280,6 +428,15 @@ class EMModel(mesa.Model):
         o.rounds[slots] = 1
         o.first_round_open[slots] = True
         o.key[slots] = rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)
+        o.risk[slots] = (rng.random(n)[:, None] >= self.risk_cdf[cohort]).sum(axis=1)
+        k = self.p["behaviour.propensity_shape"]
+        o.propensity[slots] = rng.gamma(k, 1.0 / k, size=n)
+        o.fitted_day[slots] = NO_DAY
+        o.disconnected_day[slots] = NO_DAY
+        o.notifications[slots] = 0
+        o.to_custody[slots] = False
+        o.behaviour_key[slots] = _mix(o.key[slots] ^ np.uint64(_CRN_BEHAVIOUR << 56))
+        self._refresh_hazards(slots)
         slot_list = slots.tolist()
         if TagWearer not in self._agents_by_type:  # the first wearer registers the type
             self._wearers[slot_list[0]] = TagWearer(self, slot_list[0], int(o.uid[slots[0]]))
@@ -292,6 +449,12 @@ class EMModel(mesa.Model):
 
     def _close(self, slots: np.ndarray) -> None:
         """Orders that are over: remove their agents and free their slots."""
+        o = self.orders
+        was_fitted = o.fitted_day[slots] != NO_DAY
+        self._count("orders_closed_fitted", int(was_fitted.sum()))
+        self._count(
+            "orders_closed_with_breach", int((was_fitted & (o.notifications[slots] > 0)).sum())
+        )
         pop = self._wearers.pop
         TagWearer.remove_batch(self, [pop(s) for s in slots.tolist()])
         self.orders.release(slots)
@@ -360,6 +523,317 @@ class EMModel(mesa.Model):
         o.visit[fitted] = Visit.REMOVAL
         o.ready_day[fitted] = d
         self._close(ending[(state != State.FITTED) & (state != State.AWAITING_REMOVAL)])
+
+    # ------------------------------------------------------------------ behaviour (stage 4)
+    def _refresh_hazards(self, slots: np.ndarray) -> None:
+        """Per-order daily hazards from cohort, tag, risk, propensity and the parameters."""
+        o = self.orders
+        risk, tag, cohort = o.risk[slots].astype(np.int64), o.tag[slots], o.cohort[slots]
+        prop = o.propensity[slots]
+        o.h_violation[slots] = self.violation_table[tag * 3 + risk] * prop
+        o.h_tamper[slots] = self.tamper_by_risk[risk] * prop
+        hr = self.reoffend_table[cohort, risk]
+        o.h_reoffend[slots] = hr
+        o.h_reoffend_tagged[slots] = hr * (1.0 - self.effect_by_tag[tag])
+
+    def _behaviour(self, d: int) -> None:
+        """Violations, tampering, lost contact, technical alerts and reoffending, for every
+        active order at once. Two uniforms per order and day come from hashing the order's
+        key with the day: the same wearer draws the same numbers on the same day whatever
+        the policy. Work is on whole arrays; only orders with an event are gathered."""
+        o, p = self.orders, self.p
+        state = o.view("state")
+        active = (state >= State.REWORK) & (state <= State.FITTED)
+        fitted = state == State.FITTED
+        disc = o.view("disconnected_day")
+        connected = fitted & (disc == NO_DAY)
+        working = fitted & (disc > d - p["behaviour.unmonitored_after_days"])
+        h = _mix(o.view("behaviour_key") + np.uint64(d + NEGATIVE_DAY_OFFSET))
+        u1 = (h >> np.uint64(32)).astype(np.float32) * np.float32(1.0 / 4294967296.0)
+        u2 = (h & np.uint64(0xFFFFFFFF)).astype(np.float32) * np.float32(1.0 / 4294967296.0)
+
+        # Reoffending: the untagged hazard, reduced while a working tag is on.
+        hr = o.view("h_reoffend")
+        hr_eff = np.where(working, o.view("h_reoffend_tagged"), hr)
+        offended = active & ((1.0 - u2) < hr_eff)
+        n_active, n_work = int(active.sum()), int(working.sum())
+        n_off_work = int((offended & working).sum())
+        self._count("reoffences_while_tagged", n_off_work)
+        self._count("reoffences_while_unmonitored", int(offended.sum()) - n_off_work)
+        self._count("reoffences_expected_if_untagged", float(hr[working].sum(dtype=np.float64)))
+        self._count("unmonitored_days", n_active - n_work)
+        self._unmonitored_today = n_active - n_work
+        self._probation_cases = np.bincount(
+            o.view("region")[active & self.probation_cohort[o.view("cohort")]],
+            minlength=self.n_regions,
+        )
+
+        # After removal: a pool of people in their first 12 months after removal, by cohort
+        # and risk, offending at the untagged rate times the after-removal effect.
+        slot = d % 366
+        self._after_pool += self._after_removal[(d - 1) % 366]
+        self._after_pool -= self._after_removal[slot]
+        self._after_removal[slot] = 0.0
+        lam = float((self._after_pool * self.reoffend_table).sum())
+        lam *= 1.0 - p["reoffending.effect_after_removal"]
+        self._count(
+            "reoffences_after_removal_12m", int(self.rngs["behaviour"].poisson(max(lam, 0.0)))
+        )
+
+        # Events a connected device sees, in disjoint bands of u1 (u2 for false alarms).
+        early = o.view("fitted_day") > d - p["behaviour.early_days"]
+        hv = np.minimum(
+            o.view("h_violation")
+            * np.where(early, np.float32(p["behaviour.early_multiplier"]), np.float32(1)),
+            np.float32(0.6),
+        )
+        ht = hv + np.minimum(o.view("h_tamper"), np.float32(0.2))
+        hd = ht + np.float32(p["behaviour.disconnect_per_day"])
+        below = connected & (u1 < hd)
+        false_alarm = connected & (u2 < p["behaviour.technical_alert_per_day"])
+        raised = np.flatnonzero(below | false_alarm)
+        if len(raised) == 0:
+            return
+        uu, hv_r = u1[raised], hv[raised]
+        kind = np.full(len(raised), TECHNICAL, dtype=np.int8)
+        kind[below[raised] & (uu >= ht[raised])] = DISCONNECT
+        kind[below[raised] & (uu >= hv_r) & (uu < ht[raised])] = TAMPER
+        kind[below[raised] & (uu < hv_r)] = VIOLATION
+        risk = o.risk[raised]
+        serious = ((kind == VIOLATION) & (uu < hv_r * self.serious_by_risk[risk])) | (
+            kind == TAMPER
+        )
+
+        cut = raised[(kind == TAMPER) | (kind == DISCONNECT)]
+        o.disconnected_day[cut] = d
+        needs = cut[o.visit[cut] == Visit.NONE]
+        o.visit[needs] = Visit.CHECK
+        o.ready_day[needs] = d
+
+        self.monitoring.add_alerts(
+            order_slot=raised,
+            order_uid=o.uid[raised],
+            key=o.key[raised],
+            time=np.full(len(raised), d + 0.5),
+            kind=kind,
+            serious=serious,
+            risk=risk,
+            tag=o.tag[raised],
+            cohort=o.cohort[raised],
+        )
+        self._count("alerts", len(raised))
+
+    # ------------------------------------------------------------------ monitoring centre (4, 6)
+    def _review_alerts(self, d: int) -> None:
+        p = self.p
+        self._review_credit += (
+            p["monitoring.reviews_per_day"] * p["monitoring.capacity_multiplier"] * self.scale
+        )
+        k = int(self._review_credit)
+        a = self.monitoring.take_for_review(k)
+        n = len(a["time"])
+        self._review_credit = min(self._review_credit - n, 1.0)
+        self._count("alerts_reviewed", n)
+        if n == 0:
+            return
+        kind, serious, tag = a["kind"], a["serious"], a["tag"]
+        prob = np.where(
+            kind == VIOLATION,
+            np.where(
+                serious,
+                p["monitoring.notify_prob.serious"],
+                np.where(
+                    tag == TAGS.index("alcohol"),
+                    p["monitoring.notify_prob.alcohol"],
+                    p["monitoring.notify_prob.minor"],
+                ),
+            ),
+            np.where(
+                kind == TAMPER,
+                p["monitoring.notify_prob.serious"],
+                p["monitoring.notify_prob.technical"],
+            ),
+        )
+        u = np.empty(n)
+        for k_ in np.unique(kind):
+            m = kind == k_
+            u[m] = crn(
+                a["key"][m],
+                _CRN_NOTIFY + int(k_),
+                np.floor(a["time"][m]).astype(np.int64) + NEGATIVE_DAY_OFFSET,
+            )
+        notify = np.flatnonzero(u < prob)
+        if len(notify) == 0:
+            return
+        self._send_notifications(d, {k_: v[notify] for k_, v in a.items()})
+
+    def _send_notifications(self, d: int, a: dict[str, np.ndarray]) -> None:
+        o, p, nt = self.orders, self.p, self.notices
+        n = len(a["time"])
+        cohort = a["cohort"]
+        responder = np.array([_RESPONDER_OF_COHORT[c] for c in COHORTS], dtype=np.int8)[cohort]
+        sp = cohort == COHORTS.index("specials")
+        if sp.any():
+            to_ho = crn(a["key"][sp], _CRN_SPECIALS, 0) < p["specials.home_office_share"]
+            responder[np.flatnonzero(sp)[to_ho]] = HOME_OFFICE
+        review_time = np.maximum(a["time"], d + 0.5)
+        hours = self.rngs["monitoring"].lognormal(
+            np.log(p["monitoring.pack_hours_median"]), p["monitoring.pack_hours_sigma"], size=n
+        )
+        sent = review_time + hours / 24.0
+        slots = nt.allocate(n)
+        nt.state[slots] = NoticeState.IN_TRANSIT
+        nt.order_slot[slots] = a["order_slot"]
+        nt.order_uid[slots] = a["order_uid"]
+        nt.cohort[slots] = cohort
+        nt.risk[slots] = a["risk"]
+        nt.serious[slots] = a["serious"]
+        nt.region[slots] = o.region[a["order_slot"]]
+        nt.area[slots] = o.area[a["order_slot"]]
+        nt.responder[slots] = responder
+        nt.breach_time[slots] = a["time"]
+        nt.sent_time[slots] = sent
+        nt.delivered_day[slots] = np.ceil(sent).astype(np.int32)
+        nt.key[slots] = a["key"] ^ nt.uid[slots].astype(np.uint64)
+        same = o.uid[a["order_slot"]] == a["order_uid"]
+        np.add.at(o.notifications, a["order_slot"][same], 1)
+        self.notices_created += n
+        self._count("breach_notifications", n)
+        by_cohort = np.bincount(cohort, minlength=len(COHORTS))
+        for i, c in enumerate(COHORTS):
+            self._count(f"breach_notifications.{c}", int(by_cohort[i]))
+        self._sample(d, "notification_lag_hours", (sent - a["time"]) * 24.0)
+        for day in np.unique(nt.delivered_day[slots]).tolist():
+            self.monitoring.schedule_release(day)
+
+    def _release_notifications(self) -> None:
+        """Breach packs whose arrival day has come join their responder's queue."""
+        today = int(self.time - self.warmup)
+        nt = self.notices
+        ready = np.flatnonzero(
+            (nt.view("state") == NoticeState.IN_TRANSIT) & (nt.view("delivered_day") <= today)
+        )
+        nt.state[ready] = NoticeState.AWAITING_RESPONSE
+
+    # ------------------------------------------------------------------ responders (stage 7)
+    def _probation_capacity(self) -> np.ndarray:
+        """Breach responses probation can make today, by region: officers times their daily
+        rate, slowed in proportion once the caseload passes the threshold."""
+        p = self.p
+        officers = self.probation_officers_per_region.astype(float)
+        self.probation_caseload = np.divide(
+            self._probation_cases, officers, out=np.zeros(self.n_regions), where=officers > 0
+        )
+        threshold = p["probation.caseload_threshold"]
+        speed = np.minimum(1.0, threshold / np.maximum(self.probation_caseload, 1e-9))
+        return (
+            officers
+            * p["probation.responses_per_officer_day"]
+            * speed
+            * p["probation.capacity_multiplier"]
+        )
+
+    def _respond(self, d: int) -> None:
+        nt = self.notices
+        waiting = np.flatnonzero(nt.view("state") == NoticeState.AWAITING_RESPONSE)
+        capacity = (self._probation_capacity(), self.police_capacity, self.home_office_capacity)
+        responder = nt.responder[waiting]
+        for r in range(len(RESPONDERS)):
+            mine = waiting[responder == r]
+            late = mine[d - nt.delivered_day[mine] >= self.expiry_days[r]]
+            if len(late):
+                self._count("notifications_unanswered", len(late))
+                self.notices_unanswered += len(late)
+                nt.release(late)
+                mine = mine[d - nt.delivered_day[mine] < self.expiry_days[r]]
+            credit = self._response_credit[r]
+            credit += capacity[r]
+            if len(mine):
+                group = (nt.region, nt.area, np.zeros_like(nt.region))[r][mine].astype(np.int64)
+                order = np.lexsort((nt.uid[mine], nt.sent_time[mine], group))
+                mine, group = mine[order], group[order]
+                can = np.floor(credit).astype(np.int64)
+                chosen = _rank_within(group) < can[group]
+                mine, group = mine[chosen], group[chosen]
+                credit -= np.bincount(group, minlength=len(credit))
+                if len(mine):
+                    self._apply_responses(d, r, mine)
+            np.minimum(credit, 1.0, out=credit)
+
+    def _apply_responses(self, d: int, r: int, sel: np.ndarray) -> None:
+        o, p, nt = self.orders, self.p, self.notices
+        probs = self.outcome_probs[r, nt.cohort[sel], nt.serious[sel].astype(np.int64)]
+        if r == PROBATION:  # past the threshold caseload, more decisions end in NFA
+            load = self.probation_caseload[nt.region[sel]]
+            excess = np.clip(load / p["probation.caseload_threshold"] - 1.0, 0.0, 1.0)
+            shift = p["probation.overload_nfa_shift"] * excess
+            probs = probs * (1.0 - shift)[:, None]
+            probs[:, _O["nfa"]] += shift
+        cdf = np.cumsum(probs, axis=1)
+        u = crn(nt.key[sel], _CRN_OUTCOME, 0)
+        outcome = np.minimum((u[:, None] >= cdf).sum(axis=1), len(OUTCOMES) - 1)
+
+        self._count("responses", len(sel))
+        counts = np.bincount(outcome, minlength=len(OUTCOMES))
+        for i, name in enumerate(OUTCOMES):
+            self._count(f"responses.{name}", int(counts[i]))
+        self.notices_answered += len(sel)
+        cost = {
+            PROBATION: p["cost.probation_per_response_gbp"],
+            POLICE: p["cost.police_per_response_gbp"],
+        }
+        if r in cost:
+            self._count(f"cost_{RESPONDERS[r]}_gbp", len(sel) * cost[r])
+        self._sample(d, f"response_time_days.{RESPONDERS[r]}", d + 0.5 - nt.sent_time[sel])
+
+        # Consequences for the order, if it is still the one the breach was about.
+        slot, uid = nt.order_slot[sel], nt.order_uid[sel]
+        st = o.state[slot]
+        valid = (o.uid[slot] == uid) & (st >= State.REWORK) & (st <= State.FITTED)
+        custody = _IS_CUSTODIAL[outcome]
+        to_court = outcome == _O["return_to_court"]
+        if to_court.any():
+            resentenced = (
+                crn(nt.key[sel[to_court]], _CRN_RESENTENCE, 0) < p["court.resentence_custody_prob"]
+            )
+            custody[np.flatnonzero(to_court)[resentenced]] = True
+        comply = _IS_COMPLIANCE[outcome] | (to_court & ~custody)
+        keep = slot[comply & valid]
+        o.propensity[keep] *= 1.0 - p["response.compliance_effect"]
+        self._refresh_hazards(keep)
+        if custody.any():
+            self._custody(d, sel[custody], outcome[custody], valid[custody])
+        nt.release(sel)
+
+    def _custody(self, d: int, sel: np.ndarray, outcome: np.ndarray, valid: np.ndarray) -> None:
+        o, p, nt = self.orders, self.p, self.notices
+        means = np.array(
+            [p[f"custody.days_mean.{_CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
+        )
+        days = self.rngs["response"].exponential(means[outcome])
+        by_cohort = np.bincount(nt.cohort[sel], minlength=len(COHORTS))
+        for i, c in enumerate(COHORTS):
+            self._count(f"custody_admissions_from_breach.{c}", int(by_cohort[i]))
+        self._count("custody_days", float(days.sum()))
+        self._count("cost_custody_gbp", float(days.sum()) * p["cost.custody_per_day_gbp"])
+        slots = np.unique(nt.order_slot[sel[valid]])
+        if len(slots) == 0:
+            return
+        o.to_custody[slots] = True
+        fitted = slots[o.state[slots] == State.FITTED]
+        o.state[fitted] = State.AWAITING_REMOVAL  # the equipment is still at the address
+        o.visit[fitted] = Visit.REMOVAL
+        o.ready_day[fitted] = d
+        self._close(slots[o.state[slots] != State.AWAITING_REMOVAL])
+
+    def _sample(self, d: int, name: str, values: np.ndarray) -> None:
+        if d >= 0 and len(values):
+            self.samples.setdefault(name, []).append(np.asarray(values, dtype=np.float64))
+
+    def sample(self, name: str) -> np.ndarray:
+        """All recorded values of a per-event quantity (e.g. ``notification_lag_hours``)."""
+        parts = self.samples.get(name)
+        return np.concatenate(parts) if parts else np.empty(0)
 
     def _check_requests(self, d: int) -> None:
         o = self.orders
@@ -447,11 +921,11 @@ class EMModel(mesa.Model):
             o.state[won] = State.FITTED
             o.visit[won] = Visit.NONE
             o.fitted_day[won] = d
+            o.disconnected_day[won] = NO_DAY
             np.subtract.at(stock, o.region[won].astype(np.int64) * ntag + o.tag[won], 1)
             self._count("fits", len(won))
             self._count("fits_within_two", int(first[ok].sum()))
-            if d >= 0:
-                self._order_to_fit.append((d - o.received_day[won]).astype(np.int32))
+            self._sample(d, "order_to_fit", d - o.received_day[won])
             o.attempts[lost] += 1
             self._count("visits_failed", len(lost))
             out = lost[o.attempts[lost] >= 2]
@@ -465,7 +939,9 @@ class EMModel(mesa.Model):
             self._count("first_rounds_concluded", len(concluded))
             o.first_round_open[concluded] = False
 
-        o.visit[slots[vtype == Visit.CHECK]] = Visit.NONE
+        checked = slots[vtype == Visit.CHECK]
+        o.visit[checked] = Visit.NONE
+        o.disconnected_day[checked] = NO_DAY  # an equipment check restores contact
 
         rem = slots[vtype == Visit.REMOVAL]
         if len(rem):
@@ -477,11 +953,18 @@ class EMModel(mesa.Model):
             self._count("devices_collected", int(back.sum()))
             self._count("devices_lost", n_lost)
             self._count("cost_devices_lost_gbp", n_lost * p["cost.device_replacement_gbp"])
+            free = rem[~o.to_custody[rem]]  # back in the community after removal
+            np.add.at(self._after_removal[d % 366], (o.cohort[free], o.risk[free]), 1.0)
             self._close(rem)
 
     # ------------------------------------------------------------------ the day
     devices_lost = 0  # devices not collected at removal, since the start of warm-up
     orders_closed = 0  # orders that have left the system, since the start of warm-up
+    notices_created = 0  # breach notifications sent, since the start of warm-up
+    notices_answered = 0
+    notices_unanswered = 0
+    _unmonitored_today = 0
+    _probation_cases = np.zeros(0)
 
     def step(self) -> None:
         self.day += 1
@@ -490,6 +973,9 @@ class EMModel(mesa.Model):
         self._arrivals(d)
         self._requester_work(d)
         self._order_ends(d)
+        self._behaviour(d)
+        self._review_alerts(d)
+        self._respond(d)
         self._check_requests(d)
         self._field_visits(d)
         p = self.p
@@ -550,6 +1036,16 @@ class EMModel(mesa.Model):
         row[ix["devices_in_stock"]] = self.supplier.stock.sum()
         row[ix["devices_delivered"]] = self.supplier.delivered_today
         row[ix["cost_em_gbp"]] = row[ix["tagged"]] * self.p["cost.per_tagged_year_gbp"] / 365.0
+        row[ix["active_orders_unmonitored"]] = self._unmonitored_today
+        row[ix["alerts_awaiting_review"]] = self.monitoring.waiting
+        row[ix["notifications_awaiting_response"]] = np.count_nonzero(
+            self.notices.view("state") == NoticeState.AWAITING_RESPONSE
+        )
+        officers = self.probation_officers_per_region.sum()
+        cases = (self.probation_caseload * self.probation_officers_per_region)[
+            self.probation_officers_per_region > 0
+        ].sum()
+        row[ix["probation_caseload"]] = cases / officers if officers else 0.0
 
     # ------------------------------------------------------------------ checks
     def assert_invariants(self) -> None:
@@ -592,9 +1088,7 @@ class EMModel(mesa.Model):
 
     @property
     def order_to_fit_days(self) -> np.ndarray:
-        if not self._order_to_fit:
-            return np.empty(0, dtype=np.int32)
-        return np.concatenate(self._order_to_fit)
+        return self.sample("order_to_fit")
 
 
 def _apportion(total: int, weights: np.ndarray) -> np.ndarray:

@@ -128,11 +128,11 @@ _p(
 # Orders per year are calibrated so that the tagged stock is 28,700 with the March 2026 mix;
 # calibration/tune_demand.py reproduces them.
 _ORDERS = {
-    "post_release": 44_090.0,
-    "court_bail": 44_049.0,
-    "immigration": 6_227.0,
-    "court_sentence": 13_023.0,
-    "specials": 127.0,
+    "post_release": 47_603.0,
+    "court_bail": 47_871.0,
+    "immigration": 7_178.0,
+    "court_sentence": 13_437.0,
+    "specials": 150.0,
 }
 _DURATION = {
     "post_release": (
@@ -246,7 +246,7 @@ _p(
 # Field service (stages 3, 5, 8)
 _p(
     "field.officers",
-    480,
+    500,
     0,
     5000,
     "FTE",
@@ -536,6 +536,578 @@ _p(
     "GBP/device",
     "Cost of replacing a device that is not collected.",
     "assumption: order of magnitude of a tag with its base station",
+)
+
+# --------------------------------------------------------------------------------------
+# Wearer behaviour (stage 4: what the tags see)
+RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high")
+_RISK_MIX = {
+    "post_release": (0.35, 0.45, 0.20),
+    "court_bail": (0.40, 0.45, 0.15),
+    "immigration": (0.50, 0.40, 0.10),
+    "court_sentence": (0.45, 0.45, 0.10),
+    "specials": (0.0, 0.0, 1.0),
+}
+for _c in COHORTS:
+    for _r, _v in zip(RISK_LEVELS, _RISK_MIX[_c], strict=True):
+        _p(
+            f"behaviour.risk_mix.{_c}.{_r}",
+            _v,
+            0.0,
+            1.0,
+            "share",
+            f"Share of {_c} wearers assessed as {_r} risk.",
+            "assumption: specials are high or very high risk of serious harm by definition "
+            f"({NAO} Figure 1 D); other mixes reflect that most wearers are not high risk",
+            group=f"behaviour.risk_mix.{_c}",
+        )
+_RISK_MULT = {"low": 0.6, "medium": 1.0, "high": 1.8}
+for _r in RISK_LEVELS:
+    _p(
+        f"behaviour.risk_multiplier.{_r}",
+        _RISK_MULT[_r],
+        0.0,
+        10.0,
+        "x",
+        f"Multiplier on violation and reoffending hazards for {_r}-risk wearers.",
+        "assumption: risk assessments rank the likelihood of non-compliance and reoffending",
+    )
+_VIOLATION = {
+    "rf": (
+        0.004,
+        "assumption: curfew breaches; calibrated with the others to breach rates "
+        "of ~30% of orders (HM Inspectorate of Probation evidence base, FACTS.md)",
+    ),
+    "gps": (0.004, "assumption: exclusion-zone entries and missed charging; as for rf"),
+    "alcohol": (
+        0.03,
+        "MoJ alcohol monitoring pilots: alcohol-free on ~97% of monitored days (FACTS.md)",
+    ),
+    "non_fitted": (0.006, "assumption: missed biometric check-ins"),
+}
+for _t in TAGS:
+    _p(
+        f"behaviour.violation_per_day.{_t}",
+        _VIOLATION[_t][0],
+        0.0,
+        0.5,
+        "probability/day",
+        f"Daily probability that a medium-risk wearer of a {_t} device commits a violation "
+        "the device detects.",
+        _VIOLATION[_t][1],
+    )
+_p(
+    "behaviour.propensity_shape",
+    1.0,
+    0.1,
+    50.0,
+    "1",
+    "Shape of the gamma distribution (mean 1) of wearers' individual propensity to violate; "
+    "small values concentrate breaches in few wearers.",
+    "assumption: breaches concentrate in a minority of orders (HM Inspectorate of Probation "
+    "evidence base: ~30% of orders breach)",
+)
+_p(
+    "behaviour.early_multiplier",
+    2.0,
+    1.0,
+    10.0,
+    "x",
+    "Multiplier on the violation hazard in the first weeks after fitting.",
+    "HM Inspectorate of Probation evidence base: breaches occur mostly early in the order "
+    "(FACTS.md); size an assumption",
+)
+_p(
+    "behaviour.early_days",
+    30,
+    0,
+    365,
+    "days",
+    "Length of the early period after fitting.",
+    "assumption",
+    kind="int",
+)
+_p(
+    "behaviour.serious_share.low",
+    0.10,
+    0.0,
+    1.0,
+    "share",
+    "Share of violations by low-risk wearers that are serious.",
+    "assumption",
+)
+_p(
+    "behaviour.serious_share.medium",
+    0.20,
+    0.0,
+    1.0,
+    "share",
+    "Share of violations by medium-risk wearers that are serious.",
+    "assumption",
+)
+_p(
+    "behaviour.serious_share.high",
+    0.40,
+    0.0,
+    1.0,
+    "share",
+    "Share of violations by high-risk wearers that are serious.",
+    "assumption",
+)
+_p(
+    "behaviour.tamper_per_day",
+    0.0004,
+    0.0,
+    0.1,
+    "probability/day",
+    "Daily probability that a medium-risk wearer tampers with the tag or absconds (a serious "
+    "violation that also cuts contact).",
+    "assumption",
+)
+_p(
+    "behaviour.disconnect_per_day",
+    0.0015,
+    0.0,
+    0.1,
+    "probability/day",
+    "Daily probability that a device loses contact for technical reasons (battery, signal, "
+    "base station moved); fixed by an equipment-check visit.",
+    "assumption; NAO para 9: some devices stay disconnected for 14 days or more",
+)
+_p(
+    "behaviour.technical_alert_per_day",
+    0.009,
+    0.0,
+    2.0,
+    "alerts/wearer/day",
+    "Daily rate of alerts with no violation behind them (false alarms, low battery, signal "
+    "loss) that reach staff review.",
+    "calibrated: 10-50% of alerts become breach notifications (NAO para 13); raw device events "
+    "are far more frequent (FACTS.md: ~1 a day, weak) but are filtered before review",
+)
+_p(
+    "behaviour.unmonitored_after_days",
+    14,
+    0,
+    365,
+    "days",
+    "A device disconnected this long counts as no working tag: the wearer is unmonitored.",
+    f"{NAO} para 9: the definition of the tagged population excludes devices disconnected "
+    "for 14 days or more",
+    kind="int",
+)
+
+# Reoffending
+_REOFFEND = {
+    "post_release": 0.32,
+    "court_bail": 0.25,
+    "immigration": 0.08,
+    "court_sentence": 0.30,
+    "specials": 0.10,
+}
+for _c in COHORTS:
+    _p(
+        f"reoffending.annual_rate.{_c}",
+        _REOFFEND[_c],
+        0.0,
+        2.0,
+        "offences/person/year",
+        f"Offences per person-year of a medium-risk {_c} wearer if not monitored.",
+        "assumption: order of magnitude of MoJ proven reoffending rates for adults (about a "
+        "quarter to a third within a year); Sugg, Moore and Howard 2001 found ~73% of curfew "
+        "order cases reconvicted within two years (FACTS.md, effect evidence)",
+    )
+_EFFECT = {
+    "rf": (
+        0.25,
+        "MoJ evaluations: RF tags reduce reoffending while tagged (NAO para 15); size "
+        "from Di Tella and Schargrodsky 2013 and Williams and Weatherburn 2019 (FACTS.md)",
+    ),
+    "gps": (0.25, "as rf; Padgett, Bales and Blomberg 2006: RF = GPS (FACTS.md)"),
+    "alcohol": (0.10, "assumption: alcohol monitoring targets drinking, not location"),
+    "non_fitted": (0.05, "assumption: periodic check-ins constrain little"),
+}
+for _t in TAGS:
+    _p(
+        f"reoffending.effect_while_tagged.{_t}",
+        _EFFECT[_t][0],
+        0.0,
+        0.9,
+        "relative reduction",
+        f"Relative reduction in offending while monitored by a working {_t} device.",
+        _EFFECT[_t][1],
+    )
+_p(
+    "reoffending.effect_after_removal",
+    0.0,
+    -0.5,
+    0.5,
+    "relative reduction",
+    "Relative reduction in offending in the 12 months after removal (negative = more).",
+    f"{NAO} para 15: effects after removal are unknown; Marie et al. 2011 and Sugg et al. 2001 "
+    "found no difference (FACTS.md)",
+)
+
+# --------------------------------------------------------------------------------------
+# Monitoring centre (stages 4 and 6)
+_p(
+    "monitoring.reviews_per_day",
+    1400.0,
+    0.0,
+    1_000_000.0,
+    "alerts/day",
+    "Alerts the monitoring centre's staff can review per day at scale 1.",
+    "assumption: staffed so that every alert is reviewed within the day at baseline (NAO "
+    "para 13: staff review every alert)",
+)
+_p(
+    "monitoring.capacity_multiplier",
+    1.0,
+    0.0,
+    10.0,
+    "x",
+    "Multiplier on review capacity (a scenario lever).",
+    "assumption",
+)
+_p(
+    "monitoring.notify_prob.minor",
+    0.70,
+    0.0,
+    1.0,
+    "probability",
+    "Probability that a reviewed minor violation alert becomes a breach notification.",
+    "assumption; with the other notify probabilities calibrated to 10-50% of alerts "
+    f"becoming notifications ({NAO} para 13)",
+)
+_p(
+    "monitoring.notify_prob.serious",
+    1.0,
+    0.0,
+    1.0,
+    "probability",
+    "Probability that a reviewed serious violation or tamper alert becomes a notification.",
+    "assumption: serious breaches are always notified",
+)
+_p(
+    "monitoring.notify_prob.alcohol",
+    0.04,
+    0.0,
+    1.0,
+    "probability",
+    "Probability that a reviewed alcohol reading becomes a breach notification.",
+    "calibrated: MoJ alcohol pilots: 91-94% of orders complete without breach although ~3% "
+    "of monitored days show drinking (FACTS.md)",
+)
+_p(
+    "monitoring.notify_prob.technical",
+    0.03,
+    0.0,
+    1.0,
+    "probability",
+    "Probability that a reviewed technical alert (no violation behind it) is notified as a "
+    "potential breach.",
+    "assumption: staff cannot always tell a fault from a breach",
+)
+_p(
+    "monitoring.pack_hours_median",
+    40.0,
+    1.0,
+    240.0,
+    "hours",
+    "Median time from a breach to its breach pack reaching officials when the centre keeps up.",
+    f"{NAO} para 8: the contract allows 29 to 53 hours; the median is their midpoint",
+)
+_p(
+    "monitoring.pack_hours_sigma",
+    0.18,
+    0.0,
+    2.0,
+    "log-hours",
+    "Spread (lognormal sigma) of the breach-pack time; 0.18 puts ~90% within 29-53 hours.",
+    f"{NAO} para 8 (29-53 hours)",
+)
+
+# --------------------------------------------------------------------------------------
+# Responders (stage 7)
+RESPONDERS: tuple[str, ...] = ("probation", "police", "home_office")
+OUTCOMES: tuple[str, ...] = (
+    "nfa",
+    "engage",
+    "warning",
+    "adjust_conditions",
+    "recall",
+    "return_to_court",
+    "remand",
+    "bail_continued",
+    "detention",
+    "arrest",
+)
+_p(
+    "probation.establishment_fte",
+    8650.0,
+    100.0,
+    50_000.0,
+    "FTE",
+    "Probation practitioner posts needed (staff in post plus the shortfall).",
+    "assumption: ~3,550 probation officers and ~2,900 PSOs in post (Justice Committee, Sep "
+    f"2020, FACTS.md) plus the ~2,200 FTE shortfall ({NAO} para 18)",
+)
+_p(
+    "probation.shortfall_fte",
+    2200.0,
+    0.0,
+    50_000.0,
+    "FTE",
+    "Probation practitioner posts unfilled; the staffed share is 1 - shortfall/establishment.",
+    f"{NAO} key facts, para 18: ~2,200 FTE short in March 2026, ~1,500 by September 2026",
+)
+_p(
+    "probation.target_caseload",
+    36.0,
+    5.0,
+    200.0,
+    "cases/officer",
+    "Cases per probation officer when fully staffed; sets the EM-related officer count.",
+    "parliamentary answers: average caseload 36.0 (2021/22), 37.1 (2022/23), 35.2 (2023/24) "
+    "(FACTS.md)",
+)
+_p(
+    "probation.caseload_threshold",
+    50.0,
+    5.0,
+    200.0,
+    "cases/officer",
+    "Caseload above which response speed and quality fall.",
+    "HM Inspectorate of Probation: quality drops at caseloads of 50 and more (FACTS.md)",
+)
+_p(
+    "probation.responses_per_officer_day",
+    0.3,
+    0.0,
+    100.0,
+    "responses/officer/day",
+    "Breach responses an officer can make per working day at or below the threshold caseload.",
+    "assumption: a breach response (contact, assessment, decision, recording) takes hours, "
+    "alongside the rest of a caseload",
+)
+_p(
+    "probation.overload_nfa_shift",
+    0.5,
+    0.0,
+    1.0,
+    "share",
+    "At twice the threshold caseload, this share of decisions that would have been action "
+    "becomes no further action (linear in the excess).",
+    "assumption: quality falls past ~50 cases (HM Inspectorate of Probation, FACTS.md)",
+)
+_p(
+    "probation.capacity_multiplier",
+    1.0,
+    0.0,
+    100.0,
+    "x",
+    "Multiplier on probation response capacity (a scenario lever; large = unlimited).",
+    "assumption",
+)
+_p(
+    "probation.expiry_days",
+    28,
+    1,
+    365,
+    "days",
+    "Days after which a breach pack probation has not acted on is counted unanswered.",
+    "assumption",
+    kind="int",
+)
+_p(
+    "police.responses_per_100k_day",
+    0.09,
+    0.0,
+    1000.0,
+    "responses/100k population/day",
+    "Breach responses a police force makes per day per 100,000 residents.",
+    "assumption: sized to bail-breach demand with little spare; NAO para 18: forces have no "
+    "extra funding for EM work",
+)
+_p(
+    "police.capacity_multiplier",
+    1.0,
+    0.0,
+    1000.0,
+    "x",
+    "Multiplier on police response capacity (a scenario lever; large = unlimited).",
+    "assumption",
+)
+_p(
+    "police.expiry_days",
+    7,
+    1,
+    365,
+    "days",
+    "Days after which a bail-breach notification the police have not acted on lapses.",
+    "assumption: a bail breach not acted on within a week is overtaken by the court date",
+    kind="int",
+)
+_p(
+    "home_office.responses_per_day",
+    30.0,
+    0.0,
+    100_000.0,
+    "responses/day",
+    "Immigration breach responses the Home Office makes per day at scale 1.",
+    "assumption",
+)
+_p(
+    "home_office.capacity_multiplier",
+    1.0,
+    0.0,
+    1000.0,
+    "x",
+    "Multiplier on Home Office response capacity (a scenario lever).",
+    "assumption",
+)
+_p(
+    "home_office.expiry_days",
+    28,
+    1,
+    365,
+    "days",
+    "Days after which an immigration breach notification not acted on is counted unanswered.",
+    "assumption",
+    kind="int",
+)
+_p(
+    "specials.home_office_share",
+    0.2,
+    0.0,
+    1.0,
+    "share",
+    "Share of specials whose breaches the Home Office handles (immigration-related cases); "
+    "probation handles the rest.",
+    f"assumption; {NAO} Figure 1 D",
+)
+
+# Outcome shares for a minor breach (serious breaches shift weight, see below).
+_OUT = {
+    "probation": {
+        "nfa": 0.58,
+        "engage": 0.16,
+        "warning": 0.12,
+        "adjust_conditions": 0.06,
+        "enforce": 0.08,
+    },
+    "police": {"nfa": 0.58, "bail_continued": 0.30, "remand": 0.12},
+    "home_office": {
+        "nfa": 0.58,
+        "adjust_conditions": 0.16,
+        "engage": 0.12,
+        "detention": 0.08,
+        "arrest": 0.04,
+        "return_to_court": 0.02,
+    },
+}
+_OUT_SRC = {
+    "probation": "assumption; NAO para 13: nearly half of recorded outcomes are no further "
+    "action. 'enforce' is recall to prison (post-release) or return to court "
+    "(court sentences)",
+    "police": "assumption; NAO para 13 (nearly half NFA); remand or bail with the same or "
+    "amended conditions after arrest (NAO Figure 1 D)",
+    "home_office": "assumption; NAO para 13 (nearly half NFA); adjust bail, prioritise "
+    "casework (engage), detention, administrative arrest, prosecution (return "
+    "to court) (NAO Figure 1 D)",
+}
+for _r, _shares in _OUT.items():
+    for _o, _v in _shares.items():
+        _p(
+            f"response.{_r}.{_o}",
+            _v,
+            0.0,
+            1.0,
+            "share",
+            f"Share of {_r} responses to a minor breach ending in '{_o}'.",
+            _OUT_SRC[_r],
+            group=f"response.{_r}",
+        )
+_p(
+    "response.serious_nfa_factor",
+    0.4,
+    0.0,
+    1.0,
+    "x",
+    "For a serious breach, the no-further-action share is multiplied by this (the rest "
+    "renormalised).",
+    "assumption: serious breaches are acted on more often",
+)
+_p(
+    "response.serious_custody_factor",
+    3.0,
+    1.0,
+    20.0,
+    "x",
+    "For a serious breach, custodial outcome shares are multiplied by this.",
+    "assumption",
+)
+_p(
+    "response.compliance_effect",
+    0.3,
+    0.0,
+    1.0,
+    "relative reduction",
+    "Relative reduction in a wearer's violation propensity after an engagement, warning, "
+    "adjusted conditions or continued bail.",
+    "assumption: Padgett, Bales and Blomberg 2006 report fewer violations under closer "
+    "supervision (FACTS.md)",
+)
+_p(
+    "court.resentence_custody_prob",
+    0.3,
+    0.0,
+    1.0,
+    "probability",
+    "Probability that a court sentences to custody when a court-sentence case is returned.",
+    "assumption",
+)
+
+# Custody
+_CUSTODY = {"recall": 56.0, "remand": 90.0, "detention": 30.0, "resentence": 120.0}
+for _k, _v in _CUSTODY.items():
+    _p(
+        f"custody.days_mean.{_k}",
+        _v,
+        1.0,
+        3650.0,
+        "days",
+        f"Mean days in custody after {_k} following a breach (exponential).",
+        "assumption: fixed-term recalls are 14 or 28 days, standard recalls longer; remand "
+        "until trial; immigration detention until removal or release",
+    )
+
+_p(
+    "cost.probation_per_response_gbp",
+    200.0,
+    0.0,
+    10_000.0,
+    "GBP/response",
+    "Probation cost of one breach response.",
+    "assumption: a few hours of a probation officer's time",
+)
+_p(
+    "cost.police_per_response_gbp",
+    450.0,
+    0.0,
+    20_000.0,
+    "GBP/response",
+    "Police cost of one bail-breach response (locating, arresting, processing).",
+    "assumption; NPCC estimate of ~£20m a year for the EM increase is the check (NAO para 18)",
+)
+_p(
+    "cost.custody_per_day_gbp",
+    140.0,
+    0.0,
+    2000.0,
+    "GBP/bed-day",
+    "Cost of one day in custody.",
+    "assumption: MoJ costs per prison place are about £50,000 a year",
 )
 
 # --------------------------------------------------------------------------------------

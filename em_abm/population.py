@@ -8,7 +8,9 @@ permanent ``uid``; :class:`~em_abm.agents.wearer.TagWearer` agents point at thei
 
 Every live order is in exactly one :class:`State`. Independently, it may be waiting for a
 field visit (:class:`Visit`); a fitted order can wait for an equipment check while staying
-``FITTED``.
+``FITTED``. Breach notifications live in a second table of the same kind
+(:class:`NotificationTable`) from the moment the breach pack is sent until the responder
+acts on it or it expires.
 """
 
 from __future__ import annotations
@@ -39,12 +41,15 @@ class Visit(IntEnum):
     REMOVAL = 3
 
 
+NO_DAY = np.iinfo(np.int32).max  # "never" for day fields
+
 # name -> dtype of each per-order field
-FIELDS: dict[str, type] = {
+ORDER_FIELDS: dict[str, type] = {
     "uid": np.int64,
     "state": np.int8,
     "cohort": np.int8,
     "tag": np.int8,
+    "risk": np.int8,  # 0 low, 1 medium, 2 high
     "area": np.int16,
     "region": np.int8,
     "received_day": np.int32,  # day the order reached the supplier
@@ -55,17 +60,56 @@ FIELDS: dict[str, type] = {
     "attempts_total": np.int16,  # fitting attempts over all rounds
     "rounds": np.int8,  # rounds of attempts started
     "first_round_open": np.bool_,  # the first two attempts are not yet concluded
-    "fitted_day": np.int32,
+    "fitted_day": np.int32,  # day the tag was (last) fitted; NO_DAY if never
+    "disconnected_day": np.int32,  # day the device lost contact; NO_DAY while connected
+    "propensity": np.float32,  # individual multiplier on violation hazards (mean 1)
+    # Daily hazards derived from the fields above and the parameters (EMModel._refresh_hazards)
+    "h_violation": np.float32,  # violation while monitored
+    "h_tamper": np.float32,  # tampering or absconding while monitored
+    "h_reoffend": np.float32,  # offending when not monitored
+    "h_reoffend_tagged": np.float32,  # offending while monitored by a working tag
+    "behaviour_key": np.uint64,  # hash of key for the daily behaviour draws
+    "notifications": np.int16,  # breach notifications sent about this order
+    "to_custody": np.bool_,  # the order ended because the wearer went into custody
     "key": np.uint64,  # the order's random key: its common random numbers derive from it
 }
 
+# Breach notifications (stage 6) from sending to their outcome (stage 7).
+NOTIFICATION_FIELDS: dict[str, type] = {
+    "uid": np.int64,
+    "state": np.int8,  # NoticeState
+    "order_slot": np.int64,
+    "order_uid": np.int64,
+    "cohort": np.int8,
+    "risk": np.int8,
+    "serious": np.bool_,
+    "region": np.int8,
+    "area": np.int16,
+    "responder": np.int8,  # index into RESPONDERS
+    "breach_time": np.float64,  # model day (fractional) of the breach
+    "sent_time": np.float64,  # model day (fractional) the breach pack was sent
+    "delivered_day": np.int32,  # first day the responder can act on it
+    "key": np.uint64,
+}
 
-class OrderTable:
-    """Growable struct-of-arrays with a free-slot list."""
+
+class NoticeState(IntEnum):
+    FREE = 0
+    IN_TRANSIT = 1  # breach pack being prepared and sent
+    AWAITING_RESPONSE = 2  # with the responder
+
+
+class SlotTable:
+    """Growable struct-of-arrays with a free-slot list (fields given by ``FIELDS``).
+
+    ``state == 0`` marks a free slot.
+    """
+
+    FIELDS: dict[str, type] = {}
 
     def __init__(self, capacity: int = 1024):
         capacity = max(int(capacity), 16)
-        for name, dtype in FIELDS.items():
+        for name, dtype in self.FIELDS.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.capacity = capacity
         self.n = 0  # slots [0, n) have ever been used
@@ -74,7 +118,7 @@ class OrderTable:
 
     def _grow(self, needed: int) -> None:
         new_cap = max(self.capacity * 2, needed)
-        for name, dtype in FIELDS.items():
+        for name, dtype in self.FIELDS.items():
             old = getattr(self, name)
             arr = np.zeros(new_cap, dtype=dtype)
             arr[: self.capacity] = old
@@ -82,7 +126,7 @@ class OrderTable:
         self.capacity = new_cap
 
     def allocate(self, k: int) -> np.ndarray:
-        """Slots for ``k`` new orders (reused slots first, lowest index first), with fresh uids."""
+        """Slots for ``k`` new rows (reused slots first, lowest index first), with fresh uids."""
         if k == 0:
             return np.empty(0, dtype=np.int64)
         free = np.concatenate(self._free) if self._free else np.empty(0, dtype=np.int64)
@@ -101,14 +145,26 @@ class OrderTable:
 
     def release(self, slots: np.ndarray) -> None:
         if len(slots):
-            self.state[slots] = State.FREE
-            self.visit[slots] = Visit.NONE
+            self.state[slots] = 0
             self._free.append(np.asarray(slots, dtype=np.int64))
 
     def live(self) -> np.ndarray:
-        """Slots holding an order."""
+        """Slots in use."""
         return np.flatnonzero(self.state[: self.n])
 
     def view(self, name: str) -> np.ndarray:
         """Field ``name`` over the used slots [0, n)."""
         return getattr(self, name)[: self.n]
+
+
+class OrderTable(SlotTable):
+    FIELDS = ORDER_FIELDS
+
+    def release(self, slots: np.ndarray) -> None:
+        if len(slots):
+            self.visit[slots] = Visit.NONE
+        super().release(slots)
+
+
+class NotificationTable(SlotTable):
+    FIELDS = NOTIFICATION_FIELDS

@@ -180,9 +180,15 @@ def build_summary(model, ts: pd.DataFrame) -> dict[str, Any]:
         elif m.kind == "peak":
             out[name] = float(ts[m.of].max())
         elif m.kind == "quantile":
-            sample = model.order_to_fit_days
-            out[name] = float(np.quantile(sample, m.q)) if len(sample) else 0.0
+            if m.by:
+                out[name] = {k: _quantile(model.sample(f"{m.of}.{k}"), m.q) for k in keys_of(m)}
+            else:
+                out[name] = _quantile(model.sample(m.of), m.q)
     return out
+
+
+def _quantile(sample: np.ndarray, q: float) -> float:
+    return float(np.quantile(sample, q)) if len(sample) else 0.0
 
 
 def git_commit() -> str | None:

@@ -61,7 +61,9 @@ class Court(Requester):
 
 
 class HomeOffice(Requester):
-    """The Home Office: immigration bail."""
+    """The Home Office: requests immigration bail orders and responds to their breaches (and
+    to those of immigration-related specials): adjust bail, prioritise casework, detention,
+    administrative arrest or prosecution, within a national daily capacity."""
 
     cohorts = ("immigration",)
 
