@@ -64,7 +64,8 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"model: {model_s:.2f} s (median of {args.repeats}: "
-        f"{', '.join(f'{r[0]:.2f}' for r in runs)}) for {days} simulated days at scale {args.scale:g}"
+        f"{', '.join(f'{r[0]:.2f}' for r in runs)}) for {days} simulated days "
+        f"at scale {args.scale:g}"
     )
     print(f"floor: {floor_s:.2f} s (bare Mesa loop over {round(28_700 * args.scale):,} agents)")
     print(

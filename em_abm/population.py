@@ -16,6 +16,7 @@ acts on it or it expires.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import ClassVar
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class SlotTable:
     ``state == 0`` marks a free slot.
     """
 
-    FIELDS: dict[str, type] = {}
+    FIELDS: ClassVar[dict[str, type]] = {}
 
     def __init__(self, capacity: int = 1024):
         capacity = max(int(capacity), 16)

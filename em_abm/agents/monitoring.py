@@ -48,7 +48,7 @@ class MonitoringCentre(mesa.Agent):
     def take_for_review(
         self, capacity: int, key: np.ndarray | None = None
     ) -> dict[str, np.ndarray]:
-        """Remove and return up to ``capacity`` alerts, lowest ``key`` first (arrival order on ties)."""
+        """Remove and return up to ``capacity`` alerts, lowest ``key`` first (then oldest)."""
         n = self.waiting
         if n <= capacity:
             taken, self.queue = self.queue, {k: v[:0] for k, v in self.queue.items()}
