@@ -100,7 +100,7 @@ def cmd_run(args) -> int:
     print(format_summary(result.summary))
     print(
         f"\nwrote {out}/ (timeseries.parquet, summary.json, metadata.json"
-        f"{', figures/overview.png' if not args.no_figures else ''}) in "
+        f"{', figures/' if not args.no_figures else ''}) in "
         f"{result.metadata['wall_time_s']:.1f} s of simulation"
     )
     return 0

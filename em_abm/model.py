@@ -570,6 +570,8 @@ class EMModel(mesa.Model):
 
         # After removal: a pool of people in their first 12 months after removal, by cohort
         # and risk, offending at the untagged rate times the after-removal effect.
+        if d == 0 and self.warmup:
+            self._extend_after_removal_history()
         slot = d % 366
         self._after_pool += self._after_removal[(d - 1) % 366]
         self._after_pool -= self._after_removal[slot]
@@ -624,6 +626,16 @@ class EMModel(mesa.Model):
         self._count("alerts", len(raised))
 
     # ------------------------------------------------------------------ monitoring centre (4, 6)
+    def _extend_after_removal_history(self) -> None:
+        """At the scenario start, fill the year before warm-up with the removals per day seen
+        during warm-up, so that the 12-month after-removal pool starts full, not empty."""
+        w = min(self.warmup, 365)
+        seen = [(-k) % 366 for k in range(1, w + 1)]
+        daily = self._after_removal[seen].sum(axis=0) / w
+        for k in range(w + 1, 366):
+            self._after_removal[(-k) % 366] = daily
+        self._after_pool += daily * (365 - w)
+
     def _review_alerts(self, d: int) -> None:
         p = self.p
         self._review_credit += (

@@ -113,13 +113,14 @@ def _p(
 # Time
 _p(
     "time.warmup_days",
-    120,
+    240,
     0,
     1095,
     "days",
     "Days simulated before the scenario start so that queues and the fitting pipeline reach "
     "their operating point; nothing is recorded during warm-up.",
-    "assumption: longer than the slowest pipeline step (escalation review plus re-attempts)",
+    "assumption: long enough for the pipeline (escalation review plus re-attempts) and for "
+    "wearers' propensities to settle under breach responses (most orders last 3-6 months)",
     kind="int",
 )
 

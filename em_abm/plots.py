@@ -16,7 +16,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
 from em_abm.metrics import BY_NAME
-from em_abm.params import COHORTS
+from em_abm.params import COHORTS, OUTCOMES
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 TOLERABLE_BACKLOG = 400  # HMPPS tolerable level of outstanding visits (NAO para 10)
@@ -116,6 +116,10 @@ def overview(result, *, folder: str | os.PathLike | None = None):
     ax2.plot(date, ts["cost_em_gbp"].cumsum() / 1e6, color=OKABE_ITO[1])
     ax2.set_ylabel("cumulative direct cost (GBP million)", color=OKABE_ITO[1])
     ax.set_title("Devices in stock; cumulative direct cost", fontsize=10)
+    return _finish(fig, axes, folder, "overview.png")
+
+
+def _finish(fig, axes, folder, name: str):
     for a in axes[-1]:
         a.set_xlabel("date")
         locator = mdates.AutoDateLocator()
@@ -124,6 +128,136 @@ def overview(result, *, folder: str | os.PathLike | None = None):
     if folder is not None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / "overview.png", dpi=110, metadata=PNG_META)
+        fig.savefig(folder / name, dpi=110, metadata=PNG_META)
         plt.close(fig)
     return fig
+
+
+def _monthly(ts, columns):
+    return ts.set_index("date")[list(columns)].resample("MS").sum()
+
+
+def breaches(result, *, folder: str | os.PathLike | None = None):
+    """Alerts, notifications by cohort, outcomes, custody, reoffending and responder load."""
+    ts = result.timeseries
+    s = result.summary
+    date = ts["date"]
+    week = 7
+    fig, axes = plt.subplots(3, 2, figsize=(12, 10), sharex=True, constrained_layout=True)
+    fig.suptitle(
+        f"{s['scenario']}: monitoring, breaches and responses (seed {s['seed']}, "
+        f"scale {s['scale']:g})",
+        fontsize=12,
+    )
+
+    ax = axes[0, 0]
+    ax.plot(
+        date, ts["alerts"].rolling(week, min_periods=1).mean(), color=OKABE_ITO[0], label="alerts"
+    )
+    ax.plot(
+        date,
+        ts["breach_notifications"].rolling(week, min_periods=1).mean(),
+        color=OKABE_ITO[5],
+        label="breach notifications",
+    )
+    ax.plot(
+        date,
+        ts["responses"].rolling(week, min_periods=1).mean(),
+        color=OKABE_ITO[2],
+        ls="--",
+        label="responses",
+    )
+    ax.set_title("Alerts, notifications and responses (7-day mean)", fontsize=10)
+    ax.set_ylabel("per day")
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=8)
+
+    ax = axes[0, 1]
+    for i, c in enumerate(COHORTS):
+        ax.plot(
+            date,
+            ts[f"breach_notifications.{c}"].rolling(28, min_periods=1).mean(),
+            color=OKABE_ITO[i],
+            label=c.replace("_", " "),
+        )
+    ax.set_title("Breach notifications by cohort (28-day mean)", fontsize=10)
+    ax.set_ylabel("notifications/day")
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=8)
+
+    ax = axes[1, 0]
+    month = _monthly(ts, [f"responses.{o}" for o in OUTCOMES])
+    bottom = None
+    palette = [*OKABE_ITO, "#999999", "#882255"]
+    for i, o in enumerate(OUTCOMES):
+        vals = month[f"responses.{o}"].to_numpy()
+        ax.bar(
+            month.index,
+            vals,
+            width=25,
+            bottom=bottom,
+            color=palette[i % len(palette)],
+            label=o.replace("_", " "),
+            align="edge",
+        )
+        bottom = vals if bottom is None else bottom + vals
+    ax.set_title("Response outcomes per month", fontsize=10)
+    ax.set_ylabel("responses/month")
+    ax.legend(fontsize=7, ncol=2)
+
+    ax = axes[1, 1]
+    month = _monthly(ts, [f"custody_admissions_from_breach.{c}" for c in COHORTS])
+    for i, c in enumerate(COHORTS):
+        ax.plot(
+            month.index,
+            month[f"custody_admissions_from_breach.{c}"],
+            color=OKABE_ITO[i],
+            marker="o",
+            ms=3,
+            label=c.replace("_", " "),
+        )
+    ax.set_title("Custody admissions after a breach, by cohort", fontsize=10)
+    ax.set_ylabel("admissions/month")
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=8)
+
+    ax = axes[2, 0]
+    cols = [
+        "reoffences_while_tagged",
+        "reoffences_while_unmonitored",
+        "reoffences_after_removal_12m",
+    ]
+    month = _monthly(ts, cols)
+    for i, c in enumerate(cols):
+        ax.plot(
+            month.index,
+            month[c],
+            color=OKABE_ITO[i],
+            marker="o",
+            ms=3,
+            label=c.replace("reoffences_", "").replace("_", " "),
+        )
+    ax.set_title("Offences per month", fontsize=10)
+    ax.set_ylabel("offences/month")
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=8)
+
+    ax = axes[2, 1]
+    ax.plot(date, ts["probation_caseload"], color=OKABE_ITO[0], label="probation caseload")
+    ax.axhline(50, color=OKABE_ITO[0], ls=":", lw=1, label="quality falls (50)")
+    ax.set_ylabel("cases/officer")
+    ax2 = ax.twinx()
+    ax2.plot(
+        date,
+        ts["notifications_unanswered"].rolling(28, min_periods=1).sum(),
+        color=OKABE_ITO[5],
+        label="unanswered (28 days)",
+    )
+    ax2.set_ylabel("notifications unanswered in 28 days", color=OKABE_ITO[5])
+    ax.set_title("Probation caseload; unanswered notifications", fontsize=10)
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=8, loc="upper left")
+    return _finish(fig, axes, folder, "breaches.png")
+
+
+FIGURES = {"overview": overview, "breaches": breaches}

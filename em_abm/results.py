@@ -8,7 +8,7 @@
   seed, years and scale;
 * ``metadata.json``: the full resolved parameters, the scenario's dated changes, seed,
   package version, git commit where available, schema version and wall time;
-* ``figures/overview.png``.
+* ``figures/overview.png`` and ``figures/breaches.png``.
 
 Everything is written into a temporary folder next to ``dir`` and moved into place at the
 end, so an interrupted save never leaves a half-written result.
@@ -72,11 +72,16 @@ class RunResult:
             raise
         return out
 
-    def plot(self, folder: str | os.PathLike | None = None):
-        """Draw the overview figure; save it under ``folder`` if given. Returns the figure."""
+    def plot(self, folder: str | os.PathLike | None = None, *, which: str = "overview"):
+        """Draw a figure (``overview`` or ``breaches``); with ``folder``, save every figure there
+        and return the list of paths. Without, return the one figure."""
         from em_abm import plots
 
-        return plots.overview(self, folder=folder)
+        if folder is None:
+            return plots.FIGURES[which](self)
+        for draw in plots.FIGURES.values():
+            draw(self, folder=folder)
+        return sorted(Path(folder).glob("*.png"))
 
 
 def _check_out_dir(out: Path, *, force: bool) -> None:

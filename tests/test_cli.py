@@ -82,6 +82,7 @@ def test_run_writes_results(capsys, tmp_path):
     assert meta["schema_version"] == 1 and meta["seed"] == 7
     assert meta["params"]["orders.error_rate"] == 0.21
     assert (out_dir / "figures" / "overview.png").stat().st_size > 10_000
+    assert (out_dir / "figures" / "breaches.png").stat().st_size > 10_000
     # a second run into the same result folder replaces it
     code, _, _ = run_cli(capsys, "run", *SMALL, "--seed", "8", "--out", str(out_dir))
     assert code == 0

@@ -91,7 +91,7 @@ def test_error_rate_and_collection_rate_extremes(make_model):
 
 
 def test_no_field_officers_means_no_fits_and_a_growing_backlog(make_model):
-    m = make_model(years=0.3, **{"field.officers": 0})
+    m = make_model(years=0.3, **{"field.officers": 0, "time.warmup_days": 0})
     m.run()
     assert col(m, "fits").sum() == 0 and col(m, "visits_done").sum() == 0
     backlog = col(m, "outstanding_visits")

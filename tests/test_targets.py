@@ -42,3 +42,17 @@ def test_checks_not_tuned_to(baseline):
     assert per_year == pytest.approx(133e6, rel=0.1)
     # the backlog stays under the HMPPS tolerable level of 400 outstanding visits
     assert baseline["outstanding_visits"] < 400
+
+
+def test_breach_targets(baseline):
+    """NAO para 13 and 8: 10-50% of alerts become notifications, nearly half of outcomes are
+    no further action, breach details reach officials 29-53 hours after the breach."""
+    assert 0.10 <= baseline["alert_to_notification_rate"] <= 0.50
+    assert 0.35 <= baseline["nfa_share"] <= 0.60
+    assert 29 <= baseline["notification_lag_hours_p50"] <= 53
+    # breach rates around 30% of orders (HM Inspectorate of Probation evidence base)
+    assert 0.2 <= baseline["breach_rate_of_orders"] <= 0.45
+
+
+def test_probation_caseload_between_target_and_threshold(baseline):
+    assert 36 <= baseline["probation_caseload"] <= 50
