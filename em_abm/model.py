@@ -456,7 +456,7 @@ class EMModel(mesa.Model):
             "orders_closed_with_breach", int((was_fitted & (o.notifications[slots] > 0)).sum())
         )
         pop = self._wearers.pop
-        TagWearer.remove_batch(self, [pop(s) for s in slots.tolist()])
+        TagWearer.remove_batch(self, list(map(pop, slots.tolist())))
         self.orders.release(slots)
         self.orders_closed += len(slots)
 
@@ -560,13 +560,17 @@ class EMModel(mesa.Model):
         n_off_work = int((offended & working).sum())
         self._count("reoffences_while_tagged", n_off_work)
         self._count("reoffences_while_unmonitored", int(offended.sum()) - n_off_work)
-        self._count("reoffences_expected_if_untagged", float(hr[working].sum(dtype=np.float64)))
+        self._count(
+            "reoffences_expected_if_untagged",
+            float(np.add.reduce(hr, where=working, dtype=np.float64)),
+        )
         self._count("unmonitored_days", n_active - n_work)
         self._unmonitored_today = n_active - n_work
-        self._probation_cases = np.bincount(
-            o.view("region")[active & self.probation_cohort[o.view("cohort")]],
-            minlength=self.n_regions,
-        )
+        if d % 7 == 0 or self._probation_cases is None:  # caseloads move slowly: weekly
+            self._probation_cases = np.bincount(
+                o.view("region")[active & self.probation_cohort[o.view("cohort")]],
+                minlength=self.n_regions,
+            )
 
         # After removal: a pool of people in their first 12 months after removal, by cohort
         # and risk, offending at the untagged rate times the after-removal effect.
@@ -584,11 +588,9 @@ class EMModel(mesa.Model):
 
         # Events a connected device sees, in disjoint bands of u1 (u2 for false alarms).
         early = o.view("fitted_day") > d - p["behaviour.early_days"]
-        hv = np.minimum(
-            o.view("h_violation")
-            * np.where(early, np.float32(p["behaviour.early_multiplier"]), np.float32(1)),
-            np.float32(0.6),
-        )
+        hv = o.view("h_violation").copy()
+        np.multiply(hv, np.float32(p["behaviour.early_multiplier"]), out=hv, where=early)
+        np.minimum(hv, np.float32(0.6), out=hv)
         ht = hv + np.minimum(o.view("h_tamper"), np.float32(0.2))
         hd = ht + np.float32(p["behaviour.disconnect_per_day"])
         below = connected & (u1 < hd)
@@ -976,7 +978,7 @@ class EMModel(mesa.Model):
     notices_answered = 0
     notices_unanswered = 0
     _unmonitored_today = 0
-    _probation_cases = np.zeros(0)
+    _probation_cases: np.ndarray | None = None
 
     def step(self) -> None:
         self.day += 1

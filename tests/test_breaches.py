@@ -130,3 +130,16 @@ def test_notification_lag_grows_when_the_centre_falls_behind():
     assert np.median(slow.sample("notification_lag_hours")) > 2 * np.median(
         normal.sample("notification_lag_hours")
     )
+
+
+def test_probation_shortfall_timeline_adds_officers():
+    """baseline_2026: ~2,200 FTE short in March 2026 falling to ~1,500 by September."""
+    from em_abm.agents import ProbationOfficer
+
+    m = EMModel(rng=1, years=1.0, scale=0.1, overrides={"time.warmup_days": 10})
+    before = len(m.agents_by_type[ProbationOfficer])
+    m.run()
+    after = len(m.agents_by_type[ProbationOfficer])
+    assert after == m.probation_officers_per_region.sum()
+    staffed = (1 - 1500 / 8650) / (1 - 2200 / 8650)
+    assert after / before == pytest.approx(staffed, rel=0.05)

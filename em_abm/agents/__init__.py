@@ -2,6 +2,9 @@
 
 from em_abm.agents.agencies import Court, EquipmentSupplier, HomeOffice, Prison, Requester
 from em_abm.agents.field_officer import FieldOfficer
+from em_abm.agents.monitoring import MonitoringCentre
+from em_abm.agents.police import PoliceForce
+from em_abm.agents.probation import ProbationOfficer
 from em_abm.agents.wearer import TagWearer
 
 __all__ = [
@@ -9,7 +12,10 @@ __all__ = [
     "EquipmentSupplier",
     "FieldOfficer",
     "HomeOffice",
+    "MonitoringCentre",
+    "PoliceForce",
     "Prison",
+    "ProbationOfficer",
     "Requester",
     "TagWearer",
 ]

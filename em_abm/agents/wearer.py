@@ -66,10 +66,10 @@ class TagWearer(mesa.Agent):
             for a in agents:
                 a.remove()
             return
-        everyone, mine = model._all_agents._agents, registry._agents
+        drop_all, drop_mine = model._all_agents._agents.pop, registry._agents.pop
         for a in agents:
-            del everyone[a]
-            del mine[a]
+            drop_all(a)
+            drop_mine(a)
 
     def _get(self, name: str):
         return getattr(self.model.orders, name)[self.slot]

@@ -1,0 +1,48 @@
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from em_abm.errors import UserError
+from em_abm.metrics import COLUMNS, METRICS
+from em_abm.results import run_model
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_same_seed_same_files_different_seed_different(tmp_path):
+    a = run_model(seed=11, years=0.3, scale=0.03)
+    b = run_model(seed=11, years=0.3, scale=0.03)
+    c = run_model(seed=12, years=0.3, scale=0.03)
+    for name, r in (("a", a), ("b", b), ("c", c)):
+        r.save(tmp_path / name, figures=False)
+    pa, pb, pc = (tmp_path / n / "timeseries.parquet" for n in "abc")
+    assert digest(pa) == digest(pb)
+    assert digest(pa) != digest(pc)
+    assert a.summary == b.summary
+
+
+def test_timeseries_and_summary_cover_every_declared_metric():
+    r = run_model(seed=1, years=0.3, scale=0.03)
+    ts = r.timeseries
+    assert set(COLUMNS) <= set(ts.columns)
+    for m in METRICS:
+        assert (m.summary_name or m.name) in r.summary
+        if m.kind == "rate":
+            assert ts[m.name].between(0, 1).all(), m.name
+    numeric = ts.drop(columns="date")
+    assert np.isfinite(numeric.to_numpy()).all()
+    assert (numeric >= 0).all().all()
+    assert pd.Series(ts["date"]).is_monotonic_increasing
+
+
+def test_save_refuses_a_folder_with_other_files(tmp_path):
+    (tmp_path / "keep.txt").write_text("x")
+    r = run_model(seed=1, years=0.1, scale=0.02)
+    with pytest.raises(UserError, match="holds other files"):
+        r.save(tmp_path)
+    r.save(tmp_path, force=True, figures=False)
+    assert (tmp_path / "summary.json").exists()
