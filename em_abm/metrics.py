@@ -12,7 +12,9 @@ Kinds and how the summary reduces them:
 * ``rate``: ratio of two flows; time series = ratio of trailing 28-day sums (carried
   forward over windows with no events); summary = ratio of the run totals.
 * ``peak``: summary = maximum of a stock over the run.
-* ``quantile``: summary only, from the distribution of per-order durations.
+* ``quantile``: summary only, from the distribution of per-event durations.
+* ``composite``: summary only, a dict whose entries add up other summary metrics
+  (``kpi``, ``public_protection``, ``cost_total_gbp``).
 
 ``by`` expands a metric into one column per cohort or tag type (``tagged.court_bail``);
 the summary holds those as a dict (``tagged_by_cohort``).
@@ -41,6 +43,7 @@ class Metric:
     of: str = ""  # peak: stock column; quantile: sample name
     q: float = 0.0  # quantile level
     summary_name: str = ""  # name in summary.json when it differs (dicts of `by` metrics)
+    parts: tuple = ()  # composite: (key, (summary names summed)) pairs
 
 
 _KEYS = {
@@ -342,6 +345,134 @@ METRICS: tuple[Metric, ...] = (
     Metric("cost_custody_gbp", "Cost of custody after breaches", "GBP", "flow"),
     Metric("cost_visits_gbp", "Activity cost of field visits", "GBP", "flow"),
     Metric("cost_devices_lost_gbp", "Cost of replacing devices not collected", "GBP", "flow"),
+    # Levers and system-wide measures (NAO recommendations a-c)
+    Metric("orders_declined", "Orders declined under capacity allocation", "orders/day", "flow"),
+    Metric("fits_at_source", "Tags fitted at court or in prison (pilots)", "fits/day", "flow"),
+    Metric(
+        "alerts_auto_closed", "Alerts closed by a triage rule without review", "alerts/day", "flow"
+    ),
+    Metric("serious_notifications", "Serious breach notifications", "notifications/day", "flow"),
+    Metric(
+        "serious_unanswered_24h",
+        "Serious breaches not acted on within 24 hours of the pack reaching officials",
+        "notifications/day",
+        "flow",
+    ),
+    Metric(
+        "escalations_triggered",
+        "Escalations triggered by contingency thresholds",
+        "escalations/day",
+        "flow",
+    ),
+    Metric("kpi_first_attempts", "First fitting attempts", "visits/day", "flow"),
+    Metric(
+        "kpi_first_attempts_on_time",
+        "First fitting attempts within the required time",
+        "visits/day",
+        "flow",
+    ),
+    Metric("kpi_checks", "Equipment-check visits", "visits/day", "flow"),
+    Metric(
+        "kpi_checks_on_time",
+        "Equipment-check visits within the required time",
+        "visits/day",
+        "flow",
+    ),
+    Metric("kpi_removals", "Removal visits", "visits/day", "flow"),
+    Metric("kpi_removals_on_time", "Removal visits within the required time", "visits/day", "flow"),
+    Metric(
+        "kpi_notifications_in_window",
+        "Notifications within the contractual window",
+        "notifications/day",
+        "flow",
+    ),
+    Metric(
+        "kpi_first_attempt_on_time_rate",
+        "First fitting attempt within the required time",
+        "share",
+        "rate",
+        False,
+        num="kpi_first_attempts_on_time",
+        den="kpi_first_attempts",
+    ),
+    Metric(
+        "kpi_check_on_time_rate",
+        "Equipment reinstallation within the required time",
+        "share",
+        "rate",
+        False,
+        num="kpi_checks_on_time",
+        den="kpi_checks",
+    ),
+    Metric(
+        "kpi_removal_on_time_rate",
+        "Removal within the required time",
+        "share",
+        "rate",
+        False,
+        num="kpi_removals_on_time",
+        den="kpi_removals",
+    ),
+    Metric(
+        "kpi_notification_in_window_rate",
+        "Notifications within the contractual window",
+        "share",
+        "rate",
+        False,
+        num="kpi_notifications_in_window",
+        den="breach_notifications",
+    ),
+    # Summary dicts built from the metrics above
+    Metric(
+        "kpi",
+        "Supplier KPIs the model can compute",
+        "share",
+        "composite",
+        False,
+        parts=(
+            ("first_attempt_within_required_time", ("kpi_first_attempt_on_time_rate",)),
+            ("fitted_within_two_attempts", ("install_within_two_attempts_rate",)),
+            ("reinstallation_within_required_time", ("kpi_check_on_time_rate",)),
+            ("removal_within_required_time", ("kpi_removal_on_time_rate",)),
+            ("notification_within_window", ("kpi_notification_in_window_rate",)),
+        ),
+    ),
+    Metric(
+        "public_protection",
+        "Public protection measures",
+        "-",
+        "composite",
+        parts=(
+            ("unmonitored_person_days", ("unmonitored_days",)),
+            (
+                "reoffences_while_tagged_or_unmonitored",
+                ("reoffences_while_tagged", "reoffences_while_unmonitored"),
+            ),
+            ("serious_breaches_unanswered_24h", ("serious_unanswered_24h",)),
+        ),
+    ),
+    Metric(
+        "cost_total_gbp",
+        "Costs by payer",
+        "GBP",
+        "composite",
+        parts=(
+            ("em_service", ("cost_em_gbp", "cost_devices_lost_gbp")),
+            ("probation", ("cost_probation_gbp",)),
+            ("police", ("cost_police_gbp",)),
+            ("custody", ("cost_custody_gbp",)),
+            (
+                "total",
+                (
+                    "cost_em_gbp",
+                    "cost_devices_lost_gbp",
+                    "cost_probation_gbp",
+                    "cost_police_gbp",
+                    "cost_custody_gbp",
+                ),
+            ),
+        ),
+    ),
 )
 
 

@@ -45,7 +45,7 @@ from em_abm.errors import UserError
 from em_abm.geography import Geography
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS, TAGS, VISIT_TYPES
-from em_abm.policies import visit_policy
+from em_abm.policies import response_policy, triage_policy, visit_policy
 from em_abm.population import (
     ACTIVE_STATES,
     N_STATES,
@@ -64,7 +64,7 @@ STREAMS = ("arrivals", "init", "maintenance", "behaviour", "monitoring", "respon
 
 # Event identifiers for the per-order common random numbers (below 256).
 _CRN_FIT, _CRN_COLLECT, _CRN_REVIEW, _CRN_BEHAVIOUR, _CRN_SPECIALS = 1, 2, 3, 4, 5
-_CRN_OUTCOME, _CRN_RESENTENCE = 6, 7
+_CRN_OUTCOME, _CRN_RESENTENCE, _CRN_ALLOCATION, _CRN_SOURCE, _CRN_PROXIMITY = 6, 7, 8, 9, 10
 _CRN_NOTIFY = 16  # + alert kind
 NEGATIVE_DAY_OFFSET = 1 << 20  # day indices are negative during warm-up; hash d + offset
 
@@ -192,6 +192,12 @@ class EMModel(mesa.Model):
         self.samples: dict[str, list[np.ndarray]] = {}
         self._review_credit = 0.0
         self._response_credit = [np.zeros(self.n_regions), np.zeros(len(geo.areas)), np.zeros(1)]
+        self._cap_year: int | None = None
+        self._accepted_this_year = np.zeros(len(COHORTS), dtype=np.int64)
+        self.surge_until = -1  # last day of the current surge of field capacity
+        self._surge_pending = False
+        self._risk_first_override = False
+        self._recent_probation: list[tuple[int, np.ndarray]] = []
         self._after_removal = np.zeros((366, len(COHORTS), len(RISK_LEVELS)))
         self._after_pool = np.zeros((len(COHORTS), len(RISK_LEVELS)))
         self._apply_params()
@@ -235,16 +241,35 @@ class EMModel(mesa.Model):
         # Expected new orders per day by region and tag, the supplier's planning figure.
         by_tag = self.daily_orders @ mix
         self.expected_daily_fits = np.outer(geo.region_population_share, by_tag)
-        self.visit_travel = geo.visit_travel_hours(p["field.chain_factor"])
+        travel = geo.visit_travel_hours(p["field.chain_factor"])
+        if p["pilot.automated_scheduling"]:
+            travel = travel * (1.0 - p["pilot.scheduling_travel_saving"])
+        self.visit_travel = travel
         self.onsite = np.array([0.0, *P.vector(p, "field.onsite_hours", VISIT_TYPES)])
         self.crew = 1.0 + p["field.double_crew_share"]
         self.policy = visit_policy(p["policy.visit_queue"])
+        self.triage = triage_policy(p["policy.alert_triage"])
+        self.response_policy = response_policy(p["policy.response_queue"])
+        self._risk_first = response_policy("risk_first")
+        self.required_days = np.array([0.0, *P.vector(p, "kpi.required_days", VISIT_TYPES)])
+        self.tag_share = np.array(P.vector(p, "allocation.tag_share", COHORTS))
+        cap = np.array(P.vector(p, "allocation.cap_per_year", COHORTS))
+        no_cap = P.PARAMS["allocation.cap_per_year.court_bail"].upper
+        self.yearly_cap = np.where(cap >= no_cap, np.inf, cap * self.scale)
+        self.source_share = np.zeros(len(COHORTS))
+        for c in ("court_bail", "court_sentence"):
+            self.source_share[COHORTS.index(c)] = p["pilot.tag_at_court_share"]
+        self.source_share[COHORTS.index("post_release")] = p["pilot.pre_release_share"]
         self._apply_behaviour_params()
         self._apply_response_params()
         if self.orders.n:
             self._refresh_hazards(self.orders.live())
         if self.probation_officers:
             self._staff_probation()
+        if hasattr(self, "officers") and len(self.officers) != round(
+            p["field.officers"] * self.scale
+        ):
+            self._create_officers()
 
     def _apply_behaviour_params(self) -> None:
         p = self.p
@@ -327,7 +352,10 @@ class EMModel(mesa.Model):
         self.probation_caseload = np.zeros(self.n_regions)
 
     def _create_officers(self) -> None:
-        """Field officers by region, in proportion to each region's expected visit hours."""
+        """Field officers by region, in proportion to each region's expected visit hours
+        (replacing any there were: the workforce changes in some scenarios)."""
+        for officer in getattr(self, "officers", []):
+            officer.remove()
         geo = self.geography
         workload = np.bincount(
             geo.area_region,
@@ -366,8 +394,7 @@ class EMModel(mesa.Model):
         elapsed = rng.random(n) * length
         day0 = -self.warmup
         slots = self._new_orders(
-            rng,
-            cohort,
+            self._draw_orders(rng, cohort),
             received=day0 - np.floor(elapsed).astype(np.int32),
             end=day0 + np.maximum(1, np.ceil(length - elapsed)).astype(np.int32),
         )
@@ -405,37 +432,49 @@ class EMModel(mesa.Model):
             self._apply_params()
 
     # ------------------------------------------------------------------ orders
-    def _new_orders(
-        self, rng: np.random.Generator, cohort: np.ndarray, *, received, end
-    ) -> np.ndarray:
-        """Allocate slots for new orders of the given cohorts and draw their attributes."""
+    def _draw_orders(self, rng: np.random.Generator, cohort: np.ndarray) -> dict[str, np.ndarray]:
+        """Attributes of new orders of the given cohorts (all drawn, whatever happens next,
+        so that later decisions never shift the random stream)."""
         n = len(cohort)
+        k = self.p["behaviour.propensity_shape"]
+        area = self.geography.draw_areas(rng, n) if n else np.empty(0, dtype=np.int16)
+        return {
+            "cohort": cohort,
+            "tag": (rng.random(n)[:, None] >= self.tag_cdf[cohort]).sum(axis=1).astype(np.int8),
+            "area": area,
+            "key": rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64),
+            "risk": (rng.random(n)[:, None] >= self.risk_cdf[cohort]).sum(axis=1).astype(np.int8),
+            "propensity": rng.gamma(k, 1.0 / k, size=n),
+        }
+
+    def _new_orders(self, attrs: dict[str, np.ndarray], *, received, end) -> np.ndarray:
+        """Allocate slots for new orders, write their attributes and create their agents."""
+        n = len(attrs["cohort"])
         o = self.orders
         slots = o.allocate(n)
         if n == 0:
             return slots
-        u_tag = rng.random(n)
-        tag = (u_tag[:, None] >= self.tag_cdf[cohort]).sum(axis=1).astype(np.int8)
-        area = self.geography.draw_areas(rng, n)
-        o.cohort[slots] = cohort
-        o.tag[slots] = tag
-        o.area[slots] = area
-        o.region[slots] = self.geography.area_region[area]
+        for name, values in attrs.items():
+            getattr(o, name)[slots] = values
+        o.region[slots] = self.geography.area_region[attrs["area"]]
         o.received_day[slots] = received
         o.end_day[slots] = end
         o.attempts[slots] = 0
         o.attempts_total[slots] = 0
         o.rounds[slots] = 1
         o.first_round_open[slots] = True
-        o.key[slots] = rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)
-        o.risk[slots] = (rng.random(n)[:, None] >= self.risk_cdf[cohort]).sum(axis=1)
-        k = self.p["behaviour.propensity_shape"]
-        o.propensity[slots] = rng.gamma(k, 1.0 / k, size=n)
         o.fitted_day[slots] = NO_DAY
         o.disconnected_day[slots] = NO_DAY
         o.notifications[slots] = 0
         o.to_custody[slots] = False
+        o.visit[slots] = Visit.NONE
         o.behaviour_key[slots] = _mix(o.key[slots] ^ np.uint64(_CRN_BEHAVIOUR << 56))
+        tag, cohort = o.tag[slots], o.cohort[slots]
+        o.proximity[slots] = (
+            (tag == TAGS.index("gps"))
+            & ((cohort == COHORTS.index("post_release")) | (cohort == COHORTS.index("court_bail")))
+            & (crn(o.key[slots], _CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"])
+        )
         self._refresh_hazards(slots)
         slot_list = slots.tolist()
         if TagWearer not in self._agents_by_type:  # the first wearer registers the type
@@ -461,25 +500,81 @@ class EMModel(mesa.Model):
         self.orders_closed += len(slots)
 
     def _arrivals(self, d: int) -> None:
-        rng = self.rngs["arrivals"]
+        rng, p = self.rngs["arrivals"], self.p
         counts = np.zeros(len(COHORTS), dtype=np.int64)
         for req in self.requesters:
             counts[req.cohort_index] = req.new_orders(rng, self.daily_orders)
         cohort = np.repeat(np.arange(len(COHORTS)), counts).astype(np.int8)
         n = len(cohort)
-        k = self.p["demand.duration_shape"]
+        k = p["demand.duration_shape"]
         length = rng.gamma(k, self.duration_mean[cohort] / k)
-        error = rng.random(n) < self.p["orders.error_rate"]
-        rework = np.ceil(rng.exponential(self.p["orders.rework_days_mean"], n)).astype(np.int32)
+        error = rng.random(n) < p["orders.error_rate"]
+        rework = np.ceil(rng.exponential(p["orders.rework_days_mean"], n)).astype(np.int32)
+        attrs = self._draw_orders(rng, cohort)
+        self._count("orders_received", n)
+        self._count("orders_with_error", int(error.sum()))
+
+        accept = self._allocate_capacity(d, attrs)
+        if not accept.all():
+            self._count("orders_declined", int((~accept).sum()))
+            attrs = {name: v[accept] for name, v in attrs.items()}
+            length, error, rework = length[accept], error[accept], rework[accept]
         slots = self._new_orders(
-            rng, cohort, received=d, end=d + np.maximum(1, np.round(length)).astype(np.int32)
+            attrs, received=d, end=d + np.maximum(1, np.round(length)).astype(np.int32)
         )
         o = self.orders
         o.state[slots] = np.where(error, State.REWORK, State.AWAITING_FIT)
         o.visit[slots] = np.where(error, Visit.NONE, Visit.FIT)
-        o.ready_day[slots] = d + np.where(error, rework, self.p["field.first_visit_delay_days"])
-        self._count("orders_received", n)
-        self._count("orders_with_error", int(error.sum()))
+        o.ready_day[slots] = d + np.where(error, rework, p["field.first_visit_delay_days"])
+        self._fit_at_source(d, slots)
+
+    def _allocate_capacity(self, d: int, attrs: dict[str, np.ndarray]) -> np.ndarray:
+        """Which new orders are accepted for tagging: a share per cohort, then a yearly cap."""
+        cohort = attrs["cohort"]
+        accept = crn(attrs["key"], _CRN_ALLOCATION, 0) < self.tag_share[cohort]
+        if np.isfinite(self.yearly_cap).any():
+            year = self.date_of(d).year if d >= 0 else None
+            if year != self._cap_year:
+                self._cap_year, self._accepted_this_year[:] = year, 0
+            for c in np.unique(cohort[accept]).tolist():
+                idx = np.flatnonzero(accept & (cohort == c))
+                room = max(0, int(self.yearly_cap[c] - self._accepted_this_year[c]))
+                accept[idx[room:]] = False
+                self._accepted_this_year[c] += min(room, len(idx))
+        return accept
+
+    def _fit_at_source(self, d: int, slots: np.ndarray) -> None:
+        """Pilots: court-bail and court-sentence orders fitted in court, post-release orders
+        fitted in prison before release; no home visit for the first fit."""
+        if not self.source_share.any() or len(slots) == 0:
+            return
+        o, p = self.orders, self.p
+        chosen = slots[crn(o.key[slots], _CRN_SOURCE, 0) < self.source_share[o.cohort[slots]]]
+        fitted = chosen[crn(o.key[chosen], _CRN_SOURCE, 1) < p["pilot.source_fit_success"]]
+        if len(fitted) == 0:
+            return
+        stock = self.supplier.stock.ravel()
+        group = o.region[fitted].astype(np.int64) * len(TAGS) + o.tag[fitted]
+        fitted = fitted[_rank_within(group) < stock[group]]  # only while stock lasts
+        np.subtract.at(stock, o.region[fitted].astype(np.int64) * len(TAGS) + o.tag[fitted], 1)
+        o.state[fitted] = State.FITTED
+        o.visit[fitted] = Visit.NONE
+        o.fitted_day[fitted] = d
+        o.attempts_total[fitted] = 1
+        o.first_round_open[fitted] = False
+        self._count("fits", len(fitted))
+        self._count("fits_at_source", len(fitted))
+        self._count("fits_within_two", len(fitted))
+        self._count("first_rounds_concluded", len(fitted))
+        self._sample_fit_waits(d, fitted)
+
+    def _sample_fit_waits(self, d: int, fitted: np.ndarray) -> None:
+        o = self.orders
+        wait = d - o.received_day[fitted]
+        self._sample(d, "order_to_fit", wait)
+        cohort = o.cohort[fitted]
+        for c in np.unique(cohort).tolist():
+            self._sample(d, f"order_to_fit.{COHORTS[c]}", wait[cohort == c])
 
     def _requester_work(self, d: int) -> None:
         o = self.orders
@@ -534,7 +629,8 @@ class EMModel(mesa.Model):
         o.h_tamper[slots] = self.tamper_by_risk[risk] * prop
         hr = self.reoffend_table[cohort, risk]
         o.h_reoffend[slots] = hr
-        o.h_reoffend_tagged[slots] = hr * (1.0 - self.effect_by_tag[tag])
+        prox = np.where(o.proximity[slots], 1.0 - self.p["pilot.proximity_effect"], 1.0)
+        o.h_reoffend_tagged[slots] = hr * (1.0 - self.effect_by_tag[tag]) * prox
 
     def _behaviour(self, d: int) -> None:
         """Violations, tampering, lost contact, technical alerts and reoffending, for every
@@ -595,7 +691,13 @@ class EMModel(mesa.Model):
         hd = ht + np.float32(p["behaviour.disconnect_per_day"])
         below = connected & (u1 < hd)
         false_alarm = connected & (u2 < p["behaviour.technical_alert_per_day"])
-        raised = np.flatnonzero(below | false_alarm)
+        events = below | false_alarm
+        proximity = p["pilot.victim_proximity_share"] > 0
+        if proximity:  # a band of u2 around 0.5, clear of false alarms and offending
+            half = p["pilot.proximity_alert_per_day"] / 2
+            near = connected & o.view("proximity") & (np.abs(u2 - 0.5) < half)
+            events |= near
+        raised = np.flatnonzero(events)
         if len(raised) == 0:
             return
         uu, hv_r = u1[raised], hv[raised]
@@ -607,6 +709,10 @@ class EMModel(mesa.Model):
         serious = ((kind == VIOLATION) & (uu < hv_r * self.serious_by_risk[risk])) | (
             kind == TAMPER
         )
+        if proximity:  # a proximity alert is a serious violation
+            prox = near[raised] & (kind == TECHNICAL) & ~false_alarm[raised]
+            kind[prox] = VIOLATION
+            serious[prox] = True
 
         cut = raised[(kind == TAMPER) | (kind == DISCONNECT)]
         o.disconnected_day[cut] = d
@@ -644,7 +750,9 @@ class EMModel(mesa.Model):
             p["monitoring.reviews_per_day"] * p["monitoring.capacity_multiplier"] * self.scale
         )
         k = int(self._review_credit)
-        a = self.monitoring.take_for_review(k)
+        closed = self.monitoring.auto_close(self.triage.auto_close(self, self.monitoring.queue))
+        self._count("alerts_auto_closed", closed)
+        a = self.monitoring.take_for_review(k, self.triage.key(self, self.monitoring.queue))
         n = len(a["time"])
         self._review_credit = min(self._review_credit - n, 1.0)
         self._count("alerts_reviewed", n)
@@ -716,7 +824,12 @@ class EMModel(mesa.Model):
         by_cohort = np.bincount(cohort, minlength=len(COHORTS))
         for i, c in enumerate(COHORTS):
             self._count(f"breach_notifications.{c}", int(by_cohort[i]))
-        self._sample(d, "notification_lag_hours", (sent - a["time"]) * 24.0)
+        lag = (sent - a["time"]) * 24.0
+        self._sample(d, "notification_lag_hours", lag)
+        self._count(
+            "kpi_notifications_in_window", int((lag <= p["kpi.notification_window_hours"]).sum())
+        )
+        self._count("serious_notifications", int(a["serious"].sum()))
         for day in np.unique(nt.delivered_day[slots]).tolist():
             self.monitoring.schedule_release(day)
 
@@ -757,6 +870,7 @@ class EMModel(mesa.Model):
             late = mine[d - nt.delivered_day[mine] >= self.expiry_days[r]]
             if len(late):
                 self._count("notifications_unanswered", len(late))
+                self._count("serious_unanswered_24h", int(nt.serious[late].sum()))
                 self.notices_unanswered += len(late)
                 nt.release(late)
                 mine = mine[d - nt.delivered_day[mine] < self.expiry_days[r]]
@@ -764,7 +878,8 @@ class EMModel(mesa.Model):
             credit += capacity[r]
             if len(mine):
                 group = (nt.region, nt.area, np.zeros_like(nt.region))[r][mine].astype(np.int64)
-                order = np.lexsort((nt.uid[mine], nt.sent_time[mine], group))
+                policy = self._risk_first if self._risk_first_override else self.response_policy
+                order = np.lexsort((nt.uid[mine], policy.key(self, mine), group))
                 mine, group = mine[order], group[order]
                 can = np.floor(credit).astype(np.int64)
                 chosen = _rank_within(group) < can[group]
@@ -798,7 +913,15 @@ class EMModel(mesa.Model):
         }
         if r in cost:
             self._count(f"cost_{RESPONDERS[r]}_gbp", len(sel) * cost[r])
-        self._sample(d, f"response_time_days.{RESPONDERS[r]}", d + 0.5 - nt.sent_time[sel])
+        waited = d + 0.5 - nt.sent_time[sel]
+        self._sample(d, f"response_time_days.{RESPONDERS[r]}", waited)
+        self._count("serious_unanswered_24h", int((nt.serious[sel] & (waited > 1.0)).sum()))
+        high = nt.serious[sel] & (nt.risk[sel] == len(RISK_LEVELS) - 1)
+        self._sample(
+            d, "breach_to_response_days.serious_high_risk", (d + 0.5 - nt.breach_time[sel])[high]
+        )
+        if r == PROBATION and self.p["contingency.enabled"]:
+            self._recent_probation.append((d, waited))
 
         # Consequences for the order, if it is still the one the breach was about.
         slot, uid = nt.order_slot[sel], nt.order_uid[sel]
@@ -864,6 +987,8 @@ class EMModel(mesa.Model):
         # Officer hours today: officers on their rota, at the expected availability.
         on = ((d + self.officer_rota) % 7) < p["field.days_per_week"]
         hours = p["field.shift_hours"] * p["field.availability"] * p["field.capacity_multiplier"]
+        if d <= self.surge_until:
+            hours *= p["contingency.surge_multiplier"]
         self.officer_hours_available = np.where(on, hours, 0.0)
         cap = np.bincount(
             self.officer_region, weights=self.officer_hours_available, minlength=self.n_regions
@@ -899,6 +1024,37 @@ class EMModel(mesa.Model):
             assert np.all(used <= cap + 1e-6), "field hours exceeded"
             assert np.all(self.officer_hours_used <= self.officer_hours_available + 1e-9)
 
+    def _contingency(self, d: int) -> None:
+        """Escalation thresholds (NAO recommendation a). A backlog of outstanding visits over
+        the threshold brings surge field capacity after a lag (a Mesa timed event); a slow
+        probation response switches responders to risk-first until it recovers."""
+        p = self.p
+        if not p["contingency.enabled"]:
+            return
+        o = self.orders
+        due = np.count_nonzero((o.view("visit") != Visit.NONE) & (o.view("ready_day") <= d))
+        if (
+            due > p["contingency.visit_threshold"] * self.scale
+            and not self._surge_pending
+            and (d > self.surge_until)
+        ):
+            self._surge_pending = True
+            self._surge_start = d + max(1, p["contingency.surge_lag_days"])
+            self.schedule_event(self._start_surge, at=self._time_of_day_start(self._surge_start))
+            self._count("escalations_triggered", 1)
+        self._recent_probation = [(day, t) for day, t in self._recent_probation if day > d - 28]
+        if self._recent_probation:
+            median = float(np.median(np.concatenate([t for _, t in self._recent_probation])))
+            slow = median > p["contingency.probation_days_threshold"]
+            if slow and not self._risk_first_override:
+                self._count("escalations_triggered", 1)
+            self._risk_first_override = slow
+
+    def _start_surge(self) -> None:
+        """Timed event: surge field capacity starts."""
+        self._surge_pending = False
+        self.surge_until = self._surge_start + self.p["contingency.surge_days"] - 1
+
     def _assign_hours(self, used: np.ndarray) -> None:
         """Hand each region's used hours to its officers on shift in turn (none over a shift)."""
         avail = self.officer_hours_available
@@ -926,6 +1082,17 @@ class EMModel(mesa.Model):
             self._count(f"visits_done.{name}", int((vtype == v).sum()))
         self._count("cost_visits_gbp", len(slots) * p["cost.per_visit_gbp"])
 
+        req = self.required_days
+        first_attempt = vtype == Visit.FIT
+        first_attempt[first_attempt] = o.attempts_total[slots[first_attempt]] == 0
+        on_time = d <= o.ready_day[slots] + req[vtype]
+        for v, name in ((Visit.CHECK, "checks"), (Visit.REMOVAL, "removals")):
+            mine = vtype == v
+            self._count(f"kpi_{name}", int(mine.sum()))
+            self._count(f"kpi_{name}_on_time", int((mine & on_time).sum()))
+        self._count("kpi_first_attempts", int(first_attempt.sum()))
+        self._count("kpi_first_attempts_on_time", int((first_attempt & on_time).sum()))
+
         fit = slots[vtype == Visit.FIT]
         if len(fit):
             ok = crn(o.key[fit], _CRN_FIT, o.attempts_total[fit]) < p["field.fit_success_prob"]
@@ -939,7 +1106,7 @@ class EMModel(mesa.Model):
             np.subtract.at(stock, o.region[won].astype(np.int64) * ntag + o.tag[won], 1)
             self._count("fits", len(won))
             self._count("fits_within_two", int(first[ok].sum()))
-            self._sample(d, "order_to_fit", d - o.received_day[won])
+            self._sample_fit_waits(d, won)
             o.attempts[lost] += 1
             self._count("visits_failed", len(lost))
             out = lost[o.attempts[lost] >= 2]
@@ -992,6 +1159,7 @@ class EMModel(mesa.Model):
         self._respond(d)
         self._check_requests(d)
         self._field_visits(d)
+        self._contingency(d)
         p = self.p
         self.supplier.reorder(
             expected_daily_fits=self.expected_daily_fits,

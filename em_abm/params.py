@@ -1134,10 +1134,249 @@ _p(
     None,
     "-",
     "Order in which each region's field officers take visits from the queue.",
-    "model design: first-come-first-served is the supplier's practice (NAO para 13: all "
-    "cases treated alike)",
+    "model design: first come, first served is the supplier's practice (NAO para 13: cases "
+    "treated alike)",
     kind="choice",
-    choices=("fcfs",),
+    choices=("fcfs", "cohort_priority", "risk_first", "deadline_first"),
+)
+_p(
+    "policy.alert_triage",
+    "review_all_fcfs",
+    None,
+    None,
+    "-",
+    "How the monitoring centre orders (and may filter) alerts for review.",
+    f"{NAO} para 13: staff review every alert; recommendation c: consider a risk-based approach",
+    kind="choice",
+    choices=("review_all_fcfs", "risk_based"),
+)
+_p(
+    "policy.response_queue",
+    "fcfs",
+    None,
+    None,
+    "-",
+    "Order in which probation, police and the Home Office act on breach packs.",
+    f"{NAO} para 13 and recommendation c",
+    kind="choice",
+    choices=("fcfs", "risk_first", "cohort_priority"),
+)
+for _c in COHORTS:
+    _p(
+        f"policy.cohort_rank.{_c}",
+        0,
+        0,
+        9,
+        "rank",
+        f"Priority rank of the {_c} cohort under the cohort_priority policies (lower first; "
+        "equal ranks are served first come, first served).",
+        "model design: the prioritisation question of NAO para 15",
+        kind="int",
+    )
+_p(
+    "triage.auto_close_below_risk",
+    2,
+    0,
+    3,
+    "risk level",
+    "Under risk_based triage, technical alerts of wearers below this risk level (0 low, "
+    "1 medium, 2 high) are closed without review (0 closes none).",
+    "assumption: a rule for low-value alerts (NAO para 13)",
+    kind="int",
+)
+_REQUIRED = {
+    "fit": (
+        1,
+        "assumption: first attempt on the day after the order can be "
+        "visited; Serco's KPI is two attempts within the required time (NAO para 12)",
+    ),
+    "check": (
+        3,
+        "assumption: equipment reinstallation within days (a transitional KPI, NAO para 10)",
+    ),
+    "removal": (
+        3,
+        "assumption: removal within days of the order's end (a transitional KPI, NAO para 10)",
+    ),
+}
+for _v, (_d, _src) in _REQUIRED.items():
+    _p(
+        f"kpi.required_days.{_v}",
+        _d,
+        0,
+        60,
+        "days",
+        f"Days within which a {_v} visit is required once it is due.",
+        _src,
+        kind="int",
+    )
+_p(
+    "kpi.notification_window_hours",
+    53.0,
+    1.0,
+    240.0,
+    "hours",
+    "Contractual limit from a breach to its details reaching officials.",
+    f"{NAO} para 8: 29 to 53 hours",
+)
+
+# Capacity allocation: which cohorts are tagged at all when demand exceeds capacity.
+for _c in COHORTS:
+    _p(
+        f"allocation.tag_share.{_c}",
+        1.0,
+        0.0,
+        1.0,
+        "share",
+        f"Share of new {_c} orders accepted for tagging (0 stops tagging the cohort).",
+        "model design: a lever for rationing tagging capacity (NAO para 15)",
+    )
+    _p(
+        f"allocation.cap_per_year.{_c}",
+        1_000_000.0,
+        0.0,
+        1_000_000.0,
+        "orders/year",
+        f"Most {_c} orders accepted per year at scale 1 (the excess is declined).",
+        "model design: a lever for rationing tagging capacity (NAO para 15)",
+    )
+
+# Pilots and proposals the NAO names (paras 13, 16, recommendations a-c).
+_p(
+    "pilot.tag_at_court_share",
+    0.0,
+    0.0,
+    1.0,
+    "share",
+    "Share of court-bail and court-sentence orders fitted at source in court, so the first "
+    "fit needs no home visit.",
+    f"{NAO} recommendation c: assess fitting tags at source in courts; 0 = no pilot",
+)
+_p(
+    "pilot.pre_release_share",
+    0.0,
+    0.0,
+    1.0,
+    "share",
+    "Share of post-release orders fitted in prison before release.",
+    f"{NAO} para 13: HMPPS is piloting tagging before release; 0 = no pilot",
+)
+_p(
+    "pilot.source_fit_success",
+    0.95,
+    0.0,
+    1.0,
+    "probability",
+    "Probability that a fit at court or in prison succeeds (the wearer is present).",
+    "assumption: failures at source are rare (equipment, refusal)",
+)
+_p(
+    "pilot.automated_scheduling",
+    False,
+    None,
+    None,
+    "-",
+    "Route visits with automated scheduling, cutting travel time per visit.",
+    f"{NAO} para 14: automated scheduling of field visits was delayed",
+    kind="bool",
+)
+_p(
+    "pilot.scheduling_travel_saving",
+    0.25,
+    0.0,
+    0.9,
+    "share",
+    "Share of travel time saved per visit by automated scheduling.",
+    "assumption",
+)
+_p(
+    "pilot.victim_proximity_share",
+    0.0,
+    0.0,
+    1.0,
+    "share",
+    "Share of GPS-tagged post-release and court-bail wearers with a victim-proximity "
+    "condition (domestic abuse cases).",
+    f"{NAO} para 16: proximity tags are planned; 0 = none",
+)
+_p(
+    "pilot.proximity_alert_per_day",
+    0.01,
+    0.0,
+    0.5,
+    "probability/day",
+    "Daily probability of a proximity alert (a serious violation) for those wearers.",
+    "assumption",
+)
+_p(
+    "pilot.proximity_effect",
+    0.2,
+    0.0,
+    0.9,
+    "relative reduction",
+    "Further relative reduction in offending by wearers under proximity monitoring.",
+    "assumption",
+)
+
+# Escalation thresholds and contingency plans (NAO recommendation a).
+_p(
+    "contingency.enabled",
+    False,
+    None,
+    None,
+    "-",
+    "Escalate when thresholds are crossed: add surge field capacity when the visit backlog "
+    "passes its threshold; switch responders to risk-first when probation is slow.",
+    f"{NAO} recommendation a: escalation thresholds and contingency plans",
+    kind="bool",
+)
+_p(
+    "contingency.visit_threshold",
+    400.0,
+    0.0,
+    100_000.0,
+    "visits",
+    "Outstanding visits (at scale 1) that trigger surge field capacity.",
+    f"{NAO} para 10: HMPPS's tolerable level of 400 outstanding visits",
+)
+_p(
+    "contingency.surge_multiplier",
+    1.3,
+    1.0,
+    5.0,
+    "x",
+    "Field capacity multiplier while a surge is on.",
+    f"assumption; {NAO} para 19: up to £6m to retain staff for demand spikes",
+)
+_p(
+    "contingency.surge_lag_days",
+    14,
+    0,
+    180,
+    "days",
+    "Days from the trigger to the surge capacity starting.",
+    "assumption",
+    kind="int",
+)
+_p(
+    "contingency.surge_days",
+    60,
+    1,
+    730,
+    "days",
+    "How long a surge lasts.",
+    "assumption",
+    kind="int",
+)
+_p(
+    "contingency.probation_days_threshold",
+    5.0,
+    0.0,
+    365.0,
+    "days",
+    "Median probation response time (trailing 28 days) above which responders switch to "
+    "risk-first.",
+    "assumption",
 )
 
 

@@ -1,8 +1,19 @@
 """Prioritisation strategies, as small strategy objects chosen by name.
 
-A visit-queue policy gives each waiting visit a sort key; each region's field officers take
-visits in ascending key order until their hours for the day are spent. Ties are broken by
-order uid (the order in which orders arrived), so every policy is deterministic.
+Three queues take a policy each (parameters ``policy.visit_queue``, ``policy.alert_triage``
+and ``policy.response_queue``):
+
+* field visits: each region's officers take visits in ascending key order until their hours
+  are spent;
+* alerts at the monitoring centre: staff review alerts in ascending key order up to the day's
+  capacity; a triage policy may also close low-value alerts without review;
+* breach packs with probation, police and the Home Office: each responder acts on packs in
+  ascending key order up to its capacity.
+
+Ties are broken by arrival order (order uid, alert time, pack sending time), so every policy
+is deterministic, and a policy whose key is constant reproduces first come, first served
+exactly. Keys combine levels as ``primary * LEVEL + secondary``: days and hours stay far
+below ``LEVEL``.
 """
 
 from __future__ import annotations
@@ -11,11 +22,22 @@ from typing import ClassVar
 
 import numpy as np
 
+from em_abm.agents.monitoring import DISCONNECT, TECHNICAL
 from em_abm.errors import UserError
+from em_abm.params import COHORTS, RISK_LEVELS
+
+LEVEL = 1e7
+HIGH = len(RISK_LEVELS) - 1
 
 
+def cohort_ranks(p: dict) -> np.ndarray:
+    """``policy.cohort_rank.<cohort>`` as an array indexed by cohort (lower goes first)."""
+    return np.array([p[f"policy.cohort_rank.{c}"] for c in COHORTS], dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------- field visits
 class VisitPolicy:
-    """Base class: ``key(model, slots)`` returns one sort key per waiting visit (lower first)."""
+    """``key(model, slots)``: one sort key per waiting visit (order slots); lower first."""
 
     name: ClassVar[str] = ""
 
@@ -23,23 +45,159 @@ class VisitPolicy:
         raise NotImplementedError
 
 
-class FirstComeFirstServed(VisitPolicy):
-    """Visits in the order they became due: the supplier's current practice, where serious
-    and minor cases are treated alike (NAO para 13)."""
+class VisitFCFS(VisitPolicy):
+    """Visits in the order they became due: the supplier's current practice, in which
+    serious and minor cases are treated alike (NAO para 13)."""
 
     name = "fcfs"
 
-    def key(self, model, slots: np.ndarray) -> np.ndarray:
-        return model.orders.ready_day[slots]
+    def key(self, model, slots):
+        return model.orders.ready_day[slots].astype(np.float64)
 
 
-VISIT_POLICIES: dict[str, type[VisitPolicy]] = {p.name: p for p in (FirstComeFirstServed,)}
+class VisitCohortPriority(VisitPolicy):
+    """Cohorts in the order of ``policy.cohort_rank.*`` (then first come, first served): the
+    question the NAO leaves open of whom to tag first when capacity is short (para 15)."""
+
+    name = "cohort_priority"
+
+    def key(self, model, slots):
+        o = model.orders
+        return cohort_ranks(model.p)[o.cohort[slots]] * LEVEL + o.ready_day[slots]
+
+
+class VisitRiskFirst(VisitPolicy):
+    """High-risk wearers first (then first come, first served): risk-based prioritisation
+    (NAO recommendation c)."""
+
+    name = "risk_first"
+
+    def key(self, model, slots):
+        o = model.orders
+        return (HIGH - o.risk[slots].astype(np.float64)) * LEVEL + o.ready_day[slots]
+
+
+class VisitDeadlineFirst(VisitPolicy):
+    """Earliest deadline first: each visit is due within the required days for its type
+    (``kpi.required_days.*``), the supplier's contractual targets; fits, with the shortest
+    window, go ahead of removals waiting as long. Automated scheduling (NAO para 14) would
+    make this possible."""
+
+    name = "deadline_first"
+
+    def key(self, model, slots):
+        o = model.orders
+        return o.ready_day[slots] + model.required_days[o.visit[slots]]
+
+
+# ---------------------------------------------------------------------------- alert triage
+class TriagePolicy:
+    """``key(model, alerts)``: sort key per waiting alert, or ``None`` for arrival order;
+    ``auto_close(model, alerts)``: a mask of alerts closed without review."""
+
+    name: ClassVar[str] = ""
+
+    def key(self, model, alerts: dict) -> np.ndarray | None:
+        return None
+
+    def auto_close(self, model, alerts: dict) -> np.ndarray | None:
+        return None
+
+
+class ReviewAllFCFS(TriagePolicy):
+    """Staff review every alert in the order it arrived: today's practice (NAO para 13)."""
+
+    name = "review_all_fcfs"
+
+
+class RiskBasedTriage(TriagePolicy):
+    """Risk-based handling of alerts (NAO recommendation c): serious alerts and high-risk
+    wearers first, violations before technical alerts; technical alerts of wearers below
+    ``triage.auto_close_below_risk`` are closed by a rule without staff review."""
+
+    name = "risk_based"
+
+    def key(self, model, alerts):
+        technical = np.isin(alerts["kind"], (DISCONNECT, TECHNICAL)).astype(np.float64)
+        return (
+            (1.0 - alerts["serious"]) * 4 * LEVEL
+            + (HIGH - alerts["risk"].astype(np.float64)) * LEVEL
+            + technical * LEVEL / 10
+            + alerts["time"]
+        )
+
+    def auto_close(self, model, alerts):
+        below = model.p["triage.auto_close_below_risk"]
+        return (alerts["kind"] == TECHNICAL) & (alerts["risk"] < below)
+
+
+# ---------------------------------------------------------------------------- responses
+class ResponsePolicy:
+    """``key(model, notices)``: sort key per waiting breach pack (notification slots)."""
+
+    name: ClassVar[str] = ""
+
+    def key(self, model, notices: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class ResponseFCFS(ResponsePolicy):
+    """Breach packs in the order they reached the responder: today's practice."""
+
+    name = "fcfs"
+
+    def key(self, model, notices):
+        return model.notices.sent_time[notices]
+
+
+class ResponseRiskFirst(ResponsePolicy):
+    """Serious breaches by high-risk wearers first (NAO recommendation c: a system-wide
+    risk-based approach to breaches)."""
+
+    name = "risk_first"
+
+    def key(self, model, notices):
+        nt = model.notices
+        return (
+            (1.0 - nt.serious[notices]) * 4 * LEVEL
+            + (HIGH - nt.risk[notices].astype(np.float64)) * LEVEL
+            + nt.sent_time[notices]
+        )
+
+
+class ResponseCohortPriority(ResponsePolicy):
+    """Cohorts in the order of ``policy.cohort_rank.*``, then first come, first served."""
+
+    name = "cohort_priority"
+
+    def key(self, model, notices):
+        nt = model.notices
+        return cohort_ranks(model.p)[nt.cohort[notices]] * LEVEL + nt.sent_time[notices]
+
+
+VISIT_POLICIES = {
+    p.name: p for p in (VisitFCFS, VisitCohortPriority, VisitRiskFirst, VisitDeadlineFirst)
+}
+TRIAGE_POLICIES = {p.name: p for p in (ReviewAllFCFS, RiskBasedTriage)}
+RESPONSE_POLICIES = {p.name: p for p in (ResponseFCFS, ResponseRiskFirst, ResponseCohortPriority)}
+
+
+def _make(registry: dict, name: str, param: str):
+    try:
+        return registry[name]()
+    except KeyError:
+        raise UserError(
+            f"{param}: unknown policy {name!r}; allowed: {', '.join(registry)}"
+        ) from None
 
 
 def visit_policy(name: str) -> VisitPolicy:
-    try:
-        return VISIT_POLICIES[name]()
-    except KeyError:
-        raise UserError(
-            f"policy.visit_queue: unknown policy {name!r}; allowed: {', '.join(VISIT_POLICIES)}"
-        ) from None
+    return _make(VISIT_POLICIES, name, "policy.visit_queue")
+
+
+def triage_policy(name: str) -> TriagePolicy:
+    return _make(TRIAGE_POLICIES, name, "policy.alert_triage")
+
+
+def response_policy(name: str) -> ResponsePolicy:
+    return _make(RESPONSE_POLICIES, name, "policy.response_queue")

@@ -72,6 +72,7 @@ ORDER_FIELDS: dict[str, type] = {
     "behaviour_key": np.uint64,  # hash of key for the daily behaviour draws
     "notifications": np.int16,  # breach notifications sent about this order
     "to_custody": np.bool_,  # the order ended because the wearer went into custody
+    "proximity": np.bool_,  # under a victim-proximity condition (pilot)
     "key": np.uint64,  # the order's random key: its common random numbers derive from it
 }
 

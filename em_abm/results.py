@@ -184,6 +184,8 @@ def build_summary(model, ts: pd.DataFrame) -> dict[str, Any]:
             out[name] = float(frame[m.num].sum()) / den if den > 0 else 0.0
         elif m.kind == "peak":
             out[name] = float(ts[m.of].max())
+        elif m.kind == "composite":
+            out[name] = {key: float(sum(out[x] for x in names)) for key, names in m.parts}
         elif m.kind == "quantile":
             if m.by:
                 out[name] = {k: _quantile(model.sample(f"{m.of}.{k}"), m.q) for k in keys_of(m)}

@@ -32,7 +32,7 @@ from typing import Any
 from em_abm import params as P
 from em_abm.errors import UserError
 
-_TOP_KEYS = {"name", "description", "start", "sources", "params", "changes"}
+_TOP_KEYS = {"name", "description", "start", "sources", "base", "params", "changes"}
 _CHANGE_KEYS = {"date", "note"}
 
 
@@ -139,9 +139,28 @@ def load(name_or_path: str | Path | Scenario) -> Scenario:
     return from_dict(data, path=str(path), default_name=path.stem)
 
 
-def from_dict(data: dict[str, Any], *, path: str = "", default_name: str = "custom") -> Scenario:
-    """Validate a parsed scenario table."""
+def from_dict(
+    data: dict[str, Any], *, path: str = "", default_name: str = "custom", _seen: tuple = ()
+) -> Scenario:
+    """Validate a parsed scenario table.
+
+    ``base = "other"`` starts from another scenario (packaged name or path relative to this
+    file): its parameters and dated changes, with this file's on top. ``start`` may then be
+    omitted.
+    """
     where = f"{path}: " if path else ""
+    base_scenario = None
+    if "base" in data:
+        ref = data["base"]
+        if not isinstance(ref, str) or not ref:
+            raise UserError(f"{where}base: must be a scenario name or path")
+        if ref in _seen:
+            raise UserError(f"{where}base: {ref!r} includes itself")
+        if ref not in available() and path and not Path(ref).is_absolute():
+            candidate = Path(path).parent / ref
+            ref = str(candidate) if candidate.exists() else ref
+        base_scenario = load(ref)
+        data = {"start": base_scenario.start, **data}
     unknown = set(data) - _TOP_KEYS
     if unknown:
         key = sorted(unknown)[0]
@@ -169,7 +188,8 @@ def from_dict(data: dict[str, Any], *, path: str = "", default_name: str = "cust
     if not isinstance(raw, dict):
         raise UserError(f"{where}params: must be a table of parameter values")
     overrides = P.validate(_flatten(raw), prefix=f"{where}params.")
-    base = {**P.defaults(), **overrides}
+    inherited = base_scenario.params_on(start) if base_scenario else P.defaults()
+    base = {**inherited, **overrides}
     P.check_groups(base, where=where)
 
     changes_raw = data.get("changes", [])
@@ -196,6 +216,11 @@ def from_dict(data: dict[str, Any], *, path: str = "", default_name: str = "cust
         if not values:
             raise UserError(f"{at}: sets no parameter")
         changes.append(Change(date, P.validate(_flatten(values), prefix=f"{at}."), note))
+    if base_scenario:
+        changes = [c for c in base_scenario.changes if c.date >= start] + changes
+        if not sources:
+            sources = list(base_scenario.sources)
+        overrides = {**base_scenario.overrides, **overrides}
     changes.sort(key=lambda c: c.date)
     _check_timeline(base, changes, where=where)
     return Scenario(

@@ -61,7 +61,7 @@ def test_known_answer_everything_fits_first_time(make_model):
         **{
             "orders.error_rate": 0.0,
             "field.fit_success_prob": 1.0,
-            "field.officers": 2000,
+            "field.officers": 5000,
             "equipment.initial_stock_days": 365.0,
             "equipment.reorder_point_days": 180.0,
             "equipment.order_up_to_days": 365.0,

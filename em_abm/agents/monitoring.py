@@ -63,6 +63,13 @@ class MonitoringCentre(mesa.Agent):
         self.queue = {k: v[rest] for k, v in self.queue.items()}
         return taken
 
+    def auto_close(self, mask: np.ndarray | None) -> int:
+        """Close the alerts in ``mask`` without review (a triage rule); returns how many."""
+        if mask is None or not mask.any():
+            return 0
+        self.queue = {k: v[~mask] for k, v in self.queue.items()}
+        return int(mask.sum())
+
     def schedule_release(self, day: int) -> None:
         """Make sure packs arriving on ``day`` are released to responders by a timed event."""
         if day not in self._release_days:
