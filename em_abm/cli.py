@@ -76,6 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--no-figures", action="store_true", help="skip figures")
 
+    c = sub.add_parser("compare", help="compare scenarios or policies over paired seeds")
+    c.add_argument(
+        "arms",
+        nargs="+",
+        metavar="ARM",
+        help="SCENARIO or SCENARIO@NAME=VALUE,NAME=VALUE; the first is the reference",
+    )
+    c.add_argument("--seeds", type=int, default=5, help="paired seeds per arm (default 5)")
+    c.add_argument(
+        "--root-seed", type=_seed, default=0, help="root of the seed sequence (default 0)"
+    )
+    c.add_argument("--years", type=_positive, default=3.0)
+    c.add_argument("--scale", type=_positive, default=0.1)
+    c.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
+    c.add_argument("--out", default="results/compare", help="output folder")
+    c.add_argument("--force", action="store_true")
+    c.add_argument("--no-progress", action="store_true")
+
     s = sub.add_parser("scenarios", help="list packaged scenarios")
     s.add_argument("--verbose", "-v", action="store_true", help="show descriptions")
 
@@ -119,13 +137,33 @@ def format_summary(summary: dict) -> str:
         m = BY_NAME[name]
         unit = m.unit.removesuffix("/day") if m.kind == "flow" else m.unit  # summary: run totals
         if isinstance(value, dict):
-            parts = ", ".join(f"{k} {v:,.0f}" for k, v in value.items())
+            fmt = "{:.3f}" if unit == "share" else "{:,.0f}"
+            parts = ", ".join(f"{k} {fmt.format(v)}" for k, v in value.items())
             lines.append(f"{name:34s} {parts}")
         elif unit == "share":
             lines.append(f"{name:34s} {value:.3f}")
         else:
             lines.append(f"{name:34s} {value:,.1f} {unit}")
     return "\n".join(lines)
+
+
+def cmd_compare(args) -> int:
+    from em_abm.compare import compare, format_table
+
+    table = compare(
+        args.arms,
+        seeds=args.seeds,
+        years=args.years,
+        scale=args.scale,
+        out=args.out,
+        root_seed=args.root_seed,
+        jobs=args.jobs,
+        force=args.force,
+        progress=not args.no_progress,
+    )
+    print(format_table(table))
+    print(f"\nwrote {args.out}/ (runs.csv, compare.csv, metadata.json, figures/compare.png)")
+    return 0
 
 
 def cmd_scenarios(args) -> int:
@@ -150,7 +188,12 @@ def cmd_params(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler = {"run": cmd_run, "scenarios": cmd_scenarios, "params": cmd_params}[args.command]
+        handler = {
+            "run": cmd_run,
+            "compare": cmd_compare,
+            "scenarios": cmd_scenarios,
+            "params": cmd_params,
+        }[args.command]
         return handler(args)
     except UserError as e:
         print(f"em-abm: error: {e}", file=sys.stderr)

@@ -198,6 +198,7 @@ class EMModel(mesa.Model):
         self._surge_pending = False
         self._risk_first_override = False
         self._recent_probation: list[tuple[int, np.ndarray]] = []
+        self._field_carry = np.zeros(self.n_regions)
         self._after_removal = np.zeros((366, len(COHORTS), len(RISK_LEVELS)))
         self._after_pool = np.zeros((len(COHORTS), len(RISK_LEVELS)))
         self._apply_params()
@@ -362,18 +363,21 @@ class EMModel(mesa.Model):
             weights=geo.population_share * (self.onsite[1] + self.visit_travel),
             minlength=self.n_regions,
         )
-        total = round(self.p["field.officers"] * self.scale)
-        self.officers_per_region = _apportion(total, workload)
-        self.officer_region = np.repeat(np.arange(self.n_regions), self.officers_per_region)
-        self.officer_rota = (
-            np.concatenate([np.arange(k) % 7 for k in self.officers_per_region]).astype(np.int64)
-            if total
-            else np.empty(0, dtype=np.int64)
+        # Each region's exact share of the (scaled) workforce, in FTE. Officers are whole
+        # agents; where a region's share is not a whole number its officers are part-time, so
+        # capacity is exact at any scale (a region with a share gets at least one officer).
+        quota = self.p["field.officers"] * self.scale * workload / workload.sum()
+        count = np.where(quota > 0, np.maximum(1, np.round(quota)), 0).astype(np.int64)
+        self.officers_per_region = count
+        self.officer_region = np.repeat(np.arange(self.n_regions), count)
+        self.officer_fte = np.repeat(
+            np.divide(quota, count, out=np.zeros_like(quota), where=count > 0), count
         )
         self.officers = [
-            FieldOfficer(self, i, int(r), int(geo.region_hub[r]), int(self.officer_rota[i]))
+            FieldOfficer(self, i, int(r), int(geo.region_hub[r]), float(self.officer_fte[i]))
             for i, r in enumerate(self.officer_region)
         ]
+        total = len(self.officers)
         self.officer_hours_available = np.zeros(total)
         self.officer_hours_used = np.zeros(total)
 
@@ -984,15 +988,23 @@ class EMModel(mesa.Model):
     def _field_visits(self, d: int) -> None:
         o, p = self.orders, self.p
         ntag = len(TAGS)
-        # Officer hours today: officers on their rota, at the expected availability.
-        on = ((d + self.officer_rota) % 7) < p["field.days_per_week"]
-        hours = p["field.shift_hours"] * p["field.availability"] * p["field.capacity_multiplier"]
+        # Officer hours today: the rota averaged over the week (every day is covered by the
+        # same share of the workforce), at the expected availability.
+        hours = (
+            p["field.shift_hours"]
+            * p["field.days_per_week"]
+            / 7.0
+            * p["field.availability"]
+            * p["field.capacity_multiplier"]
+        )
         if d <= self.surge_until:
             hours *= p["contingency.surge_multiplier"]
-        self.officer_hours_available = np.where(on, hours, 0.0)
-        cap = np.bincount(
-            self.officer_region, weights=self.officer_hours_available, minlength=self.n_regions
-        )
+        base = hours * self.officer_fte
+        cap_base = np.bincount(self.officer_region, weights=base, minlength=self.n_regions)
+        # Hours left over yesterday because the next visit did not fit carry into today.
+        cap = cap_base + self._field_carry
+        factor = np.divide(cap, cap_base, out=np.ones_like(cap), where=cap_base > 0)
+        self.officer_hours_available = base * factor[self.officer_region]
 
         cand = np.flatnonzero((o.view("visit") != Visit.NONE) & (o.view("ready_day") <= d))
         used = np.zeros(self.n_regions)
@@ -1014,11 +1026,17 @@ class EMModel(mesa.Model):
             first = np.searchsorted(region, np.arange(self.n_regions))
             before = np.concatenate([[0.0], cum])[first]
             done = (cum - before[region]) <= cap[region] + 1e-9
+            waiting = np.bincount(region[~done], minlength=self.n_regions) > 0
             cand, region, vtype, cost = cand[done], region[done], vtype[done], cost[done]
             used = np.bincount(region, weights=cost, minlength=self.n_regions)
             self._visit_outcomes(d, cand, region, vtype)
+        else:
+            waiting = np.zeros(self.n_regions, dtype=bool)
+        # Unused hours carry over only where a visit was left waiting for lack of them, and
+        # never more than a shift's worth.
+        self._field_carry = np.where(waiting, np.minimum(cap - used, p["field.shift_hours"]), 0.0)
         self._assign_hours(used)
-        self._count("field_hours_available", float(cap.sum()))
+        self._count("field_hours_available", float(cap_base.sum()))  # today's new hours
         self._count("field_hours_used", float(used.sum()))
         if self.check_invariants:
             assert np.all(used <= cap + 1e-6), "field hours exceeded"

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 
 from em_abm.metrics import BY_NAME
 from em_abm.params import COHORTS, OUTCOMES
@@ -261,3 +262,111 @@ def breaches(result, *, folder: str | os.PathLike | None = None):
 
 
 FIGURES = {"overview": overview, "breaches": breaches}
+
+
+def comparison(table, arms, metrics, *, folder=None):
+    """Paired differences from the reference arm (first), with 95% intervals, per metric."""
+    others = arms[1:]
+    n = len(metrics)
+    cols = 2
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.2 * rows + 1), constrained_layout=True)
+    axes = axes.ravel()
+    fig.suptitle(
+        f"Paired differences from {arms[0]} (mean and 95% interval over seeds)", fontsize=11
+    )
+    for ax, m in zip(axes, metrics, strict=False):
+        sub = (
+            table[(table["metric"] == m) & (table["arm"].isin(others))]
+            .set_index("arm")
+            .reindex(others)
+        )
+        y = range(len(others))
+        err = [sub["diff"] - sub["ci_low"], sub["ci_high"] - sub["diff"]]
+        ax.barh(
+            list(y),
+            sub["diff"],
+            xerr=err,
+            color=[OKABE_ITO[i % 8] for i in y],
+            alpha=0.85,
+            capsize=3,
+        )
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(list(y), [a if len(a) < 45 else a[:42] + "..." for a in others], fontsize=7)
+        base = m.split(".")[0]
+        unit = BY_NAME[base].unit if base in BY_NAME else ""
+        ax.set_title(m.replace("_", " "), fontsize=9)
+        ax.set_xlabel(f"difference ({unit.removesuffix('/day')})" if unit else "difference")
+        ax.grid(alpha=0.3, linewidth=0.5, axis="x")
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    if folder is not None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        fig.savefig(folder / "compare.png", dpi=110, metadata=PNG_META)
+        plt.close(fig)
+    return fig
+
+
+def system(result, *, folder=None):
+    """The system-wide panel: supplier KPIs over time and costs by payer."""
+    ts = result.timeseries
+    s = result.summary
+    date = ts["date"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True, squeeze=False)
+    fig.suptitle(
+        f"{s['scenario']}: supplier KPIs and costs by payer "
+        f"(seed {s['seed']}, scale {s['scale']:g})",
+        fontsize=11,
+    )
+    ax = axes[0, 0]
+    kpis = [
+        ("kpi_first_attempt_on_time_rate", "first attempt in time"),
+        ("install_within_two_attempts_rate", "fitted within two attempts"),
+        ("kpi_check_on_time_rate", "reinstallation in time"),
+        ("kpi_removal_on_time_rate", "removal in time"),
+        ("kpi_notification_in_window_rate", "notification within 53 h"),
+    ]
+    for i, (col, label) in enumerate(kpis):
+        ax.plot(date, ts[col], color=OKABE_ITO[i], label=label)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("share (trailing 28 days)")
+    ax.set_title("Supplier KPIs", fontsize=10)
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=8, loc="lower left")
+    ax = axes[0, 1]
+    month = _monthly(
+        ts,
+        [
+            "cost_em_gbp",
+            "cost_devices_lost_gbp",
+            "cost_probation_gbp",
+            "cost_police_gbp",
+            "cost_custody_gbp",
+        ],
+    )
+    parts = [
+        ("EM service", month["cost_em_gbp"] + month["cost_devices_lost_gbp"]),
+        ("probation", month["cost_probation_gbp"]),
+        ("police", month["cost_police_gbp"]),
+        ("custody", month["cost_custody_gbp"]),
+    ]
+    bottom = np.zeros(len(month))
+    for i, (label, vals) in enumerate(parts):
+        ax.bar(
+            month.index,
+            vals / 1e6,
+            width=25,
+            bottom=bottom,
+            color=OKABE_ITO[i],
+            label=label,
+            align="edge",
+        )
+        bottom = bottom + vals.to_numpy() / 1e6
+    ax.set_ylabel("GBP million per month")
+    ax.set_title("Costs by payer", fontsize=10)
+    ax.legend(fontsize=8)
+    return _finish(fig, axes, folder, "system.png")
+
+
+FIGURES["system"] = system

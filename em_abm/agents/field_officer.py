@@ -8,24 +8,21 @@ import mesa
 class FieldOfficer(mesa.Agent):
     """A field officer of the monitoring supplier, based at a probation region's hub.
 
-    Officers work a rota (``days_per_week`` shifts a week, staggered by ``rota_offset`` so
-    that every day is covered). The model pools the hours of the officers on shift in a
-    region, takes visits from the region's queue until those hours are spent, and hands the
-    hours out to officers in turn, so no officer works more than a shift. ``hours_today``
-    and ``visits_capacity_hours`` read the model's arrays.
+    Officers work ``days_per_week`` shifts a week on a rota that covers every day alike, so
+    each day an officer contributes that share of a shift (times availability, and times
+    ``fte`` where a region's share of the workforce is not a whole number of officers). The
+    model pools a region's hours, takes visits from the region's queue until they are spent,
+    and hands the hours out to officers in turn, so no officer works more than their share;
+    a visit that does not fit in what is left of today's hours is started tomorrow with them.
+    ``hours_today`` and ``hours_available_today`` read the model's arrays.
     """
 
-    def __init__(
-        self, model: mesa.Model, index: int, region: int, base_area: int, rota_offset: int
-    ):
+    def __init__(self, model: mesa.Model, index: int, region: int, base_area: int, fte: float):
         super().__init__(model)
         self.index = index
         self.region = region
         self.base_area = base_area
-        self.rota_offset = rota_offset
-
-    def on_shift(self, day: int, days_per_week: int) -> bool:
-        return (day + self.rota_offset) % 7 < days_per_week
+        self.fte = fte
 
     @property
     def hours_today(self) -> float:
