@@ -34,6 +34,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from scipy.special import ndtri
 
 from em_abm import params as P
 from em_abm.agents import Court, EquipmentSupplier, FieldOfficer, HomeOffice, Prison, TagWearer
@@ -60,11 +61,12 @@ from em_abm.scenario import Scenario, load
 
 # Random streams spawned from the run's seed, in this order. Append new streams at the end
 # only: the position of a stream fixes its numbers.
-STREAMS = ("arrivals", "init", "maintenance", "behaviour", "monitoring", "response")
+STREAMS = ("arrivals", "init", "maintenance", "behaviour")
 
 # Event identifiers for the per-order common random numbers (below 256).
 _CRN_FIT, _CRN_COLLECT, _CRN_REVIEW, _CRN_BEHAVIOUR, _CRN_SPECIALS = 1, 2, 3, 4, 5
 _CRN_OUTCOME, _CRN_RESENTENCE, _CRN_ALLOCATION, _CRN_SOURCE, _CRN_PROXIMITY = 6, 7, 8, 9, 10
+_CRN_PACK, _CRN_CUSTODY = 11, 12
 _CRN_NOTIFY = 16  # + alert kind
 NEGATIVE_DAY_OFFSET = 1 << 20  # day indices are negative during warm-up; hash d + offset
 
@@ -541,6 +543,8 @@ class EMModel(mesa.Model):
             if year != self._cap_year:
                 self._cap_year, self._accepted_this_year[:] = year, 0
             for c in np.unique(cohort[accept]).tolist():
+                if not np.isfinite(self.yearly_cap[c]):
+                    continue
                 idx = np.flatnonzero(accept & (cohort == c))
                 room = max(0, int(self.yearly_cap[c] - self._accepted_this_year[c]))
                 accept[idx[room:]] = False
@@ -803,9 +807,13 @@ class EMModel(mesa.Model):
             to_ho = crn(a["key"][sp], _CRN_SPECIALS, 0) < p["specials.home_office_share"]
             responder[np.flatnonzero(sp)[to_ho]] = HOME_OFFICE
         review_time = np.maximum(a["time"], d + 0.5)
-        hours = self.rngs["monitoring"].lognormal(
-            np.log(p["monitoring.pack_hours_median"]), p["monitoring.pack_hours_sigma"], size=n
-        )
+        # The notification's key comes from the alert (order, kind, day), not from the order in
+        # which alerts were reviewed, so its pack time and outcome do not depend on triage.
+        key = _mix(a["key"] ^ (a["kind"].astype(np.uint64) << np.uint64(40))) + np.floor(
+            a["time"]
+        ).astype(np.int64).astype(np.uint64)
+        z = ndtri(np.clip(crn(key, _CRN_PACK, 0), 1e-12, 1 - 1e-12))
+        hours = p["monitoring.pack_hours_median"] * np.exp(p["monitoring.pack_hours_sigma"] * z)
         sent = review_time + hours / 24.0
         slots = nt.allocate(n)
         nt.state[slots] = NoticeState.IN_TRANSIT
@@ -820,7 +828,7 @@ class EMModel(mesa.Model):
         nt.breach_time[slots] = a["time"]
         nt.sent_time[slots] = sent
         nt.delivered_day[slots] = np.ceil(sent).astype(np.int32)
-        nt.key[slots] = a["key"] ^ nt.uid[slots].astype(np.uint64)
+        nt.key[slots] = key
         same = o.uid[a["order_slot"]] == a["order_uid"]
         np.add.at(o.notifications, a["order_slot"][same], 1)
         self.notices_created += n
@@ -951,7 +959,7 @@ class EMModel(mesa.Model):
         means = np.array(
             [p[f"custody.days_mean.{_CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
         )
-        days = self.rngs["response"].exponential(means[outcome])
+        days = -means[outcome] * np.log1p(-crn(nt.key[sel], _CRN_CUSTODY, 0))
         by_cohort = np.bincount(nt.cohort[sel], minlength=len(COHORTS))
         for i, c in enumerate(COHORTS):
             self._count(f"custody_admissions_from_breach.{c}", int(by_cohort[i]))

@@ -103,3 +103,54 @@ def test_console_entry_point_exit_code():
     )
     assert r.returncode == 2
     assert r.stderr.strip() == "em-abm: error: argument --years: got '-2'; allowed: a number > 0"
+
+
+def test_compare_writes_table_and_figure(capsys, tmp_path):
+    out_dir = tmp_path / "cmp"
+    code, out, err = run_cli(
+        capsys,
+        "compare",
+        "baseline_2026",
+        "baseline_2026@policy.response_queue=risk_first",
+        "--seeds",
+        "2",
+        "--years",
+        "0.2",
+        "--scale",
+        "0.03",
+        "--jobs",
+        "1",
+        "--out",
+        str(out_dir),
+        "--no-progress",
+    )
+    assert code == 0, err
+    table = pd.read_csv(out_dir / "compare.csv")
+    runs = pd.read_csv(out_dir / "runs.csv")
+    assert len(runs) == 4 and set(runs["arm"]) == {
+        "baseline_2026",
+        "baseline_2026@policy.response_queue=risk_first",
+    }
+    # same seeds in both arms; the reference differs from itself by exactly zero
+    assert sorted(runs["seed"][runs["arm"] == "baseline_2026"]) == sorted(
+        runs["seed"][runs["arm"] != "baseline_2026"]
+    )
+    ref = table[table["arm"] == "baseline_2026"]
+    assert (ref["diff"] == 0).all()
+    assert (out_dir / "figures" / "compare.png").stat().st_size > 10_000
+    assert "cost_total_gbp.total" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["compare", "baseline_2026"], "at least two arms"),
+        (["compare", "baseline_2026", "nope"], "unknown scenario 'nope'"),
+        (["compare", "baseline_2026", "baseline_2026@field.officers=-3"], "field.officers: got -3"),
+        (["compare", "baseline_2026", "serco_efficiency", "--seeds", "1"], "--seeds: got 1"),
+    ],
+)
+def test_compare_bad_input(capsys, tmp_path, argv, needle):
+    code, _, err = run_cli(capsys, *argv, "--out", str(tmp_path / "c"), "--no-progress")
+    assert code == 2 and needle in err
+    assert not (tmp_path / "c").exists()

@@ -123,3 +123,27 @@ def test_parse_assignments():
     assert got == {"field.officers": 300, "policy.visit_queue": "fcfs", "orders.error_rate": 0.3}
     with pytest.raises(UserError, match="expected NAME=VALUE"):
         sc.parse_assignments(["field.officers"])
+
+
+def test_packaged_scenarios_load_and_inherit():
+    names = set(sc.available())
+    assert {"baseline_2026", "transition_2024", "sentencing_act_2027", "serco_efficiency"} <= names
+    base = sc.load("baseline_2026")
+    act = sc.load("sentencing_act_2027")
+    assert act.start == base.start
+    # the baseline's dated probation changes are inherited, the Act's are added
+    assert {c.date for c in base.changes} <= {c.date for c in act.changes}
+    assert (
+        act.params_on(dt.date(2027, 6, 1))["demand.orders_per_year.court_bail"]
+        > base.params["demand.orders_per_year.court_bail"]
+    )
+    assert sc.load("transition_2024").start == dt.date(2024, 5, 1)
+
+
+def test_base_of_a_user_file(tmp_path):
+    path = write(tmp_path, 'base = "baseline_2026"\n[params]\nfield.officers = 100\n')
+    s = sc.load(path)
+    assert s.start == dt.date(2026, 1, 1) and s.params["field.officers"] == 100
+    assert len(s.changes) == len(sc.load("baseline_2026").changes)
+    with pytest.raises(UserError, match="unknown scenario 'nothing'"):
+        sc.load(write(tmp_path, 'base = "nothing"\n', name="b.toml"))
