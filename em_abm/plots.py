@@ -264,6 +264,13 @@ def breaches(result, *, folder: str | os.PathLike | None = None):
 FIGURES = {"overview": overview, "breaches": breaches}
 
 
+def _short(arm: str, reference: str) -> str:
+    """An arm's label without the reference's scenario name when they share it."""
+    scenario = reference.split("@")[0]
+    label = arm[len(scenario) :] if arm.startswith(scenario + "@") else arm
+    return label if len(label) <= 48 else label[:45] + "..."
+
+
 def comparison(table, arms, metrics, *, folder=None):
     """Paired differences from the reference arm (first), with 95% intervals, per metric."""
     others = arms[1:]
@@ -292,7 +299,7 @@ def comparison(table, arms, metrics, *, folder=None):
             capsize=3,
         )
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(list(y), [a if len(a) < 45 else a[:42] + "..." for a in others], fontsize=7)
+        ax.set_yticks(list(y), [_short(a, arms[0]) for a in others], fontsize=7)
         base = m.split(".")[0]
         unit = BY_NAME[base].unit if base in BY_NAME else ""
         ax.set_title(m.replace("_", " "), fontsize=9)
