@@ -1,0 +1,56 @@
+"""How run time and memory grow with scale.
+
+Runs ``baseline_2026`` for 3 years at scales 0.25, 0.5, 1, 2 and 4, each in a fresh process
+(so peak memory is per scale), fits the exponent b of time ~ scale^b by least squares on
+logs, and prints a table. Expect b near 1 (linear in the population) and peak memory well
+under 600 MB at scale 1.
+
+Usage: ``python benchmarks/bench_scaling.py [--scales 0.25 0.5 1 2 4] [--years 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+CHILD = """
+import json, resource, sys, time
+from em_abm.model import EMModel
+scale, years = float(sys.argv[1]), float(sys.argv[2])
+t0 = time.perf_counter()
+m = EMModel("baseline_2026", rng=1, years=years, scale=scale)
+m.run()
+print(json.dumps({"seconds": time.perf_counter() - t0,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0])
+    ap.add_argument("--years", type=float, default=3.0)
+    args = ap.parse_args()
+    rows = []
+    for s in args.scales:
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(s), str(args.years)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append((s, r["seconds"], r["peak_rss_mb"]))
+        print(
+            f"scale {s:5g}: {r['seconds']:7.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True
+        )
+    x, y = np.log([r[0] for r in rows]), np.log([r[1] for r in rows])
+    b = np.polyfit(x, y, 1)[0]
+    print(f"scaling_exponent={b:.3f}")
+
+
+if __name__ == "__main__":
+    main()
