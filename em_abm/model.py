@@ -193,7 +193,9 @@ class EMModel(mesa.Model):
         self.probation_officers: list[ProbationOfficer] = []
         self.samples: dict[str, list[np.ndarray]] = {}
         self._review_credit = 0.0
-        self._response_credit = [np.zeros(self.n_regions), np.zeros(len(geo.areas)), np.zeros(1)]
+        # Response desks: probation regions, then police forces, then the Home Office.
+        self._desk_offset = np.array([0, self.n_regions, self.n_regions + len(geo.areas)])
+        self._response_credit = np.zeros(self.n_regions + len(geo.areas) + 1)
         self._cap_year: int | None = None
         self._accepted_this_year = np.zeros(len(COHORTS), dtype=np.int64)
         self.surge_until = -1  # last day of the current surge of field capacity
@@ -201,6 +203,7 @@ class EMModel(mesa.Model):
         self._risk_first_override = False
         self._recent_probation: list[tuple[int, np.ndarray]] = []
         self._field_carry = np.zeros(self.n_regions)
+        self._closed_today: list[np.ndarray] = []
         self._after_removal = np.zeros((366, len(COHORTS), len(RISK_LEVELS)))
         self._after_pool = np.zeros((len(COHORTS), len(RISK_LEVELS)))
         self._apply_params()
@@ -500,10 +503,16 @@ class EMModel(mesa.Model):
         self._count(
             "orders_closed_with_breach", int((was_fitted & (o.notifications[slots] > 0)).sum())
         )
-        pop = self._wearers.pop
-        TagWearer.remove_batch(self, list(map(pop, slots.tolist())))
+        self._closed_today.append(slots)  # their agents are removed at the end of the day
         self.orders.release(slots)
         self.orders_closed += len(slots)
+
+    def _remove_closed_agents(self) -> None:
+        if self._closed_today:
+            pop = self._wearers.pop
+            slots = np.concatenate(self._closed_today).tolist()
+            TagWearer.remove_batch(self, list(map(pop, slots)))
+            self._closed_today = []
 
     def _arrivals(self, d: int) -> None:
         rng, p = self.rngs["arrivals"], self.p
@@ -692,8 +701,8 @@ class EMModel(mesa.Model):
 
         # Events a connected device sees, in disjoint bands of u1 (u2 for false alarms).
         early = o.view("fitted_day") > d - p["behaviour.early_days"]
-        hv = o.view("h_violation").copy()
-        np.multiply(hv, np.float32(p["behaviour.early_multiplier"]), out=hv, where=early)
+        base_hv = o.view("h_violation")
+        hv = np.where(early, base_hv * np.float32(p["behaviour.early_multiplier"]), base_hv)
         np.minimum(hv, np.float32(0.6), out=hv)
         ht = hv + np.minimum(o.view("h_tamper"), np.float32(0.2))
         hd = ht + np.float32(p["behaviour.disconnect_per_day"])
@@ -873,43 +882,51 @@ class EMModel(mesa.Model):
         )
 
     def _respond(self, d: int) -> None:
+        """Probation (by region), police (by force) and the Home Office act on the breach
+        packs they hold, in the response policy's order, up to each desk's capacity; packs
+        past a responder's expiry lapse. All desks are handled in one pass: a desk is a group
+        numbered after the desks of the responders before it."""
         nt = self.notices
         waiting = np.flatnonzero(nt.view("state") == NoticeState.AWAITING_RESPONSE)
-        capacity = (self._probation_capacity(), self.police_capacity, self.home_office_capacity)
         responder = nt.responder[waiting]
-        for r in range(len(RESPONDERS)):
-            mine = waiting[responder == r]
-            late = mine[d - nt.delivered_day[mine] >= self.expiry_days[r]]
-            if len(late):
-                self._count("notifications_unanswered", len(late))
-                self._count("serious_unanswered_24h", int(nt.serious[late].sum()))
-                self.notices_unanswered += len(late)
-                nt.release(late)
-                mine = mine[d - nt.delivered_day[mine] < self.expiry_days[r]]
-            credit = self._response_credit[r]
-            credit += capacity[r]
-            if len(mine):
-                group = (nt.region, nt.area, np.zeros_like(nt.region))[r][mine].astype(np.int64)
-                policy = self._risk_first if self._risk_first_override else self.response_policy
-                order = np.lexsort((nt.uid[mine], policy.key(self, mine), group))
-                mine, group = mine[order], group[order]
-                can = np.floor(credit).astype(np.int64)
-                chosen = _rank_within(group) < can[group]
-                mine, group = mine[chosen], group[chosen]
-                credit -= np.bincount(group, minlength=len(credit))
-                if len(mine):
-                    self._apply_responses(d, r, mine)
-            np.minimum(credit, 1.0, out=credit)
+        late = d - nt.delivered_day[waiting] >= self.expiry_days[responder]
+        if late.any():
+            gone = waiting[late]
+            self._count("notifications_unanswered", len(gone))
+            self._count("serious_unanswered_24h", int(nt.serious[gone].sum()))
+            self.notices_unanswered += len(gone)
+            nt.release(gone)
+            waiting, responder = waiting[~late], responder[~late]
+        credit = self._response_credit
+        credit += np.concatenate(
+            (self._probation_capacity(), self.police_capacity, self.home_office_capacity)
+        )
+        if len(waiting):
+            place = np.where(
+                responder == PROBATION,
+                nt.region[waiting],
+                np.where(responder == POLICE, nt.area[waiting], 0),
+            )
+            group = self._desk_offset[responder] + place
+            policy = self._risk_first if self._risk_first_override else self.response_policy
+            order = np.lexsort((nt.uid[waiting], policy.key(self, waiting), group))
+            waiting, group = waiting[order], group[order]
+            chosen = _rank_within(group) < np.floor(credit).astype(np.int64)[group]
+            if chosen.any():
+                credit -= np.bincount(group[chosen], minlength=len(credit))
+                self._apply_responses(d, waiting[chosen])
+        np.minimum(credit, 1.0, out=credit)
 
-    def _apply_responses(self, d: int, r: int, sel: np.ndarray) -> None:
+    def _apply_responses(self, d: int, sel: np.ndarray) -> None:
         o, p, nt = self.orders, self.p, self.notices
+        r = nt.responder[sel]
         probs = self.outcome_probs[r, nt.cohort[sel], nt.serious[sel].astype(np.int64)]
-        if r == PROBATION:  # past the threshold caseload, more decisions end in NFA
-            load = self.probation_caseload[nt.region[sel]]
-            excess = np.clip(load / p["probation.caseload_threshold"] - 1.0, 0.0, 1.0)
-            shift = p["probation.overload_nfa_shift"] * excess
-            probs = probs * (1.0 - shift)[:, None]
-            probs[:, _O["nfa"]] += shift
+        # Past the threshold caseload, more probation decisions end in no further action.
+        load = self.probation_caseload[nt.region[sel]]
+        excess = np.clip(load / p["probation.caseload_threshold"] - 1.0, 0.0, 1.0)
+        shift = np.where(r == PROBATION, p["probation.overload_nfa_shift"] * excess, 0.0)
+        probs = probs * (1.0 - shift)[:, None]
+        probs[:, _O["nfa"]] += shift
         cdf = np.cumsum(probs, axis=1)
         u = crn(nt.key[sel], _CRN_OUTCOME, 0)
         outcome = np.minimum((u[:, None] >= cdf).sum(axis=1), len(OUTCOMES) - 1)
@@ -919,21 +936,20 @@ class EMModel(mesa.Model):
         for i, name in enumerate(OUTCOMES):
             self._count(f"responses.{name}", int(counts[i]))
         self.notices_answered += len(sel)
-        cost = {
-            PROBATION: p["cost.probation_per_response_gbp"],
-            POLICE: p["cost.police_per_response_gbp"],
-        }
-        if r in cost:
-            self._count(f"cost_{RESPONDERS[r]}_gbp", len(sel) * cost[r])
+        n_by = np.bincount(r, minlength=len(RESPONDERS))
+        self._count("cost_probation_gbp", n_by[PROBATION] * p["cost.probation_per_response_gbp"])
+        self._count("cost_police_gbp", n_by[POLICE] * p["cost.police_per_response_gbp"])
         waited = d + 0.5 - nt.sent_time[sel]
-        self._sample(d, f"response_time_days.{RESPONDERS[r]}", waited)
+        for k, name in enumerate(RESPONDERS):
+            if n_by[k]:
+                self._sample(d, f"response_time_days.{name}", waited[r == k])
         self._count("serious_unanswered_24h", int((nt.serious[sel] & (waited > 1.0)).sum()))
         high = nt.serious[sel] & (nt.risk[sel] == len(RISK_LEVELS) - 1)
         self._sample(
             d, "breach_to_response_days.serious_high_risk", (d + 0.5 - nt.breach_time[sel])[high]
         )
-        if r == PROBATION and self.p["contingency.enabled"]:
-            self._recent_probation.append((d, waited))
+        if p["contingency.enabled"] and n_by[PROBATION]:
+            self._recent_probation.append((d, waited[r == PROBATION]))
 
         # Consequences for the order, if it is still the one the breach was about.
         slot, uid = nt.order_slot[sel], nt.order_uid[sel]
@@ -1195,6 +1211,7 @@ class EMModel(mesa.Model):
             supply_multiplier=p["equipment.supply_multiplier"],
             deliver_at=self._time_of_day_start(d + max(1, p["equipment.lead_time_days"])),
         )
+        self._remove_closed_agents()
         if self.check_invariants:
             self.assert_invariants()
         if d >= 0:
