@@ -44,6 +44,7 @@ from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
 from em_abm.errors import UserError
 from em_abm.geography import Geography
+from em_abm.kernels import behaviour_day, crn_uniform
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS, TAGS, VISIT_TYPES
 from em_abm.policies import response_policy, triage_policy, visit_policy
@@ -106,20 +107,9 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def crn(keys: np.ndarray, event: int, index: np.ndarray | int) -> np.ndarray:
     """Uniform [0, 1) numbers for (order key, event, index), independent across all three."""
-    h = _mix(keys ^ np.uint64(event << 56))
-    h = _mix(h + np.asarray(index, dtype=np.uint64))
-    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-
-def crn_pair(
-    keys: np.ndarray, event: int, index: np.ndarray | int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two independent uniforms (32-bit resolution) per (order key, event, index) from one hash."""
-    h = _mix(_mix(keys ^ np.uint64(event << 56)) + np.asarray(index, dtype=np.uint64))
-    scale = 1.0 / 4294967296.0
-    return (h >> np.uint64(32)).astype(np.float64) * scale, (h & np.uint64(0xFFFFFFFF)).astype(
-        np.float64
-    ) * scale
+    keys = np.asarray(keys, dtype=np.uint64)
+    index = np.broadcast_to(np.asarray(index, dtype=np.int64), keys.shape)
+    return crn_uniform(keys, event, np.ascontiguousarray(index))
 
 
 def days_for_years(years: float) -> int:
@@ -655,31 +645,37 @@ class EMModel(mesa.Model):
         key with the day: the same wearer draws the same numbers on the same day whatever
         the policy. Work is on whole arrays; only orders with an event are gathered."""
         o, p = self.orders, self.p
-        state = o.view("state")
-        active = (state >= State.REWORK) & (state <= State.FITTED)
-        fitted = state == State.FITTED
-        disc = o.view("disconnected_day")
-        connected = fitted & (disc == NO_DAY)
-        working = fitted & (disc > d - p["behaviour.unmonitored_after_days"])
-        h = _mix(o.view("behaviour_key") + np.uint64(d + NEGATIVE_DAY_OFFSET))
-        u1 = (h >> np.uint64(32)).astype(np.float32) * np.float32(1.0 / 4294967296.0)
-        u2 = (h & np.uint64(0xFFFFFFFF)).astype(np.float32) * np.float32(1.0 / 4294967296.0)
-
+        n = o.n
+        raised = np.empty(n, dtype=np.int64)
+        u1 = np.empty(n, dtype=np.float32)
+        hv = np.empty(n, dtype=np.float32)
+        ht = np.empty(n, dtype=np.float32)
+        flags = np.empty(n, dtype=np.int8)
+        proximity = p["pilot.victim_proximity_share"] > 0
+        n_active, n_work, n_off_work, n_off, expected, k = behaviour_day(
+            o.view("state"), o.view("disconnected_day"), o.view("fitted_day"),
+            o.view("behaviour_key"), o.view("proximity"),
+            o.view("h_violation"), o.view("h_tamper"), o.view("h_reoffend"),
+            o.view("h_reoffend_tagged"),
+            np.uint64(d + NEGATIVE_DAY_OFFSET),
+            d - p["behaviour.unmonitored_after_days"],
+            d - p["behaviour.early_days"],
+            np.float32(p["behaviour.early_multiplier"]),
+            np.float32(p["behaviour.disconnect_per_day"]),
+            np.float32(p["behaviour.technical_alert_per_day"]),
+            np.float32(p["pilot.proximity_alert_per_day"] / 2),
+            proximity,
+            raised, u1, hv, ht, flags,
+        )  # fmt: skip
         # Reoffending: the untagged hazard, reduced while a working tag is on.
-        hr = o.view("h_reoffend")
-        hr_eff = np.where(working, o.view("h_reoffend_tagged"), hr)
-        offended = active & ((1.0 - u2) < hr_eff)
-        n_active, n_work = int(active.sum()), int(working.sum())
-        n_off_work = int((offended & working).sum())
         self._count("reoffences_while_tagged", n_off_work)
-        self._count("reoffences_while_unmonitored", int(offended.sum()) - n_off_work)
-        self._count(
-            "reoffences_expected_if_untagged",
-            float(np.add.reduce(hr, where=working, dtype=np.float64)),
-        )
+        self._count("reoffences_while_unmonitored", n_off - n_off_work)
+        self._count("reoffences_expected_if_untagged", expected)
         self._count("unmonitored_days", n_active - n_work)
         self._unmonitored_today = n_active - n_work
         if d % 7 == 0 or self._probation_cases is None:  # caseloads move slowly: weekly
+            state = o.view("state")
+            active = (state >= State.REWORK) & (state <= State.FITTED)
             self._probation_cases = np.bincount(
                 o.view("region")[active & self.probation_cohort[o.view("cohort")]],
                 minlength=self.n_regions,
@@ -699,35 +695,22 @@ class EMModel(mesa.Model):
             "reoffences_after_removal_12m", int(self.rngs["behaviour"].poisson(max(lam, 0.0)))
         )
 
-        # Events a connected device sees, in disjoint bands of u1 (u2 for false alarms).
-        early = o.view("fitted_day") > d - p["behaviour.early_days"]
-        base_hv = o.view("h_violation")
-        hv = np.where(early, base_hv * np.float32(p["behaviour.early_multiplier"]), base_hv)
-        np.minimum(hv, np.float32(0.6), out=hv)
-        ht = hv + np.minimum(o.view("h_tamper"), np.float32(0.2))
-        hd = ht + np.float32(p["behaviour.disconnect_per_day"])
-        below = connected & (u1 < hd)
-        false_alarm = connected & (u2 < p["behaviour.technical_alert_per_day"])
-        events = below | false_alarm
-        proximity = p["pilot.victim_proximity_share"] > 0
-        if proximity:  # a band of u2 around 0.5, clear of false alarms and offending
-            half = p["pilot.proximity_alert_per_day"] / 2
-            near = connected & o.view("proximity") & (np.abs(u2 - 0.5) < half)
-            events |= near
-        raised = np.flatnonzero(events)
-        if len(raised) == 0:
+        # Events a connected device sees, in disjoint bands of u1 (u2 for false alarms and
+        # proximity alerts); the kernel returned the orders with any.
+        if k == 0:
             return
-        uu, hv_r = u1[raised], hv[raised]
-        kind = np.full(len(raised), TECHNICAL, dtype=np.int8)
-        kind[below[raised] & (uu >= ht[raised])] = DISCONNECT
-        kind[below[raised] & (uu >= hv_r) & (uu < ht[raised])] = TAMPER
-        kind[below[raised] & (uu < hv_r)] = VIOLATION
+        raised, uu, hv_r, ht_r, flags = raised[:k], u1[:k], hv[:k], ht[:k], flags[:k]
+        below = (flags & 1) > 0
+        kind = np.full(k, TECHNICAL, dtype=np.int8)
+        kind[below & (uu >= ht_r)] = DISCONNECT
+        kind[below & (uu >= hv_r) & (uu < ht_r)] = TAMPER
+        kind[below & (uu < hv_r)] = VIOLATION
         risk = o.risk[raised]
         serious = ((kind == VIOLATION) & (uu < hv_r * self.serious_by_risk[risk])) | (
             kind == TAMPER
         )
         if proximity:  # a proximity alert is a serious violation
-            prox = near[raised] & (kind == TECHNICAL) & ~false_alarm[raised]
+            prox = ((flags & 4) > 0) & (kind == TECHNICAL) & ((flags & 2) == 0)
             kind[prox] = VIOLATION
             serious[prox] = True
 
