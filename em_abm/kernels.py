@@ -121,3 +121,30 @@ def crn_uniform(keys, event, index):
         h = _mix1(_mix1(keys[i] ^ tag) + np.uint64(index[i]))
         out[i] = np.float64(h >> _S11) * _INV53
     return out
+
+
+@njit(cache=True, nogil=True)
+def crn_uniform_scalar(keys, event, index):
+    """As :func:`crn_uniform`, with one ``index`` for every key."""
+    out = np.empty(keys.shape[0], dtype=np.float64)
+    tag = np.uint64(event) << _S56
+    idx = np.uint64(index)
+    for i in range(keys.shape[0]):
+        h = _mix1(_mix1(keys[i] ^ tag) + idx)
+        out[i] = np.float64(h >> _S11) * _INV53
+    return out
+
+
+@njit(cache=True, nogil=True)
+def rank_within(group):
+    """Position of each element among earlier elements of the same (non-negative) group."""
+    n = group.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return out
+    seen = np.zeros(group.max() + 1, dtype=np.int64)
+    for i in range(n):
+        g = group[i]
+        out[i] = seen[g]
+        seen[g] += 1
+    return out

@@ -44,7 +44,7 @@ from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
 from em_abm.errors import UserError
 from em_abm.geography import Geography
-from em_abm.kernels import behaviour_day, crn_uniform
+from em_abm.kernels import behaviour_day, crn_uniform, crn_uniform_scalar, rank_within
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS, TAGS, VISIT_TYPES
 from em_abm.policies import response_policy, triage_policy, visit_policy
@@ -107,9 +107,10 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def crn(keys: np.ndarray, event: int, index: np.ndarray | int) -> np.ndarray:
     """Uniform [0, 1) numbers for (order key, event, index), independent across all three."""
-    keys = np.asarray(keys, dtype=np.uint64)
-    index = np.broadcast_to(np.asarray(index, dtype=np.int64), keys.shape)
-    return crn_uniform(keys, event, np.ascontiguousarray(index))
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    if np.ndim(index) == 0:
+        return crn_uniform_scalar(keys, event, int(index))
+    return crn_uniform(keys, event, np.ascontiguousarray(index, dtype=np.int64))
 
 
 def days_for_years(years: float) -> int:
@@ -1334,10 +1335,4 @@ def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarr
 
 def _rank_within(group: np.ndarray) -> np.ndarray:
     """Position of each element among earlier elements of the same group (0, 1, 2, ...)."""
-    order = np.argsort(group, kind="stable")
-    g = group[order]
-    starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
-    pos = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
-    rank = np.empty_like(pos)
-    rank[order] = pos
-    return rank
+    return rank_within(np.ascontiguousarray(group, dtype=np.int64))
