@@ -54,6 +54,8 @@ def behaviour_day(
     k = 0
     one = np.float32(1.0)
     half = np.float32(0.5)
+    # Caps keep the bands of u1 disjoint (violation, tamper, lost contact <= 0.1 by its
+    # bounds): a day has at most one device event, whatever the multipliers.
     cap_v = np.float32(0.6)
     cap_t = np.float32(0.2)
     for i in range(n):
