@@ -94,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--force", action="store_true")
     c.add_argument("--no-progress", action="store_true")
 
+    t = sub.add_parser("targets", help="evaluate the model against calibration targets and checks")
+    t.add_argument("--file", default=None, help="targets file (default calibration/targets.toml)")
+    t.add_argument("--seeds", type=int, default=3, help="seeds (default 3)")
+    t.add_argument("--root-seed", type=_seed, default=0)
+    t.add_argument("--scale", type=_positive, default=0.25)
+    t.add_argument("--jobs", type=int, default=-1)
+    t.add_argument("--out", default=None, help="write the table here as Markdown (and .csv)")
+
     s = sub.add_parser("scenarios", help="list packaged scenarios")
     s.add_argument("--verbose", "-v", action="store_true", help="show descriptions")
 
@@ -166,6 +174,28 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_targets(args) -> int:
+    from em_abm import targets as tg
+    from em_abm.compare import seeds_for
+
+    rows = tg.load(args.file or tg.DEFAULT_FILE)
+    if args.seeds < 1:
+        raise UserError(f"--seeds: got {args.seeds}; allowed: an integer of at least 1")
+    table = tg.evaluate(
+        rows, seeds=seeds_for(args.root_seed, args.seeds), scale=args.scale, jobs=args.jobs
+    )
+    text = tg.to_markdown(table, seeds=args.seeds, scale=args.scale)
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+        table.to_csv(out.with_suffix(".csv"), index=False)
+    failed = int((~table["pass"]).sum())
+    print(f"{len(table) - failed} of {len(table)} within tolerance")
+    return 0
+
+
 def cmd_scenarios(args) -> int:
     from em_abm import scenario as sc
 
@@ -191,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = {
             "run": cmd_run,
             "compare": cmd_compare,
+            "targets": cmd_targets,
             "scenarios": cmd_scenarios,
             "params": cmd_params,
         }[args.command]

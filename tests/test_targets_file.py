@@ -1,0 +1,52 @@
+"""The calibration targets file and its evaluation."""
+
+import pytest
+
+from em_abm import targets as tg
+from em_abm.errors import UserError
+
+
+def test_targets_file_loads_with_sources_and_roles():
+    rows = tg.load()
+    assert len(rows) >= 15
+    assert {r.role for r in rows} == {"target", "check"}
+    assert all(r.source and r.lower <= r.upper for r in rows)
+    names = {r.name for r in rows}
+    assert "tagged population, March 2026" in names
+
+
+def test_evaluate_gives_medians_intervals_and_verdicts():
+    rows = [r for r in tg.load() if r.scenario == "baseline_2026" and r.metric][:4]
+    rows = [tg.Target(**{**r.__dict__, "years": 0.5}) for r in rows]
+    table = tg.evaluate(rows, seeds=[1, 2], scale=0.05)
+    assert list(table["name"]) == [r.name for r in rows]
+    assert (table["model_p05"] <= table["model_median"]).all()
+    assert (table["model_median"] <= table["model_p95"]).all()
+    assert table["pass"].dtype == bool
+    text = tg.to_markdown(table, seeds=2, scale=0.05)
+    assert "Calibration targets" in text and rows[0].name in text
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (
+            '[[target]]\nname="x"\nrole="goal"\nscenario="baseline_2026"\nsource="s"\nmetric="tagged"\n',
+            "role: got 'goal'",
+        ),
+        (
+            '[[target]]\nname="x"\nrole="target"\nscenario="baseline_2026"\nsource="s"\n',
+            "exactly one of metric and series",
+        ),
+        (
+            '[[target]]\nname="x"\nrole="target"\nscenario="baseline_2026"\nsource="s"\nmetric="tagged"\ncolour=1\n',
+            "colour: unknown key",
+        ),
+        ('[[target]]\nrole="target"\n', "name: missing"),
+    ],
+)
+def test_bad_targets_file(tmp_path, body, needle):
+    path = tmp_path / "t.toml"
+    path.write_text(body)
+    with pytest.raises(UserError, match=needle):
+        tg.load(path)
