@@ -147,10 +147,10 @@ def evaluate(
     for t in targets:
         values = np.array([t.measure(r) for r in by_run[(t.scenario, t.years)]])
         median = float(np.median(values))
+        p05, p95 = np.quantile(values, [0.05, 0.95])
         rows.append({
-            "name": t.name, "role": t.role, "scenario": t.scenario,
-            "target": _describe(t), "model_median": median,
-            "model_p05": float(np.quantile(values, 0.05)), "model_p95": float(np.quantile(values, 0.95)),
+            "name": t.name, "role": t.role, "scenario": t.scenario, "target": _describe(t),
+            "model_median": median, "model_p05": float(p05), "model_p95": float(p95),
             "pass": bool(t.lower <= median <= t.upper), "source": t.source,
         })  # fmt: skip
     return pd.DataFrame(rows)
@@ -170,15 +170,18 @@ def _describe(t: Target) -> str:
 
 def to_markdown(table: pd.DataFrame, *, seeds: int, scale: float) -> str:
     lines = [
-        f"Model: median and 90% interval over {seeds} seeds at scale {scale:g}, per England and Wales.",
+        f"Model: median and 90% interval over {seeds} seeds at scale {scale:g}, "
+        "per England and Wales.",
         "",
     ]
     for role, title in (
         ("target", "Calibration targets"),
         ("check", "Validation checks (not tuned to)"),
     ):
-        lines += [f"### {title}", "", "| figure | scenario | published | model median [90% interval] | verdict | source |",
-                  "|---|---|---|---|---|---|"]  # fmt: skip
+        header = (
+            "| figure | scenario | published | model median [90% interval] | verdict | source |"
+        )
+        lines += [f"### {title}", "", header, "|---|---|---|---|---|---|"]
         for _, r in table[table["role"] == role].iterrows():
             lines.append(
                 f"| {r['name']} | {r['scenario']} | {r['target']} | {_f(r['model_median'])} "
