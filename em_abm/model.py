@@ -30,6 +30,7 @@ for paired policy comparisons.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import mesa
@@ -218,6 +219,10 @@ class EMModel(mesa.Model):
     def _time_of_day_start(self, day: int) -> float:
         """Mesa time just before the step that simulates ``day``."""
         return day + self.warmup + 0.5
+
+    def _day_of_event(self) -> int:
+        """The day whose start a timed event fires at (days are negative during warm-up)."""
+        return math.floor(self.time - self.warmup)
 
     def _apply_params(self) -> None:
         """Derive the arrays the daily cycle uses from the current parameter values."""
@@ -423,7 +428,7 @@ class EMModel(mesa.Model):
 
     def _apply_due_changes(self) -> None:
         """Timed event: apply the scenario's dated changes that are due."""
-        today = self.date_of(int(self.time - self.warmup))
+        today = self.date_of(self._day_of_event())
         due = [c for c in self._pending_changes if c.date <= today]
         self._pending_changes = [c for c in self._pending_changes if c.date > today]
         for c in due:
@@ -840,7 +845,7 @@ class EMModel(mesa.Model):
 
     def _release_notifications(self) -> None:
         """Breach packs whose arrival day has come join their responder's queue."""
-        today = int(self.time - self.warmup)
+        today = self._day_of_event()
         nt = self.notices
         ready = np.flatnonzero(
             (nt.view("state") == NoticeState.IN_TRANSIT) & (nt.view("delivered_day") <= today)
@@ -1258,7 +1263,7 @@ class EMModel(mesa.Model):
 
     # ------------------------------------------------------------------ checks
     def assert_invariants(self) -> None:
-        """Conservation of orders and devices; no negative stock."""
+        """Conservation of orders, devices and notifications; no negative stock."""
         o = self.orders
         n = o.n
         live = int(np.count_nonzero(o.state[:n]))
@@ -1279,6 +1284,17 @@ class EMModel(mesa.Model):
         assert on_wearers + int(self.supplier.stock.sum()) + self.devices_lost == supplied, (
             "devices"
         )
+        # Every notification is in transit, with a responder, answered or lapsed: nothing else.
+        nt = self.notices
+        nstate, delivered = nt.view("state"), nt.view("delivered_day")
+        live_notices = int(np.count_nonzero(nstate))
+        assert (
+            live_notices + self.notices_answered + self.notices_unanswered == self.notices_created
+        )
+        assert nt.next_uid == self.notices_created
+        # Breach packs reach responders on their delivery day, never before.
+        assert np.all(delivered[nstate == NoticeState.AWAITING_RESPONSE] <= self.day)
+        assert np.all(delivered[nstate == NoticeState.IN_TRANSIT] > self.day)
 
     # ------------------------------------------------------------------ running
     def run(self, *, progress: bool = False) -> None:
