@@ -1,30 +1,37 @@
 """EMModel: electronic monitoring in England and Wales as a Mesa model.
 
 Time is in days. Mesa runs :meth:`EMModel.step` once per simulated day; timed deliveries
-(equipment, dated scenario changes) are Mesa events scheduled between days. A day:
+(equipment, breach packs, surge capacity, dated scenario changes) are Mesa events that fire
+at the start of their day. A day:
 
-1. dated scenario changes due today take effect (a Mesa event before the day starts);
-2. requesters send new orders (stage 2); about a fifth arrive with errors and go back for
-   rework; clean orders join the fitting queue;
-3. requesters finish rework and review orders escalated after two failed attempts;
-4. orders that end today: fitted ones wait for removal, others close;
-5. fitted tags raise equipment-check visits (stage 5);
-6. field officers in each region take due visits in the policy's order until their hours
+1. requesters send new orders (stage 2), rationed by the allocation levers; about a fifth
+   arrive with errors and go back for rework; clean orders join the fitting queue, or are
+   fitted at source (court, prison) under those pilots;
+2. requesters finish rework and review orders escalated after two failed attempts;
+3. orders that end today: fitted ones wait for removal, others close;
+4. wearers' behaviour (stage 4): violations, tampering, lost contact, false alarms and
+   reoffending, for every active order in one compiled pass;
+5. the monitoring centre reviews alerts up to its capacity and sends breach packs (stage 6);
+6. probation, police and the Home Office act on the packs they hold (stage 7): outcomes,
+   custody, lapsed notifications;
+7. fitted tags raise equipment-check visits (stage 5);
+8. field officers in each region take due visits in the policy's order until their hours
    are spent: fits (stage 3, each attempt fails with a probability; two failures escalate
    the order), checks, removals (stage 8, the device is collected or lost);
-7. the equipment supplier reorders regional stock (stage 1);
-8. metrics for the day are recorded.
+9. contingency thresholds are checked; the equipment supplier reorders regional stock
+   (stage 1); metrics for the day are recorded; agents of closed orders are removed.
 
-All per-order work is vectorised over the :class:`~em_abm.population.OrderTable`; Python
-code runs per order only when an order arrives or closes (its Mesa agent is created or
-removed).
+All per-order work is vectorised over the :class:`~em_abm.population.OrderTable` (or compiled,
+:mod:`em_abm.kernels`); Python code runs per order only when an order arrives or closes (its
+Mesa agent is created or removed).
 
-Randomness: one seed. Independent streams are spawned from it for arrivals, initial state
-and check visits, so that a change of policy never reshuffles who arrives when. Outcomes
-that belong to an order (does attempt *k* succeed, is its device collected, what does the
-requester decide in round *r*) are drawn by hashing the order's key with the event, so they
-are the same whichever day or order the policy handles the order in: common random numbers
-for paired policy comparisons.
+Randomness: one seed. Independent streams are spawned from it for arrivals, the initial
+state, check visits and the after-removal pool, so that a change of policy never reshuffles
+who arrives when. Outcomes that belong to an order or a breach (does attempt *k* succeed, is
+its device collected, what does the requester decide in round *r*, does the wearer violate
+or offend on day *d*, how long is the breach pack, what does the responder decide) are drawn
+by hashing the order's key with the event, so they are the same whichever day or order a
+policy handles them in: common random numbers for paired policy comparisons.
 """
 
 from __future__ import annotations
