@@ -46,3 +46,18 @@ def test_save_refuses_a_folder_with_other_files(tmp_path):
         r.save(tmp_path)
     r.save(tmp_path, force=True, figures=False)
     assert (tmp_path / "summary.json").exists()
+
+
+def _summary_and_series(seed):
+    r = run_model(seed=seed, years=0.3, scale=0.03)
+    return r.summary, r.timeseries
+
+
+def test_same_results_in_a_joblib_pool_as_in_process():
+    from joblib import Parallel, delayed
+
+    here = [_summary_and_series(s) for s in (5, 6)]
+    pooled = Parallel(n_jobs=2)(delayed(_summary_and_series)(s) for s in (5, 6))
+    for (s1, t1), (s2, t2) in zip(here, pooled, strict=True):
+        assert s1 == s2
+        pd.testing.assert_frame_equal(t1, t2, check_exact=True)
