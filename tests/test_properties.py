@@ -1,0 +1,56 @@
+"""Invariants under random parameters drawn inside the registry's bounds (hypothesis)."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from em_abm import params as P
+from em_abm.model import EMModel
+from em_abm.results import build_summary, build_timeseries
+
+# Scalar parameters a sweep could vary (shares inside groups are left at their defaults so
+# that the groups still sum to one; warm-up and durations kept short for speed).
+SKIP = {"time.warmup_days"}
+NUMERIC = [
+    p
+    for p in P.PARAMS.values()
+    if p.kind in ("float", "int") and not p.group and p.name not in SKIP
+]
+
+
+@st.composite
+def param_sets(draw):
+    chosen = draw(
+        st.lists(st.sampled_from(NUMERIC), min_size=1, max_size=12, unique_by=lambda p: p.name)
+    )
+    out = {}
+    for p in chosen:
+        if p.kind == "int":
+            out[p.name] = draw(st.integers(int(p.lower), int(p.upper)))
+        else:
+            out[p.name] = draw(st.floats(p.lower, p.upper, allow_nan=False, allow_infinity=False))
+    for c in P.COHORTS:  # keep orders short so a short run exercises whole lifecycles
+        out.setdefault(f"demand.duration_mean_days.{c}", 30.0)
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overrides=param_sets(), seed=st.integers(0, 2**31 - 1))
+def test_invariants_hold_for_any_parameters_in_bounds(overrides, seed):
+    overrides = {"time.warmup_days": 20, **overrides}
+    m = EMModel(rng=seed, years=0.15, scale=0.02, overrides=overrides, check_invariants=True)
+    m.run()  # conservation of orders, devices and notifications; capacity; every day
+    ts = build_timeseries(m)
+    numeric = ts.drop(columns="date").to_numpy()
+    assert np.isfinite(numeric).all()
+    assert (numeric >= -1e-9).all()
+    summary = build_summary(m, ts)
+    for name in (
+        "unmonitored_share",
+        "install_within_two_attempts_rate",
+        "nfa_share",
+        "alert_to_notification_rate",
+        "device_collection_rate",
+        "order_error_rate",
+    ):
+        assert 0.0 <= summary[name] <= 1.0, name
