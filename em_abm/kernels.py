@@ -150,3 +150,14 @@ def rank_within(group):
         out[i] = seen[g]
         seen[g] += 1
     return out
+
+
+@njit(cache=True, nogil=True)
+def crn_uniform_events(keys, events, index):
+    """As :func:`crn_uniform`, with an event number per key."""
+    out = np.empty(keys.shape[0], dtype=np.float64)
+    for i in range(keys.shape[0]):
+        tag = np.uint64(events[i]) << _S56
+        h = _mix1(_mix1(keys[i] ^ tag) + np.uint64(index[i]))
+        out[i] = np.float64(h >> _S11) * _INV53
+    return out

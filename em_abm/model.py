@@ -52,7 +52,13 @@ from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
 from em_abm.errors import UserError
 from em_abm.geography import Geography
-from em_abm.kernels import behaviour_day, crn_uniform, crn_uniform_scalar, rank_within
+from em_abm.kernels import (
+    behaviour_day,
+    crn_uniform,
+    crn_uniform_events,
+    crn_uniform_scalar,
+    rank_within,
+)
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS, TAGS, VISIT_TYPES
 from em_abm.policies import response_policy, triage_policy, visit_policy
@@ -481,12 +487,15 @@ class EMModel(mesa.Model):
         o.to_custody[slots] = False
         o.visit[slots] = Visit.NONE
         o.behaviour_key[slots] = _mix(o.key[slots] ^ np.uint64(_CRN_BEHAVIOUR << 56))
-        tag, cohort = o.tag[slots], o.cohort[slots]
-        o.proximity[slots] = (
-            (tag == TAGS.index("gps"))
-            & ((cohort == COHORTS.index("post_release")) | (cohort == COHORTS.index("court_bail")))
-            & (crn(o.key[slots], _CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"])
-        )
+        o.proximity[slots] = False
+        if self.p["pilot.victim_proximity_share"] > 0:
+            tag, cohort = o.tag[slots], o.cohort[slots]
+            eligible = (tag == TAGS.index("gps")) & (
+                (cohort == COHORTS.index("post_release")) | (cohort == COHORTS.index("court_bail"))
+            )
+            o.proximity[slots] = eligible & (
+                crn(o.key[slots], _CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"]
+            )
         self._refresh_hazards(slots)
         slot_list = slots.tolist()
         if TagWearer not in self._agents_by_type:  # the first wearer registers the type
@@ -549,7 +558,10 @@ class EMModel(mesa.Model):
     def _allocate_capacity(self, d: int, attrs: dict[str, np.ndarray]) -> np.ndarray:
         """Which new orders are accepted for tagging: a share per cohort, then a yearly cap."""
         cohort = attrs["cohort"]
-        accept = crn(attrs["key"], _CRN_ALLOCATION, 0) < self.tag_share[cohort]
+        if (self.tag_share >= 1.0).all():  # u < 1 always: everyone is accepted
+            accept = np.ones(len(cohort), dtype=bool)
+        else:
+            accept = crn(attrs["key"], _CRN_ALLOCATION, 0) < self.tag_share[cohort]
         if np.isfinite(self.yearly_cap).any():
             year = self.date_of(d).year if d >= 0 else None
             if year != self._cap_year:
@@ -789,14 +801,11 @@ class EMModel(mesa.Model):
                 p["monitoring.notify_prob.technical"],
             ),
         )
-        u = np.empty(n)
-        for k_ in np.unique(kind):
-            m = kind == k_
-            u[m] = crn(
-                a["key"][m],
-                _CRN_NOTIFY + int(k_),
-                np.floor(a["time"][m]).astype(np.int64) + NEGATIVE_DAY_OFFSET,
-            )
+        u = crn_uniform_events(
+            np.ascontiguousarray(a["key"]),
+            _CRN_NOTIFY + kind.astype(np.int64),
+            np.floor(a["time"]).astype(np.int64) + NEGATIVE_DAY_OFFSET,
+        )
         notify = np.flatnonzero(u < prob)
         if len(notify) == 0:
             return
