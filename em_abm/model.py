@@ -321,6 +321,9 @@ class EMModel(mesa.Model):
                     serious[_O[o]] *= p["response.serious_custody_factor"]
                 probs[r, c, 1] = serious / serious.sum() if serious.sum() > 0 else row
         self.outcome_probs = probs
+        self.custody_days_mean = np.array(
+            [p[f"custody.days_mean.{_CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
+        )
         geo = self.geography
         self.police_capacity = (
             geo.population
@@ -604,9 +607,7 @@ class EMModel(mesa.Model):
         o = self.orders
         wait = d - o.received_day[fitted]
         self._sample(d, "order_to_fit", wait)
-        cohort = o.cohort[fitted]
-        for c in np.unique(cohort).tolist():
-            self._sample(d, f"order_to_fit.{COHORTS[c]}", wait[cohort == c])
+        self._sample(d, "order_to_fit_cohort", o.cohort[fitted])
 
     def _requester_work(self, d: int) -> None:
         o = self.orders
@@ -977,10 +978,7 @@ class EMModel(mesa.Model):
 
     def _custody(self, d: int, sel: np.ndarray, outcome: np.ndarray, valid: np.ndarray) -> None:
         o, p, nt = self.orders, self.p, self.notices
-        means = np.array(
-            [p[f"custody.days_mean.{_CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
-        )
-        days = -means[outcome] * np.log1p(-crn(nt.key[sel], _CRN_CUSTODY, 0))
+        days = -self.custody_days_mean[outcome] * np.log1p(-crn(nt.key[sel], _CRN_CUSTODY, 0))
         by_cohort = np.bincount(nt.cohort[sel], minlength=len(COHORTS))
         for i, c in enumerate(COHORTS):
             self._count(f"custody_admissions_from_breach.{c}", int(by_cohort[i]))
@@ -1001,7 +999,11 @@ class EMModel(mesa.Model):
             self.samples.setdefault(name, []).append(np.asarray(values, dtype=np.float64))
 
     def sample(self, name: str) -> np.ndarray:
-        """All recorded values of a per-event quantity (e.g. ``notification_lag_hours``)."""
+        """All recorded values of a per-event quantity (e.g. ``notification_lag_hours``;
+        ``order_to_fit.<cohort>`` for one cohort's waits)."""
+        head, _, cohort = name.partition(".")
+        if head == "order_to_fit" and cohort:
+            return self.sample(head)[self.sample("order_to_fit_cohort") == COHORTS.index(cohort)]
         parts = self.samples.get(name)
         return np.concatenate(parts) if parts else np.empty(0)
 
