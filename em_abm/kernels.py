@@ -161,3 +161,21 @@ def crn_uniform_events(keys, events, index):
         h = _mix1(_mix1(keys[i] ^ tag) + np.uint64(index[i]))
         out[i] = np.float64(h >> _S11) * _INV53
     return out
+
+
+@njit(cache=True, nogil=True)
+def day_counts(state, cohort, tag, visit, ready_day, day, n_states, n_cohorts, n_tags, n_visits):
+    """One pass for the day's stocks: orders by (state, cohort), fitted orders by tag, and
+    visits due by type."""
+    by_state_cohort = np.zeros((n_states, n_cohorts), dtype=np.int64)
+    fitted_by_tag = np.zeros(n_tags, dtype=np.int64)
+    due_by_visit = np.zeros(n_visits, dtype=np.int64)
+    for i in range(state.shape[0]):
+        s = state[i]
+        by_state_cohort[s, cohort[i]] += 1
+        if s == _FITTED:
+            fitted_by_tag[tag[i]] += 1
+        v = visit[i]
+        if v != 0 and ready_day[i] <= day:
+            due_by_visit[v] += 1
+    return by_state_cohort, fitted_by_tag, due_by_visit

@@ -57,6 +57,7 @@ from em_abm.kernels import (
     crn_uniform,
     crn_uniform_events,
     crn_uniform_scalar,
+    day_counts,
     rank_within,
 )
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
@@ -1228,28 +1229,20 @@ class EMModel(mesa.Model):
     def _count(self, column: str, value: float) -> None:
         self._flow[COLUMN_INDEX[column]] += value
 
-    def state_counts(self) -> np.ndarray:
-        """Live orders by (state, cohort): an array of shape (states, cohorts)."""
-        o = self.orders
-        n = o.n
-        nc = len(COHORTS)
-        flat = o.state[:n].astype(np.int64) * nc + o.cohort[:n]
-        return np.bincount(flat, minlength=N_STATES * nc).reshape(N_STATES, nc)
-
     def _record(self, d: int) -> None:
         o = self.orders
-        n = o.n
         row = self.series[d]
         row[:] = self._flow
-        counts = self.state_counts()
+        counts, by_tag, by_visit = day_counts(
+            o.view("state"), o.view("cohort"), o.view("tag"), o.view("visit"), o.view("ready_day"),
+            d, N_STATES, len(COHORTS), len(TAGS), len(Visit),
+        )  # fmt: skip
         by_state = counts.sum(axis=1)
         ix = COLUMN_INDEX
         fitted_by_cohort = counts[State.FITTED]
         row[ix["tagged"]] = fitted_by_cohort.sum()
         for i, c in enumerate(COHORTS):
             row[ix[f"tagged.{c}"]] = fitted_by_cohort[i]
-        fitted = o.state[:n] == State.FITTED
-        by_tag = np.bincount(o.tag[:n][fitted], minlength=len(TAGS))
         for i, t in enumerate(TAGS):
             row[ix[f"tagged.{t}"]] = by_tag[i]
         active = sum(by_state[s] for s in ACTIVE_STATES)
@@ -1259,8 +1252,6 @@ class EMModel(mesa.Model):
         row[ix["orders_awaiting_fit"]] = by_state[State.AWAITING_FIT]
         row[ix["orders_escalated"]] = by_state[State.ESCALATED]
         row[ix["orders_awaiting_removal"]] = by_state[State.AWAITING_REMOVAL]
-        due = (o.visit[:n] != Visit.NONE) & (o.ready_day[:n] <= d)
-        by_visit = np.bincount(o.visit[:n][due], minlength=4)
         row[ix["outstanding_visits"]] = by_visit[1:].sum()
         row[ix["outstanding_visits.fit"]] = by_visit[Visit.FIT]
         row[ix["outstanding_visits.check"]] = by_visit[Visit.CHECK]
