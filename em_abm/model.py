@@ -204,7 +204,9 @@ class EMModel(mesa.Model):
         self._response_credit = np.zeros(self.n_regions + len(geo.areas) + 1)
         self._cap_year: int | None = None
         self._accepted_this_year = np.zeros(len(COHORTS), dtype=np.int64)
-        self.surge_until = -1  # last day of the current surge of field capacity
+        self.surge_until = -(
+            1 << 30
+        )  # last day of the current surge (days are negative in warm-up)
         self._surge_pending = False
         self._risk_first_override = False
         self._recent_probation: list[tuple[int, np.ndarray]] = []

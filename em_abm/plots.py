@@ -377,3 +377,40 @@ def system(result, *, folder=None):
 
 
 FIGURES["system"] = system
+
+
+def backlog_against_reported(
+    series_by_seed,
+    *,
+    scale,
+    reported,
+    tolerable=TOLERABLE_BACKLOG,
+    title="",
+    folder=None,
+    name="backlog.png",
+):
+    """Outstanding visits over time (median and range over seeds, per England and Wales)
+    against the figures the NAO reports (``reported``: list of (date, value, label))."""
+    import pandas as pd
+
+    frame = pd.concat(series_by_seed, axis=1) / scale
+    fig, ax = plt.subplots(figsize=(9, 4.2), constrained_layout=True)
+    ax.fill_between(
+        frame.index,
+        frame.min(axis=1),
+        frame.max(axis=1),
+        color=OKABE_ITO[0],
+        alpha=0.25,
+        label=f"model, range over {frame.shape[1]} seeds",
+    )
+    ax.plot(frame.index, frame.median(axis=1), color=OKABE_ITO[0], label="model, median")
+    for i, (date, value, label) in enumerate(reported):
+        ax.plot([pd.Timestamp(date)], [value], "o", color=OKABE_ITO[5 + i % 2], ms=8, label=label)
+    ax.axhline(
+        tolerable, color=OKABE_ITO[5], ls="--", lw=1, label=f"HMPPS tolerable level ({tolerable})"
+    )
+    ax.set_ylabel("outstanding visits (England and Wales)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, linewidth=0.5)
+    ax.legend(fontsize=8)
+    return _finish(fig, np.array([[ax]]), folder, name)

@@ -141,3 +141,14 @@ def test_sentencing_act_grows_the_tagged_population_by_15000():
     assert grow >= 15_000
     col = "custody_admissions_from_breach.court_bail"
     assert act.timeseries[col].sum() > base.timeseries[col].sum()
+
+
+def test_no_surge_capacity_unless_contingency_triggers():
+    """Field hours are the same in warm-up and after the start when nothing changes (a surge
+    sentinel once overlapped the negative days of warm-up)."""
+    m = EMModel(rng=1, years=0.05, scale=0.05, overrides={"time.warmup_days": 30})
+    hours = []
+    for _ in range(m.warmup + m.n_days):
+        m.step()
+        hours.append(m._flow[COLUMN_INDEX["field_hours_available"]])  # today's new hours
+    assert np.allclose(hours, hours[0])
