@@ -55,11 +55,7 @@ def main() -> None:
             orders[c] *= TARGET[c] / model[c]
     print("\n_ORDERS = {")
     for c in COHORTS:
-        print(
-            f'    "{c}": {orders[c]:,.0f}.0,'.replace(",", "_", 1)
-            if orders[c] >= 1000
-            else f'    "{c}": {orders[c]:.0f}.0,'
-        )
+        print(f'    "{c}": {round(orders[c]):_}.0,')
     print("}")
 
 

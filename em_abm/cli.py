@@ -42,6 +42,23 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_run_options(p: argparse.ArgumentParser, *, scale: float, out: str | None) -> None:
+    """Options shared by the commands that run the model and write a folder."""
+    p.add_argument("--years", type=_positive, default=3.0, help="simulated years (default 3)")
+    p.add_argument(
+        "--scale",
+        type=_positive,
+        default=scale,
+        help=f"population and capacities multiplied by this (default {scale:g}; 1 = England "
+        "and Wales)",
+    )
+    p.add_argument(
+        "--out", default=out, help=f"output folder (default {out or 'results/<scenario>'})"
+    )
+    p.add_argument("--force", action="store_true", help="replace the output folder's contents")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(
         prog="em-abm",
@@ -57,14 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="packaged scenario name or path to a TOML file (default: baseline_2026)",
     )
     r.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
-    r.add_argument("--years", type=_positive, default=3.0, help="simulated years (default 3)")
-    r.add_argument(
-        "--scale",
-        type=_positive,
-        default=1.0,
-        help="population and capacities multiplied by this (default 1 = England and Wales)",
-    )
-    r.add_argument("--out", default=None, help="output folder (default results/<scenario>)")
+    _add_run_options(r, scale=1.0, out=None)
     r.add_argument(
         "--set",
         action="append",
@@ -72,8 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
         dest="overrides",
         help="override a parameter from the start, e.g. --set field.officers=300 (repeatable)",
     )
-    r.add_argument("--force", action="store_true", help="replace the output folder's contents")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--no-figures", action="store_true", help="skip figures")
 
     c = sub.add_parser("compare", help="compare scenarios or policies over paired seeds")
@@ -87,12 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--root-seed", type=_seed, default=0, help="root of the seed sequence (default 0)"
     )
-    c.add_argument("--years", type=_positive, default=3.0)
-    c.add_argument("--scale", type=_positive, default=0.1)
     c.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
-    c.add_argument("--out", default="results/compare", help="output folder")
-    c.add_argument("--force", action="store_true")
-    c.add_argument("--no-progress", action="store_true")
+    _add_run_options(c, scale=0.1, out="results/compare")
 
     t = sub.add_parser("targets", help="evaluate the model against calibration targets and checks")
     t.add_argument("--file", default=None, help="targets file (default calibration/targets.toml)")
@@ -112,13 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from em_abm import scenario as sc
-    from em_abm.results import _check_out_dir, run_model
+    from em_abm.results import check_out_dir, run_model
 
     scen = sc.load(args.scenario).with_overrides(
         sc.parse_assignments(args.overrides), where="--set "
     )
     out = Path(args.out) if args.out else Path("results") / scen.name
-    _check_out_dir(out, force=args.force)
+    check_out_dir(out, force=args.force)
     result = run_model(
         scen, seed=args.seed, years=args.years, scale=args.scale, progress=not args.no_progress
     )

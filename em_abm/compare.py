@@ -147,7 +147,7 @@ def compare(
     progress: bool = False,
 ) -> pd.DataFrame:
     """Run the arms over paired seeds and write ``runs.csv``, ``compare.csv`` and a figure."""
-    from em_abm.results import _check_out_dir, _replace_dir, _write_json, git_commit
+    from em_abm.results import atomic_dir, check_out_dir, git_commit, write_json
 
     if len(arm_texts) < 2:
         raise UserError("compare: give at least two arms (scenarios or scenario@NAME=VALUE,...)")
@@ -157,39 +157,27 @@ def compare(
     if len({a.label for a in arms}) != len(arms):
         raise UserError("compare: the same arm is given twice")
     out = Path(out)
-    _check_out_dir(out, force=force)
+    check_out_dir(out, force=force)
     seed_list = seeds_for(root_seed, seeds)
     runs = run_arms(arms, seeds=seed_list, years=years, scale=scale, jobs=jobs, progress=progress)
     table = paired_table(runs, arms[0].label)
 
-    import tempfile
+    from em_abm import plots
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         table.to_csv(tmp / "compare.csv", index=False)
-        _write_json(
-            tmp / "metadata.json",
-            {
-                "arms": arm_texts,
-                "reference": arms[0].label,
-                "seeds": seed_list,
-                "root_seed": root_seed,
-                "years": years,
-                "scale": scale,
-                "git_commit": git_commit(),
-            },
-        )
-        from em_abm import plots
-
+        meta = {
+            "arms": arm_texts,
+            "reference": arms[0].label,
+            "seeds": seed_list,
+            "root_seed": root_seed,
+            "years": years,
+            "scale": scale,
+            "git_commit": git_commit(),
+        }
+        write_json(tmp / "metadata.json", meta)
         plots.comparison(table, [a.label for a in arms], KEY_METRICS, folder=tmp / "figures")
-        _replace_dir(tmp, out)
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return table
 
 

@@ -179,3 +179,12 @@ def day_counts(state, cohort, tag, visit, ready_day, day, n_states, n_cohorts, n
         if v != 0 and ready_day[i] <= day:
             due_by_visit[v] += 1
     return by_state_cohort, fitted_by_tag, due_by_visit
+
+
+@njit(cache=True, nogil=True)
+def mix(keys):
+    """splitmix64 finaliser of every key (the hash every common random number is built on)."""
+    out = np.empty_like(keys)
+    for i in range(keys.shape[0]):
+        out[i] = _mix1(keys[i])
+    return out

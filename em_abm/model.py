@@ -46,7 +46,7 @@ from scipy.special import ndtri
 
 from em_abm import params as P
 from em_abm.agents import Court, EquipmentSupplier, FieldOfficer, HomeOffice, Prison, TagWearer
-from em_abm.agents.agencies import LEAVE_ACTIVE, REISSUE, REVOKE
+from em_abm.agents.agencies import LEAVE_ACTIVE, REISSUE, REVOKE, Requester
 from em_abm.agents.monitoring import DISCONNECT, TAMPER, TECHNICAL, VIOLATION, MonitoringCentre
 from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
@@ -58,6 +58,7 @@ from em_abm.kernels import (
     crn_uniform_events,
     crn_uniform_scalar,
     day_counts,
+    mix,
     rank_within,
 )
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
@@ -106,18 +107,6 @@ _RESPONDER_OF_COHORT = {
     "court_sentence": PROBATION,
     "specials": PROBATION,
 }
-
-_M1 = np.uint64(0x9E3779B97F4A7C15)
-_M2 = np.uint64(0xBF58476D1CE4E5B9)
-_M3 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser (vectorised): a well-mixed 64-bit hash."""
-    z = x + _M1
-    z = (z ^ (z >> np.uint64(30))) * _M2
-    z = (z ^ (z >> np.uint64(27))) * _M3
-    return z ^ (z >> np.uint64(31))
 
 
 def crn(keys: np.ndarray, event: int, index: np.ndarray | int) -> np.ndarray:
@@ -492,7 +481,7 @@ class EMModel(mesa.Model):
         o.notifications[slots] = 0
         o.to_custody[slots] = False
         o.visit[slots] = Visit.NONE
-        o.behaviour_key[slots] = _mix(o.key[slots] ^ np.uint64(_CRN_BEHAVIOUR << 56))
+        o.behaviour_key[slots] = mix(o.key[slots] ^ np.uint64(_CRN_BEHAVIOUR << 56))
         o.proximity[slots] = False
         if self.p["pilot.victim_proximity_share"] > 0:
             tag, cohort = o.tag[slots], o.cohort[slots]
@@ -625,7 +614,7 @@ class EMModel(mesa.Model):
         if len(reviewed) == 0:
             return
         p = self.p
-        decision = Prison.review(
+        decision = Requester.review(
             crn(o.key[reviewed], _CRN_REVIEW, o.rounds[reviewed]),
             o.rounds[reviewed],
             reissue=p["escalation.reissue_share"],
@@ -827,7 +816,7 @@ class EMModel(mesa.Model):
         review_time = np.maximum(a["time"], d + 0.5)
         # The notification's key comes from the alert (order, kind, day), not from the order in
         # which alerts were reviewed, so its pack time and outcome do not depend on triage.
-        key = _mix(a["key"] ^ (a["kind"].astype(np.uint64) << np.uint64(40))) + np.floor(
+        key = mix(a["key"] ^ (a["kind"].astype(np.uint64) << np.uint64(40))) + np.floor(
             a["time"]
         ).astype(np.int64).astype(np.uint64)
         z = ndtri(np.clip(crn(key, _CRN_PACK, 0), 1e-12, 1 - 1e-12))
@@ -1094,7 +1083,8 @@ class EMModel(mesa.Model):
             self._surge_start = d + max(1, p["contingency.surge_lag_days"])
             self.schedule_event(self._start_surge, at=self._time_of_day_start(self._surge_start))
             self._count("escalations_triggered", 1)
-        self._recent_probation = [(day, t) for day, t in self._recent_probation if day > d - 28]
+        window = p["contingency.window_days"]
+        self._recent_probation = [(day, t) for day, t in self._recent_probation if day > d - window]
         if self._recent_probation:
             median = float(np.median(np.concatenate([t for _, t in self._recent_probation])))
             slow = median > p["contingency.probation_days_threshold"]

@@ -17,6 +17,7 @@ Nothing here reads files or knows about the model: the model receives a resolved
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -1374,9 +1375,20 @@ _p(
     0.0,
     365.0,
     "days",
-    "Median probation response time (trailing 28 days) above which responders switch to "
+    "Median probation response time (over contingency.window_days) above which responders "
+    "switch to "
     "risk-first.",
     "assumption",
+)
+_p(
+    "contingency.window_days",
+    28,
+    1,
+    365,
+    "days",
+    "Trailing window over which the median probation response time is measured.",
+    "assumption: four weeks, long enough to smooth day-to-day noise",
+    kind="int",
 )
 
 
@@ -1410,8 +1422,9 @@ def validate(values: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+@functools.cache
 def groups() -> dict[str, list[str]]:
-    """Share groups: group name -> member parameter names."""
+    """Share groups: group name -> member parameter names (the registry is fixed at import)."""
     g: dict[str, list[str]] = {}
     for p in PARAMS.values():
         if p.group:

@@ -17,10 +17,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from em_abm.metrics import BY_NAME
-from em_abm.params import COHORTS, OUTCOMES
+from em_abm.params import COHORTS, OUTCOMES, PARAMS
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-TOLERABLE_BACKLOG = 400  # HMPPS tolerable level of outstanding visits (NAO para 10)
+# HMPPS's tolerable level of outstanding visits (NAO para 10), declared once in params.py.
+TOLERABLE_BACKLOG = PARAMS["contingency.visit_threshold"].default
 PNG_META = {"Software": None}
 
 
@@ -245,7 +246,8 @@ def breaches(result, *, folder: str | os.PathLike | None = None):
 
     ax = axes[2, 1]
     ax.plot(date, ts["probation_caseload"], color=OKABE_ITO[0], label="probation caseload")
-    ax.axhline(50, color=OKABE_ITO[0], ls=":", lw=1, label="quality falls (50)")
+    threshold = result.params["probation.caseload_threshold"]
+    ax.axhline(threshold, color=OKABE_ITO[0], ls=":", lw=1, label=f"quality falls ({threshold:g})")
     ax.set_ylabel("cases/officer")
     ax2 = ax.twinx()
     ax2.plot(

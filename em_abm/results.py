@@ -16,6 +16,7 @@ end, so an interrupted save never leaves a half-written result.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -57,19 +58,13 @@ class RunResult:
     def save(self, out: str | os.PathLike, *, force: bool = False, figures: bool = True) -> Path:
         """Write the result into ``out`` (see the module docstring); returns the path."""
         out = Path(out)
-        _check_out_dir(out, force=force)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        try:
+        check_out_dir(out, force=force)
+        with atomic_dir(out) as tmp:
             self.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
-            _write_json(tmp / "summary.json", self.summary)
-            _write_json(tmp / "metadata.json", self.metadata)
+            write_json(tmp / "summary.json", self.summary)
+            write_json(tmp / "metadata.json", self.metadata)
             if figures:
                 self.plot(tmp / "figures")
-            _replace_dir(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return out
 
     def plot(self, folder: str | os.PathLike | None = None, *, which: str = "overview"):
@@ -84,7 +79,9 @@ class RunResult:
         return sorted(Path(folder).glob("*.png"))
 
 
-def _check_out_dir(out: Path, *, force: bool) -> None:
+def check_out_dir(out: Path, *, force: bool) -> None:
+    """Refuse an output folder that is a file, holds someone else's files (unless ``force``),
+    or cannot be written; one-line :class:`UserError` naming ``--out``."""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out: {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
@@ -101,6 +98,20 @@ def _check_out_dir(out: Path, *, force: bool) -> None:
         raise UserError(f"--out: {out.parent} is not writable")
 
 
+@contextlib.contextmanager
+def atomic_dir(out: Path):
+    """Yield a temporary folder next to ``out``; on success it replaces ``out`` in one rename,
+    on any error (or interruption) it is deleted, so ``out`` is never half-written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _replace_dir(tmp: Path, out: Path) -> None:
     """Move the finished ``tmp`` folder to ``out``, replacing a previous result there."""
     if out.exists():
@@ -112,7 +123,7 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
