@@ -20,6 +20,8 @@ _S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _LOW = np.uint64(0xFFFFFFFF)
 _U = np.float32(1.0 / 4294967296.0)
 _FREE, _REWORK, _FITTED = 0, 1, 5
+_VIOLATION, _TAMPER, _DISCONNECT, _TECHNICAL = 0, 1, 2, 3  # alert kinds (agents.monitoring)
+_V_FIT, _V_CHECK, _V_REMOVAL = 1, 2, 3
 
 
 @njit(cache=True, nogil=True)
@@ -32,20 +34,26 @@ def _mix1(x):
 
 @njit(cache=True, nogil=True)
 def behaviour_day(
-    state, disconnected_day, fitted_day, behaviour_key, proximity,
+    n, state, disconnected_day, fitted_day, behaviour_key, proximity,
     h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
+    uid, key, risk, tag, cohort, visit, ready_day, serious_by_risk, d,
     day_hash, working_after, early_after, early_mult, disconnect_p, technical_p,
     proximity_half, use_proximity,
-    out_idx, out_u1, out_hv, out_ht, out_flags,
+    a_slot, a_uid, a_key, a_time, a_kind, a_serious, a_risk, a_tag, a_cohort,
 ):  # fmt: skip
     """One day of behaviour for every order slot.
 
     Counts (active, working, offences while working, all offences) and the expected offences
-    of the working had they been untagged are returned; orders with a device event are
-    written to ``out_*`` (slot, u1, violation and tamper band edges, flags: 1 below the
-    disconnection edge, 2 false alarm, 4 proximity), and their number is returned last.
+    of the working had they been untagged are returned, with the number of alerts last.
+    Alerts are written to ``a_*`` (the fields of the monitoring centre's queue). An order
+    whose device is tampered with or loses contact is marked disconnected and, unless a
+    visit is already pending, gets an equipment-check visit due today.
+
+    Events come from disjoint bands of the day's first uniform ``u1``: violation (serious
+    with the risk level's share), tampering, lost contact; the second uniform ``u2`` gives
+    false alarms (technical alerts) and, under the victim-proximity pilot, proximity alerts
+    (serious violations). Slots ``[0, n)`` are scanned.
     """
-    n = state.shape[0]
     n_active = 0
     n_work = 0
     n_off_work = 0
@@ -54,6 +62,7 @@ def behaviour_day(
     k = 0
     one = np.float32(1.0)
     half = np.float32(0.5)
+    t = d + 0.5
     # Caps keep the bands of u1 disjoint (violation, tamper, lost contact <= 0.1 by its
     # bounds): a day has at most one device event, whatever the multipliers.
     cap_v = np.float32(0.6)
@@ -91,20 +100,41 @@ def behaviour_day(
             tamper = cap_t
         ht = hv + tamper
         hd = ht + disconnect_p
-        flags = 0
-        if u1 < hd:
-            flags |= 1
-        if u2 < technical_p:
-            flags |= 2
-        if use_proximity and proximity[i] and abs(u2 - half) < proximity_half:
-            flags |= 4
-        if flags:
-            out_idx[k] = i
-            out_u1[k] = u1
-            out_hv[k] = hv
-            out_ht[k] = ht
-            out_flags[k] = flags
-            k += 1
+        below = u1 < hd
+        false_alarm = u2 < technical_p
+        prox = use_proximity and proximity[i] and abs(u2 - half) < proximity_half
+        if not (below or false_alarm or prox):
+            continue
+        serious = False
+        if below:
+            if u1 >= ht:
+                kind = _DISCONNECT
+            elif u1 >= hv:
+                kind = _TAMPER
+                serious = True
+            else:
+                kind = _VIOLATION
+                serious = np.float64(u1) < np.float64(hv) * serious_by_risk[risk[i]]
+        elif prox and not false_alarm:  # a proximity alert is a serious violation
+            kind = _VIOLATION
+            serious = True
+        else:
+            kind = _TECHNICAL
+        if kind == _TAMPER or kind == _DISCONNECT:
+            disconnected_day[i] = d
+            if visit[i] == 0:
+                visit[i] = _V_CHECK
+                ready_day[i] = d
+        a_slot[k] = i
+        a_uid[k] = uid[i]
+        a_key[k] = key[i]
+        a_time[k] = t
+        a_kind[k] = kind
+        a_serious[k] = serious
+        a_risk[k] = risk[i]
+        a_tag[k] = tag[i]
+        a_cohort[k] = cohort[i]
+        k += 1
     return n_active, n_work, n_off_work, n_off, expected, k
 
 
@@ -187,4 +217,167 @@ def mix(keys):
     out = np.empty_like(keys)
     for i in range(keys.shape[0]):
         out[i] = _mix1(keys[i])
+    return out
+
+
+# Counters returned by :func:`field_visits_day`, in this order (metric column names).
+FIELD_COUNTERS = (
+    "visits_done", "visits_done.fit", "visits_done.check", "visits_done.removal",
+    "kpi_checks", "kpi_checks_on_time", "kpi_removals", "kpi_removals_on_time",
+    "kpi_first_attempts", "kpi_first_attempts_on_time",
+    "fits", "fits_within_two", "visits_failed", "escalations", "first_rounds_concluded",
+    "removals", "devices_collected", "devices_lost",
+)  # fmt: skip
+_AWAITING_FIT, _ESCALATED, _NO_DAY = 2, 3, 2147483647
+_CRN_FIT_TAG = np.uint64(1) << _S56
+_CRN_COLLECT_TAG = np.uint64(2) << _S56
+
+
+@njit(cache=True, nogil=True)
+def _crn1(key, tag, index):
+    return np.float64(_mix1(_mix1(key ^ tag) + np.uint64(index)) >> _S11) * _INV53
+
+
+@njit(cache=True, nogil=True)
+def field_visits_day(
+    cand, region_of, visit, area, tag, state, attempts, attempts_total, first_round_open,
+    fitted_day, disconnected_day, ready_day, key, to_custody, cohort, risk,
+    stock, cap, crew, onsite, travel, required_days, n_regions, n_tags, d,
+    fit_success, collection_rate, reattempt_delay, review_days, after_removal,
+    counts, used, waiting, out_won, out_removed,
+):  # fmt: skip
+    """One day of field visits: each region's officers take the visits ``cand`` (already in
+    the policy's order, grouped by region) until their hours ``cap`` are spent; a fit needs
+    a device of its type in the region's ``stock``. Outcomes are written to the order arrays:
+    fits succeed with probability ``fit_success`` (two failures escalate the order),
+    checks restore contact, removals collect the device with probability
+    ``collection_rate`` and free the order. Returns the number of fitted orders written to
+    ``out_won`` and of removed orders written to ``out_removed``; adds :data:`FIELD_COUNTERS`
+    to ``counts``, hours used to ``used`` and flags regions with visits left in ``waiting``.
+
+    Hours are counted as a running total over all candidates, less the total at the start
+    of each region's run, exactly as the vectorised formulation it replaces.
+    """
+    n = cand.shape[0]
+    stock0 = stock.copy()
+    seen = np.zeros(stock.shape[0], dtype=np.int64)
+    keep = np.zeros(n, dtype=np.bool_)
+    cost = np.empty(n, dtype=np.float64)
+    for j in range(n):
+        i = cand[j]
+        v = visit[i]
+        if v == _V_FIT:
+            g = np.int64(region_of[i]) * n_tags + tag[i]
+            keep[j] = seen[g] < stock0[g]
+            seen[g] += 1
+        else:
+            keep[j] = True
+        cost[j] = crew * (onsite[v] + travel[area[i]])
+    cum = 0.0
+    before = 0.0
+    current = -1
+    k_won = 0
+    k_rem = 0
+    for j in range(n):
+        if not keep[j]:
+            continue
+        i = cand[j]
+        r = np.int64(region_of[i])
+        if r != current:
+            current = r
+            before = cum
+        cum += cost[j]
+        if not (cum - before <= cap[r] + 1e-9):
+            waiting[r] = True
+            continue
+        used[r] += cost[j]
+        v = visit[i]
+        on_time = d <= ready_day[i] + required_days[v]
+        counts[0] += 1
+        counts[v] += 1
+        if v == _V_CHECK:
+            counts[4] += 1
+            if on_time:
+                counts[5] += 1
+            visit[i] = 0
+            disconnected_day[i] = _NO_DAY  # an equipment check restores contact
+        elif v == _V_REMOVAL:
+            counts[6] += 1
+            if on_time:
+                counts[7] += 1
+            counts[15] += 1
+            g = np.int64(region_of[i]) * n_tags + tag[i]
+            if _crn1(key[i], _CRN_COLLECT_TAG, 0) < collection_rate:
+                stock[g] += 1
+                counts[16] += 1
+            else:
+                counts[17] += 1
+            if not to_custody[i]:  # back in the community after removal
+                after_removal[cohort[i], risk[i]] += 1.0
+            out_removed[k_rem] = i
+            k_rem += 1
+        else:
+            first_attempt = attempts_total[i] == 0
+            if first_attempt:
+                counts[8] += 1
+                if on_time:
+                    counts[9] += 1
+            ok = _crn1(key[i], _CRN_FIT_TAG, attempts_total[i]) < fit_success
+            attempts_total[i] += 1
+            first = first_round_open[i]
+            if ok:
+                state[i] = _FITTED
+                visit[i] = 0
+                fitted_day[i] = d
+                disconnected_day[i] = _NO_DAY
+                stock[np.int64(region_of[i]) * n_tags + tag[i]] -= 1
+                counts[10] += 1
+                if first:
+                    counts[11] += 1
+                    counts[14] += 1
+                    first_round_open[i] = False
+                out_won[k_won] = i
+                k_won += 1
+            else:
+                attempts[i] += 1
+                counts[12] += 1
+                if attempts[i] >= 2:
+                    state[i] = _ESCALATED
+                    visit[i] = 0
+                    ready_day[i] = d + review_days
+                    counts[13] += 1
+                    if first:
+                        counts[14] += 1
+                        first_round_open[i] = False
+                else:
+                    ready_day[i] = d + reattempt_delay
+    return k_won, k_rem
+
+
+@njit(cache=True, nogil=True)
+def notify_decisions(
+    key, kind, serious, tag, time, p_serious, p_alcohol, p_minor, p_technical, alcohol,
+    event_base, day_offset,
+):  # fmt: skip
+    """Which reviewed alerts become breach notifications: a serious violation or tampering
+    with ``p_serious``, another violation with ``p_alcohol`` (alcohol tags) or ``p_minor``,
+    a technical alert or lost contact with ``p_technical``. The uniform is the alert's
+    common random number (order key, event ``event_base + kind``, day of the alert)."""
+    n = key.shape[0]
+    out = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        k = kind[i]
+        if k == _VIOLATION:
+            if serious[i]:
+                prob = p_serious
+            elif tag[i] == alcohol:
+                prob = p_alcohol
+            else:
+                prob = p_minor
+        elif k == _TAMPER:
+            prob = p_serious
+        else:
+            prob = p_technical
+        day = np.int64(np.floor(time[i])) + day_offset
+        out[i] = _crn1(key[i], np.uint64(event_base + k) << _S56, day) < prob
     return out

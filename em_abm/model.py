@@ -47,18 +47,23 @@ from scipy.special import ndtri
 from em_abm import params as P
 from em_abm.agents import Court, EquipmentSupplier, FieldOfficer, HomeOffice, Prison, TagWearer
 from em_abm.agents.agencies import LEAVE_ACTIVE, REISSUE, REVOKE, Requester
-from em_abm.agents.monitoring import DISCONNECT, TAMPER, TECHNICAL, VIOLATION, MonitoringCentre
+from em_abm.agents.monitoring import (
+    ALERT_DTYPE,
+    MonitoringCentre,
+)
 from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
 from em_abm.errors import UserError
 from em_abm.geography import Geography
 from em_abm.kernels import (
+    FIELD_COUNTERS,
     behaviour_day,
     crn_uniform,
-    crn_uniform_events,
     crn_uniform_scalar,
     day_counts,
+    field_visits_day,
     mix,
+    notify_decisions,
     rank_within,
 )
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
@@ -99,6 +104,16 @@ _CUSTODY_KIND = {
     "return_to_court": "resentence",
 }
 _IS_CUSTODIAL = np.isin(OUTCOMES, CUSTODIAL)
+# Metric columns of per-cohort, per-outcome and per-tag counts, for adding them in one go.
+_COLS = {
+    "breach_notifications": np.array([COLUMN_INDEX[f"breach_notifications.{c}"] for c in COHORTS]),
+    "responses": np.array([COLUMN_INDEX[f"responses.{x}"] for x in OUTCOMES]),
+    "custody_admissions_from_breach": np.array(
+        [COLUMN_INDEX[f"custody_admissions_from_breach.{c}"] for c in COHORTS]
+    ),
+    "tagged_by_cohort": np.array([COLUMN_INDEX[f"tagged.{c}"] for c in COHORTS]),
+    "tagged_by_tag": np.array([COLUMN_INDEX[f"tagged.{t}"] for t in TAGS]),
+}
 _IS_COMPLIANCE = np.isin(OUTCOMES, COMPLIANCE)
 _RESPONDER_OF_COHORT = {
     "post_release": PROBATION,
@@ -174,7 +189,6 @@ class EMModel(mesa.Model):
         )
         self.n_regions = len(self.geography.regions)
         self.orders = OrderTable(capacity=int(60_000 * self.scale) + 64)
-        self._wearers: dict[int, TagWearer] = {}
 
         self.requesters = [Prison(self), Court(self), HomeOffice(self)]
         self.home_office = self.requesters[2]
@@ -188,6 +202,7 @@ class EMModel(mesa.Model):
         self.probation_officers: list[ProbationOfficer] = []
         self.samples: dict[str, list[np.ndarray]] = {}
         self._review_credit = 0.0
+        self._alert_buffer = np.empty(0, dtype=ALERT_DTYPE)
         # Response desks: probation regions, then police forces, then the Home Office.
         self._desk_offset = np.array([0, self.n_regions, self.n_regions + len(geo.areas)])
         self._response_credit = np.zeros(self.n_regions + len(geo.areas) + 1)
@@ -213,6 +228,7 @@ class EMModel(mesa.Model):
         )
 
         self.series = np.zeros((self.n_days, len(COLUMNS)), dtype=np.float64)
+        self._field_columns = np.array([COLUMN_INDEX[c] for c in FIELD_COUNTERS])
         self._flow = np.zeros(len(COLUMNS), dtype=np.float64)
         self._initial_population()
         self._schedule_changes()
@@ -492,14 +508,12 @@ class EMModel(mesa.Model):
                 crn(o.key[slots], _CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"]
             )
         self._refresh_hazards(slots)
-        slot_list = slots.tolist()
+        slot_list, uids = slots.tolist(), o.uid[slots].tolist()
+        agents = []
         if TagWearer not in self._agents_by_type:  # the first wearer registers the type
-            self._wearers[slot_list[0]] = TagWearer(self, slot_list[0], int(o.uid[slots[0]]))
-            slot_list = slot_list[1:]
-        agents = TagWearer.create_batch(
-            self, slot_list, o.uid[slots[len(slots) - len(slot_list) :]].tolist()
-        )
-        self._wearers.update(zip(slot_list, agents, strict=True))
+            agents.append(TagWearer(self, slot_list[0], uids[0]))
+        agents += TagWearer.create_batch(self, slot_list[len(agents) :], uids[len(agents) :])
+        o.agent[slots] = _object_array(agents)
         return slots
 
     def _close(self, slots: np.ndarray) -> None:
@@ -510,15 +524,15 @@ class EMModel(mesa.Model):
         self._count(
             "orders_closed_with_breach", int((was_fitted & (o.notifications[slots] > 0)).sum())
         )
-        self._closed_today.append(slots)  # their agents are removed at the end of the day
+        # Their agents are removed at the end of the day.
+        self._closed_today.append(o.agent[slots])
+        o.agent[slots] = None
         self.orders.release(slots)
         self.orders_closed += len(slots)
 
     def _remove_closed_agents(self) -> None:
         if self._closed_today:
-            pop = self._wearers.pop
-            slots = np.concatenate(self._closed_today).tolist()
-            TagWearer.remove_batch(self, list(map(pop, slots)))
+            TagWearer.remove_batch(self, np.concatenate(self._closed_today).tolist())
             self._closed_today = []
 
     def _arrivals(self, d: int) -> None:
@@ -663,18 +677,14 @@ class EMModel(mesa.Model):
         key with the day: the same wearer draws the same numbers on the same day whatever
         the policy. Work is on whole arrays; only orders with an event are gathered."""
         o, p = self.orders, self.p
-        n = o.n
-        raised = np.empty(n, dtype=np.int64)
-        u1 = np.empty(n, dtype=np.float32)
-        hv = np.empty(n, dtype=np.float32)
-        ht = np.empty(n, dtype=np.float32)
-        flags = np.empty(n, dtype=np.int8)
-        proximity = p["pilot.victim_proximity_share"] > 0
+        if len(self._alert_buffer) < o.n:
+            self._alert_buffer = np.empty(o.capacity, dtype=ALERT_DTYPE)
+        buf = self._alert_buffer
         n_active, n_work, n_off_work, n_off, expected, k = behaviour_day(
-            o.view("state"), o.view("disconnected_day"), o.view("fitted_day"),
-            o.view("behaviour_key"), o.view("proximity"),
-            o.view("h_violation"), o.view("h_tamper"), o.view("h_reoffend"),
-            o.view("h_reoffend_tagged"),
+            o.n, o.state, o.disconnected_day, o.fitted_day, o.behaviour_key, o.proximity,
+            o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
+            o.uid, o.key, o.risk, o.tag, o.cohort, o.visit, o.ready_day,
+            self.serious_by_risk, d,
             np.uint64(d + NEGATIVE_DAY_OFFSET),
             d - p["behaviour.unmonitored_after_days"],
             d - p["behaviour.early_days"],
@@ -682,8 +692,9 @@ class EMModel(mesa.Model):
             np.float32(p["behaviour.disconnect_per_day"]),
             np.float32(p["behaviour.technical_alert_per_day"]),
             np.float32(p["pilot.proximity_alert_per_day"] / 2),
-            proximity,
-            raised, u1, hv, ht, flags,
+            p["pilot.victim_proximity_share"] > 0,
+            buf["order_slot"], buf["order_uid"], buf["key"], buf["time"], buf["kind"],
+            buf["serious"], buf["risk"], buf["tag"], buf["cohort"],
         )  # fmt: skip
         # Reoffending: the untagged hazard, reduced while a working tag is on.
         self._count("reoffences_while_tagged", n_off_work)
@@ -713,43 +724,9 @@ class EMModel(mesa.Model):
             "reoffences_after_removal_12m", int(self.rngs["behaviour"].poisson(max(lam, 0.0)))
         )
 
-        # Events a connected device sees, in disjoint bands of u1 (u2 for false alarms and
-        # proximity alerts); the kernel returned the orders with any.
-        if k == 0:
-            return
-        raised, uu, hv_r, ht_r, flags = raised[:k], u1[:k], hv[:k], ht[:k], flags[:k]
-        below = (flags & 1) > 0
-        kind = np.full(k, TECHNICAL, dtype=np.int8)
-        kind[below & (uu >= ht_r)] = DISCONNECT
-        kind[below & (uu >= hv_r) & (uu < ht_r)] = TAMPER
-        kind[below & (uu < hv_r)] = VIOLATION
-        risk = o.risk[raised]
-        serious = ((kind == VIOLATION) & (uu < hv_r * self.serious_by_risk[risk])) | (
-            kind == TAMPER
-        )
-        if proximity:  # a proximity alert is a serious violation
-            prox = ((flags & 4) > 0) & (kind == TECHNICAL) & ((flags & 2) == 0)
-            kind[prox] = VIOLATION
-            serious[prox] = True
-
-        cut = raised[(kind == TAMPER) | (kind == DISCONNECT)]
-        o.disconnected_day[cut] = d
-        needs = cut[o.visit[cut] == Visit.NONE]
-        o.visit[needs] = Visit.CHECK
-        o.ready_day[needs] = d
-
-        self.monitoring.add_alerts(
-            order_slot=raised,
-            order_uid=o.uid[raised],
-            key=o.key[raised],
-            time=np.full(len(raised), d + 0.5),
-            kind=kind,
-            serious=serious,
-            risk=risk,
-            tag=o.tag[raised],
-            cohort=o.cohort[raised],
-        )
-        self._count("alerts", len(raised))
+        if k:
+            self.monitoring.add_alerts(buf[:k].copy())
+            self._count("alerts", k)
 
     # ------------------------------------------------------------------ monitoring centre (4, 6)
     def _extend_after_removal_history(self) -> None:
@@ -771,42 +748,23 @@ class EMModel(mesa.Model):
         closed = self.monitoring.auto_close(self.triage.auto_close(self, self.monitoring.queue))
         self._count("alerts_auto_closed", closed)
         a = self.monitoring.take_for_review(k, self.triage.key(self, self.monitoring.queue))
-        n = len(a["time"])
+        n = len(a)
         self._review_credit = min(self._review_credit - n, 1.0)
         self._count("alerts_reviewed", n)
         if n == 0:
             return
-        kind, serious, tag = a["kind"], a["serious"], a["tag"]
-        prob = np.where(
-            kind == VIOLATION,
-            np.where(
-                serious,
-                p["monitoring.notify_prob.serious"],
-                np.where(
-                    tag == TAGS.index("alcohol"),
-                    p["monitoring.notify_prob.alcohol"],
-                    p["monitoring.notify_prob.minor"],
-                ),
-            ),
-            np.where(
-                kind == TAMPER,
-                p["monitoring.notify_prob.serious"],
-                p["monitoring.notify_prob.technical"],
-            ),
-        )
-        u = crn_uniform_events(
-            np.ascontiguousarray(a["key"]),
-            _CRN_NOTIFY + kind.astype(np.int64),
-            np.floor(a["time"]).astype(np.int64) + NEGATIVE_DAY_OFFSET,
-        )
-        notify = np.flatnonzero(u < prob)
-        if len(notify) == 0:
-            return
-        self._send_notifications(d, {k_: v[notify] for k_, v in a.items()})
+        notify = notify_decisions(
+            a["key"], a["kind"], a["serious"], a["tag"], a["time"],
+            p["monitoring.notify_prob.serious"], p["monitoring.notify_prob.alcohol"],
+            p["monitoring.notify_prob.minor"], p["monitoring.notify_prob.technical"],
+            TAGS.index("alcohol"), _CRN_NOTIFY, NEGATIVE_DAY_OFFSET,
+        )  # fmt: skip
+        if notify.any():
+            self._send_notifications(d, a[notify])
 
-    def _send_notifications(self, d: int, a: dict[str, np.ndarray]) -> None:
+    def _send_notifications(self, d: int, a: np.ndarray) -> None:
         o, p, nt = self.orders, self.p, self.notices
-        n = len(a["time"])
+        n = len(a)
         cohort = a["cohort"]
         responder = np.array([_RESPONDER_OF_COHORT[c] for c in COHORTS], dtype=np.int8)[cohort]
         sp = cohort == COHORTS.index("specials")
@@ -840,9 +798,7 @@ class EMModel(mesa.Model):
         np.add.at(o.notifications, a["order_slot"][same], 1)
         self.notices_created += n
         self._count("breach_notifications", n)
-        by_cohort = np.bincount(cohort, minlength=len(COHORTS))
-        for i, c in enumerate(COHORTS):
-            self._count(f"breach_notifications.{c}", int(by_cohort[i]))
+        self._flow[_COLS["breach_notifications"]] += np.bincount(cohort, minlength=len(COHORTS))
         lag = (sent - a["time"]) * 24.0
         self._sample(d, "notification_lag_hours", lag)
         self._count(
@@ -930,9 +886,7 @@ class EMModel(mesa.Model):
         outcome = np.minimum((u[:, None] >= cdf).sum(axis=1), len(OUTCOMES) - 1)
 
         self._count("responses", len(sel))
-        counts = np.bincount(outcome, minlength=len(OUTCOMES))
-        for i, name in enumerate(OUTCOMES):
-            self._count(f"responses.{name}", int(counts[i]))
+        self._flow[_COLS["responses"]] += np.bincount(outcome, minlength=len(OUTCOMES))
         self.notices_answered += len(sel)
         n_by = np.bincount(r, minlength=len(RESPONDERS))
         self._count("cost_probation_gbp", n_by[PROBATION] * p["cost.probation_per_response_gbp"])
@@ -972,8 +926,7 @@ class EMModel(mesa.Model):
         o, p, nt = self.orders, self.p, self.notices
         days = -self.custody_days_mean[outcome] * np.log1p(-crn(nt.key[sel], _CRN_CUSTODY, 0))
         by_cohort = np.bincount(nt.cohort[sel], minlength=len(COHORTS))
-        for i, c in enumerate(COHORTS):
-            self._count(f"custody_admissions_from_breach.{c}", int(by_cohort[i]))
+        self._flow[_COLS["custody_admissions_from_breach"]] += by_cohort
         self._count("custody_days", float(days.sum()))
         self._count("cost_custody_gbp", float(days.sum()) * p["cost.custody_per_day_gbp"])
         slots = np.unique(nt.order_slot[sel[valid]])
@@ -1031,30 +984,29 @@ class EMModel(mesa.Model):
 
         cand = np.flatnonzero((o.view("visit") != Visit.NONE) & (o.view("ready_day") <= d))
         used = np.zeros(self.n_regions)
+        waiting = np.zeros(self.n_regions, dtype=bool)
         if len(cand):
-            region = o.region[cand].astype(np.int64)
-            order = np.lexsort((o.uid[cand], self.policy.key(self, cand), region))
-            cand, region = cand[order], region[order]
-            vtype = o.visit[cand]
-            # A fit needs a device of the right type in the region's stock.
-            is_fit = vtype == Visit.FIT
-            if is_fit.any():
-                group = region[is_fit] * ntag + o.tag[cand[is_fit]]
-                rank = _rank_within(group)
-                keep = np.ones(len(cand), dtype=bool)
-                keep[is_fit] = rank < self.supplier.stock.ravel()[group]
-                cand, region, vtype = cand[keep], region[keep], vtype[keep]
-            cost = self.crew * (self.onsite[vtype] + self.visit_travel[o.area[cand]])
-            cum = np.cumsum(cost)
-            first = np.searchsorted(region, np.arange(self.n_regions))
-            before = np.concatenate([[0.0], cum])[first]
-            done = (cum - before[region]) <= cap[region] + 1e-9
-            waiting = np.bincount(region[~done], minlength=self.n_regions) > 0
-            cand, region, vtype, cost = cand[done], region[done], vtype[done], cost[done]
-            used = np.bincount(region, weights=cost, minlength=self.n_regions)
-            self._visit_outcomes(d, cand, region, vtype)
-        else:
-            waiting = np.zeros(self.n_regions, dtype=bool)
+            order = np.lexsort((o.uid[cand], self.policy.key(self, cand), o.region[cand]))
+            counts = np.zeros(len(FIELD_COUNTERS), dtype=np.int64)
+            won = np.empty(len(cand), dtype=np.int64)
+            removed = np.empty(len(cand), dtype=np.int64)
+            n_won, n_removed = field_visits_day(
+                cand[order], o.region, o.visit, o.area, o.tag, o.state, o.attempts,
+                o.attempts_total, o.first_round_open, o.fitted_day, o.disconnected_day,
+                o.ready_day, o.key, o.to_custody, o.cohort, o.risk,
+                self.supplier.stock.reshape(-1), cap, self.crew, self.onsite, self.visit_travel,
+                self.required_days, self.n_regions, ntag, d,
+                p["field.fit_success_prob"], p["equipment.collection_rate"],
+                p["field.reattempt_delay_days"], p["escalation.review_days"],
+                self._after_removal[d % 366], counts, used, waiting, won, removed,
+            )  # fmt: skip
+            self._flow[self._field_columns] += counts
+            self._count("cost_visits_gbp", counts[0] * p["cost.per_visit_gbp"])
+            self._count("cost_devices_lost_gbp", counts[-1] * p["cost.device_replacement_gbp"])
+            self.devices_lost += int(counts[-1])
+            self._sample_fit_waits(d, won[:n_won])
+            if n_removed:
+                self._close(removed[:n_removed])
         # Unused hours carry over only where a visit was left waiting for lack of them, and
         # never more than a shift's worth.
         self._field_carry = np.where(waiting, np.minimum(cap - used, p["field.shift_hours"]), 0.0)
@@ -1113,73 +1065,6 @@ class EMModel(mesa.Model):
         offset = start - region_start[self.officer_region]
         self.officer_hours_used = np.clip(used[self.officer_region] - offset, 0.0, avail)
 
-    def _visit_outcomes(
-        self, d: int, slots: np.ndarray, region: np.ndarray, vtype: np.ndarray
-    ) -> None:
-        o, p = self.orders, self.p
-        ntag = len(TAGS)
-        stock = self.supplier.stock.ravel()  # view: updates write through
-        self._count("visits_done", len(slots))
-        for v, name in ((Visit.FIT, "fit"), (Visit.CHECK, "check"), (Visit.REMOVAL, "removal")):
-            self._count(f"visits_done.{name}", int((vtype == v).sum()))
-        self._count("cost_visits_gbp", len(slots) * p["cost.per_visit_gbp"])
-
-        req = self.required_days
-        first_attempt = vtype == Visit.FIT
-        first_attempt[first_attempt] = o.attempts_total[slots[first_attempt]] == 0
-        on_time = d <= o.ready_day[slots] + req[vtype]
-        for v, name in ((Visit.CHECK, "checks"), (Visit.REMOVAL, "removals")):
-            mine = vtype == v
-            self._count(f"kpi_{name}", int(mine.sum()))
-            self._count(f"kpi_{name}_on_time", int((mine & on_time).sum()))
-        self._count("kpi_first_attempts", int(first_attempt.sum()))
-        self._count("kpi_first_attempts_on_time", int((first_attempt & on_time).sum()))
-
-        fit = slots[vtype == Visit.FIT]
-        if len(fit):
-            ok = crn(o.key[fit], _CRN_FIT, o.attempts_total[fit]) < p["field.fit_success_prob"]
-            o.attempts_total[fit] += 1
-            first = o.first_round_open[fit]
-            won, lost = fit[ok], fit[~ok]
-            o.state[won] = State.FITTED
-            o.visit[won] = Visit.NONE
-            o.fitted_day[won] = d
-            o.disconnected_day[won] = NO_DAY
-            np.subtract.at(stock, o.region[won].astype(np.int64) * ntag + o.tag[won], 1)
-            self._count("fits", len(won))
-            self._count("fits_within_two", int(first[ok].sum()))
-            self._sample_fit_waits(d, won)
-            o.attempts[lost] += 1
-            self._count("visits_failed", len(lost))
-            out = lost[o.attempts[lost] >= 2]
-            o.state[out] = State.ESCALATED
-            o.visit[out] = Visit.NONE
-            o.ready_day[out] = d + p["escalation.review_days"]
-            self._count("escalations", len(out))
-            retry = lost[o.attempts[lost] < 2]
-            o.ready_day[retry] = d + p["field.reattempt_delay_days"]
-            concluded = np.concatenate([won[first[ok]], out[o.first_round_open[out]]])
-            self._count("first_rounds_concluded", len(concluded))
-            o.first_round_open[concluded] = False
-
-        checked = slots[vtype == Visit.CHECK]
-        o.visit[checked] = Visit.NONE
-        o.disconnected_day[checked] = NO_DAY  # an equipment check restores contact
-
-        rem = slots[vtype == Visit.REMOVAL]
-        if len(rem):
-            back = crn(o.key[rem], _CRN_COLLECT, 0) < p["equipment.collection_rate"]
-            np.add.at(stock, o.region[rem[back]].astype(np.int64) * ntag + o.tag[rem[back]], 1)
-            n_lost = int((~back).sum())
-            self.devices_lost += n_lost
-            self._count("removals", len(rem))
-            self._count("devices_collected", int(back.sum()))
-            self._count("devices_lost", n_lost)
-            self._count("cost_devices_lost_gbp", n_lost * p["cost.device_replacement_gbp"])
-            free = rem[~o.to_custody[rem]]  # back in the community after removal
-            np.add.at(self._after_removal[d % 366], (o.cohort[free], o.risk[free]), 1.0)
-            self._close(rem)
-
     # ------------------------------------------------------------------ the day
     devices_lost = 0  # devices not collected at removal, since the start of warm-up
     orders_closed = 0  # orders that have left the system, since the start of warm-up
@@ -1233,10 +1118,8 @@ class EMModel(mesa.Model):
         ix = COLUMN_INDEX
         fitted_by_cohort = counts[State.FITTED]
         row[ix["tagged"]] = fitted_by_cohort.sum()
-        for i, c in enumerate(COHORTS):
-            row[ix[f"tagged.{c}"]] = fitted_by_cohort[i]
-        for i, t in enumerate(TAGS):
-            row[ix[f"tagged.{t}"]] = by_tag[i]
+        row[_COLS["tagged_by_cohort"]] = fitted_by_cohort
+        row[_COLS["tagged_by_tag"]] = by_tag
         active = sum(by_state[s] for s in ACTIVE_STATES)
         row[ix["active_orders"]] = active
         row[ix["active_orders_without_tag"]] = active - by_state[State.FITTED]
@@ -1270,7 +1153,9 @@ class EMModel(mesa.Model):
         live = int(np.count_nonzero(o.state[:n]))
         # Every order ever created is live (in exactly one state) or closed, and has one agent.
         assert live + self.orders_closed == o.next_uid, "orders not conserved"
-        assert live == len(self._wearers) == len(self.agents_by_type.get(TagWearer, ())), "agents"
+        agents = o.agent[:n][o.state[:n] != State.FREE]
+        assert live == len(self.agents_by_type.get(TagWearer, ())), "agents"
+        assert all(a is not None and a.slot == i for a, i in zip(agents, o.live(), strict=True))
         assert set(np.unique(o.state[:n])) <= {int(s) for s in State}
         # Pending visits only where they belong.
         visit, state = o.visit[:n], o.state[:n]
@@ -1348,6 +1233,13 @@ def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarr
             break
         pos = int(idx[-1])
     return np.concatenate(out)
+
+
+def _object_array(items: list) -> np.ndarray:
+    """A 1-d object array of ``items`` (numpy would otherwise look inside each item)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def _rank_within(group: np.ndarray) -> np.ndarray:

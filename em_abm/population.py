@@ -74,6 +74,7 @@ ORDER_FIELDS: dict[str, type] = {
     "to_custody": np.bool_,  # the order ended because the wearer went into custody
     "proximity": np.bool_,  # under a victim-proximity condition (pilot)
     "key": np.uint64,  # the order's random key: its common random numbers derive from it
+    "agent": object,  # the order's TagWearer (its Mesa agent); None once the order closes
 }
 
 # Breach notifications (stage 6) from sending to their outcome (stage 7).

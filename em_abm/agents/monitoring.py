@@ -8,17 +8,19 @@ import numpy as np
 # Alert kinds
 VIOLATION, TAMPER, DISCONNECT, TECHNICAL = 0, 1, 2, 3
 
-_ALERT_FIELDS = {
-    "order_slot": np.int64,
-    "order_uid": np.int64,
-    "key": np.uint64,
-    "time": np.float64,  # model day (fractional) the alert was raised
-    "kind": np.int8,
-    "serious": np.bool_,
-    "risk": np.int8,
-    "tag": np.int8,
-    "cohort": np.int8,
-}
+ALERT_DTYPE = np.dtype(
+    [
+        ("order_slot", np.int64),
+        ("order_uid", np.int64),
+        ("key", np.uint64),
+        ("time", np.float64),  # model day (fractional) the alert was raised
+        ("kind", np.int8),
+        ("serious", np.bool_),
+        ("risk", np.int8),
+        ("tag", np.int8),
+        ("cohort", np.int8),
+    ]
+)
 
 
 class MonitoringCentre(mesa.Agent):
@@ -34,40 +36,36 @@ class MonitoringCentre(mesa.Agent):
 
     def __init__(self, model: mesa.Model) -> None:
         super().__init__(model)
-        self.queue = {k: np.empty(0, dtype=t) for k, t in _ALERT_FIELDS.items()}
+        self.queue = np.empty(0, dtype=ALERT_DTYPE)  # waiting alerts, oldest first
         self._release_days: set[int] = set()
 
     @property
     def waiting(self) -> int:
-        return len(self.queue["time"])
+        return len(self.queue)
 
-    def add_alerts(self, **fields: np.ndarray) -> None:
-        for k, t in _ALERT_FIELDS.items():
-            self.queue[k] = np.concatenate([self.queue[k], fields[k].astype(t, copy=False)])
+    def add_alerts(self, alerts: np.ndarray) -> None:
+        """New alerts (a structured array of :data:`ALERT_DTYPE`) join the queue."""
+        self.queue = np.concatenate([self.queue, alerts]) if len(self.queue) else alerts
 
-    def take_for_review(
-        self, capacity: int, key: np.ndarray | None = None
-    ) -> dict[str, np.ndarray]:
+    def take_for_review(self, capacity: int, key: np.ndarray | None = None) -> np.ndarray:
         """Remove and return up to ``capacity`` alerts, lowest ``key`` first (then oldest)."""
-        n = self.waiting
-        if n <= capacity:
-            taken, self.queue = self.queue, {k: v[:0] for k, v in self.queue.items()}
-            return taken
-        order = (
-            np.lexsort((self.queue["time"], key))
-            if key is not None
-            else np.argsort(self.queue["time"], kind="stable")
-        )
+        q = self.queue
+        if len(q) <= capacity:
+            self.queue = q[:0]
+            return q
+        if key is None:  # the queue is in arrival order
+            self.queue = q[capacity:]
+            return q[:capacity]
+        order = np.lexsort((q["time"], key))
         pick, rest = np.sort(order[:capacity]), np.sort(order[capacity:])
-        taken = {k: v[pick] for k, v in self.queue.items()}
-        self.queue = {k: v[rest] for k, v in self.queue.items()}
-        return taken
+        self.queue = q[rest]
+        return q[pick]
 
     def auto_close(self, mask: np.ndarray | None) -> int:
         """Close the alerts in ``mask`` without review (a triage rule); returns how many."""
         if mask is None or not mask.any():
             return 0
-        self.queue = {k: v[~mask] for k, v in self.queue.items()}
+        self.queue = self.queue[~mask]
         return int(mask.sum())
 
     def schedule_release(self, day: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 
 import mesa
 from mesa.experimental.mesa_signals import ModelSignals
@@ -66,10 +67,8 @@ class TagWearer(mesa.Agent):
             for a in agents:
                 a.remove()
             return
-        drop_all, drop_mine = model._all_agents._agents.pop, registry._agents.pop
-        for a in agents:
-            drop_all(a)
-            drop_mine(a)
+        deque(map(model._all_agents._agents.pop, agents), maxlen=0)
+        deque(map(registry._agents.pop, agents), maxlen=0)
 
     def _get(self, name: str):
         return getattr(self.model.orders, name)[self.slot]
