@@ -16,8 +16,8 @@ import time
 from em_abm.model import EMModel
 
 STEPS = (
-    "_arrivals", "_requester_work", "_order_ends", "_behaviour", "_review_alerts", "_respond",
-    "_check_requests", "_field_visits", "_contingency", "_record", "_remove_closed_agents",
+    "_arrivals", "_requesters_and_ends", "_behaviour", "_review_alerts", "_respond",
+    "_field_visits", "_contingency", "_record", "_finish_closed",
 )  # fmt: skip
 
 

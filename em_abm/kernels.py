@@ -381,3 +381,152 @@ def notify_decisions(
         day = np.int64(np.floor(time[i])) + day_offset
         out[i] = _crn1(key[i], np.uint64(event_base + k) << _S56, day) < prob
     return out
+
+
+@njit(cache=True, nogil=True)
+def refresh_hazards(
+    slots, tag, risk, cohort, propensity, proximity,
+    violation_table, tamper_by_risk, reoffend_table, effect_by_tag, proximity_factor,
+    h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
+):  # fmt: skip
+    """Daily hazards of the orders in ``slots`` from their tag, risk, cohort and propensity:
+    violation and tampering while monitored, offending untagged and while tagged (less
+    under a victim-proximity condition)."""
+    for j in range(slots.shape[0]):
+        i = slots[j]
+        r = np.int64(risk[i])
+        t = np.int64(tag[i])
+        prop = np.float64(propensity[i])
+        h_violation[i] = violation_table[t * 3 + r] * prop
+        h_tamper[i] = tamper_by_risk[r] * prop
+        hr = reoffend_table[cohort[i], r]
+        h_reoffend[i] = hr
+        prox = proximity_factor if proximity[i] else 1.0
+        h_reoffend_tagged[i] = hr * (1.0 - effect_by_tag[t]) * prox
+
+
+@njit(cache=True, nogil=True)
+def init_orders(
+    slots, new_cohort, new_tag, new_area, new_key, new_risk, new_propensity, received, end,
+    region_of_area, behaviour_tag,
+    cohort, tag, area, key, risk, propensity, region, received_day, end_day, attempts,
+    attempts_total, rounds, first_round_open, fitted_day, disconnected_day, notifications,
+    to_custody, visit, behaviour_key, proximity,
+):  # fmt: skip
+    """Write new orders' attributes into their slots, with every per-order counter reset:
+    no attempts yet, first round open, not fitted, connected, no notifications, no visit
+    pending, no proximity condition. ``behaviour_key`` is the hash the daily behaviour draws
+    start from."""
+    for j in range(slots.shape[0]):
+        i = slots[j]
+        cohort[i] = new_cohort[j]
+        tag[i] = new_tag[j]
+        area[i] = new_area[j]
+        key[i] = new_key[j]
+        risk[i] = new_risk[j]
+        propensity[i] = new_propensity[j]
+        region[i] = region_of_area[new_area[j]]
+        received_day[i] = received[j]
+        end_day[i] = end[j]
+        attempts[i] = 0
+        attempts_total[i] = 0
+        rounds[i] = 1
+        first_round_open[i] = True
+        fitted_day[i] = _NO_DAY
+        disconnected_day[i] = _NO_DAY
+        notifications[i] = 0
+        to_custody[i] = False
+        visit[i] = 0
+        behaviour_key[i] = _mix1(new_key[j] ^ behaviour_tag)
+        proximity[i] = False
+
+
+# What a requester decides about an order escalated after two failed fitting attempts.
+REISSUE, REVOKE, LEAVE_ACTIVE = 0, 1, 2
+_CRN_REVIEW_TAG = np.uint64(3) << _S56
+_UNTAGGED, _AWAITING_REMOVAL = 4, 6
+
+
+@njit(cache=True, nogil=True)
+def review_decision(u, rounds, reissue, revoke, max_rounds):
+    """A requester's decision on an escalated order, from its common random number ``u``:
+    re-issue for another round of attempts (share ``reissue``), revoke (share ``revoke``) or
+    leave the order active without a tag. After ``max_rounds`` rounds it is revoked instead
+    of re-issued."""
+    if u < reissue:
+        return REVOKE if rounds >= max_rounds else REISSUE
+    if u < reissue + revoke:
+        return REVOKE
+    return LEAVE_ACTIVE
+
+
+@njit(cache=True, nogil=True)
+def requesters_and_ends_day(
+    n, d, state, ready_day, visit, attempts, rounds, end_day, key,
+    first_visit_delay, reissue, revoke, max_rounds, out_closed,
+):  # fmt: skip
+    """The requesters' daily work and the orders that end today, for every order slot.
+
+    Orders whose rework is done join the fitting queue; escalated orders whose review is
+    due are re-issued, revoked or left active untagged (:func:`review_decision`). Then
+    orders ending today wait for removal if fitted, and otherwise close. Slots of orders
+    that close (revoked or ended) are written to ``out_closed``; returns their number and
+    the number revoked.
+    """
+    k = 0
+    revoked = 0
+    for i in range(n):
+        s = state[i]
+        if s == _FREE:
+            continue
+        if ready_day[i] <= d:
+            if s == _REWORK:
+                s = _AWAITING_FIT
+                state[i] = s
+                visit[i] = _V_FIT
+                ready_day[i] = d + first_visit_delay
+            elif s == _ESCALATED:
+                u = _crn1(key[i], _CRN_REVIEW_TAG, rounds[i])
+                decision = review_decision(u, rounds[i], reissue, revoke, max_rounds)
+                if decision == REVOKE:
+                    revoked += 1
+                    out_closed[k] = i
+                    k += 1
+                    continue
+                if decision == REISSUE:
+                    s = _AWAITING_FIT
+                    visit[i] = _V_FIT
+                    attempts[i] = 0
+                    rounds[i] += 1
+                    ready_day[i] = d + first_visit_delay
+                else:
+                    s = _UNTAGGED
+                state[i] = s
+        if end_day[i] <= d:
+            if s == _FITTED:
+                state[i] = _AWAITING_REMOVAL
+                visit[i] = _V_REMOVAL
+                ready_day[i] = d
+            elif s != _AWAITING_REMOVAL:
+                out_closed[k] = i
+                k += 1
+    return k, revoked
+
+
+@njit(cache=True, nogil=True)
+def visit_scan(n, d, state, visit, ready_day, out_idle, out_due):
+    """Slots of fitted orders with no visit pending (``out_idle``: candidates for a routine
+    equipment check) and of orders with a visit due by day ``d`` (``out_due``); returns
+    both counts."""
+    k_idle = 0
+    k_due = 0
+    for i in range(n):
+        v = visit[i]
+        if v == 0:
+            if state[i] == _FITTED:
+                out_idle[k_idle] = i
+                k_idle += 1
+        elif ready_day[i] <= d:
+            out_due[k_due] = i
+            k_due += 1
+    return k_idle, k_due

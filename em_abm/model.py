@@ -46,7 +46,6 @@ from scipy.special import ndtri
 
 from em_abm import params as P
 from em_abm.agents import Court, EquipmentSupplier, FieldOfficer, HomeOffice, Prison, TagWearer
-from em_abm.agents.agencies import LEAVE_ACTIVE, REISSUE, REVOKE, Requester
 from em_abm.agents.monitoring import (
     ALERT_DTYPE,
     MonitoringCentre,
@@ -62,9 +61,13 @@ from em_abm.kernels import (
     crn_uniform_scalar,
     day_counts,
     field_visits_day,
+    init_orders,
     mix,
     notify_decisions,
     rank_within,
+    refresh_hazards,
+    requesters_and_ends_day,
+    visit_scan,
 )
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS, TAGS, VISIT_TYPES
@@ -216,6 +219,9 @@ class EMModel(mesa.Model):
         self._recent_probation: list[tuple[int, np.ndarray]] = []
         self._field_carry = np.zeros(self.n_regions)
         self._closed_today: list[np.ndarray] = []
+        self._slot_buffer = np.empty(0, dtype=np.int64)
+        self._due_buffer = np.empty(0, dtype=np.int64)
+        self._idle_buffer = np.empty(0, dtype=np.int64)
         self._after_removal = np.zeros((366, len(COHORTS), len(RISK_LEVELS)))
         self._after_pool = np.zeros((len(COHORTS), len(RISK_LEVELS)))
         self._apply_params()
@@ -483,22 +489,16 @@ class EMModel(mesa.Model):
         slots = o.allocate(n)
         if n == 0:
             return slots
-        for name, values in attrs.items():
-            getattr(o, name)[slots] = values
-        o.region[slots] = self.geography.area_region[attrs["area"]]
-        o.received_day[slots] = received
-        o.end_day[slots] = end
-        o.attempts[slots] = 0
-        o.attempts_total[slots] = 0
-        o.rounds[slots] = 1
-        o.first_round_open[slots] = True
-        o.fitted_day[slots] = NO_DAY
-        o.disconnected_day[slots] = NO_DAY
-        o.notifications[slots] = 0
-        o.to_custody[slots] = False
-        o.visit[slots] = Visit.NONE
-        o.behaviour_key[slots] = mix(o.key[slots] ^ np.uint64(_CRN_BEHAVIOUR << 56))
-        o.proximity[slots] = False
+        init_orders(
+            slots, attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
+            attrs["propensity"], np.broadcast_to(np.asarray(received, dtype=np.int32), n),
+            np.asarray(end, dtype=np.int32), self.geography.area_region,
+            np.uint64(_CRN_BEHAVIOUR << 56),
+            o.cohort, o.tag, o.area, o.key, o.risk, o.propensity, o.region, o.received_day,
+            o.end_day, o.attempts, o.attempts_total, o.rounds, o.first_round_open,
+            o.fitted_day, o.disconnected_day, o.notifications, o.to_custody, o.visit,
+            o.behaviour_key, o.proximity,
+        )  # fmt: skip
         if self.p["pilot.victim_proximity_share"] > 0:
             tag, cohort = o.tag[slots], o.cohort[slots]
             eligible = (tag == TAGS.index("gps")) & (
@@ -517,23 +517,30 @@ class EMModel(mesa.Model):
         return slots
 
     def _close(self, slots: np.ndarray) -> None:
-        """Orders that are over: remove their agents and free their slots."""
-        o = self.orders
-        was_fitted = o.fitted_day[slots] != NO_DAY
-        self._count("orders_closed_fitted", int(was_fitted.sum()))
-        self._count(
-            "orders_closed_with_breach", int((was_fitted & (o.notifications[slots] > 0)).sum())
-        )
-        # Their agents are removed at the end of the day.
-        self._closed_today.append(o.agent[slots])
-        o.agent[slots] = None
+        """Orders that are over: their slots are freed now; they are counted and their
+        agents removed at the end of the day (:meth:`_finish_closed`)."""
+        self._closed_today.append(slots)
         self.orders.release(slots)
-        self.orders_closed += len(slots)
 
-    def _remove_closed_agents(self) -> None:
-        if self._closed_today:
-            TagWearer.remove_batch(self, np.concatenate(self._closed_today).tolist())
-            self._closed_today = []
+    def _finish_closed(self) -> None:
+        if not self._closed_today:
+            return
+        o = self.orders
+        slots = (
+            np.concatenate(self._closed_today)
+            if len(self._closed_today) > 1
+            else (self._closed_today[0])
+        )
+        self._closed_today = []
+        was_fitted = o.fitted_day[slots] != NO_DAY
+        self._count("orders_closed_fitted", np.count_nonzero(was_fitted))
+        self._count(
+            "orders_closed_with_breach", np.count_nonzero(was_fitted & (o.notifications[slots] > 0))
+        )
+        self.orders_closed += len(slots)
+        agents = o.agent[slots]
+        o.agent[slots] = None
+        TagWearer.remove_batch(self, agents.tolist())
 
     def _arrivals(self, d: int) -> None:
         rng, p = self.rngs["arrivals"], self.p
@@ -615,61 +622,32 @@ class EMModel(mesa.Model):
         self._sample(d, "order_to_fit", wait)
         self._sample(d, "order_to_fit_cohort", o.cohort[fitted])
 
-    def _requester_work(self, d: int) -> None:
-        o = self.orders
-        state = o.view("state")
-        due = o.view("ready_day") <= d
-        fixed = np.flatnonzero((state == State.REWORK) & due)
-        o.state[fixed] = State.AWAITING_FIT
-        o.visit[fixed] = Visit.FIT
-        o.ready_day[fixed] = d + self.p["field.first_visit_delay_days"]
-
-        reviewed = np.flatnonzero((state == State.ESCALATED) & due)
-        if len(reviewed) == 0:
-            return
-        p = self.p
-        decision = Requester.review(
-            crn(o.key[reviewed], _CRN_REVIEW, o.rounds[reviewed]),
-            o.rounds[reviewed],
-            reissue=p["escalation.reissue_share"],
-            revoke=p["escalation.revoke_share"],
-            max_rounds=p["field.max_rounds"],
-        )
-        again = reviewed[decision == REISSUE]
-        o.state[again] = State.AWAITING_FIT
-        o.visit[again] = Visit.FIT
-        o.attempts[again] = 0
-        o.rounds[again] += 1
-        o.ready_day[again] = d + p["field.first_visit_delay_days"]
-        o.state[reviewed[decision == LEAVE_ACTIVE]] = State.UNTAGGED
-        revoked = reviewed[decision == REVOKE]
-        self._count("orders_revoked", len(revoked))
-        self._close(revoked)
-
-    def _order_ends(self, d: int) -> None:
-        o = self.orders
-        ending = np.flatnonzero((o.view("end_day") <= d) & (o.view("state") != State.FREE))
-        if len(ending) == 0:
-            return
-        state = o.state[ending]
-        fitted = ending[state == State.FITTED]
-        o.state[fitted] = State.AWAITING_REMOVAL
-        o.visit[fitted] = Visit.REMOVAL
-        o.ready_day[fitted] = d
-        self._close(ending[(state != State.FITTED) & (state != State.AWAITING_REMOVAL)])
+    def _requesters_and_ends(self, d: int) -> None:
+        """Requesters finish rework and review escalated orders (stage 2); orders that end
+        today wait for removal if fitted and otherwise close. One compiled pass."""
+        o, p = self.orders, self.p
+        if len(self._slot_buffer) < o.n:
+            self._slot_buffer = np.empty(o.capacity, dtype=np.int64)
+        k, revoked = requesters_and_ends_day(
+            o.n, d, o.state, o.ready_day, o.visit, o.attempts, o.rounds, o.end_day, o.key,
+            p["field.first_visit_delay_days"], p["escalation.reissue_share"],
+            p["escalation.revoke_share"], p["field.max_rounds"], self._slot_buffer,
+        )  # fmt: skip
+        if revoked:
+            self._count("orders_revoked", revoked)
+        if k:
+            self._close(self._slot_buffer[:k].copy())
 
     # ------------------------------------------------------------------ behaviour (stage 4)
     def _refresh_hazards(self, slots: np.ndarray) -> None:
         """Per-order daily hazards from cohort, tag, risk, propensity and the parameters."""
         o = self.orders
-        risk, tag, cohort = o.risk[slots].astype(np.int64), o.tag[slots], o.cohort[slots]
-        prop = o.propensity[slots]
-        o.h_violation[slots] = self.violation_table[tag * 3 + risk] * prop
-        o.h_tamper[slots] = self.tamper_by_risk[risk] * prop
-        hr = self.reoffend_table[cohort, risk]
-        o.h_reoffend[slots] = hr
-        prox = np.where(o.proximity[slots], 1.0 - self.p["pilot.proximity_effect"], 1.0)
-        o.h_reoffend_tagged[slots] = hr * (1.0 - self.effect_by_tag[tag]) * prox
+        refresh_hazards(
+            np.asarray(slots, dtype=np.int64), o.tag, o.risk, o.cohort, o.propensity, o.proximity,
+            self.violation_table, self.tamper_by_risk, self.reoffend_table, self.effect_by_tag,
+            1.0 - self.p["pilot.proximity_effect"],
+            o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
+        )  # fmt: skip
 
     def _behaviour(self, d: int) -> None:
         """Violations, tampering, lost contact, technical alerts and reoffending, for every
@@ -952,13 +930,15 @@ class EMModel(mesa.Model):
         parts = self.samples.get(name)
         return np.concatenate(parts) if parts else np.empty(0)
 
-    def _check_requests(self, d: int) -> None:
-        o = self.orders
-        idle = np.flatnonzero((o.view("state") == State.FITTED) & (o.view("visit") == Visit.NONE))
+    def _check_requests(self, d: int, idle: np.ndarray) -> np.ndarray:
+        """Routine equipment checks (stage 5): each fitted order with no visit pending
+        (``idle``) asks for one with the day's probability. Returns the orders that did."""
         rate = self.p["field.check_visits_per_year"] / 365.0
         need = idle[_bernoulli_positions(self.rngs["maintenance"], len(idle), rate)]
+        o = self.orders
         o.visit[need] = Visit.CHECK
         o.ready_day[need] = d
+        return need
 
     # ------------------------------------------------------------------ field visits
     def _field_visits(self, d: int) -> None:
@@ -982,7 +962,16 @@ class EMModel(mesa.Model):
         factor = np.divide(cap, cap_base, out=np.ones_like(cap), where=cap_base > 0)
         self.officer_hours_available = base * factor[self.officer_region]
 
-        cand = np.flatnonzero((o.view("visit") != Visit.NONE) & (o.view("ready_day") <= d))
+        if len(self._due_buffer) < o.n:
+            self._due_buffer = np.empty(o.capacity, dtype=np.int64)
+            self._idle_buffer = np.empty(o.capacity, dtype=np.int64)
+        n_idle, n_due = visit_scan(
+            o.n, d, o.state, o.visit, o.ready_day, self._idle_buffer, self._due_buffer
+        )
+        need = self._check_requests(d, self._idle_buffer[:n_idle])
+        # Visits due: those pending, and the checks just requested (the policy's sort below
+        # orders them all, whatever order they are gathered in).
+        cand = np.concatenate((self._due_buffer[:n_due], need))
         used = np.zeros(self.n_regions)
         waiting = np.zeros(self.n_regions, dtype=bool)
         if len(cand):
@@ -1079,12 +1068,10 @@ class EMModel(mesa.Model):
         d = self.day
         self._flow[:] = 0.0
         self._arrivals(d)
-        self._requester_work(d)
-        self._order_ends(d)
+        self._requesters_and_ends(d)
         self._behaviour(d)
         self._review_alerts(d)
         self._respond(d)
-        self._check_requests(d)
         self._field_visits(d)
         self._contingency(d)
         p = self.p
@@ -1096,7 +1083,7 @@ class EMModel(mesa.Model):
             supply_multiplier=p["equipment.supply_multiplier"],
             deliver_at=self._time_of_day_start(d + max(1, p["equipment.lead_time_days"])),
         )
-        self._remove_closed_agents()
+        self._finish_closed()
         if self.check_invariants:
             self.assert_invariants()
         if d >= 0:

@@ -9,9 +9,6 @@ import numpy as np
 
 from em_abm.params import COHORTS
 
-# What a requester decides about an order escalated after two failed fitting attempts.
-REISSUE, REVOKE, LEAVE_ACTIVE = 0, 1, 2
-
 
 class Requester(mesa.Agent):
     """An agency that creates tagging orders (stage 2) and takes back failed ones.
@@ -19,7 +16,8 @@ class Requester(mesa.Agent):
     Each requester owns some cohorts (NAO Figure 1 D). It sends the day's new orders, fixes
     orders sent with errors, and reviews orders escalated after two failed fitting
     attempts: re-issue for another round, revoke (recall, return to court, detention), or
-    leave the order active without a tag.
+    leave the order active without a tag (:func:`em_abm.kernels.review_decision`, applied
+    to every order due for review in the model's daily pass over the orders).
     """
 
     cohorts: tuple[str, ...] = ()
@@ -31,21 +29,6 @@ class Requester(mesa.Agent):
     def new_orders(self, rng: np.random.Generator, daily_rate: np.ndarray) -> np.ndarray:
         """Number of new orders today for each of this requester's cohorts."""
         return rng.poisson(daily_rate[self.cohort_index])
-
-    @staticmethod
-    def review(
-        u: np.ndarray, rounds: np.ndarray, *, reissue: float, revoke: float, max_rounds: int
-    ) -> np.ndarray:
-        """Decision on each escalated order (REISSUE, REVOKE or LEAVE_ACTIVE).
-
-        ``u`` are the orders' common random numbers for this review. After ``max_rounds``
-        rounds a requester no longer re-issues: those orders are revoked.
-        """
-        decision = np.where(
-            u < reissue, REISSUE, np.where(u < reissue + revoke, REVOKE, LEAVE_ACTIVE)
-        )
-        decision[(decision == REISSUE) & (rounds >= max_rounds)] = REVOKE
-        return decision
 
 
 class Prison(Requester):
