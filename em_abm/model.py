@@ -67,6 +67,8 @@ from em_abm.kernels import (
     rank_within,
     refresh_hazards,
     requesters_and_ends_day,
+    responses_day,
+    responses_waiting,
     visit_scan,
 )
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
@@ -818,104 +820,74 @@ class EMModel(mesa.Model):
         packs they hold, in the response policy's order, up to each desk's capacity; packs
         past a responder's expiry lapse. All desks are handled in one pass: a desk is a group
         numbered after the desks of the responders before it."""
-        nt = self.notices
-        waiting = np.flatnonzero(nt.view("state") == NoticeState.AWAITING_RESPONSE)
-        responder = nt.responder[waiting]
-        late = d - nt.delivered_day[waiting] >= self.expiry_days[responder]
-        if late.any():
-            gone = waiting[late]
-            self._count("notifications_unanswered", len(gone))
-            self._count("serious_unanswered_24h", int(nt.serious[gone].sum()))
-            self.notices_unanswered += len(gone)
-            nt.release(gone)
-            waiting, responder = waiting[~late], responder[~late]
+        nt, o, p = self.notices, self.orders, self.p
+        waiting = np.empty(nt.n, dtype=np.int64)
+        desk = np.empty(nt.n, dtype=np.int64)
+        k, gone, gone_serious = responses_waiting(
+            nt.n, d, nt.state, nt.responder, nt.delivered_day, nt.serious, nt.region, nt.area,
+            self.expiry_days, self._desk_offset, waiting, desk,
+        )  # fmt: skip
+        if gone:
+            self._count("notifications_unanswered", gone)
+            self._count("serious_unanswered_24h", gone_serious)
+            self.notices_unanswered += gone
         credit = self._response_credit
         credit += np.concatenate(
             (self._probation_capacity(), self.police_capacity, self.home_office_capacity)
         )
-        if len(waiting):
-            place = np.where(
-                responder == PROBATION,
-                nt.region[waiting],
-                np.where(responder == POLICE, nt.area[waiting], 0),
-            )
-            group = self._desk_offset[responder] + place
+        if k:
+            waiting, desk = waiting[:k], desk[:k]
             policy = self._risk_first if self._risk_first_override else self.response_policy
-            order = np.lexsort((nt.uid[waiting], policy.key(self, waiting), group))
-            waiting, group = waiting[order], group[order]
-            chosen = _rank_within(group) < np.floor(credit).astype(np.int64)[group]
-            if chosen.any():
-                credit -= np.bincount(group[chosen], minlength=len(credit))
-                self._apply_responses(d, waiting[chosen])
+            order = np.lexsort((nt.uid[waiting], policy.key(self, waiting), desk))
+            counts = np.zeros(2, dtype=np.int64)
+            outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
+            custody_by_cohort = np.zeros(len(COHORTS), dtype=np.int64)
+            waited = np.empty((len(RESPONDERS), k))
+            n_by = np.zeros(len(RESPONDERS), dtype=np.int64)
+            high, custody_days = np.empty(k), np.empty(k)
+            keep, close = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
+            k_high, k_keep, k_custody, k_close = responses_day(
+                waiting[order], desk[order], credit, d,
+                nt.state, nt.responder, nt.cohort, nt.serious, nt.risk, nt.region, nt.key,
+                nt.sent_time, nt.breach_time, nt.order_slot, nt.order_uid,
+                o.uid, o.state, o.to_custody, o.visit, o.ready_day,
+                self.outcome_probs, self.probation_caseload, p["probation.caseload_threshold"],
+                p["probation.overload_nfa_shift"], _O["nfa"], _IS_CUSTODIAL, _IS_COMPLIANCE,
+                _O["return_to_court"], p["court.resentence_custody_prob"],
+                self.custody_days_mean, _CRN_OUTCOME, _CRN_RESENTENCE, _CRN_CUSTODY,
+                len(RISK_LEVELS) - 1,
+                counts, outcomes, custody_by_cohort, waited, n_by, high, keep, custody_days,
+                close,
+            )  # fmt: skip
+            if counts[0]:
+                self._record_responses(d, counts, outcomes, waited, n_by, high[:k_high])
+            if k_keep:
+                keep = keep[:k_keep]
+                o.propensity[keep] *= 1.0 - p["response.compliance_effect"]
+                self._refresh_hazards(keep)
+            if k_custody:
+                days = float(custody_days[:k_custody].sum())
+                self._flow[_COLS["custody_admissions_from_breach"]] += custody_by_cohort
+                self._count("custody_days", days)
+                self._count("cost_custody_gbp", days * p["cost.custody_per_day_gbp"])
+            if k_close:
+                self._close(close[:k_close])
         np.minimum(credit, 1.0, out=credit)
 
-    def _apply_responses(self, d: int, sel: np.ndarray) -> None:
-        o, p, nt = self.orders, self.p, self.notices
-        r = nt.responder[sel]
-        probs = self.outcome_probs[r, nt.cohort[sel], nt.serious[sel].astype(np.int64)]
-        # Past the threshold caseload, more probation decisions end in no further action.
-        load = self.probation_caseload[nt.region[sel]]
-        excess = np.clip(load / p["probation.caseload_threshold"] - 1.0, 0.0, 1.0)
-        shift = np.where(r == PROBATION, p["probation.overload_nfa_shift"] * excess, 0.0)
-        probs = probs * (1.0 - shift)[:, None]
-        probs[:, _O["nfa"]] += shift
-        cdf = np.cumsum(probs, axis=1)
-        u = crn(nt.key[sel], _CRN_OUTCOME, 0)
-        outcome = np.minimum((u[:, None] >= cdf).sum(axis=1), len(OUTCOMES) - 1)
-
-        self._count("responses", len(sel))
-        self._flow[_COLS["responses"]] += np.bincount(outcome, minlength=len(OUTCOMES))
-        self.notices_answered += len(sel)
-        n_by = np.bincount(r, minlength=len(RESPONDERS))
+    def _record_responses(self, d, counts, outcomes, waited, n_by, high) -> None:
+        p = self.p
+        self._count("responses", counts[0])
+        self._flow[_COLS["responses"]] += outcomes
+        self.notices_answered += int(counts[0])
         self._count("cost_probation_gbp", n_by[PROBATION] * p["cost.probation_per_response_gbp"])
         self._count("cost_police_gbp", n_by[POLICE] * p["cost.police_per_response_gbp"])
-        waited = d + 0.5 - nt.sent_time[sel]
         for k, name in enumerate(RESPONDERS):
             if n_by[k]:
-                self._sample(d, f"response_time_days.{name}", waited[r == k])
-        self._count("serious_unanswered_24h", int((nt.serious[sel] & (waited > 1.0)).sum()))
-        high = nt.serious[sel] & (nt.risk[sel] == len(RISK_LEVELS) - 1)
-        self._sample(
-            d, "breach_to_response_days.serious_high_risk", (d + 0.5 - nt.breach_time[sel])[high]
-        )
+                self._sample(d, f"response_time_days.{name}", waited[k, : n_by[k]].copy())
+        self._count("serious_unanswered_24h", counts[1])
+        self._sample(d, "breach_to_response_days.serious_high_risk", high)
         if p["contingency.enabled"] and n_by[PROBATION]:
-            self._recent_probation.append((d, waited[r == PROBATION]))
-
-        # Consequences for the order, if it is still the one the breach was about.
-        slot, uid = nt.order_slot[sel], nt.order_uid[sel]
-        st = o.state[slot]
-        valid = (o.uid[slot] == uid) & (st >= State.REWORK) & (st <= State.FITTED)
-        custody = _IS_CUSTODIAL[outcome]
-        to_court = outcome == _O["return_to_court"]
-        if to_court.any():
-            resentenced = (
-                crn(nt.key[sel[to_court]], _CRN_RESENTENCE, 0) < p["court.resentence_custody_prob"]
-            )
-            custody[np.flatnonzero(to_court)[resentenced]] = True
-        comply = _IS_COMPLIANCE[outcome] | (to_court & ~custody)
-        keep = slot[comply & valid]
-        o.propensity[keep] *= 1.0 - p["response.compliance_effect"]
-        self._refresh_hazards(keep)
-        if custody.any():
-            self._custody(d, sel[custody], outcome[custody], valid[custody])
-        nt.release(sel)
-
-    def _custody(self, d: int, sel: np.ndarray, outcome: np.ndarray, valid: np.ndarray) -> None:
-        o, p, nt = self.orders, self.p, self.notices
-        days = -self.custody_days_mean[outcome] * np.log1p(-crn(nt.key[sel], _CRN_CUSTODY, 0))
-        by_cohort = np.bincount(nt.cohort[sel], minlength=len(COHORTS))
-        self._flow[_COLS["custody_admissions_from_breach"]] += by_cohort
-        self._count("custody_days", float(days.sum()))
-        self._count("cost_custody_gbp", float(days.sum()) * p["cost.custody_per_day_gbp"])
-        slots = np.unique(nt.order_slot[sel[valid]])
-        if len(slots) == 0:
-            return
-        o.to_custody[slots] = True
-        fitted = slots[o.state[slots] == State.FITTED]
-        o.state[fitted] = State.AWAITING_REMOVAL  # the equipment is still at the address
-        o.visit[fitted] = Visit.REMOVAL
-        o.ready_day[fitted] = d
-        self._close(slots[o.state[slots] != State.AWAITING_REMOVAL])
+            self._recent_probation.append((d, waited[PROBATION, : n_by[PROBATION]].copy()))
 
     def _sample(self, d: int, name: str, values: np.ndarray) -> None:
         if d >= 0 and len(values):

@@ -20,6 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from em_abm.kernels import lowest_free
+
 
 class State(IntEnum):
     FREE = 0  # slot not in use
@@ -103,10 +105,8 @@ class NoticeState(IntEnum):
 
 
 class SlotTable:
-    """Growable struct-of-arrays with a free-slot list (fields given by ``FIELDS``).
-
-    ``state == 0`` marks a free slot.
-    """
+    """Growable struct-of-arrays (fields given by ``FIELDS``); ``state == 0`` marks a free
+    slot, to be reused before the arrays grow."""
 
     FIELDS: ClassVar[dict[str, type]] = {}
 
@@ -116,7 +116,6 @@ class SlotTable:
             setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.capacity = capacity
         self.n = 0  # slots [0, n) have ever been used
-        self._free: list[np.ndarray] = []  # closed slots available for reuse
         self.next_uid = 0
 
     def _grow(self, needed: int) -> None:
@@ -129,27 +128,23 @@ class SlotTable:
         self.capacity = new_cap
 
     def allocate(self, k: int) -> np.ndarray:
-        """Slots for ``k`` new rows (reused slots first, lowest index first), with fresh uids."""
+        """Slots for ``k`` new rows (free slots first, lowest index first), with fresh uids."""
+        take = np.empty(k, dtype=np.int64)
         if k == 0:
-            return np.empty(0, dtype=np.int64)
-        free = np.concatenate(self._free) if self._free else np.empty(0, dtype=np.int64)
-        free.sort()
-        take = free[:k]
-        self._free = [free[k:]] if len(free) > k else []
-        extra = k - len(take)
+            return take
+        found = lowest_free(self.state, self.n, take)
+        extra = k - found
         if extra:
             if self.n + extra > self.capacity:
                 self._grow(self.n + extra)
-            take = np.concatenate([take, np.arange(self.n, self.n + extra)])
+            take[found:] = np.arange(self.n, self.n + extra)
             self.n += extra
         self.uid[take] = np.arange(self.next_uid, self.next_uid + k)
         self.next_uid += k
         return take
 
     def release(self, slots: np.ndarray) -> None:
-        if len(slots):
-            self.state[slots] = 0
-            self._free.append(np.asarray(slots, dtype=np.int64))
+        self.state[slots] = 0
 
     def live(self) -> np.ndarray:
         """Slots in use."""
@@ -164,8 +159,7 @@ class OrderTable(SlotTable):
     FIELDS = ORDER_FIELDS
 
     def release(self, slots: np.ndarray) -> None:
-        if len(slots):
-            self.visit[slots] = Visit.NONE
+        self.visit[slots] = Visit.NONE
         super().release(slots)
 
 
