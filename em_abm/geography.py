@@ -16,6 +16,7 @@ the mean time to reach an address inside ``a``.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -147,6 +148,10 @@ class Geography:
 
     def draw_areas(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Home areas of ``n`` new wearers, in proportion to population."""
+        return np.searchsorted(self._area_cdf, rng.random(n), side="right").astype(np.int16)
+
+    @functools.cached_property
+    def _area_cdf(self) -> np.ndarray:
         cdf = np.cumsum(self.population_share)
         cdf[-1] = 1.0
-        return np.searchsorted(cdf, rng.random(n), side="right").astype(np.int16)
+        return cdf

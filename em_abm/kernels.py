@@ -700,3 +700,36 @@ def responses_day(
     counts[0] = m
     counts[1] = late24
     return k_high, k_keep, k_cust, k_close
+
+
+@njit(cache=True, nogil=True)
+def categorical(u, cdf, row):
+    """Category of each uniform ``u[i]`` under the cumulative shares ``cdf[row[i]]``: the
+    number of cumulative shares at or below it."""
+    n = u.shape[0]
+    out = np.empty(n, dtype=np.int8)
+    m = cdf.shape[1]
+    for i in range(n):
+        c = row[i]
+        k = 0
+        for j in range(m):
+            if u[i] >= cdf[c, j]:
+                k += 1
+        out[i] = k
+    return out
+
+
+@njit(cache=True, nogil=True)
+def queue_new_orders(slots, error, rework, d, first_visit_delay, state, visit, ready_day):
+    """New orders' first step: those sent with errors go back to the requester for
+    ``rework`` days; the others wait for their first fitting visit."""
+    for j in range(slots.shape[0]):
+        i = slots[j]
+        if error[j]:
+            state[i] = _REWORK
+            visit[i] = 0
+            ready_day[i] = d + rework[j]
+        else:
+            state[i] = _AWAITING_FIT
+            visit[i] = _V_FIT
+            ready_day[i] = d + first_visit_delay

@@ -57,6 +57,7 @@ from em_abm.geography import Geography
 from em_abm.kernels import (
     FIELD_COUNTERS,
     behaviour_day,
+    categorical,
     crn_uniform,
     crn_uniform_scalar,
     day_counts,
@@ -64,6 +65,7 @@ from em_abm.kernels import (
     init_orders,
     mix,
     notify_decisions,
+    queue_new_orders,
     rank_within,
     refresh_hazards,
     requesters_and_ends_day,
@@ -291,6 +293,9 @@ class EMModel(mesa.Model):
         for c in ("court_bail", "court_sentence"):
             self.source_share[COHORTS.index(c)] = p["pilot.tag_at_court_share"]
         self.source_share[COHORTS.index("post_release")] = p["pilot.pre_release_share"]
+        self._fits_at_source = bool(self.source_share.any())
+        # Are new orders rationed (a tagged share below one, or a yearly cap)?
+        self._rationed = bool((self.tag_share < 1.0).any() or np.isfinite(self.yearly_cap).any())
         self._apply_behaviour_params()
         self._apply_response_params()
         if self.orders.n:
@@ -474,13 +479,16 @@ class EMModel(mesa.Model):
         so that later decisions never shift the random stream)."""
         n = len(cohort)
         k = self.p["behaviour.propensity_shape"]
-        area = self.geography.draw_areas(rng, n) if n else np.empty(0, dtype=np.int16)
+        area = self.geography.draw_areas(rng, n)
+        u_tag = rng.random(n)
+        key = rng.integers(0, 2**63, size=n, dtype=np.int64).view(np.uint64)
+        u_risk = rng.random(n)
         return {
             "cohort": cohort,
-            "tag": (rng.random(n)[:, None] >= self.tag_cdf[cohort]).sum(axis=1).astype(np.int8),
+            "tag": categorical(u_tag, self.tag_cdf, cohort),
             "area": area,
-            "key": rng.integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64),
-            "risk": (rng.random(n)[:, None] >= self.risk_cdf[cohort]).sum(axis=1).astype(np.int8),
+            "key": key,
+            "risk": categorical(u_risk, self.risk_cdf, cohort),
             "propensity": rng.gamma(k, 1.0 / k, size=n),
         }
 
@@ -559,19 +567,22 @@ class EMModel(mesa.Model):
         self._count("orders_received", n)
         self._count("orders_with_error", int(error.sum()))
 
-        accept = self._allocate_capacity(d, attrs)
-        if not accept.all():
-            self._count("orders_declined", int((~accept).sum()))
-            attrs = {name: v[accept] for name, v in attrs.items()}
-            length, error, rework = length[accept], error[accept], rework[accept]
+        if self._rationed:
+            accept = self._allocate_capacity(d, attrs)
+            if not accept.all():
+                self._count("orders_declined", int((~accept).sum()))
+                attrs = {name: v[accept] for name, v in attrs.items()}
+                length, error, rework = length[accept], error[accept], rework[accept]
         slots = self._new_orders(
             attrs, received=d, end=d + np.maximum(1, np.round(length)).astype(np.int32)
         )
         o = self.orders
-        o.state[slots] = np.where(error, State.REWORK, State.AWAITING_FIT)
-        o.visit[slots] = np.where(error, Visit.NONE, Visit.FIT)
-        o.ready_day[slots] = d + np.where(error, rework, p["field.first_visit_delay_days"])
-        self._fit_at_source(d, slots)
+        queue_new_orders(
+            slots, error, rework, d, p["field.first_visit_delay_days"], o.state, o.visit,
+            o.ready_day,
+        )  # fmt: skip
+        if self._fits_at_source:
+            self._fit_at_source(d, slots)
 
     def _allocate_capacity(self, d: int, attrs: dict[str, np.ndarray]) -> np.ndarray:
         """Which new orders are accepted for tagging: a share per cohort, then a yearly cap."""
@@ -596,7 +607,7 @@ class EMModel(mesa.Model):
     def _fit_at_source(self, d: int, slots: np.ndarray) -> None:
         """Pilots: court-bail and court-sentence orders fitted in court, post-release orders
         fitted in prison before release; no home visit for the first fit."""
-        if not self.source_share.any() or len(slots) == 0:
+        if len(slots) == 0:
             return
         o, p = self.orders, self.p
         chosen = slots[crn(o.key[slots], _CRN_SOURCE, 0) < self.source_share[o.cohort[slots]]]
