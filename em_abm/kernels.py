@@ -547,7 +547,7 @@ def lowest_free(state, n, out):
     return k
 
 
-_AWAITING_RESPONSE = 2  # NoticeState
+_IN_TRANSIT, _AWAITING_RESPONSE = 1, 2  # NoticeState
 _PROBATION, _POLICE = 0, 1  # RESPONDERS
 
 
@@ -556,8 +556,10 @@ def responses_waiting(
     n, d, state, responder, delivered_day, serious, region, area, expiry_days, desk_offset,
     out_waiting, out_desk,
 ):  # fmt: skip
-    """Breach packs with their responders today. Packs past the responder's expiry lapse:
-    their slots are freed, and how many (and how many serious) are returned. The others are
+    """Breach packs with their responders today: those that have arrived join the
+    responder's queue (``state`` from in transit to awaiting response). Packs past the
+    responder's expiry lapse: their slots are freed, and how many (and how many serious)
+    are returned. The others are
     written to ``out_waiting`` with their desk in ``out_desk`` (a probation region, a police
     force or the Home Office, numbered from ``desk_offset[responder]``); returns
     (waiting, lapsed, serious lapsed)."""
@@ -565,7 +567,11 @@ def responses_waiting(
     gone = 0
     gone_serious = 0
     for i in range(n):
-        if state[i] != _AWAITING_RESPONSE:
+        st = state[i]
+        if st == _IN_TRANSIT and delivered_day[i] <= d:  # the pack has arrived
+            st = _AWAITING_RESPONSE
+            state[i] = st
+        if st != _AWAITING_RESPONSE:
             continue
         r = responder[i]
         if d - delivered_day[i] >= expiry_days[r]:

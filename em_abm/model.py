@@ -1,7 +1,7 @@
 """EMModel: electronic monitoring in England and Wales as a Mesa model.
 
-Time is in days. Mesa runs :meth:`EMModel.step` once per simulated day; timed deliveries
-(equipment, breach packs, surge capacity, dated scenario changes) are Mesa events that fire
+Time is in days. Mesa runs :meth:`EMModel.step` once per simulated day; timed happenings
+(equipment deliveries, surge capacity, dated scenario changes) are Mesa events that fire
 at the start of their day. A day:
 
 1. requesters send new orders (stage 2), rationed by the allocation levers; about a fifth
@@ -12,8 +12,8 @@ at the start of their day. A day:
 4. wearers' behaviour (stage 4): violations, tampering, lost contact, false alarms and
    reoffending, for every active order in one compiled pass;
 5. the monitoring centre reviews alerts up to its capacity and sends breach packs (stage 6);
-6. probation, police and the Home Office act on the packs they hold (stage 7): outcomes,
-   custody, lapsed notifications;
+6. probation, police and the Home Office receive the packs that have arrived and act on
+   those they hold (stage 7): outcomes, custody, lapsed notifications;
 7. fitted tags raise equipment-check visits (stage 5);
 8. field officers in each region take due visits in the policy's order until their hours
    are spent: fits (stage 3, each attempt fails with a probability; two failures escalate
@@ -21,9 +21,9 @@ at the start of their day. A day:
 9. contingency thresholds are checked; the equipment supplier reorders regional stock
    (stage 1); metrics for the day are recorded; agents of closed orders are removed.
 
-All per-order work is vectorised over the :class:`~em_abm.population.OrderTable` (or compiled,
-:mod:`em_abm.kernels`); Python code runs per order only when an order arrives or closes (its
-Mesa agent is created or removed).
+Per-order work runs in compiled passes over the :class:`~em_abm.population.OrderTable`
+(:mod:`em_abm.kernels`) or numpy operations on it; Python code runs per order only when an
+order arrives or closes (its Mesa agent is created or removed).
 
 Randomness: one seed. Independent streams are spawned from it for arrivals, the initial
 state, check visits and the after-removal pool, so that a change of policy never reshuffles
@@ -416,8 +416,12 @@ class EMModel(mesa.Model):
             for i, r in enumerate(self.officer_region)
         ]
         total = len(self.officers)
-        self.officer_hours_available = np.zeros(total)
-        self.officer_hours_used = np.zeros(total)
+        self._officer_hours = (
+            np.zeros(total),
+            np.zeros(self.n_regions),
+            np.zeros(self.n_regions),
+            None,
+        )
 
     def _initial_population(self) -> None:
         """Active orders at the start of warm-up, drawn from the stationary distribution.
@@ -501,7 +505,7 @@ class EMModel(mesa.Model):
             return slots
         init_orders(
             slots, attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
-            attrs["propensity"], np.broadcast_to(np.asarray(received, dtype=np.int32), n),
+            attrs["propensity"], np.full(n, received, dtype=np.int32),
             np.asarray(end, dtype=np.int32), self.geography.area_region,
             np.uint64(_CRN_BEHAVIOUR << 56),
             o.cohort, o.tag, o.area, o.key, o.risk, o.propensity, o.region, o.received_day,
@@ -796,17 +800,6 @@ class EMModel(mesa.Model):
             "kpi_notifications_in_window", int((lag <= p["kpi.notification_window_hours"]).sum())
         )
         self._count("serious_notifications", int(a["serious"].sum()))
-        for day in np.unique(nt.delivered_day[slots]).tolist():
-            self.monitoring.schedule_release(day)
-
-    def _release_notifications(self) -> None:
-        """Breach packs whose arrival day has come join their responder's queue."""
-        today = self._day_of_event()
-        nt = self.notices
-        ready = np.flatnonzero(
-            (nt.view("state") == NoticeState.IN_TRANSIT) & (nt.view("delivered_day") <= today)
-        )
-        nt.state[ready] = NoticeState.AWAITING_RESPONSE
 
     # ------------------------------------------------------------------ responders (stage 7)
     def _probation_capacity(self) -> np.ndarray:
@@ -942,8 +935,7 @@ class EMModel(mesa.Model):
         cap_base = np.bincount(self.officer_region, weights=base, minlength=self.n_regions)
         # Hours left over yesterday because the next visit did not fit carry into today.
         cap = cap_base + self._field_carry
-        factor = np.divide(cap, cap_base, out=np.ones_like(cap), where=cap_base > 0)
-        self.officer_hours_available = base * factor[self.officer_region]
+        self._officer_hours = (base, cap, cap_base, None)  # per officer on demand
 
         if len(self._due_buffer) < o.n:
             self._due_buffer = np.empty(o.capacity, dtype=np.int64)
@@ -982,7 +974,7 @@ class EMModel(mesa.Model):
         # Unused hours carry over only where a visit was left waiting for lack of them, and
         # never more than a shift's worth.
         self._field_carry = np.where(waiting, np.minimum(cap - used, p["field.shift_hours"]), 0.0)
-        self._assign_hours(used)
+        self._officer_hours = (*self._officer_hours[:3], used)
         self._count("field_hours_available", float(cap_base.sum()))  # today's new hours
         self._count("field_hours_used", float(used.sum()))
         if self.check_invariants:
@@ -1021,9 +1013,22 @@ class EMModel(mesa.Model):
         self._surge_pending = False
         self.surge_until = self._surge_start + self.p["contingency.surge_days"] - 1
 
-    def _assign_hours(self, used: np.ndarray) -> None:
-        """Hand each region's used hours to its officers on shift in turn (none over a shift)."""
+    @property
+    def officer_hours_available(self) -> np.ndarray:
+        """Hours each field officer has today (their share of the region's hours, with
+        yesterday's carried-over hours)."""
+        base, cap, cap_base, _ = self._officer_hours
+        factor = np.divide(cap, cap_base, out=np.ones_like(cap), where=cap_base > 0)
+        return base * factor[self.officer_region]
+
+    @property
+    def officer_hours_used(self) -> np.ndarray:
+        """Hours each field officer spent on visits today: each region's used hours handed
+        to its officers on shift in turn (none over their hours)."""
+        used = self._officer_hours[3]
         avail = self.officer_hours_available
+        if used is None:
+            return np.zeros_like(avail)
         cum = np.cumsum(avail)
         start = np.concatenate([[0.0], cum[:-1]])
         region_start = np.concatenate(
@@ -1035,7 +1040,7 @@ class EMModel(mesa.Model):
             ]
         )[:-1]
         offset = start - region_start[self.officer_region]
-        self.officer_hours_used = np.clip(used[self.officer_region] - offset, 0.0, avail)
+        return np.clip(used[self.officer_region] - offset, 0.0, avail)
 
     # ------------------------------------------------------------------ the day
     devices_lost = 0  # devices not collected at removal, since the start of warm-up

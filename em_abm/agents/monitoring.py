@@ -30,14 +30,13 @@ class MonitoringCentre(mesa.Agent):
     order the triage policy sets (first come, first served today). A reviewed alert becomes
     a breach notification or is closed. A notification is sent as a breach pack: it reaches
     officials a lognormal time after review (median and spread from the contract's 29-53
-    hours) and later when alerts have waited for review. Packs arrive through Mesa timed
-    events, one per arrival day.
+    hours) and later when alerts have waited for review. A pack reaches its responder's
+    queue at the start of the day after it is sent (``delivered_day``).
     """
 
     def __init__(self, model: mesa.Model) -> None:
         super().__init__(model)
         self.queue = np.empty(0, dtype=ALERT_DTYPE)  # waiting alerts, oldest first
-        self._release_days: set[int] = set()
 
     @property
     def waiting(self) -> int:
@@ -67,13 +66,3 @@ class MonitoringCentre(mesa.Agent):
             return 0
         self.queue = self.queue[~mask]
         return int(mask.sum())
-
-    def schedule_release(self, day: int) -> None:
-        """Make sure packs arriving on ``day`` are released to responders by a timed event."""
-        if day not in self._release_days:
-            self._release_days.add(day)
-            self.model.schedule_event(self.release_due, at=self.model._time_of_day_start(day))
-
-    def release_due(self) -> None:
-        """Timed event: breach packs that have arrived reach the responders' queues."""
-        self.model._release_notifications()
