@@ -19,6 +19,14 @@ _M3 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
 _LOW = np.uint64(0xFFFFFFFF)
 _U = np.float32(1.0 / 4294967296.0)
+# Event numbers of the common random numbers (below 256). A per-order or per-breach draw
+# hashes the order's (or breach's) key with its event and an index, so draws for different
+# purposes are independent, and each is the same whichever day or order a policy handles it.
+CRN_FIT, CRN_COLLECT, CRN_REVIEW, CRN_BEHAVIOUR, CRN_SPECIALS = 1, 2, 3, 4, 5
+CRN_OUTCOME, CRN_RESENTENCE, CRN_ALLOCATION, CRN_SOURCE, CRN_PROXIMITY = 6, 7, 8, 9, 10
+CRN_PACK, CRN_CUSTODY = 11, 12
+CRN_NOTIFY = 16  # + alert kind
+
 _FREE, _REWORK, _FITTED = 0, 1, 5
 _VIOLATION, _TAMPER, _DISCONNECT, _TECHNICAL = 0, 1, 2, 3  # alert kinds (agents.monitoring)
 _V_FIT, _V_CHECK, _V_REMOVAL = 1, 2, 3
@@ -229,8 +237,8 @@ FIELD_COUNTERS = (
     "removals", "devices_collected", "devices_lost",
 )  # fmt: skip
 _AWAITING_FIT, _ESCALATED, _NO_DAY = 2, 3, 2147483647
-_CRN_FIT_TAG = np.uint64(1) << _S56
-_CRN_COLLECT_TAG = np.uint64(2) << _S56
+_CRN_FIT_TAG = np.uint64(CRN_FIT) << _S56
+_CRN_COLLECT_TAG = np.uint64(CRN_COLLECT) << _S56
 
 
 @njit(cache=True, nogil=True)
@@ -443,7 +451,7 @@ def init_orders(
 
 # What a requester decides about an order escalated after two failed fitting attempts.
 REISSUE, REVOKE, LEAVE_ACTIVE = 0, 1, 2
-_CRN_REVIEW_TAG = np.uint64(3) << _S56
+_CRN_REVIEW_TAG = np.uint64(CRN_REVIEW) << _S56
 _UNTAGGED, _AWAITING_REMOVAL = 4, 6
 
 
@@ -739,3 +747,76 @@ def queue_new_orders(slots, error, rework, d, first_visit_delay, state, visit, r
             state[i] = _AWAITING_FIT
             visit[i] = _V_FIT
             ready_day[i] = d + first_visit_delay
+
+
+_S40 = np.uint64(40)
+
+
+@njit(cache=True, nogil=True)
+def notice_draws(
+    a_key, a_kind, a_time, a_cohort, responder_of_cohort, specials, specials_to_home_office,
+    home_office, specials_tag, pack_tag,
+):  # fmt: skip
+    """Keys, responders and pack-time uniforms of new breach notifications.
+
+    A notification's key hashes the alert (order key, kind, day), not the order in which
+    alerts were reviewed, so its pack time and outcome do not depend on triage. Specials
+    go to the Home Office with probability ``specials_to_home_office``, else to probation.
+    """
+    n = a_key.shape[0]
+    key = np.empty(n, dtype=np.uint64)
+    responder = np.empty(n, dtype=np.int8)
+    u_pack = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        day = np.uint64(np.int64(np.floor(a_time[i])))
+        k = _mix1(a_key[i] ^ (np.uint64(a_kind[i]) << _S40)) + day
+        key[i] = k
+        c = a_cohort[i]
+        r = responder_of_cohort[c]
+        if c == specials and _crn1(a_key[i], specials_tag, 0) < specials_to_home_office:
+            r = home_office
+        responder[i] = r
+        u_pack[i] = _crn1(k, pack_tag, 0)
+    return key, responder, u_pack
+
+
+@njit(cache=True, nogil=True)
+def write_notices(
+    slots, a_slot, a_uid, a_cohort, a_risk, a_serious, a_time, key, responder, sent,
+    o_uid, o_region, o_area, o_notifications,
+    state, order_slot, order_uid, cohort, risk, serious, region, area, nt_responder,
+    breach_time, sent_time, delivered_day, nt_key,
+    window_hours, by_cohort, out_lag,
+):  # fmt: skip
+    """Write new breach notifications (in transit until ``delivered_day``, the day after
+    the pack is sent) and count them against their orders. Returns (notifications within
+    the KPI window, serious ones); lags in hours go to ``out_lag``, counts by cohort are
+    added to ``by_cohort``."""
+    in_window = 0
+    n_serious = 0
+    for j in range(slots.shape[0]):
+        i = slots[j]
+        s = a_slot[j]
+        state[i] = _IN_TRANSIT
+        order_slot[i] = s
+        order_uid[i] = a_uid[j]
+        cohort[i] = a_cohort[j]
+        risk[i] = a_risk[j]
+        serious[i] = a_serious[j]
+        region[i] = o_region[s]
+        area[i] = o_area[s]
+        nt_responder[i] = responder[j]
+        breach_time[i] = a_time[j]
+        sent_time[i] = sent[j]
+        delivered_day[i] = np.int32(np.ceil(sent[j]))
+        nt_key[i] = key[j]
+        if o_uid[s] == a_uid[j]:
+            o_notifications[s] += 1
+        by_cohort[a_cohort[j]] += 1
+        lag = (sent[j] - a_time[j]) * 24.0
+        out_lag[j] = lag
+        if lag <= window_hours:
+            in_window += 1
+        if a_serious[j]:
+            n_serious += 1
+    return in_window, n_serious

@@ -55,6 +55,16 @@ from em_abm.agents.probation import ProbationOfficer
 from em_abm.errors import UserError
 from em_abm.geography import Geography
 from em_abm.kernels import (
+    CRN_ALLOCATION,
+    CRN_BEHAVIOUR,
+    CRN_CUSTODY,
+    CRN_NOTIFY,
+    CRN_OUTCOME,
+    CRN_PACK,
+    CRN_PROXIMITY,
+    CRN_RESENTENCE,
+    CRN_SOURCE,
+    CRN_SPECIALS,
     FIELD_COUNTERS,
     behaviour_day,
     categorical,
@@ -63,7 +73,7 @@ from em_abm.kernels import (
     day_counts,
     field_visits_day,
     init_orders,
-    mix,
+    notice_draws,
     notify_decisions,
     queue_new_orders,
     rank_within,
@@ -72,6 +82,7 @@ from em_abm.kernels import (
     responses_day,
     responses_waiting,
     visit_scan,
+    write_notices,
 )
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS, TAGS, VISIT_TYPES
@@ -92,11 +103,6 @@ from em_abm.scenario import Scenario, load
 # only: the position of a stream fixes its numbers.
 STREAMS = ("arrivals", "init", "maintenance", "behaviour")
 
-# Event identifiers for the per-order common random numbers (below 256).
-_CRN_FIT, _CRN_COLLECT, _CRN_REVIEW, _CRN_BEHAVIOUR, _CRN_SPECIALS = 1, 2, 3, 4, 5
-_CRN_OUTCOME, _CRN_RESENTENCE, _CRN_ALLOCATION, _CRN_SOURCE, _CRN_PROXIMITY = 6, 7, 8, 9, 10
-_CRN_PACK, _CRN_CUSTODY = 11, 12
-_CRN_NOTIFY = 16  # + alert kind
 NEGATIVE_DAY_OFFSET = 1 << 20  # day indices are negative during warm-up; hash d + offset
 
 PROBATION, POLICE, HOME_OFFICE = range(len(RESPONDERS))
@@ -129,6 +135,7 @@ _RESPONDER_OF_COHORT = {
     "court_sentence": PROBATION,
     "specials": PROBATION,
 }
+_RESPONDER_BY_COHORT = np.array([_RESPONDER_OF_COHORT[c] for c in COHORTS], dtype=np.int8)
 
 
 def crn(keys: np.ndarray, event: int, index: np.ndarray | int) -> np.ndarray:
@@ -507,7 +514,7 @@ class EMModel(mesa.Model):
             slots, attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
             attrs["propensity"], np.full(n, received, dtype=np.int32),
             np.asarray(end, dtype=np.int32), self.geography.area_region,
-            np.uint64(_CRN_BEHAVIOUR << 56),
+            np.uint64(CRN_BEHAVIOUR << 56),
             o.cohort, o.tag, o.area, o.key, o.risk, o.propensity, o.region, o.received_day,
             o.end_day, o.attempts, o.attempts_total, o.rounds, o.first_round_open,
             o.fitted_day, o.disconnected_day, o.notifications, o.to_custody, o.visit,
@@ -519,7 +526,7 @@ class EMModel(mesa.Model):
                 (cohort == COHORTS.index("post_release")) | (cohort == COHORTS.index("court_bail"))
             )
             o.proximity[slots] = eligible & (
-                crn(o.key[slots], _CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"]
+                crn(o.key[slots], CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"]
             )
         self._refresh_hazards(slots)
         slot_list, uids = slots.tolist(), o.uid[slots].tolist()
@@ -594,7 +601,7 @@ class EMModel(mesa.Model):
         if (self.tag_share >= 1.0).all():  # u < 1 always: everyone is accepted
             accept = np.ones(len(cohort), dtype=bool)
         else:
-            accept = crn(attrs["key"], _CRN_ALLOCATION, 0) < self.tag_share[cohort]
+            accept = crn(attrs["key"], CRN_ALLOCATION, 0) < self.tag_share[cohort]
         if np.isfinite(self.yearly_cap).any():
             year = self.date_of(d).year if d >= 0 else None
             if year != self._cap_year:
@@ -614,8 +621,8 @@ class EMModel(mesa.Model):
         if len(slots) == 0:
             return
         o, p = self.orders, self.p
-        chosen = slots[crn(o.key[slots], _CRN_SOURCE, 0) < self.source_share[o.cohort[slots]]]
-        fitted = chosen[crn(o.key[chosen], _CRN_SOURCE, 1) < p["pilot.source_fit_success"]]
+        chosen = slots[crn(o.key[slots], CRN_SOURCE, 0) < self.source_share[o.cohort[slots]]]
+        fitted = chosen[crn(o.key[chosen], CRN_SOURCE, 1) < p["pilot.source_fit_success"]]
         if len(fitted) == 0:
             return
         stock = self.supplier.stock.ravel()
@@ -752,7 +759,7 @@ class EMModel(mesa.Model):
             a["key"], a["kind"], a["serious"], a["tag"], a["time"],
             p["monitoring.notify_prob.serious"], p["monitoring.notify_prob.alcohol"],
             p["monitoring.notify_prob.minor"], p["monitoring.notify_prob.technical"],
-            TAGS.index("alcohol"), _CRN_NOTIFY, NEGATIVE_DAY_OFFSET,
+            TAGS.index("alcohol"), CRN_NOTIFY, NEGATIVE_DAY_OFFSET,
         )  # fmt: skip
         if notify.any():
             self._send_notifications(d, a[notify])
@@ -760,46 +767,30 @@ class EMModel(mesa.Model):
     def _send_notifications(self, d: int, a: np.ndarray) -> None:
         o, p, nt = self.orders, self.p, self.notices
         n = len(a)
-        cohort = a["cohort"]
-        responder = np.array([_RESPONDER_OF_COHORT[c] for c in COHORTS], dtype=np.int8)[cohort]
-        sp = cohort == COHORTS.index("specials")
-        if sp.any():
-            to_ho = crn(a["key"][sp], _CRN_SPECIALS, 0) < p["specials.home_office_share"]
-            responder[np.flatnonzero(sp)[to_ho]] = HOME_OFFICE
-        review_time = np.maximum(a["time"], d + 0.5)
-        # The notification's key comes from the alert (order, kind, day), not from the order in
-        # which alerts were reviewed, so its pack time and outcome do not depend on triage.
-        key = mix(a["key"] ^ (a["kind"].astype(np.uint64) << np.uint64(40))) + np.floor(
-            a["time"]
-        ).astype(np.int64).astype(np.uint64)
-        z = ndtri(np.clip(crn(key, _CRN_PACK, 0), 1e-12, 1 - 1e-12))
+        key, responder, u = notice_draws(
+            a["key"], a["kind"], a["time"], a["cohort"], _RESPONDER_BY_COHORT,
+            COHORTS.index("specials"), p["specials.home_office_share"], HOME_OFFICE,
+            np.uint64(CRN_SPECIALS) << np.uint64(56), np.uint64(CRN_PACK) << np.uint64(56),
+        )  # fmt: skip
+        z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
         hours = p["monitoring.pack_hours_median"] * np.exp(p["monitoring.pack_hours_sigma"] * z)
-        sent = review_time + hours / 24.0
+        sent = np.maximum(a["time"], d + 0.5) + hours / 24.0  # from review
         slots = nt.allocate(n)
-        nt.state[slots] = NoticeState.IN_TRANSIT
-        nt.order_slot[slots] = a["order_slot"]
-        nt.order_uid[slots] = a["order_uid"]
-        nt.cohort[slots] = cohort
-        nt.risk[slots] = a["risk"]
-        nt.serious[slots] = a["serious"]
-        nt.region[slots] = o.region[a["order_slot"]]
-        nt.area[slots] = o.area[a["order_slot"]]
-        nt.responder[slots] = responder
-        nt.breach_time[slots] = a["time"]
-        nt.sent_time[slots] = sent
-        nt.delivered_day[slots] = np.ceil(sent).astype(np.int32)
-        nt.key[slots] = key
-        same = o.uid[a["order_slot"]] == a["order_uid"]
-        np.add.at(o.notifications, a["order_slot"][same], 1)
+        by_cohort = np.zeros(len(COHORTS), dtype=np.int64)
+        lag = np.empty(n)
+        in_window, n_serious = write_notices(
+            slots, a["order_slot"], a["order_uid"], a["cohort"], a["risk"], a["serious"],
+            a["time"], key, responder, sent, o.uid, o.region, o.area, o.notifications,
+            nt.state, nt.order_slot, nt.order_uid, nt.cohort, nt.risk, nt.serious, nt.region,
+            nt.area, nt.responder, nt.breach_time, nt.sent_time, nt.delivered_day, nt.key,
+            p["kpi.notification_window_hours"], by_cohort, lag,
+        )  # fmt: skip
         self.notices_created += n
         self._count("breach_notifications", n)
-        self._flow[_COLS["breach_notifications"]] += np.bincount(cohort, minlength=len(COHORTS))
-        lag = (sent - a["time"]) * 24.0
+        self._flow[_COLS["breach_notifications"]] += by_cohort
         self._sample(d, "notification_lag_hours", lag)
-        self._count(
-            "kpi_notifications_in_window", int((lag <= p["kpi.notification_window_hours"]).sum())
-        )
-        self._count("serious_notifications", int(a["serious"].sum()))
+        self._count("kpi_notifications_in_window", in_window)
+        self._count("serious_notifications", n_serious)
 
     # ------------------------------------------------------------------ responders (stage 7)
     def _probation_capacity(self) -> np.ndarray:
@@ -858,7 +849,7 @@ class EMModel(mesa.Model):
                 self.outcome_probs, self.probation_caseload, p["probation.caseload_threshold"],
                 p["probation.overload_nfa_shift"], _O["nfa"], _IS_CUSTODIAL, _IS_COMPLIANCE,
                 _O["return_to_court"], p["court.resentence_custody_prob"],
-                self.custody_days_mean, _CRN_OUTCOME, _CRN_RESENTENCE, _CRN_CUSTODY,
+                self.custody_days_mean, CRN_OUTCOME, CRN_RESENTENCE, CRN_CUSTODY,
                 len(RISK_LEVELS) - 1,
                 counts, outcomes, custody_by_cohort, waited, n_by, high, keep, custody_days,
                 close,
