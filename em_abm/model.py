@@ -492,7 +492,7 @@ class EMModel(mesa.Model):
         k = self.p["behaviour.propensity_shape"]
         area = self.geography.draw_areas(rng, n)
         u_tag = rng.random(n)
-        key = rng.integers(0, 2**63, size=n, dtype=np.int64).view(np.uint64)
+        key = rng.integers(0, 2**63 - 1, size=n, dtype=np.int64, endpoint=True).view(np.uint64)
         u_risk = rng.random(n)
         return {
             "cohort": cohort,
@@ -571,7 +571,9 @@ class EMModel(mesa.Model):
         cohort = np.repeat(np.arange(len(COHORTS)), counts).astype(np.int8)
         n = len(cohort)
         k = p["demand.duration_shape"]
-        length = rng.gamma(k, self.duration_mean[cohort] / k)
+        # gamma(k, scale) is scale times a standard gamma(k) draw: same numbers, and numpy's
+        # scalar-parameter path is much faster than an array of scales.
+        length = (self.duration_mean / k)[cohort] * rng.standard_gamma(k, size=n)
         error = rng.random(n) < p["orders.error_rate"]
         rework = np.ceil(rng.exponential(p["orders.rework_days_mean"], n)).astype(np.int32)
         attrs = self._draw_orders(rng, cohort)

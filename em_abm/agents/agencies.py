@@ -26,9 +26,9 @@ class Requester(mesa.Agent):
         super().__init__(model)
         self.cohort_index = np.array([COHORTS.index(c) for c in self.cohorts], dtype=np.int64)
 
-    def new_orders(self, rng: np.random.Generator, daily_rate: np.ndarray) -> np.ndarray:
+    def new_orders(self, rng: np.random.Generator, daily_rate: np.ndarray) -> list[int]:
         """Number of new orders today for each of this requester's cohorts."""
-        return rng.poisson(daily_rate[self.cohort_index])
+        return [rng.poisson(rate) for rate in daily_rate[self.cohort_index].tolist()]
 
 
 class Prison(Requester):
