@@ -1,11 +1,17 @@
-"""Compiled inner loops (numba) for the per-wearer work done every simulated day.
+"""Compiled inner loops (numba) for the per-order work done every simulated day.
 
 A numpy expression over the order arrays costs a few microseconds of Python overhead per
-call whatever the population, and the daily behaviour step needs about forty of them; one
-fused loop over the orders does the same work in a single pass. Each kernel reproduces its
-numpy formulation operation for operation (float32 where the arrays are float32, the same
-hash), so results are identical to the vectorised version it replaces; the regression test
-pins them.
+call whatever the population, and a day needs hundreds of them; one fused loop over the
+orders (or over the day's visits, alerts or breach packs) does the same work in a single
+pass. Each kernel reproduces the numpy formulation it replaced operation for operation
+(float32 where the arrays are float32, the same hash, sums in the same order), so results
+are identical to it; the regression test pins them.
+
+The kernels read and write the model's arrays in place (``OrderTable``, ``NotificationTable``
+fields, the supplier's stock); the model's methods say what each stage means and call them.
+Common random numbers are built here too: every per-order or per-breach draw is
+``mix(mix(key ^ event << 56) + index)``, so it does not depend on which day or in which
+order a policy handles the order.
 """
 
 from __future__ import annotations
@@ -152,14 +158,20 @@ _INV53 = 1.0 / 9007199254740992.0
 
 
 @njit(cache=True, nogil=True)
+def _crn1(key, tag, index):
+    """One common random number: uniform [0, 1) from an order's (or breach's) key, its event
+    already shifted into the top byte (``tag``) and an index."""
+    return np.float64(_mix1(_mix1(key ^ tag) + np.uint64(index)) >> _S11) * _INV53
+
+
+@njit(cache=True, nogil=True)
 def crn_uniform(keys, event, index):
     """Uniform [0, 1) numbers for (order key, event, index): ``mix(mix(key ^ event << 56) +
     index)``, the top 53 bits. ``index`` is an array of the same length as ``keys``."""
     out = np.empty(keys.shape[0], dtype=np.float64)
     tag = np.uint64(event) << _S56
     for i in range(keys.shape[0]):
-        h = _mix1(_mix1(keys[i] ^ tag) + np.uint64(index[i]))
-        out[i] = np.float64(h >> _S11) * _INV53
+        out[i] = _crn1(keys[i], tag, index[i])
     return out
 
 
@@ -168,10 +180,8 @@ def crn_uniform_scalar(keys, event, index):
     """As :func:`crn_uniform`, with one ``index`` for every key."""
     out = np.empty(keys.shape[0], dtype=np.float64)
     tag = np.uint64(event) << _S56
-    idx = np.uint64(index)
     for i in range(keys.shape[0]):
-        h = _mix1(_mix1(keys[i] ^ tag) + idx)
-        out[i] = np.float64(h >> _S11) * _INV53
+        out[i] = _crn1(keys[i], tag, index)
     return out
 
 
@@ -187,17 +197,6 @@ def rank_within(group):
         g = group[i]
         out[i] = seen[g]
         seen[g] += 1
-    return out
-
-
-@njit(cache=True, nogil=True)
-def crn_uniform_events(keys, events, index):
-    """As :func:`crn_uniform`, with an event number per key."""
-    out = np.empty(keys.shape[0], dtype=np.float64)
-    for i in range(keys.shape[0]):
-        tag = np.uint64(events[i]) << _S56
-        h = _mix1(_mix1(keys[i] ^ tag) + np.uint64(index[i]))
-        out[i] = np.float64(h >> _S11) * _INV53
     return out
 
 
@@ -219,15 +218,6 @@ def day_counts(state, cohort, tag, visit, ready_day, day, n_states, n_cohorts, n
     return by_state_cohort, fitted_by_tag, due_by_visit
 
 
-@njit(cache=True, nogil=True)
-def mix(keys):
-    """splitmix64 finaliser of every key (the hash every common random number is built on)."""
-    out = np.empty_like(keys)
-    for i in range(keys.shape[0]):
-        out[i] = _mix1(keys[i])
-    return out
-
-
 # Counters returned by :func:`field_visits_day`, in this order (metric column names).
 FIELD_COUNTERS = (
     "visits_done", "visits_done.fit", "visits_done.check", "visits_done.removal",
@@ -239,11 +229,6 @@ FIELD_COUNTERS = (
 _AWAITING_FIT, _ESCALATED, _NO_DAY = 2, 3, 2147483647
 _CRN_FIT_TAG = np.uint64(CRN_FIT) << _S56
 _CRN_COLLECT_TAG = np.uint64(CRN_COLLECT) << _S56
-
-
-@njit(cache=True, nogil=True)
-def _crn1(key, tag, index):
-    return np.float64(_mix1(_mix1(key ^ tag) + np.uint64(index)) >> _S11) * _INV53
 
 
 @njit(cache=True, nogil=True)
