@@ -201,21 +201,44 @@ def rank_within(group):
 
 
 @njit(cache=True, nogil=True)
-def day_counts(state, cohort, tag, visit, ready_day, day, n_states, n_cohorts, n_tags, n_visits):
-    """One pass for the day's stocks: orders by (state, cohort), fitted orders by tag, and
-    visits due by type."""
-    by_state_cohort = np.zeros((n_states, n_cohorts), dtype=np.int64)
-    fitted_by_tag = np.zeros(n_tags, dtype=np.int64)
-    due_by_visit = np.zeros(n_visits, dtype=np.int64)
-    for i in range(state.shape[0]):
+def record_orders(
+    n, state, cohort, tag, visit, ready_day, d, row,
+    col_state, col_tagged, cols_tagged_cohort, cols_tagged_tag, col_active,
+    col_active_untagged, cols_visits,
+):  # fmt: skip
+    """The day's stocks of orders written into the metrics ``row``: orders by state
+    (``col_state[s]``, -1 for none), tagged orders in all and by cohort and tag, active
+    orders with and without a tag, and visits due (``cols_visits[0]`` all, then by type)."""
+    n_states = col_state.shape[0]
+    by_state = np.zeros(n_states, dtype=np.int64)
+    fitted_by_cohort = np.zeros(cols_tagged_cohort.shape[0], dtype=np.int64)
+    fitted_by_tag = np.zeros(cols_tagged_tag.shape[0], dtype=np.int64)
+    due = np.zeros(cols_visits.shape[0], dtype=np.int64)
+    for i in range(n):
         s = state[i]
-        by_state_cohort[s, cohort[i]] += 1
+        by_state[s] += 1
         if s == _FITTED:
+            fitted_by_cohort[cohort[i]] += 1
             fitted_by_tag[tag[i]] += 1
         v = visit[i]
-        if v != 0 and ready_day[i] <= day:
-            due_by_visit[v] += 1
-    return by_state_cohort, fitted_by_tag, due_by_visit
+        if v != 0 and ready_day[i] <= d:
+            due[v] += 1
+            due[0] += 1
+    for s in range(n_states):
+        if col_state[s] >= 0:
+            row[col_state[s]] = by_state[s]
+    row[col_tagged] = by_state[_FITTED]
+    for c in range(fitted_by_cohort.shape[0]):
+        row[cols_tagged_cohort[c]] = fitted_by_cohort[c]
+    for t in range(fitted_by_tag.shape[0]):
+        row[cols_tagged_tag[t]] = fitted_by_tag[t]
+    active = 0
+    for s in range(_REWORK, _FITTED + 1):
+        active += by_state[s]
+    row[col_active] = active
+    row[col_active_untagged] = active - by_state[_FITTED]
+    for v in range(cols_visits.shape[0]):
+        row[cols_visits[v]] = due[v]
 
 
 # Counters returned by :func:`field_visits_day`, in this order (metric column names).

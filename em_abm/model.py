@@ -70,13 +70,13 @@ from em_abm.kernels import (
     categorical,
     crn_uniform,
     crn_uniform_scalar,
-    day_counts,
     field_visits_day,
     init_orders,
     notice_draws,
     notify_decisions,
     queue_new_orders,
     rank_within,
+    record_orders,
     refresh_hazards,
     requesters_and_ends_day,
     responses_day,
@@ -88,8 +88,6 @@ from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS, TAGS, VISIT_TYPES
 from em_abm.policies import response_policy, triage_policy, visit_policy
 from em_abm.population import (
-    ACTIVE_STATES,
-    N_STATES,
     NO_DAY,
     NoticeState,
     NotificationTable,
@@ -127,6 +125,25 @@ _COLS = {
     "tagged_by_cohort": np.array([COLUMN_INDEX[f"tagged.{c}"] for c in COHORTS]),
     "tagged_by_tag": np.array([COLUMN_INDEX[f"tagged.{t}"] for t in TAGS]),
 }
+# Where record_orders writes the day's stocks of orders (kernels.record_orders).
+_STATE_COLUMNS = {
+    State.REWORK: "orders_in_rework",
+    State.AWAITING_FIT: "orders_awaiting_fit",
+    State.ESCALATED: "orders_escalated",
+    State.AWAITING_REMOVAL: "orders_awaiting_removal",
+}
+_RECORD_COLUMNS = (
+    np.array([COLUMN_INDEX[_STATE_COLUMNS[s]] if s in _STATE_COLUMNS else -1 for s in State]),
+    COLUMN_INDEX["tagged"],
+    _COLS["tagged_by_cohort"],
+    _COLS["tagged_by_tag"],
+    COLUMN_INDEX["active_orders"],
+    COLUMN_INDEX["active_orders_without_tag"],
+    np.array(
+        [COLUMN_INDEX["outstanding_visits"]]
+        + [COLUMN_INDEX[f"outstanding_visits.{v.name.lower()}"] for v in list(Visit)[1:]]
+    ),
+)
 _IS_COMPLIANCE = np.isin(OUTCOMES, COMPLIANCE)
 _RESPONDER_OF_COHORT = {
     "post_release": PROBATION,
@@ -1078,27 +1095,11 @@ class EMModel(mesa.Model):
         o = self.orders
         row = self.series[d]
         row[:] = self._flow
-        counts, by_tag, by_visit = day_counts(
-            o.view("state"), o.view("cohort"), o.view("tag"), o.view("visit"), o.view("ready_day"),
-            d, N_STATES, len(COHORTS), len(TAGS), len(Visit),
+        record_orders(
+            o.n, o.state, o.cohort, o.tag, o.visit, o.ready_day, d, row,
+            *_RECORD_COLUMNS,
         )  # fmt: skip
-        by_state = counts.sum(axis=1)
         ix = COLUMN_INDEX
-        fitted_by_cohort = counts[State.FITTED]
-        row[ix["tagged"]] = fitted_by_cohort.sum()
-        row[_COLS["tagged_by_cohort"]] = fitted_by_cohort
-        row[_COLS["tagged_by_tag"]] = by_tag
-        active = sum(by_state[s] for s in ACTIVE_STATES)
-        row[ix["active_orders"]] = active
-        row[ix["active_orders_without_tag"]] = active - by_state[State.FITTED]
-        row[ix["orders_in_rework"]] = by_state[State.REWORK]
-        row[ix["orders_awaiting_fit"]] = by_state[State.AWAITING_FIT]
-        row[ix["orders_escalated"]] = by_state[State.ESCALATED]
-        row[ix["orders_awaiting_removal"]] = by_state[State.AWAITING_REMOVAL]
-        row[ix["outstanding_visits"]] = by_visit[1:].sum()
-        row[ix["outstanding_visits.fit"]] = by_visit[Visit.FIT]
-        row[ix["outstanding_visits.check"]] = by_visit[Visit.CHECK]
-        row[ix["outstanding_visits.removal"]] = by_visit[Visit.REMOVAL]
         row[ix["devices_in_stock"]] = self.supplier.stock.sum()
         row[ix["devices_delivered"]] = self.supplier.delivered_today
         row[ix["cost_em_gbp"]] = row[ix["tagged"]] * self.p["cost.per_tagged_year_gbp"] / 365.0
