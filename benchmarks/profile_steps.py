@@ -16,7 +16,7 @@ import time
 from em_abm.model import EMModel
 
 STEPS = (
-    "_arrivals", "_orders_day", "_review_alerts", "_respond",
+    "_arrivals", "_requesters_and_ends", "_behaviour", "_review_alerts", "_respond",
     "_field_visits", "_contingency", "_record", "_finish_closed",
 )  # fmt: skip
 

@@ -33,9 +33,7 @@ CRN_OUTCOME, CRN_RESENTENCE, CRN_ALLOCATION, CRN_SOURCE, CRN_PROXIMITY = 6, 7, 8
 CRN_PACK, CRN_CUSTODY = 11, 12
 CRN_NOTIFY = 16  # + alert kind
 
-# Order states (population.State), visits (population.Visit), "never" for day fields.
-_FREE, _REWORK, _AWAITING_FIT, _ESCALATED, _UNTAGGED, _FITTED, _AWAITING_REMOVAL = range(7)
-_NO_DAY = 2147483647
+_FREE, _REWORK, _FITTED = 0, 1, 5
 _VIOLATION, _TAMPER, _DISCONNECT, _TECHNICAL = 0, 1, 2, 3  # alert kinds (agents.monitoring)
 _V_FIT, _V_CHECK, _V_REMOVAL = 1, 2, 3
 
@@ -48,93 +46,19 @@ def _mix1(x):
     return z ^ (z >> _S31)
 
 
-_S11 = np.uint64(11)
-_S56 = np.uint64(56)
-_INV53 = 1.0 / 9007199254740992.0
-
-
 @njit(cache=True, nogil=True)
-def _crn1(key, tag, index):
-    """One common random number: uniform [0, 1) from an order's (or breach's) key, its event
-    already shifted into the top byte (``tag``) and an index."""
-    return np.float64(_mix1(_mix1(key ^ tag) + np.uint64(index)) >> _S11) * _INV53
-
-
-# What a requester decides about an order escalated after two failed fitting attempts.
-REISSUE, REVOKE, LEAVE_ACTIVE = 0, 1, 2
-_CRN_REVIEW_TAG = np.uint64(CRN_REVIEW) << _S56
-
-
-@njit(cache=True, nogil=True)
-def review_decision(u, rounds, reissue, revoke, max_rounds):
-    """A requester's decision on an escalated order, from its common random number ``u``:
-    re-issue for another round of attempts (share ``reissue``), revoke (share ``revoke``) or
-    leave the order active without a tag. After ``max_rounds`` rounds it is revoked instead
-    of re-issued."""
-    if u < reissue:
-        return REVOKE if rounds >= max_rounds else REISSUE
-    if u < reissue + revoke:
-        return REVOKE
-    return LEAVE_ACTIVE
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _requester_and_end(
-    i, d, state, ready_day, visit, attempts, rounds, end_day, key,
-    first_visit_delay, reissue, revoke, max_rounds,
-):  # fmt: skip
-    """The requester's work on order ``i`` today and its end: rework done joins the fitting
-    queue; an escalated order due for review is re-issued, revoked or left active untagged
-    (:func:`review_decision`); an order ending today waits for removal if fitted and
-    otherwise closes. Returns 1 if revoked, 2 if it closes at its end, else 0."""
-    s = state[i]
-    if ready_day[i] <= d:
-        if s == _REWORK:
-            s = _AWAITING_FIT
-            state[i] = s
-            visit[i] = _V_FIT
-            ready_day[i] = d + first_visit_delay
-        elif s == _ESCALATED:
-            u = _crn1(key[i], _CRN_REVIEW_TAG, rounds[i])
-            decision = review_decision(u, rounds[i], reissue, revoke, max_rounds)
-            if decision == REVOKE:
-                return 1
-            if decision == REISSUE:
-                s = _AWAITING_FIT
-                visit[i] = _V_FIT
-                attempts[i] = 0
-                rounds[i] += 1
-                ready_day[i] = d + first_visit_delay
-            else:
-                s = _UNTAGGED
-            state[i] = s
-    if end_day[i] <= d:
-        if s == _FITTED:
-            state[i] = _AWAITING_REMOVAL
-            visit[i] = _V_REMOVAL
-            ready_day[i] = d
-        elif s != _AWAITING_REMOVAL:
-            return 2
-    return 0
-
-
-@njit(cache=True, nogil=True)
-def orders_day(
+def behaviour_day(
     n, state, disconnected_day, fitted_day, behaviour_key, proximity,
     h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
     uid, key, risk, tag, cohort, visit, ready_day, serious_by_risk, d,
     day_hash, working_after, early_after, early_mult, disconnect_p, technical_p,
     proximity_half, use_proximity,
     a_slot, a_uid, a_key, a_time, a_kind, a_serious, a_risk, a_tag, a_cohort,
-    attempts, rounds, end_day, first_visit_delay, reissue, revoke, max_rounds, out_closed,
 ):  # fmt: skip
-    """One day for every order slot: the requester's work and the order's end
-    (:func:`_requester_and_end`; orders that close are written to ``out_closed``), then
-    the wearer's behaviour.
+    """One day of behaviour for every order slot.
 
     Counts (active, working, offences while working, all offences) and the expected offences
-    of the working had they been untagged are returned, then the number of alerts, of
-    orders closed and of those revoked.
+    of the working had they been untagged are returned, with the number of alerts last.
     Alerts are written to ``a_*`` (the fields of the monitoring centre's queue). An order
     whose device is tampered with or loses contact is marked disconnected and, unless a
     visit is already pending, gets an equipment-check visit due today.
@@ -157,21 +81,7 @@ def orders_day(
     # bounds): a day has at most one device event, whatever the multipliers.
     cap_v = np.float32(0.6)
     cap_t = np.float32(0.2)
-    n_closed = 0
-    n_revoked = 0
     for i in range(n):
-        if state[i] == _FREE:
-            continue
-        ended = _requester_and_end(
-            i, d, state, ready_day, visit, attempts, rounds, end_day, key,
-            first_visit_delay, reissue, revoke, max_rounds,
-        )  # fmt: skip
-        if ended:
-            out_closed[n_closed] = i
-            n_closed += 1
-            if ended == 1:
-                n_revoked += 1
-            continue
         s = state[i]
         if s < _REWORK or s > _FITTED:
             continue
@@ -239,7 +149,19 @@ def orders_day(
         a_tag[k] = tag[i]
         a_cohort[k] = cohort[i]
         k += 1
-    return n_active, n_work, n_off_work, n_off, expected, k, n_closed, n_revoked
+    return n_active, n_work, n_off_work, n_off, expected, k
+
+
+_S11 = np.uint64(11)
+_S56 = np.uint64(56)
+_INV53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True, nogil=True)
+def _crn1(key, tag, index):
+    """One common random number: uniform [0, 1) from an order's (or breach's) key, its event
+    already shifted into the top byte (``tag``) and an index."""
+    return np.float64(_mix1(_mix1(key ^ tag) + np.uint64(index)) >> _S11) * _INV53
 
 
 @njit(cache=True, nogil=True)
@@ -327,6 +249,7 @@ FIELD_COUNTERS = (
     "fits", "fits_within_two", "visits_failed", "escalations", "first_rounds_concluded",
     "removals", "devices_collected", "devices_lost",
 )  # fmt: skip
+_AWAITING_FIT, _ESCALATED, _NO_DAY = 2, 3, 2147483647
 _CRN_FIT_TAG = np.uint64(CRN_FIT) << _S56
 _CRN_COLLECT_TAG = np.uint64(CRN_COLLECT) << _S56
 
@@ -532,6 +455,78 @@ def init_orders(
         visit[i] = 0
         behaviour_key[i] = _mix1(new_key[j] ^ behaviour_tag)
         proximity[i] = False
+
+
+# What a requester decides about an order escalated after two failed fitting attempts.
+REISSUE, REVOKE, LEAVE_ACTIVE = 0, 1, 2
+_CRN_REVIEW_TAG = np.uint64(CRN_REVIEW) << _S56
+_UNTAGGED, _AWAITING_REMOVAL = 4, 6
+
+
+@njit(cache=True, nogil=True)
+def review_decision(u, rounds, reissue, revoke, max_rounds):
+    """A requester's decision on an escalated order, from its common random number ``u``:
+    re-issue for another round of attempts (share ``reissue``), revoke (share ``revoke``) or
+    leave the order active without a tag. After ``max_rounds`` rounds it is revoked instead
+    of re-issued."""
+    if u < reissue:
+        return REVOKE if rounds >= max_rounds else REISSUE
+    if u < reissue + revoke:
+        return REVOKE
+    return LEAVE_ACTIVE
+
+
+@njit(cache=True, nogil=True)
+def requesters_and_ends_day(
+    n, d, state, ready_day, visit, attempts, rounds, end_day, key,
+    first_visit_delay, reissue, revoke, max_rounds, out_closed,
+):  # fmt: skip
+    """The requesters' daily work and the orders that end today, for every order slot.
+
+    Orders whose rework is done join the fitting queue; escalated orders whose review is
+    due are re-issued, revoked or left active untagged (:func:`review_decision`). Then
+    orders ending today wait for removal if fitted, and otherwise close. Slots of orders
+    that close (revoked or ended) are written to ``out_closed``; returns their number and
+    the number revoked.
+    """
+    k = 0
+    revoked = 0
+    for i in range(n):
+        s = state[i]
+        if s == _FREE:
+            continue
+        if ready_day[i] <= d:
+            if s == _REWORK:
+                s = _AWAITING_FIT
+                state[i] = s
+                visit[i] = _V_FIT
+                ready_day[i] = d + first_visit_delay
+            elif s == _ESCALATED:
+                u = _crn1(key[i], _CRN_REVIEW_TAG, rounds[i])
+                decision = review_decision(u, rounds[i], reissue, revoke, max_rounds)
+                if decision == REVOKE:
+                    revoked += 1
+                    out_closed[k] = i
+                    k += 1
+                    continue
+                if decision == REISSUE:
+                    s = _AWAITING_FIT
+                    visit[i] = _V_FIT
+                    attempts[i] = 0
+                    rounds[i] += 1
+                    ready_day[i] = d + first_visit_delay
+                else:
+                    s = _UNTAGGED
+                state[i] = s
+        if end_day[i] <= d:
+            if s == _FITTED:
+                state[i] = _AWAITING_REMOVAL
+                visit[i] = _V_REMOVAL
+                ready_day[i] = d
+            elif s != _AWAITING_REMOVAL:
+                out_closed[k] = i
+                k += 1
+    return k, revoked
 
 
 @njit(cache=True, nogil=True)

@@ -7,18 +7,18 @@ at the start of their day. A day:
 1. requesters send new orders (stage 2), rationed by the allocation levers; about a fifth
    arrive with errors and go back for rework; clean orders join the fitting queue, or are
    fitted at source (court, prison) under those pilots;
-2. in one compiled pass over the orders: requesters finish rework and review orders
-   escalated after two failed attempts; orders that end today wait for removal if fitted
-   and otherwise close; wearers' behaviour (stage 4): violations, tampering, lost contact,
-   false alarms and reoffending;
-3. the monitoring centre reviews alerts up to its capacity and sends breach packs (stage 6);
-4. probation, police and the Home Office receive the packs that have arrived and act on
+2. requesters finish rework and review orders escalated after two failed attempts;
+3. orders that end today: fitted ones wait for removal, others close;
+4. wearers' behaviour (stage 4): violations, tampering, lost contact, false alarms and
+   reoffending, for every active order in one compiled pass;
+5. the monitoring centre reviews alerts up to its capacity and sends breach packs (stage 6);
+6. probation, police and the Home Office receive the packs that have arrived and act on
    those they hold (stage 7): outcomes, custody, lapsed notifications;
-5. fitted tags raise equipment-check visits (stage 5);
-6. field officers in each region take due visits in the policy's order until their hours
+7. fitted tags raise equipment-check visits (stage 5);
+8. field officers in each region take due visits in the policy's order until their hours
    are spent: fits (stage 3, each attempt fails with a probability; two failures escalate
    the order), checks, removals (stage 8, the device is collected or lost);
-7. contingency thresholds are checked; the equipment supplier reorders regional stock
+9. contingency thresholds are checked; the equipment supplier reorders regional stock
    (stage 1); metrics for the day are recorded; agents of closed orders are removed.
 
 Per-order work runs in compiled passes over the :class:`~em_abm.population.OrderTable`
@@ -66,6 +66,7 @@ from em_abm.kernels import (
     CRN_SOURCE,
     CRN_SPECIALS,
     FIELD_COUNTERS,
+    behaviour_day,
     categorical,
     crn_uniform,
     crn_uniform_scalar,
@@ -73,11 +74,11 @@ from em_abm.kernels import (
     init_orders,
     notice_draws,
     notify_decisions,
-    orders_day,
     queue_new_orders,
     rank_within,
     record_orders,
     refresh_hazards,
+    requesters_and_ends_day,
     responses_day,
     responses_waiting,
     visit_scan,
@@ -664,6 +665,22 @@ class EMModel(mesa.Model):
         self._sample(d, "order_to_fit", wait)
         self._sample(d, "order_to_fit_cohort", o.cohort[fitted])
 
+    def _requesters_and_ends(self, d: int) -> None:
+        """Requesters finish rework and review escalated orders (stage 2); orders that end
+        today wait for removal if fitted and otherwise close. One compiled pass."""
+        o, p = self.orders, self.p
+        if len(self._slot_buffer) < o.n:
+            self._slot_buffer = np.empty(o.capacity, dtype=np.int64)
+        k, revoked = requesters_and_ends_day(
+            o.n, d, o.state, o.ready_day, o.visit, o.attempts, o.rounds, o.end_day, o.key,
+            p["field.first_visit_delay_days"], p["escalation.reissue_share"],
+            p["escalation.revoke_share"], p["field.max_rounds"], self._slot_buffer,
+        )  # fmt: skip
+        if revoked:
+            self._count("orders_revoked", revoked)
+        if k:
+            self._close(self._slot_buffer[:k].copy())
+
     # ------------------------------------------------------------------ behaviour (stage 4)
     def _refresh_hazards(self, slots: np.ndarray) -> None:
         """Per-order daily hazards from cohort, tag, risk, propensity and the parameters."""
@@ -675,20 +692,16 @@ class EMModel(mesa.Model):
             o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
         )  # fmt: skip
 
-    def _orders_day(self, d: int) -> None:
-        """One compiled pass over the orders: the requesters finish rework and review
-        escalated orders (stage 2); orders that end today wait for removal if fitted and
-        otherwise close; then wearers' violations, tampering, lost contact, technical alerts
-        and reoffending (stage 4). Two uniforms per order and day come from hashing the
-        order's key with the day: the same wearer draws the same numbers on the same day
-        whatever the policy. Orders with a device event become alerts."""
+    def _behaviour(self, d: int) -> None:
+        """Violations, tampering, lost contact, technical alerts and reoffending, for every
+        active order at once. Two uniforms per order and day come from hashing the order's
+        key with the day: the same wearer draws the same numbers on the same day whatever
+        the policy. Work is on whole arrays; only orders with an event are gathered."""
         o, p = self.orders, self.p
         if len(self._alert_buffer) < o.n:
             self._alert_buffer = np.empty(o.capacity, dtype=ALERT_DTYPE)
         buf = self._alert_buffer
-        if len(self._slot_buffer) < o.n:
-            self._slot_buffer = np.empty(o.capacity, dtype=np.int64)
-        n_active, n_work, n_off_work, n_off, expected, k, n_closed, n_revoked = orders_day(
+        n_active, n_work, n_off_work, n_off, expected, k = behaviour_day(
             o.n, o.state, o.disconnected_day, o.fitted_day, o.behaviour_key, o.proximity,
             o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
             o.uid, o.key, o.risk, o.tag, o.cohort, o.visit, o.ready_day,
@@ -703,14 +716,7 @@ class EMModel(mesa.Model):
             p["pilot.victim_proximity_share"] > 0,
             buf["order_slot"], buf["order_uid"], buf["key"], buf["time"], buf["kind"],
             buf["serious"], buf["risk"], buf["tag"], buf["cohort"],
-            o.attempts, o.rounds, o.end_day, p["field.first_visit_delay_days"],
-            p["escalation.reissue_share"], p["escalation.revoke_share"], p["field.max_rounds"],
-            self._slot_buffer,
         )  # fmt: skip
-        if n_revoked:
-            self._count("orders_revoked", n_revoked)
-        if n_closed:
-            self._close(self._slot_buffer[:n_closed].copy())
         # Reoffending: the untagged hazard, reduced while a working tag is on.
         self._count("reoffences_while_tagged", n_off_work)
         self._count("reoffences_while_unmonitored", n_off - n_off_work)
@@ -1060,7 +1066,8 @@ class EMModel(mesa.Model):
         d = self.day
         self._flow[:] = 0.0
         self._arrivals(d)
-        self._orders_day(d)
+        self._requesters_and_ends(d)
+        self._behaviour(d)
         self._review_alerts(d)
         self._respond(d)
         self._field_visits(d)
