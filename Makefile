@@ -10,7 +10,7 @@ SEED ?= 1
 SCALE ?= 1.0
 OUT ?= results/$(SCENARIO)
 
-.PHONY: run test test-slow lint format bench clean venv
+.PHONY: run test test-slow lint format bench calibrate calibrate-quick calibration-report clean venv
 
 # First interpreter found with version >= 3.12 (pyenv honours .python-version).
 FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python; do \
@@ -45,6 +45,21 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# History matching to calibration/targets.toml (about 10-20 minutes on 2 cores); resumes
+# after an interruption. Writes calibration/fitted/ and calibration/report.md.
+calibrate: $(STAMP)
+	$(VENV)/bin/em-abm calibrate
+	$(VENV)/bin/em-abm calibrate --report
+
+# The same pipeline at a smoke-test size (about a minute); outputs in calibration/runs/quick/.
+calibrate-quick: $(STAMP)
+	$(VENV)/bin/em-abm calibrate --quick --restart --no-progress
+	$(VENV)/bin/em-abm calibrate --quick --report
+
+# calibration/report.md and its figures again, from the committed fitted sets.
+calibration-report: $(STAMP)
+	$(VENV)/bin/em-abm calibrate --report
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_fullscale.py

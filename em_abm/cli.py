@@ -1,4 +1,4 @@
-"""Command line: ``em-abm run | scenarios | params``.
+"""Command line: ``em-abm run | compare | targets | calibrate | scenarios | params``.
 
 User mistakes end with one line on stderr (``em-abm: error: <field>: <what is allowed>``) and
 exit status 2, before anything is written.
@@ -106,6 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--jobs", type=int, default=-1)
     t.add_argument("--out", default=None, help="write the table here as Markdown (and .csv)")
 
+    k = sub.add_parser(
+        "calibrate", help="calibrate free parameters to the targets (history matching)"
+    )
+    k.add_argument("--config", default=None, help="calibration file (default calibration/"
+                   "calibrate.toml)")  # fmt: skip
+    k.add_argument("--quick", action="store_true", help="the file's [quick] size (minutes)")
+    k.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
+    k.add_argument("--restart", action="store_true", help="discard stored evaluations")
+    k.add_argument(
+        "--report",
+        action="store_true",
+        help="only write calibration/report.md and its figures from the fitted sets",
+    )
+    k.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     s = sub.add_parser("scenarios", help="list packaged scenarios")
     s.add_argument("--verbose", "-v", action="store_true", help="show descriptions")
 
@@ -200,6 +215,34 @@ def cmd_targets(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    from em_abm import calibration as cal
+
+    cfg = cal.load_config(args.config or cal.DEFAULT_CONFIG, quick=args.quick)
+    if args.report:
+        if args.quick:
+            folder = cal.RUNS_DIR / cfg.name / "fitted"
+            out = cal.RUNS_DIR / cfg.name / "report.md"
+        else:
+            folder, out = cal.FITTED_DIR, cal.ROOT / "calibration" / "report.md"
+        text = cal.report(cfg, folder=folder, out=out, jobs=args.jobs)
+        print(text)
+        print(f"wrote {out} and {out.parent / 'figures'}/")
+        return 0
+    result = cal.run(cfg, jobs=args.jobs, restart=args.restart, progress=not args.no_progress)
+    table = cal.summary_table(result)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    n, total = len(result.accepted), len(result.evaluations)
+    print(f"\n{n} of {total} parameter sets within every target's tolerance")
+    folder = cal.RUNS_DIR / cfg.name / "fitted" if args.quick else cal.FITTED_DIR
+    written = cal.write_fitted(result, folder)
+    if not written:
+        print("no set accepted: widen the priors, add waves or points", file=sys.stderr)
+        return 1
+    print("wrote " + ", ".join(str(p.relative_to(cal.ROOT)) for p in written))
+    return 0
+
+
 def cmd_scenarios(args) -> int:
     from em_abm import scenario as sc
 
@@ -226,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": cmd_run,
             "compare": cmd_compare,
             "targets": cmd_targets,
+            "calibrate": cmd_calibrate,
             "scenarios": cmd_scenarios,
             "params": cmd_params,
         }[args.command]

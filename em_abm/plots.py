@@ -416,3 +416,31 @@ def backlog_against_reported(
     ax.grid(alpha=0.3, linewidth=0.5)
     ax.legend(fontsize=8)
     return _finish(fig, np.array([[ax]]), folder, name)
+
+
+def calibration_marginals(
+    sets, *, ranges: dict, calibrated: dict, before: dict, path: Path
+) -> None:
+    """Histograms of the accepted parameter sets over each parameter's prior range, with
+    the calibrated value (their median) and the value before calibration."""
+    names = list(ranges)
+    cols = 3
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        lo, hi = ranges[name]
+        ax.hist(sets[name], bins=15, range=(lo, hi), color="#4c72b0", alpha=0.8)
+        ax.axvline(calibrated[name], color="black", lw=1.2, label="calibrated (median)")
+        if lo <= before[name] <= hi:
+            ax.axvline(before[name], color="#c44e52", lw=1, ls="--", label="before")
+        ax.set_xlim(lo, hi)
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"Accepted parameter sets over their prior ranges ({len(sets)} sets)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, metadata=PNG_META)
+    plt.close(fig)

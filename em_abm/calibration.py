@@ -1,0 +1,590 @@
+"""Calibration by history matching: which parameter sets reproduce the published figures?
+
+The free parameters and their prior ranges are in ``calibration/calibrate.toml``; the
+figures are the rows of ``calibration/targets.toml`` with ``role = "target"`` (the "check"
+rows are validation and never enter here). The method is history matching in waves
+(Vernon et al. 2010; Andrianakis et al. 2015), with the simulator itself in place of an
+emulator, since a run costs seconds:
+
+1. wave 1 evaluates a Latin hypercube (SALib) over the prior box: each parameter set is run
+   on every scenario the targets name, on the configured seeds, at a reduced scale;
+2. each target's implausibility is ``I = |model - centre| / (half-width / 2)``: the
+   published tolerance is read as two standard deviations of observation and model
+   discrepancy, so ``I <= 2`` means within tolerance. One-sided targets ("at most 400") have
+   ``I = 0`` inside and ``2 + 2 * distance / |bound|`` outside;
+3. the next wave's box encloses the sets whose largest implausibility is at most the cutoff
+   (3, the usual choice), widened by a tenth of its width and clipped to the prior;
+4. the accepted sets, from every wave, are those within every target's tolerance. They are
+   the calibrated sample: their medians are the calibrated values, their spread the
+   parameters' uncertainty.
+
+Evaluations are stored after every batch (``calibration/runs/<name>/evaluations.parquet``),
+so an interrupted calibration resumes where it stopped; the design of each wave depends only
+on the configuration and the earlier waves' results, so a resumed run gives the same answer.
+Raising ``waves`` continues a finished calibration; stored sets of a wave whose design no
+longer matches (the method changed) are evaluated again from that wave on.
+Parameter sets are evaluated in a joblib pool (``--jobs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from em_abm import params as P
+from em_abm import targets as T
+from em_abm.errors import UserError
+from em_abm.scenario import available
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "calibration" / "calibrate.toml"
+RUNS_DIR = ROOT / "calibration" / "runs"
+FITTED_DIR = ROOT / "calibration" / "fitted"
+ACCEPT = 2.0  # implausibility within every target's tolerance
+_KEYS = {
+    "name", "scale", "scale_by_scenario", "report_scale", "seeds", "waves", "points",
+    "cutoff", "design_seed", "free", "quick",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Config:
+    """A calibration: free parameters with prior ranges, and the size of the search."""
+
+    name: str
+    free: dict[str, tuple[float, float]]
+    scale: float = 0.1
+    scale_by_scenario: dict[str, float] = field(default_factory=dict)
+    report_scale: float = 0.25
+    seeds: tuple[int, ...] = (1,)
+    waves: int = 3
+    points: int = 64
+    cutoff: float = 3.0
+    design_seed: int = 1
+    targets_file: str = str(T.DEFAULT_FILE)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.free)
+
+    def fingerprint(self, targets: list[T.Target]) -> str:
+        """Identifies what the stored evaluations were made with (the wave count may grow)."""
+        keep = ("free", "scale", "scale_by_scenario", "seeds", "points", "cutoff", "design_seed")
+        spec = {k: v for k, v in asdict(self).items() if k in keep}
+        spec["targets"] = [asdict(t) for t in targets]
+        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Config:
+    """Read and check a calibration file; ``quick`` applies its ``[quick]`` table."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise UserError(f"{path}: cannot read the calibration file: {e}") from None
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise UserError(
+            f"{path}: {sorted(unknown)[0]}: unknown key; allowed: {', '.join(sorted(_KEYS))}"
+        )
+    quick_table = data.pop("quick", {})
+    if quick:
+        bad = set(quick_table) - (_KEYS - {"quick"})
+        if bad:
+            raise UserError(f"{path}: quick.{sorted(bad)[0]}: not allowed in [quick]")
+        data.update(quick_table)
+    free = {}
+    for key, rng in data.get("free", {}).items():
+        scenario, _, name = key.rpartition(":")
+        if scenario and scenario not in available():
+            raise UserError(
+                f"{path}: free.{key}: unknown scenario {scenario!r}; allowed: "
+                f"{', '.join(sorted(available()))}"
+            )
+        if name not in P.PARAMS:
+            raise UserError(f"{path}: free.{name}: unknown parameter; see `em-abm params`")
+        p = P.PARAMS[name]
+        if p.kind not in ("float", "int") or p.lower is None or p.upper is None:
+            raise UserError(f"{path}: free.{name}: allowed: a bounded number parameter")
+        lo, hi = (p.lower, p.upper) if list(rng) == [] else tuple(rng)
+        if not (isinstance(lo, int | float) and isinstance(hi, int | float)):
+            raise UserError(f"{path}: free.{name}: allowed: [low, high] or []")
+        if not (p.lower <= lo < hi <= p.upper):
+            raise UserError(
+                f"{path}: free.{name}: got [{lo}, {hi}]; allowed: low < high within the "
+                f"parameter's bounds [{p.lower}, {p.upper}]"
+            )
+        free[key] = (float(lo), float(hi))
+    if not free:
+        raise UserError(f"{path}: free: allowed: at least one parameter")
+    cfg = Config(
+        name=str(data.get("name", path.stem)),
+        free=free,
+        scale=float(data.get("scale", 0.1)),
+        scale_by_scenario={k: float(v) for k, v in data.get("scale_by_scenario", {}).items()},
+        report_scale=float(data.get("report_scale", 0.25)),
+        seeds=tuple(int(s) for s in data.get("seeds", [1])),
+        waves=int(data.get("waves", 3)),
+        points=int(data.get("points", 64)),
+        cutoff=float(data.get("cutoff", 3.0)),
+        design_seed=int(data.get("design_seed", 1)),
+    )
+    for key, ok, allowed in (
+        ("scale", 0 < cfg.scale <= 4, "a number in (0, 4]"),
+        ("report_scale", 0 < cfg.report_scale <= 4, "a number in (0, 4]"),
+        (
+            "scale_by_scenario",
+            all(0 < v <= 4 for v in cfg.scale_by_scenario.values()),
+            "numbers in (0, 4]",
+        ),
+        ("seeds", len(cfg.seeds) > 0 and min(cfg.seeds) >= 0, "non-negative integers"),
+        ("waves", cfg.waves >= 1, "an integer >= 1"),
+        ("points", cfg.points >= 2, "an integer >= 2"),
+        ("cutoff", cfg.cutoff >= ACCEPT, f"a number >= {ACCEPT}"),
+    ):
+        if not ok:
+            raise UserError(f"{path}: {key}: got {getattr(cfg, key)!r}; allowed: {allowed}")
+    if not cfg.name.replace("_", "").replace("-", "").isalnum():
+        raise UserError(f"{path}: name: got {cfg.name!r}; allowed: letters, digits, - and _")
+    return cfg
+
+
+# ---------------------------------------------------------------------------- implausibility
+def implausibility(values: np.ndarray, targets: list[T.Target]) -> np.ndarray:
+    """Implausibility of model values (sets x targets) against each target's tolerance."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    out = np.empty_like(values)
+    for j, t in enumerate(targets):
+        m = values[:, j]
+        if np.isfinite(t.lower) and np.isfinite(t.upper):
+            centre, half = (t.lower + t.upper) / 2, (t.upper - t.lower) / 2
+            out[:, j] = np.abs(m - centre) / (half / 2)
+        else:
+            bound = t.upper if np.isfinite(t.upper) else t.lower
+            dist = (
+                np.maximum(m - t.upper, 0.0)
+                if np.isfinite(t.upper)
+                else np.maximum(t.lower - m, 0.0)
+            )
+            scale = max(abs(bound), 1e-9)
+            out[:, j] = np.where(dist > 0, ACCEPT + ACCEPT * dist / scale, 0.0)
+    out[~np.isfinite(values)] = np.inf
+    return out
+
+
+# ---------------------------------------------------------------------------- evaluation
+def evaluate_set(
+    theta: dict[str, float],
+    targets: list[T.Target],
+    *,
+    scale: float,
+    seeds: tuple[int, ...],
+    scale_by_scenario: dict[str, float] | None = None,
+) -> np.ndarray:
+    """Mean over seeds of every target's model value for one parameter set. Scenarios run at
+    ``scale``, or at their own in ``scale_by_scenario`` (queues are longer in a smaller
+    system, so figures about backlogs need a larger one)."""
+    scale_by_scenario = scale_by_scenario or {}
+    from em_abm.results import run_model
+
+    runs = sorted({(t.scenario, t.years) for t in targets})
+    values = np.zeros((len(seeds), len(targets)))
+    for scenario, years in runs:
+        overrides = overrides_for(theta, scenario)
+        for i, seed in enumerate(seeds):
+            result = run_model(
+                scenario,
+                seed=seed,
+                years=years,
+                scale=scale_by_scenario.get(scenario, scale),
+                overrides=overrides,
+            )
+            for j, t in enumerate(targets):
+                if (t.scenario, t.years) == (scenario, years):
+                    values[i, j] = t.measure(result)
+    return values.mean(axis=0)
+
+
+def overrides_for(theta: dict[str, float], scenario: str) -> dict[str, float | int]:
+    """The values a scenario runs with. A plain free parameter stands for the parameter's
+    default: it applies to every scenario that does not set its own value (the 2024
+    transition keeps its 2024 demand level, for example). ``"<scenario>:<parameter>"`` is
+    that scenario's own starting value. Dated changes in the scenario still apply."""
+    from em_abm.scenario import load
+
+    start = load(scenario).params
+    out: dict[str, float | int] = {}
+    for key, value in theta.items():
+        where, _, name = key.rpartition(":")
+        own = start[name] != P.PARAMS[name].default
+        if where == scenario or (where == "" and not own):
+            kind = P.PARAMS[name].kind
+            out[name] = _round(value, kind) if kind == "int" else float(value)
+    return out
+
+
+def _design(cfg: Config, box: np.ndarray, wave: int) -> np.ndarray:
+    from SALib.sample import latin
+
+    problem = {"num_vars": len(cfg.free), "names": cfg.names, "bounds": box.tolist()}
+    return latin.sample(problem, cfg.points, seed=cfg.design_seed + wave)
+
+
+def _next_box(
+    cfg: Config, prior: np.ndarray, box: np.ndarray, thetas: np.ndarray, imp: np.ndarray
+) -> np.ndarray:
+    """The box for the next wave: around the wave's non-implausible sets (largest
+    implausibility at most the cutoff), or, while there are fewer than five of them (or a
+    tenth of the wave), around its best fifth by the sum of squared implausibilities (so
+    that one noisy target does not decide alone); widened by a tenth of its width (at least
+    a hundredth of the current box) and kept within the prior. Parameters that matter
+    shrink fast; the others keep their range."""
+    keep = imp.max(axis=1) <= cfg.cutoff
+    if keep.sum() < max(5, cfg.points // 10):
+        score = (np.minimum(imp, 1e6) ** 2).sum(axis=1)
+        keep = score <= np.quantile(score, 0.2)
+    lo, hi = thetas[keep].min(axis=0), thetas[keep].max(axis=0)
+    pad = np.maximum(0.1 * (hi - lo), 0.01 * (box[:, 1] - box[:, 0]))
+    return np.column_stack([np.maximum(lo - pad, prior[:, 0]), np.minimum(hi + pad, prior[:, 1])])
+
+
+@dataclass
+class Calibration:
+    """The outcome: every evaluated set, and the accepted ones."""
+
+    config: Config
+    targets: list[T.Target]
+    evaluations: pd.DataFrame
+    boxes: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> pd.DataFrame:
+        return self.evaluations[self.evaluations["max_implausibility"] <= ACCEPT]
+
+    def median(self) -> dict[str, float]:
+        """Per-parameter median of the accepted sets (rounded to 4 significant digits)."""
+        acc = self.accepted
+        out = {}
+        for key in self.config.names:
+            value = float(np.median(acc[key]))
+            out[key] = _round(value, P.PARAMS[key.rpartition(":")[2]].kind)
+        return out
+
+
+def _round(value: float, kind: str) -> float | int:
+    if kind == "int":
+        return round(float(value))
+    return float(f"{value:.4g}")
+
+
+def run(
+    cfg: Config,
+    *,
+    jobs: int = 1,
+    store: Path | None = None,
+    restart: bool = False,
+    progress: bool = True,
+) -> Calibration:
+    """Run (or resume) a calibration; evaluations are stored in ``store`` after each batch."""
+    targets = [t for t in T.load(cfg.targets_file) if t.role == "target"]
+    if not targets:
+        raise UserError(f"{cfg.targets_file}: no rows with role = 'target'")
+    store = store or RUNS_DIR / cfg.name
+    done = _load_store(store, cfg, targets, restart)
+    names, tnames = cfg.names, [t.name for t in targets]
+    prior = np.array([cfg.free[n] for n in names])
+    box = prior.copy()
+    boxes = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.waves * cfg.points, unit="set", desc=f"calibrate {cfg.name}")
+    for wave in range(1, cfg.waves + 1):
+        boxes.append(box)
+        thetas = _design(cfg, box, wave)
+        rows = done[done["wave"] == wave].set_index("index") if len(done) else None
+        if rows is not None and len(rows):
+            stored = rows[names].to_numpy()
+            if not np.allclose(stored, thetas[rows.index.to_numpy()], rtol=1e-12, atol=0):
+                # The design changed (the method did, since the configuration is the same):
+                # this wave and later ones are evaluated again; earlier waves still hold.
+                done = done[done["wave"] < wave].reset_index(drop=True)
+                rows = None
+        todo = [i for i in range(len(thetas)) if rows is None or i not in rows.index]
+        if bar is not None:
+            bar.update(len(thetas) - len(todo))
+        batch = max(2 * max(jobs, 1), 8)
+        for start in range(0, len(todo), batch):
+            idx = todo[start : start + batch]
+            values = Parallel(n_jobs=jobs)(
+                delayed(evaluate_set)(
+                    dict(zip(names, thetas[i].tolist(), strict=True)),
+                    targets,
+                    scale=cfg.scale,
+                    seeds=cfg.seeds,
+                    scale_by_scenario=cfg.scale_by_scenario,
+                )
+                for i in idx
+            )
+            new = pd.DataFrame(thetas[idx], columns=names)
+            new.insert(0, "index", idx)
+            new.insert(0, "wave", wave)
+            new[tnames] = np.array(values)
+            done = pd.concat([done, new], ignore_index=True) if len(done) else new
+            _save_store(store, done)
+            if bar is not None:
+                bar.update(len(idx))
+        current = done[done["wave"] == wave].sort_values("index")
+        imp = implausibility(current[tnames].to_numpy(), targets)
+        box = _next_box(cfg, prior, box, current[names].to_numpy(), imp)
+    if bar is not None:
+        bar.close()
+    done = done[done["wave"] <= cfg.waves].sort_values(["wave", "index"], ignore_index=True)
+    imp = implausibility(done[tnames].to_numpy(), targets)
+    done["max_implausibility"] = imp.max(axis=1)
+    return Calibration(config=cfg, targets=targets, evaluations=done, boxes=boxes)
+
+
+def _load_store(store: Path, cfg: Config, targets: list[T.Target], restart: bool) -> pd.DataFrame:
+    meta, data = store / "config.json", store / "evaluations.parquet"
+    fingerprint = cfg.fingerprint(targets)
+    if restart or not meta.exists():
+        store.mkdir(parents=True, exist_ok=True)
+        data.unlink(missing_ok=True)
+        _atomic_write_text(meta, json.dumps({"fingerprint": fingerprint}, indent=2) + "\n")
+        return pd.DataFrame()
+    if json.loads(meta.read_text())["fingerprint"] != fingerprint:
+        raise UserError(
+            f"{store}: holds evaluations of a different configuration or targets; "
+            "allowed: --restart to discard them, or another name"
+        )
+    return pd.read_parquet(data) if data.exists() else pd.DataFrame()
+
+
+def _save_store(store: Path, df: pd.DataFrame) -> None:
+    tmp = store / "evaluations.parquet.tmp"
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, store / "evaluations.parquet")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------- outputs
+def write_fitted(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
+    """The accepted sets (CSV) and a scenario with their medians (TOML) in ``folder``."""
+    acc = cal.accepted
+    if acc.empty:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    name = cal.config.name
+    sets = acc[["wave", "index", *cal.config.names, *[t.name for t in cal.targets],
+                "max_implausibility"]]  # fmt: skip
+    csv_path, toml_path = folder / f"{name}.csv", folder / f"{name}.toml"
+    tmp = csv_path.with_suffix(".csv.tmp")
+    sets.to_csv(tmp, index=False, float_format="%.10g")
+    os.replace(tmp, csv_path)
+    lines = [
+        f"# Calibrated by history matching (em-abm calibrate, configuration {name!r}):",
+        f"# the median of {len(acc)} accepted parameter sets out of {len(cal.evaluations)}.",
+        f'name = "calibrated_{name}"',
+        f'description = "baseline_2026 with the medians of the {name} calibration"',
+        'base = "baseline_2026"',
+        "",
+        "[params]",
+        *(f'"{k}" = {v!r}' for k, v in cal.median().items()),
+    ]
+    _atomic_write_text(toml_path, "\n".join(lines) + "\n")
+    return [csv_path, toml_path]
+
+
+def summary_table(cal: Calibration) -> pd.DataFrame:
+    """Per free parameter: prior range, accepted median and 90% interval."""
+    acc = cal.accepted
+    rows = []
+    for name in cal.config.names:
+        lo, hi = cal.config.free[name]
+        if len(acc):
+            q05, q50, q95 = np.quantile(acc[name], [0.05, 0.5, 0.95])
+        else:
+            q05 = q50 = q95 = math.nan
+        rows.append(
+            {"parameter": name, "prior_low": lo, "prior_high": hi, "median": q50,
+             "p05": q05, "p95": q95}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def with_targets(cfg: Config, targets_file: str | Path) -> Config:
+    return replace(cfg, targets_file=str(targets_file))
+
+
+# ---------------------------------------------------------------------------- report
+REPORT_SEEDS = (1, 2, 3)
+REPORT_SETS = 12  # accepted sets run for the validation checks' interval
+
+
+def report(
+    cfg: Config, *, folder: Path = FITTED_DIR, out: Path | None = None, jobs: int = 1
+) -> str:
+    """``calibration/report.md`` and its figures, from the committed accepted sets alone.
+
+    Targets: the model at the calibrated values (median over :data:`REPORT_SEEDS`, at the
+    configuration's ``report_scale``, larger than the calibration's: a check of the scale
+    effect), with the 90% interval of the accepted sets' values. Validation checks: the
+    same, the interval from up to :data:`REPORT_SETS` accepted sets (evenly spaced in the
+    file), since checks are never evaluated during calibration. Runs use fixed seeds, so
+    the report is the same every time it is made from the same files.
+    """
+    csv_path = folder / f"{cfg.name}.csv"
+    if not csv_path.exists():
+        raise UserError(f"{csv_path}: no accepted sets; run `em-abm calibrate` first")
+    sets = pd.read_csv(csv_path)
+    all_rows = T.load(cfg.targets_file)
+    targets = [t for t in all_rows if t.role == "target"]
+    checks = [t for t in all_rows if t.role == "check"]
+    median = {k: float(np.median(sets[k])) for k in cfg.names}
+    median = {k: _round(v, P.PARAMS[k.rpartition(":")[2]].kind) for k, v in median.items()}
+    at_median = _values_over_seeds(median, all_rows, cfg, REPORT_SEEDS, jobs)
+    pick = np.unique(np.linspace(0, len(sets) - 1, min(REPORT_SETS, len(sets))).astype(int))
+    check_sets = Parallel(n_jobs=jobs)(
+        delayed(evaluate_set)(
+            {k: float(sets[k].iloc[i]) for k in cfg.names},
+            checks,
+            scale=cfg.report_scale,
+            seeds=(REPORT_SEEDS[0],),
+            scale_by_scenario=cfg.scale_by_scenario,
+        )
+        for i in pick
+    )
+    check_values = np.array(check_sets)
+    out = out or ROOT / "calibration" / "report.md"
+    figdir = out.parent / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    from em_abm.plots import calibration_marginals
+
+    calibration_marginals(
+        sets[cfg.names],
+        ranges=cfg.free,
+        calibrated=median,
+        before={k: current_value(k) for k in cfg.names},
+        path=figdir / "posterior_marginals.png",
+    )
+
+    def table(rows, interval_values):
+        lines = [
+            "| figure | scenario | published | at calibrated values | accepted sets, 90% "
+            "interval | verdict | source |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for j, t in enumerate(rows):
+            value = float(np.median(at_median[t.name]))
+            lo, hi = np.quantile(interval_values[:, j], [0.05, 0.95])
+            ok = t.lower <= value <= t.upper
+            lines.append(
+                f"| {t.name} | {t.scenario} | {T._describe(t)} | {T._f(value)} | "
+                f"[{T._f(lo)}, {T._f(hi)}] | {'pass' if ok else 'FAIL'} | {t.source} |"
+            )
+        return lines, sum(t.lower <= float(np.median(at_median[t.name])) <= t.upper for t in rows)
+
+    target_lines, n_ok = table(targets, sets[[t.name for t in targets]].to_numpy())
+    check_lines, n_check_ok = table(checks, check_values)
+    summary = summary_table_from(cfg, sets)
+    param_lines = [
+        "| parameter | prior range | calibrated (median) | 90% interval | default before |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in summary.iterrows():
+        name = r["parameter"]
+        base = current_value(name)
+        param_lines.append(
+            f"| `{name}` | {T._f(r['prior_low'])} to {T._f(r['prior_high'])} | "
+            f"{T._f(median[name])} | [{T._f(r['p05'])}, {T._f(r['p95'])}] | {T._f(base)} |"
+        )
+    scales = ", ".join(f"{k} at {v:g}" for k, v in cfg.scale_by_scenario.items())
+    text = "\n".join([
+        f"# Calibration report: `{cfg.name}`",
+        "",
+        "Made by `em-abm calibrate --report` from `calibration/fitted/"
+        f"{cfg.name}.csv` ({len(sets)} accepted parameter sets). History matching "
+        f"in {cfg.waves} waves of {cfg.points} Latin-hypercube sets (SALib), each run on "
+        f"seeds {list(cfg.seeds)} at scale {cfg.scale:g}"
+        + (f" ({scales})" if scales else "")
+        + "; a set is accepted when every target is within its tolerance. Method and "
+        "configuration: `em_abm/calibration.py`, `calibration/calibrate.toml`.",
+        "",
+        "## Calibrated parameters",
+        "",
+        *param_lines,
+        "",
+        "![posterior marginals](figures/posterior_marginals.png)",
+        "",
+        f"## Calibration targets: {n_ok} of {len(targets)} within tolerance",
+        "",
+        f"At calibrated values: the median over seeds {list(REPORT_SEEDS)} of runs with the "
+        f"calibrated values at scale {cfg.report_scale:g} (calibration ran at "
+        f"{cfg.scale:g}: a check of the scale effect). Interval: 5th to 95th percentile of "
+        "the accepted sets' values at the calibration's scale.",
+        "",
+        *target_lines,
+        "",
+        f"## Validation checks (never tuned to): {n_check_ok} of {len(checks)} within "
+        "tolerance",
+        "",
+        f"Interval: 5th to 95th percentile over {len(pick)} accepted sets (seed "
+        f"{REPORT_SEEDS[0]}, scale {cfg.report_scale:g}).",
+        "",
+        *check_lines,
+        "",
+    ])  # fmt: skip
+    _atomic_write_text(out, text)
+    return text
+
+
+def current_value(key: str) -> float:
+    """A free parameter's value before calibration: its default, or for
+    ``"<scenario>:<name>"`` the value that scenario starts with."""
+    from em_abm.scenario import load
+
+    scenario, _, name = key.rpartition(":")
+    return load(scenario).params[name] if scenario else P.PARAMS[name].default
+
+
+def _values_over_seeds(theta, rows, cfg, seeds, jobs) -> dict[str, np.ndarray]:
+    per_seed = Parallel(n_jobs=jobs)(
+        delayed(evaluate_set)(
+            theta,
+            rows,
+            scale=cfg.report_scale,
+            seeds=(s,),
+            scale_by_scenario=cfg.scale_by_scenario,
+        )
+        for s in seeds
+    )
+    values = np.array(per_seed)
+    return {t.name: values[:, j] for j, t in enumerate(rows)}
+
+
+def summary_table_from(cfg: Config, sets: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for name in cfg.names:
+        lo, hi = cfg.free[name]
+        q05, q50, q95 = np.quantile(sets[name], [0.05, 0.5, 0.95])
+        rows.append(
+            {"parameter": name, "prior_low": lo, "prior_high": hi, "median": q50,
+             "p05": q05, "p95": q95}
+        )  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,0 +1,222 @@
+"""Calibration by history matching: configuration, implausibility, waves, resuming, and
+recovery of known parameters from simulated targets."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from em_abm import calibration as C
+from em_abm import targets as T
+from em_abm.errors import UserError
+from em_abm.results import run_model
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_packaged_configuration_loads_with_its_quick_variant():
+    full, quick = C.load_config(), C.load_config(quick=True)
+    assert full.name == "baseline" and quick.name == "quick"
+    assert quick.points * quick.waves < full.points * full.waves
+    assert set(quick.free) <= set(full.free)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('name = "x"\nbogus = 1\n[free]\n"orders.error_rate" = [0.1, 0.3]\n', "bogus: unknown key"),
+        ('[free]\n"no.such" = [0, 1]\n', "free.no.such: unknown parameter"),
+        ('[free]\n"orders.error_rate" = [0.3, 0.1]\n', "free.orders.error_rate: got [0.3, 0.1]"),
+        ('[free]\n"orders.error_rate" = [0.1, 7]\n', "within the parameter's bounds"),
+        ('[free]\n"nowhere:orders.error_rate" = [0.1, 0.3]\n', "unknown scenario 'nowhere'"),
+        ('[free]\n"policy.visit_queue" = []\n', "allowed: a bounded number parameter"),
+        ("[free]\n", "free: allowed: at least one parameter"),
+        ('waves = 0\n[free]\n"orders.error_rate" = []\n', "waves: got 0"),
+    ],
+)
+def test_bad_configuration_names_the_field(tmp_path, body, message):
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        C.load_config(_write(tmp_path / "c.toml", body))
+
+
+def test_implausibility_is_two_at_the_edge_of_the_tolerance():
+    two = T.Target(name="a", role="target", scenario="s", source="", lower=8.0, upper=12.0)
+    one = T.Target(name="b", role="target", scenario="s", source="", lower=-np.inf, upper=400.0)
+    imp = C.implausibility([[10.0, 100.0], [12.0, 400.0], [14.0, 600.0]], [two, one])
+    np.testing.assert_allclose(imp[:, 0], [0.0, 2.0, 4.0])
+    np.testing.assert_allclose(imp[:, 1], [0.0, 0.0, 3.0])
+    assert C.implausibility([[np.nan, 1.0]], [two, one])[0, 0] == np.inf
+
+
+def test_plain_free_parameters_stand_for_defaults_and_scoped_ones_for_a_scenario():
+    theta = {
+        "demand.multiplier": 1.1,
+        "field.officers": 501.6,
+        "transition_2024:field.capacity_multiplier": 0.6,
+    }
+    base = C.overrides_for(theta, "baseline_2026")
+    assert base == {"demand.multiplier": 1.1, "field.officers": 502}
+    # The transition sets its own demand level, so the plain value does not touch it.
+    assert C.overrides_for(theta, "transition_2024") == {
+        "field.officers": 502,
+        "field.capacity_multiplier": 0.6,
+    }
+
+
+def _fake_config(tmp_path, waves=2):
+    """Two free parameters and two targets met only near (0.3, 0.7)."""
+    targets = _write(
+        tmp_path / "targets.toml",
+        """
+[[target]]
+name = "first"
+role = "target"
+scenario = "baseline_2026"
+metric = "x"
+value = 0.3
+tol = 0.05
+source = "test"
+
+[[target]]
+name = "second"
+role = "target"
+scenario = "baseline_2026"
+metric = "y"
+value = 0.7
+tol = 0.05
+source = "test"
+""",
+    )
+    return C.Config(
+        name="fake",
+        free={"orders.error_rate": (0.0, 1.0), "equipment.collection_rate": (0.0, 1.0)},
+        waves=waves,
+        points=40,
+        design_seed=3,
+        targets_file=str(targets),
+    )
+
+
+@pytest.fixture
+def fake_simulator(monkeypatch):
+    """The model replaced by a cheap deterministic function, counting its calls."""
+    calls = []
+
+    def simulate(theta, targets, *, scale, seeds, scale_by_scenario=None):
+        calls.append(dict(theta))
+        return np.array([theta["orders.error_rate"], theta["equipment.collection_rate"]])
+
+    monkeypatch.setattr(C, "evaluate_set", simulate)
+    return calls
+
+
+def test_waves_narrow_onto_the_sets_that_meet_the_targets(tmp_path, fake_simulator):
+    cal = C.run(_fake_config(tmp_path), store=tmp_path / "store", progress=False)
+    assert len(fake_simulator) == 80
+    acc = cal.accepted
+    assert len(acc) > 0
+    assert (acc["max_implausibility"] <= C.ACCEPT).all()
+    assert acc["orders.error_rate"].between(0.25, 0.35).all()
+    assert acc["equipment.collection_rate"].between(0.65, 0.75).all()
+    # The second wave searches a smaller box than the first, around the accepted region.
+    first, second = cal.boxes
+    assert (np.diff(second, axis=1) < np.diff(first, axis=1)).all()
+    assert (cal.evaluations["wave"] == 2).sum() == 40
+    assert (acc["wave"] == 2).sum() > (acc["wave"] == 1).sum()
+
+
+def test_a_calibration_resumes_without_repeating_evaluations(tmp_path, fake_simulator):
+    store = tmp_path / "store"
+    once = C.run(_fake_config(tmp_path, waves=1), store=store, progress=False)
+    assert len(fake_simulator) == 40
+    both = C.run(_fake_config(tmp_path, waves=2), store=store, progress=False)
+    assert len(fake_simulator) == 80  # wave 1 was read back, only wave 2 ran
+    pd.testing.assert_frame_equal(
+        both.evaluations[both.evaluations["wave"] == 1].reset_index(drop=True),
+        once.evaluations.reset_index(drop=True),
+    )
+    # The same configuration from scratch gives the same sets: the design is deterministic.
+    again = C.run(_fake_config(tmp_path, waves=2), store=tmp_path / "other", progress=False)
+    pd.testing.assert_frame_equal(again.evaluations, both.evaluations)
+
+
+def test_a_store_made_with_another_configuration_is_refused(tmp_path, fake_simulator):
+    store = tmp_path / "store"
+    C.run(_fake_config(tmp_path, waves=1), store=store, progress=False)
+    other = C.Config(**{**_fake_config(tmp_path).__dict__, "points": 12})
+    with pytest.raises(UserError, match="different configuration"):
+        C.run(other, store=store, progress=False)
+    assert len(C.run(other, store=store, restart=True, progress=False).evaluations) == 24
+
+
+def test_fitted_sets_and_scenario_are_written(tmp_path, fake_simulator):
+    cal = C.run(_fake_config(tmp_path), store=tmp_path / "store", progress=False)
+    csv, toml = C.write_fitted(cal, tmp_path / "fitted")
+    sets = pd.read_csv(csv)
+    assert len(sets) == len(cal.accepted)
+    assert {"orders.error_rate", "first", "max_implausibility"} <= set(sets.columns)
+    text = toml.read_text()
+    assert 'base = "baseline_2026"' in text and '"orders.error_rate" = 0.' in text
+
+
+def test_calibration_recovers_known_parameters(tmp_path):
+    """Simulate with chosen values, calibrate to what that run shows, and the accepted sets
+    cover the chosen values."""
+    truth = {"field.fit_success_prob": 0.45, "orders.error_rate": 0.15}
+    observed = run_model("baseline_2026", seed=7, years=0.5, scale=0.03, overrides=truth)
+    rows = []
+    # Tolerances about 2.5 standard deviations of a run this small.
+    for metric, tol in (("install_within_two_attempts_rate", 0.05), ("order_error_rate", 0.025)):
+        value = observed.summary[metric]
+        rows.append(
+            f'[[target]]\nname = "{metric}"\nrole = "target"\nscenario = "baseline_2026"\n'
+            f'years = 0.5\nmetric = "{metric}"\nvalue = {value}\ntol = {tol}\nsource = "sim"\n'
+        )
+    targets = _write(tmp_path / "targets.toml", "\n".join(rows))
+    cfg = C.Config(
+        name="recovery",
+        free={"field.fit_success_prob": (0.25, 0.65), "orders.error_rate": (0.05, 0.3)},
+        scale=0.03,
+        seeds=(1,),
+        waves=3,
+        points=12,
+        design_seed=11,
+        targets_file=str(targets),
+    )
+    cal = C.run(cfg, jobs=1, store=tmp_path / "store", progress=False)
+    acc = cal.accepted
+    assert len(acc) >= 3
+    # Not ruled out: the sets within the cutoff, history matching's region of plausible
+    # values; the truth lies in it and the accepted sets' median is near the truth.
+    plausible = cal.evaluations[cal.evaluations["max_implausibility"] <= cfg.cutoff]
+    for name, value in truth.items():
+        lo, hi = cfg.free[name]
+        assert plausible[name].min() <= value <= plausible[name].max(), name
+        assert abs(np.median(acc[name]) - value) < 0.15 * (hi - lo), name
+
+
+def test_cli_reports_a_bad_calibration_file_in_one_line(tmp_path, capsys):
+    from em_abm.cli import main
+
+    assert main(["calibrate", "--config", str(tmp_path / "missing.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot read the calibration file" in err[0]
+    bad = _write(tmp_path / "bad.toml", '[free]\n"orders.error_rate" = [0.5, 1.5]\n')
+    assert main(["calibrate", "--config", str(bad)]) == 2
+    assert "within the parameter's bounds" in capsys.readouterr().err
+
+
+def test_a_changed_method_re_evaluates_from_the_first_wave_it_changes(
+    tmp_path, fake_simulator, monkeypatch
+):
+    store = tmp_path / "store"
+    C.run(_fake_config(tmp_path), store=store, progress=False)
+    assert len(fake_simulator) == 80
+    monkeypatch.setattr(C, "_next_box", lambda cfg, prior, box, thetas, imp: prior)
+    again = C.run(_fake_config(tmp_path), store=store, progress=False)
+    assert len(fake_simulator) == 120  # wave 1 kept, wave 2 designed anew and evaluated
+    assert (again.evaluations["wave"] == 2).sum() == 40
