@@ -480,7 +480,6 @@ def report(
         sets[cfg.names],
         ranges=cfg.free,
         calibrated=median,
-        before={k: current_value(k) for k in cfg.names},
         path=figdir / "posterior_marginals.png",
     )
 
@@ -504,15 +503,14 @@ def report(
     check_lines, n_check_ok = table(checks, check_values)
     summary = summary_table_from(cfg, sets)
     param_lines = [
-        "| parameter | prior range | calibrated (median) | 90% interval | default before |",
-        "|---|---|---|---|---|",
+        "| parameter | prior range | calibrated (median) | 90% interval |",
+        "|---|---|---|---|",
     ]
     for _, r in summary.iterrows():
         name = r["parameter"]
-        base = current_value(name)
         param_lines.append(
             f"| `{name}` | {T._f(r['prior_low'])} to {T._f(r['prior_high'])} | "
-            f"{T._f(median[name])} | [{T._f(r['p05'])}, {T._f(r['p95'])}] | {T._f(base)} |"
+            f"{T._f(median[name])} | [{T._f(r['p05'])}, {T._f(r['p95'])}] |"
         )
     scales = ", ".join(f"{k} at {v:g}" for k, v in cfg.scale_by_scenario.items())
     text = "\n".join([
@@ -552,15 +550,6 @@ def report(
     ])  # fmt: skip
     _atomic_write_text(out, text)
     return text
-
-
-def current_value(key: str) -> float:
-    """A free parameter's value before calibration: its default, or for
-    ``"<scenario>:<name>"`` the value that scenario starts with."""
-    from em_abm.scenario import load
-
-    scenario, _, name = key.rpartition(":")
-    return load(scenario).params[name] if scenario else P.PARAMS[name].default
 
 
 def _values_over_seeds(theta, rows, cfg, seeds, jobs) -> dict[str, np.ndarray]:

@@ -418,11 +418,9 @@ def backlog_against_reported(
     return _finish(fig, np.array([[ax]]), folder, name)
 
 
-def calibration_marginals(
-    sets, *, ranges: dict, calibrated: dict, before: dict, path: Path
-) -> None:
+def calibration_marginals(sets, *, ranges: dict, calibrated: dict, path: Path) -> None:
     """Histograms of the accepted parameter sets over each parameter's prior range, with
-    the calibrated value (their median) and the value before calibration."""
+    the calibrated value (their median)."""
     names = list(ranges)
     cols = 3
     rows = -(-len(names) // cols)
@@ -431,8 +429,6 @@ def calibration_marginals(
         lo, hi = ranges[name]
         ax.hist(sets[name], bins=15, range=(lo, hi), color="#4c72b0", alpha=0.8)
         ax.axvline(calibrated[name], color="black", lw=1.2, label="calibrated (median)")
-        if lo <= before[name] <= hi:
-            ax.axvline(before[name], color="#c44e52", lw=1, ls="--", label="before")
         ax.set_xlim(lo, hi)
         ax.set_title(name, fontsize=8)
         ax.tick_params(labelsize=7)
