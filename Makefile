@@ -46,7 +46,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# History matching to calibration/targets.toml (about 10-20 minutes on 2 cores); resumes
+# History matching to calibration/targets.toml (about 40 minutes on 2 cores); resumes
 # after an interruption. Writes calibration/fitted/ and calibration/report.md.
 calibrate: $(STAMP)
 	$(VENV)/bin/em-abm calibrate

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import tomllib
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -326,16 +327,7 @@ def run(
         batch = max(2 * max(jobs, 1), 8)
         for start in range(0, len(todo), batch):
             idx = todo[start : start + batch]
-            values = Parallel(n_jobs=jobs)(
-                delayed(evaluate_set)(
-                    dict(zip(names, thetas[i].tolist(), strict=True)),
-                    targets,
-                    scale=cfg.scale,
-                    seeds=cfg.seeds,
-                    scale_by_scenario=cfg.scale_by_scenario,
-                )
-                for i in idx
-            )
+            values = _evaluate_batch(cfg, targets, names, thetas, idx, jobs)
             new = pd.DataFrame(thetas[idx], columns=names)
             new.insert(0, "index", idx)
             new.insert(0, "wave", wave)
@@ -353,6 +345,30 @@ def run(
     imp = implausibility(done[tnames].to_numpy(), targets)
     done["max_implausibility"] = imp.max(axis=1)
     return Calibration(config=cfg, targets=targets, evaluations=done, boxes=boxes)
+
+
+def _parallel(jobs: int, tasks) -> list:
+    """``Parallel(n_jobs=jobs)(tasks)``. loky restarts a worker whose memory grew by 300 MB
+    since it started (a full-scale run does) and warns about it; the restart is harmless."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "A worker stopped", UserWarning)
+        return Parallel(n_jobs=jobs)(tasks)
+
+
+def _evaluate_batch(cfg, targets, names, thetas, idx, jobs) -> list[np.ndarray]:
+    return _parallel(
+        jobs,
+        (
+            delayed(evaluate_set)(
+                dict(zip(names, thetas[i].tolist(), strict=True)),
+                targets,
+                scale=cfg.scale,
+                seeds=cfg.seeds,
+                scale_by_scenario=cfg.scale_by_scenario,
+            )
+            for i in idx
+        ),
+    )
 
 
 def _load_store(store: Path, cfg: Config, targets: list[T.Target], restart: bool) -> pd.DataFrame:
@@ -460,15 +476,18 @@ def report(
     median = {k: _round(v, P.PARAMS[k.rpartition(":")[2]].kind) for k, v in median.items()}
     at_median = _values_over_seeds(median, all_rows, cfg, REPORT_SEEDS, jobs)
     pick = np.unique(np.linspace(0, len(sets) - 1, min(REPORT_SETS, len(sets))).astype(int))
-    check_sets = Parallel(n_jobs=jobs)(
-        delayed(evaluate_set)(
-            {k: float(sets[k].iloc[i]) for k in cfg.names},
-            checks,
-            scale=cfg.report_scale,
-            seeds=(REPORT_SEEDS[0],),
-            scale_by_scenario=cfg.scale_by_scenario,
-        )
-        for i in pick
+    check_sets = _parallel(
+        jobs,
+        (
+            delayed(evaluate_set)(
+                {k: float(sets[k].iloc[i]) for k in cfg.names},
+                checks,
+                scale=cfg.report_scale,
+                seeds=(REPORT_SEEDS[0],),
+                scale_by_scenario=cfg.scale_by_scenario,
+            )
+            for i in pick
+        ),
     )
     check_values = np.array(check_sets)
     out = out or ROOT / "calibration" / "report.md"
@@ -553,15 +572,18 @@ def report(
 
 
 def _values_over_seeds(theta, rows, cfg, seeds, jobs) -> dict[str, np.ndarray]:
-    per_seed = Parallel(n_jobs=jobs)(
-        delayed(evaluate_set)(
-            theta,
-            rows,
-            scale=cfg.report_scale,
-            seeds=(s,),
-            scale_by_scenario=cfg.scale_by_scenario,
-        )
-        for s in seeds
+    per_seed = _parallel(
+        jobs,
+        (
+            delayed(evaluate_set)(
+                theta,
+                rows,
+                scale=cfg.report_scale,
+                seeds=(s,),
+                scale_by_scenario=cfg.scale_by_scenario,
+            )
+            for s in seeds
+        ),
     )
     values = np.array(per_seed)
     return {t.name: values[:, j] for j, t in enumerate(rows)}
