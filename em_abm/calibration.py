@@ -420,8 +420,14 @@ def write_fitted(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
         f'description = "baseline_2026 with the medians of the {name} calibration"',
         'base = "baseline_2026"',
         "",
+        *(
+            f"# {k.partition(':')[0]} starts with {k.partition(':')[2]} = {v!r}"
+            for k, v in cal.median().items()
+            if ":" in k
+        ),
+        "",
         "[params]",
-        *(f'"{k}" = {v!r}' for k, v in cal.median().items()),
+        *(f'"{k}" = {v!r}' for k, v in cal.median().items() if ":" not in k),
     ]
     _atomic_write_text(toml_path, "\n".join(lines) + "\n")
     return [csv_path, toml_path]

@@ -39,6 +39,7 @@ VISIT_TYPES: tuple[str, ...] = ("fit", "check", "removal")
 
 NAO = "NAO HC 266 (10 Jul 2026)"
 FACTS_MIX = f"{NAO} Figure 1 D: cohort shares of 28,700 tagged in March 2026"
+REPORT = "calibration/report.md"  # history matching to calibration/targets.toml
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,8 @@ _p(
     5.0,
     "x",
     "Multiplier on all order inflows (a scenario lever).",
-    "assumption: 1 reproduces the 2026 inflow",
+    f"assumption: 1 reproduces the 2026 inflow (a lever, kept at 1: the calibration's 90% "
+    f"interval, 0.965-1.03 in {REPORT}, includes it)",
 )
 
 # Tag type of new orders, by cohort (shares sum to 1 within each cohort).
@@ -227,12 +229,13 @@ for _c in COHORTS:
 # Orders (stage 2): errors and rework
 _p(
     "orders.error_rate",
-    0.21,
+    0.208,
     0.0,
     1.0,
     "share",
     "Share of orders that reach the supplier with errors and need rework before a visit.",
-    f"{NAO} para 13: error rate ~21% in the new order system (May 2026)",
+    f"calibrated: {REPORT} (history matching; 90% interval 0.204-0.211) to {NAO} para 13: "
+    "error rate ~21% in the new order system (May 2026)",
 )
 _p(
     "orders.rework_days_mean",
@@ -380,14 +383,15 @@ _p(
 )
 _p(
     "field.fit_success_prob",
-    0.384,
+    0.3814,
     0.01,
     1.0,
     "probability",
     "Probability that one fitting attempt succeeds (wearer at the address, consents, "
     "details right).",
-    f"calibrated: 1-(1-p)^2 = 0.62 fitted within the standard two attempts, Jan-Apr 2026 "
-    f"({NAO} key facts, paras 12-13; 45% in 2025)",
+    f"calibrated: {REPORT} (history matching; 90% interval 0.371-0.395) to 62% fitted "
+    f"within the standard two attempts, Jan-Apr 2026 ({NAO} key facts, paras 12-13; 45% in "
+    "2025)",
 )
 _p(
     "field.check_visits_per_year",
@@ -455,12 +459,13 @@ _p(
 # Equipment (stages 1 and 8)
 _p(
     "equipment.collection_rate",
-    0.60,
+    0.5987,
     0.0,
     1.0,
     "share",
     "Share of devices collected back into stock at removal; the rest are lost.",
-    f"{NAO} para 13: only around 60% of equipment is collected after an order ends",
+    f"calibrated: {REPORT} (history matching; 90% interval 0.586-0.608) to {NAO} para 13: "
+    "only around 60% of equipment is collected after an order ends",
 )
 _p(
     "equipment.lead_time_days",
@@ -576,9 +581,9 @@ for _r in RISK_LEVELS:
     )
 _VIOLATION = {
     "rf": (
-        0.004,
-        "assumption: curfew breaches; calibrated with the others to breach rates "
-        "of ~30% of orders (HM Inspectorate of Probation evidence base, FACTS.md)",
+        0.005468,
+        f"calibrated: {REPORT} (history matching; 90% interval 0.0039-0.0070) to breach "
+        "rates of ~30% of orders (HM Inspectorate of Probation evidence base, FACTS.md)",
     ),
     "gps": (0.004, "assumption: exclusion-zone entries and missed charging; as for rf"),
     "alcohol": (
@@ -678,14 +683,15 @@ _p(
 )
 _p(
     "behaviour.technical_alert_per_day",
-    0.009,
+    0.01106,
     0.0,
     2.0,
     "alerts/wearer/day",
     "Daily rate of alerts with no violation behind them (false alarms, low battery, signal "
     "loss) that reach staff review.",
-    "calibrated: 10-50% of alerts become breach notifications (NAO para 13); raw device events "
-    "are far more frequent (FACTS.md: ~1 a day, weak) but are filtered before review",
+    f"calibrated: {REPORT} (history matching; 90% interval 0.0043-0.0116) to 10-50% of "
+    "alerts becoming breach notifications (NAO para 13); raw device events are far more "
+    "frequent (FACTS.md: ~1 a day, weak) but are filtered before review",
 )
 _p(
     "behaviour.unmonitored_after_days",
@@ -812,12 +818,13 @@ _p(
 )
 _p(
     "monitoring.pack_hours_median",
-    40.0,
+    49.8,
     1.0,
     240.0,
     "hours",
     "Median time from a breach to its breach pack reaching officials when the centre keeps up.",
-    f"{NAO} para 8: the contract allows 29 to 53 hours; the median is their midpoint",
+    f"calibrated: {REPORT} (history matching; 90% interval 40.9-52.0) to {NAO} para 8: "
+    "the contract allows 29 to 53 hours from breach to officials",
 )
 _p(
     "monitoring.pack_hours_sigma",
@@ -865,13 +872,13 @@ _p(
 )
 _p(
     "probation.target_caseload",
-    36.0,
+    37.09,
     5.0,
     200.0,
     "cases/officer",
     "Cases per probation officer when fully staffed; sets the EM-related officer count.",
-    "parliamentary answers: average caseload 36.0 (2021/22), 37.1 (2022/23), 35.2 (2023/24) "
-    "(FACTS.md)",
+    f"calibrated: {REPORT} (history matching; 90% interval 35.8-38.8) to parliamentary "
+    "answers: average caseload 36.0 (2021/22), 37.1 (2022/23), 35.2 (2023/24) (FACTS.md)",
 )
 _p(
     "probation.caseload_threshold",

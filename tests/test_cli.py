@@ -5,6 +5,7 @@ import sys
 import pandas as pd
 import pytest
 
+from em_abm import params as P
 from em_abm.cli import main
 from em_abm.metrics import COLUMNS
 
@@ -80,7 +81,7 @@ def test_run_writes_results(capsys, tmp_path):
     }
     meta = json.loads((out_dir / "metadata.json").read_text())
     assert meta["schema_version"] == 1 and meta["seed"] == 7
-    assert meta["params"]["orders.error_rate"] == 0.21
+    assert meta["params"]["orders.error_rate"] == P.PARAMS["orders.error_rate"].default
     assert (out_dir / "figures" / "overview.png").stat().st_size > 10_000
     assert (out_dir / "figures" / "breaches.png").stat().st_size > 10_000
     # a second run into the same result folder replaces it

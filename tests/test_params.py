@@ -1,5 +1,3 @@
-import math
-
 import pytest
 
 from em_abm import params as P
@@ -30,9 +28,9 @@ def test_defaults_satisfy_share_groups():
 
 
 def test_calibrated_values_say_so():
-    assert P.PARAMS["field.fit_success_prob"].source.startswith("calibrated")
+    assert P.PARAMS["field.fit_success_prob"].source.startswith("calibrated: calibration/report.md")
     p = P.PARAMS["field.fit_success_prob"].default
-    assert math.isclose(1 - (1 - p) ** 2, 0.62, abs_tol=0.002)
+    assert 0.59 <= 1 - (1 - p) ** 2 <= 0.65  # 62% within two attempts, within its tolerance
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,15 @@ def param_sets(draw):
     return out
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomised so that every run checks the same 25 examples: a freshly drawn corner can be
+# pathological (one ran for over ten minutes in 8 GB), which is for a dedicated exploration
+# of extreme corners, not for every test run.
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(overrides=param_sets(), seed=st.integers(0, 2**31 - 1))
 def test_invariants_hold_for_any_parameters_in_bounds(overrides, seed):
     overrides = {"time.warmup_days": 20, **overrides}
