@@ -220,3 +220,12 @@ def test_a_changed_method_re_evaluates_from_the_first_wave_it_changes(
     again = C.run(_fake_config(tmp_path), store=store, progress=False)
     assert len(fake_simulator) == 120  # wave 1 kept, wave 2 designed anew and evaluated
     assert (again.evaluations["wave"] == 2).sum() == 40
+
+
+def test_the_committed_report_regenerates_bit_for_bit(tmp_path):
+    cfg = C.load_config()
+    C.report(cfg, out=tmp_path / "report.md", jobs=2)
+    committed = C.ROOT / "calibration"
+    assert (tmp_path / "report.md").read_bytes() == (committed / "report.md").read_bytes()
+    figure = "figures/posterior_marginals.png"
+    assert (tmp_path / figure).read_bytes() == (committed / figure).read_bytes()
