@@ -34,7 +34,7 @@ import math
 import os
 import tomllib
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -434,24 +434,8 @@ def write_fitted(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
 
 
 def summary_table(cal: Calibration) -> pd.DataFrame:
-    """Per free parameter: prior range, accepted median and 90% interval."""
-    acc = cal.accepted
-    rows = []
-    for name in cal.config.names:
-        lo, hi = cal.config.free[name]
-        if len(acc):
-            q05, q50, q95 = np.quantile(acc[name], [0.05, 0.5, 0.95])
-        else:
-            q05 = q50 = q95 = math.nan
-        rows.append(
-            {"parameter": name, "prior_low": lo, "prior_high": hi, "median": q50,
-             "p05": q05, "p95": q95}
-        )  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def with_targets(cfg: Config, targets_file: str | Path) -> Config:
-    return replace(cfg, targets_file=str(targets_file))
+    """Per free parameter: prior range, accepted median and 90% interval (NaN if none)."""
+    return summary_table_from(cal.config, cal.accepted)
 
 
 # ---------------------------------------------------------------------------- report
@@ -599,7 +583,7 @@ def summary_table_from(cfg: Config, sets: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for name in cfg.names:
         lo, hi = cfg.free[name]
-        q05, q50, q95 = np.quantile(sets[name], [0.05, 0.5, 0.95])
+        q05, q50, q95 = np.quantile(sets[name], [0.05, 0.5, 0.95]) if len(sets) else [math.nan] * 3
         rows.append(
             {"parameter": name, "prior_low": lo, "prior_high": hi, "median": q50,
              "p05": q05, "p95": q95}
