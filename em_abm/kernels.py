@@ -33,9 +33,15 @@ CRN_OUTCOME, CRN_RESENTENCE, CRN_ALLOCATION, CRN_SOURCE, CRN_PROXIMITY = 6, 7, 8
 CRN_PACK, CRN_CUSTODY = 11, 12
 CRN_NOTIFY = 16  # + alert kind
 
-_FREE, _REWORK, _FITTED = 0, 1, 5
-_VIOLATION, _TAMPER, _DISCONNECT, _TECHNICAL = 0, 1, 2, 3  # alert kinds (agents.monitoring)
+# Codes shared with the model (kernels cannot import them: population imports this module);
+# tests/test_model.py checks that they agree with population.State, Visit, NoticeState,
+# agents.monitoring and params.RESPONDERS.
+_FREE, _REWORK, _AWAITING_FIT, _ESCALATED, _UNTAGGED, _FITTED, _AWAITING_REMOVAL = range(7)
+_NO_DAY = 2147483647  # population.NO_DAY
 _V_FIT, _V_CHECK, _V_REMOVAL = 1, 2, 3
+_IN_TRANSIT, _AWAITING_RESPONSE = 1, 2
+_VIOLATION, _TAMPER, _DISCONNECT, _TECHNICAL = 0, 1, 2, 3
+_PROBATION, _POLICE = 0, 1
 
 
 @njit(cache=True, nogil=True)
@@ -249,7 +255,6 @@ FIELD_COUNTERS = (
     "fits", "fits_within_two", "visits_failed", "escalations", "first_rounds_concluded",
     "removals", "devices_collected", "devices_lost",
 )  # fmt: skip
-_AWAITING_FIT, _ESCALATED, _NO_DAY = 2, 3, 2147483647
 _CRN_FIT_TAG = np.uint64(CRN_FIT) << _S56
 _CRN_COLLECT_TAG = np.uint64(CRN_COLLECT) << _S56
 
@@ -460,7 +465,6 @@ def init_orders(
 # What a requester decides about an order escalated after two failed fitting attempts.
 REISSUE, REVOKE, LEAVE_ACTIVE = 0, 1, 2
 _CRN_REVIEW_TAG = np.uint64(CRN_REVIEW) << _S56
-_UNTAGGED, _AWAITING_REMOVAL = 4, 6
 
 
 @njit(cache=True, nogil=True)
@@ -561,10 +565,6 @@ def lowest_free(state, n, out):
             out[k] = i
             k += 1
     return k
-
-
-_IN_TRANSIT, _AWAITING_RESPONSE = 1, 2  # NoticeState
-_PROBATION, _POLICE = 0, 1  # RESPONDERS
 
 
 @njit(cache=True, nogil=True)

@@ -162,3 +162,23 @@ def test_common_random_numbers_are_uniform_and_independent():
     # two failed attempts in a row happen at the independent rate
     p = 0.384
     assert np.mean((u0 >= p) & (u1 >= p)) == pytest.approx((1 - p) ** 2, abs=0.005)
+
+
+def test_kernel_codes_agree_with_the_model():
+    """The compiled kernels repeat the model's state, visit, alert and responder codes."""
+    from em_abm import kernels as K
+    from em_abm.agents import monitoring
+    from em_abm.params import RESPONDERS
+    from em_abm.population import NO_DAY, NoticeState, State, Visit
+
+    for s in State:
+        assert getattr(K, f"_{s.name}") == s
+    assert (K._V_FIT, K._V_CHECK, K._V_REMOVAL) == (Visit.FIT, Visit.CHECK, Visit.REMOVAL)
+    assert (K._IN_TRANSIT, K._AWAITING_RESPONSE) == (
+        NoticeState.IN_TRANSIT,
+        NoticeState.AWAITING_RESPONSE,
+    )
+    for kind in ("VIOLATION", "TAMPER", "DISCONNECT", "TECHNICAL"):
+        assert getattr(K, f"_{kind}") == getattr(monitoring, kind)
+    assert (K._PROBATION, K._POLICE) == (RESPONDERS.index("probation"), RESPONDERS.index("police"))
+    assert K._NO_DAY == NO_DAY
