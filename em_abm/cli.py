@@ -1,4 +1,5 @@
-"""Command line: ``em-abm run | compare | targets | calibrate | scenarios | params``.
+"""Command line: ``em-abm run | compare | sweep | analyze | experiment | targets | calibrate |
+scenarios | params``.
 
 User mistakes end with one line on stderr (``em-abm: error: <field>: <what is allowed>``) and
 exit status 2, before anything is written.
@@ -97,6 +98,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
     _add_run_options(c, scale=0.1, out="results/compare")
+
+    w = sub.add_parser("sweep", help="run a parameter sweep from a spec (resumable)")
+    w.add_argument("spec", help="sweep spec (TOML); see em_abm/sweep.py and experiments/")
+    w.add_argument("--out", required=True, help="results folder (re-run to resume)")
+    w.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
+    w.add_argument("--backend", choices=("loky", "dask"), default="loky",
+                   help="loky: processes on this machine; dask: a distributed cluster")  # fmt: skip
+    w.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask scheduler address (default: start a local cluster)")  # fmt: skip
+    w.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    w.add_argument("--no-progress", action="store_true", help="no progress bar")
+    w.add_argument("--analyze", action="store_true", help="analyze when the sweep is done")
+
+    a = sub.add_parser("analyze", help="sensitivity indices and figures of a finished sweep")
+    a.add_argument("folder", help="a sweep's --out folder")
+    a.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (1000)")
+
+    e = sub.add_parser("experiment", help="run a named experiment (experiments/)")
+    e.add_argument("name", help="experiment name; `em-abm experiment list` lists them")
+    e.add_argument("--quick", action="store_true", help="a small version (minutes)")
+    e.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
+    e.add_argument("--out", default=None, help="results folder (default results/NAME)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     t = sub.add_parser("targets", help="evaluate the model against calibration targets and checks")
     t.add_argument("--file", default=None, help="targets file (default calibration/targets.toml)")
@@ -243,6 +267,62 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def _jobs(n: int) -> int:
+    import os
+
+    if n == 0 or n < -1:
+        raise UserError(f"--jobs: got {n}; allowed: a positive number, or -1 for all cores")
+    return (os.cpu_count() or 1) if n == -1 else n
+
+
+def cmd_sweep(args) -> int:
+    from em_abm import sweep as S
+
+    spec = S.load_spec(args.spec)
+    try:
+        summary = S.sweep(
+            spec, args.out, jobs=_jobs(args.jobs), backend=args.backend,
+            scheduler=args.scheduler, progress=not args.no_progress,
+            retry_failed=args.retry_failed,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"em-abm: interrupted; finished runs are in {args.out}: run the same command "
+              "again to continue", file=sys.stderr)  # fmt: skip
+        return 130
+    print(summary.line())
+    if summary.failed:
+        print(f"{summary.failed} runs failed: see the error column of {args.out}/results.parquet",
+              file=sys.stderr)  # fmt: skip
+    if args.analyze:
+        return cmd_analyze(argparse.Namespace(folder=args.out, resamples=1000))
+    return 1 if summary.failed else 0
+
+
+def cmd_analyze(args) -> int:
+    from em_abm import analysis
+
+    if args.resamples < 10:
+        raise UserError(f"--resamples: got {args.resamples}; allowed: at least 10")
+    tables = analysis.analyze(args.folder, num_resamples=args.resamples)
+    out = Path(args.folder) / "analysis"
+    for name, table in tables.items():
+        print(f"{name}:\n{table.to_string(index=False, float_format=lambda x: f'{x:.3g}')}\n")
+    print(f"wrote {out}/ ({', '.join(f'{n}.csv' for n in tables)}) and {out}/figures/")
+    return 0
+
+
+def cmd_experiment(args) -> int:
+    from em_abm import experiments
+
+    if args.name == "list":
+        for name, doc in experiments.available().items():
+            print(f"{name:34s} {doc}")
+        return 0
+    experiments.run(args.name, quick=args.quick, jobs=_jobs(args.jobs), out=args.out,
+                    progress=not args.no_progress)  # fmt: skip
+    return 0
+
+
 def cmd_scenarios(args) -> int:
     from em_abm import scenario as sc
 
@@ -268,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
         handler = {
             "run": cmd_run,
             "compare": cmd_compare,
+            "sweep": cmd_sweep,
+            "analyze": cmd_analyze,
+            "experiment": cmd_experiment,
             "targets": cmd_targets,
             "calibrate": cmd_calibrate,
             "scenarios": cmd_scenarios,

@@ -495,3 +495,18 @@ COLUMN_INDEX: dict[str, int] = {c: i for i, c in enumerate(COLUMNS)}
 BY_NAME: dict[str, Metric] = {}
 for _m in METRICS:
     BY_NAME.setdefault(_m.summary_name or _m.name, _m)
+
+
+def summary_keys() -> dict[str, Metric]:
+    """Every scalar in a flattened run summary (``tagged``, ``tagged_by_cohort.court_bail``,
+    ``cost_total_gbp.total``), with the metric it comes from: the names sweeps may output."""
+    out: dict[str, Metric] = {}
+    for m in METRICS:
+        name = m.summary_name or m.name
+        if m.kind == "composite":
+            out.update({f"{name}.{key}": m for key, _ in m.parts})
+        elif m.by:
+            out.update({f"{name}.{k}": m for k in keys_of(m)})
+        else:
+            out[name] = m
+    return out

@@ -381,6 +381,32 @@ def system(result, *, folder=None):
 FIGURES["system"] = system
 
 
+def _band(ax, series_by_seed, scale, colour, what):
+    """Median over seeds and the range, per England and Wales."""
+    import pandas as pd
+
+    frame = pd.concat(series_by_seed, axis=1) / scale
+    ax.fill_between(
+        frame.index, frame.min(axis=1), frame.max(axis=1), color=colour, alpha=0.25,
+        label=f"{what}, range over {frame.shape[1]} seeds",
+    )  # fmt: skip
+    ax.plot(frame.index, frame.median(axis=1), color=colour, label=f"{what}, median")
+    ax.grid(alpha=0.3, linewidth=0.5)
+
+
+def _backlog_panel(ax, series_by_seed, scale, reported, tolerable):
+    import pandas as pd
+
+    _band(ax, series_by_seed, scale, OKABE_ITO[0], "model")
+    for i, (date, value, label) in enumerate(reported):
+        ax.plot([pd.Timestamp(date)], [value], "o", color=OKABE_ITO[5 + i % 2], ms=8, label=label)
+    ax.axhline(
+        tolerable, color=OKABE_ITO[5], ls="--", lw=1, label=f"HMPPS tolerable level ({tolerable})"
+    )
+    ax.set_ylabel("outstanding visits (England and Wales)")
+    ax.legend(fontsize=8)
+
+
 def backlog_against_reported(
     series_by_seed,
     *,
@@ -393,29 +419,40 @@ def backlog_against_reported(
 ):
     """Outstanding visits over time (median and range over seeds, per England and Wales)
     against the figures the NAO reports (``reported``: list of (date, value, label))."""
+    fig, ax = plt.subplots(figsize=(9, 4.2), constrained_layout=True)
+    _backlog_panel(ax, series_by_seed, scale, reported, tolerable)
+    ax.set_title(title, fontsize=10)
+    return _finish(fig, np.array([[ax]]), folder, name)
+
+
+def transition_path(
+    tagged_by_seed,
+    backlog_by_seed,
+    *,
+    scale,
+    published,
+    reported,
+    tolerable=TOLERABLE_BACKLOG,
+    folder=None,
+    name="transition_2024_path.png",
+):
+    """The 2024-2025 path: people tagged against the HMPPS caseload series (``published``:
+    a frame of date and total, earlier years shown for context) and outstanding visits
+    against the NAO's figures."""
     import pandas as pd
 
-    frame = pd.concat(series_by_seed, axis=1) / scale
-    fig, ax = plt.subplots(figsize=(9, 4.2), constrained_layout=True)
-    ax.fill_between(
-        frame.index,
-        frame.min(axis=1),
-        frame.max(axis=1),
-        color=OKABE_ITO[0],
-        alpha=0.25,
-        label=f"model, range over {frame.shape[1]} seeds",
-    )
-    ax.plot(frame.index, frame.median(axis=1), color=OKABE_ITO[0], label="model, median")
-    for i, (date, value, label) in enumerate(reported):
-        ax.plot([pd.Timestamp(date)], [value], "o", color=OKABE_ITO[5 + i % 2], ms=8, label=label)
-    ax.axhline(
-        tolerable, color=OKABE_ITO[5], ls="--", lw=1, label=f"HMPPS tolerable level ({tolerable})"
-    )
-    ax.set_ylabel("outstanding visits (England and Wales)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3, linewidth=0.5)
-    ax.legend(fontsize=8)
-    return _finish(fig, np.array([[ax]]), folder, name)
+    fig, axes = plt.subplots(2, 1, figsize=(9, 7.5), sharex=False, constrained_layout=True)
+    ax = axes[0]
+    _band(ax, tagged_by_seed, scale, OKABE_ITO[2], "model (tag fitted)")
+    dates = pd.to_datetime(published["date"])
+    ax.plot(dates, published["total"], "s", color=OKABE_ITO[7], ms=6,
+            label="HMPPS statistics (people monitored or assigned)")  # fmt: skip
+    ax.set_ylabel("people tagged (England and Wales)")
+    ax.set_title("People tagged: model from May 2024, HMPPS caseload since 2019", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    _backlog_panel(axes[1], backlog_by_seed, scale, reported, tolerable)
+    axes[1].set_title("Outstanding field visits through the supplier transition", fontsize=10)
+    return _finish(fig, axes.reshape(1, -1), folder, name)
 
 
 def calibration_marginals(sets, *, ranges: dict, calibrated: dict, path: Path) -> None:
@@ -440,3 +477,124 @@ def calibration_marginals(sets, *, ranges: dict, calibrated: dict, path: Path) -
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, metadata=PNG_META)
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- sweeps
+def _grid(n: int, cols: int = 2, size=(5.2, 3.4)):
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False,
+        constrained_layout=True,
+    )  # fmt: skip
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat)
+
+
+def _save(fig, folder, name: str) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    fig.savefig(path, dpi=110, metadata=PNG_META)
+    plt.close(fig)
+    return path
+
+
+def _output_label(column: str) -> str:
+    name, _, horizon = column.partition("@")
+    return f"{name} (at {horizon})" if horizon else name
+
+
+def _index_bars(table, indices, title, folder, name):
+    """Horizontal bars of sensitivity indices with their intervals, one panel per output."""
+    outputs = list(dict.fromkeys(table["output"]))
+    fig, axes = _grid(len(outputs))
+    for ax, out in zip(axes, outputs, strict=False):
+        t = table[table["output"] == out]
+        y = np.arange(len(t))
+        h = 0.8 / len(indices)
+        for k, idx in enumerate(indices):
+            ax.barh(y + (k - (len(indices) - 1) / 2) * h, t[idx], height=h,
+                    xerr=t[f"{idx}_conf"], color=OKABE_ITO[k], label=idx, capsize=2)  # fmt: skip
+        ax.set_yticks(y, t["parameter"], fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_xlabel("index (with 95% interval)")
+        ax.set_title(_output_label(out), fontsize=9)
+        ax.grid(alpha=0.3, linewidth=0.5, axis="x")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, folder, name)
+
+
+def sensitivity(spec, tables: dict, *, folder) -> list[Path]:
+    """The figures of a sweep's analysis (:mod:`em_abm.analysis`)."""
+    paths = []
+    n = f"{spec.name}: {spec.design}, {spec.samples} samples x {spec.replicates} replicates"
+    if "sobol" in tables:
+        paths.append(_index_bars(tables["sobol"], ["S1", "ST"], f"Sobol indices ({n})", folder,
+                                 "sobol_indices.png"))  # fmt: skip
+        conv = tables["sobol_convergence"]
+        outputs = list(dict.fromkeys(conv["output"]))
+        fig, axes = _grid(len(outputs))
+        for ax, out in zip(axes, outputs, strict=False):
+            t = conv[conv["output"] == out]
+            for k, (par, g) in enumerate(t.groupby("parameter", sort=False)):
+                c = OKABE_ITO[k % len(OKABE_ITO)]
+                ax.plot(g["base_samples"], g["ST"], "o-", color=c, ms=3, label=par)
+                ax.fill_between(g["base_samples"], g["ST"] - g["ST_conf"],
+                                g["ST"] + g["ST_conf"], color=c, alpha=0.15)  # fmt: skip
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("base samples N")
+            ax.set_ylabel("total index ST")
+            ax.set_title(_output_label(out), fontsize=9)
+            ax.grid(alpha=0.3, linewidth=0.5)
+        axes[0].legend(fontsize=6, ncol=2)
+        fig.suptitle(f"Convergence of the total indices ({spec.name})", fontsize=10)
+        paths.append(_save(fig, folder, "sobol_convergence.png"))
+    if "morris" in tables:
+        t_all = tables["morris"]
+        outputs = list(dict.fromkeys(t_all["output"]))
+        fig, axes = _grid(len(outputs))
+        for ax, out in zip(axes, outputs, strict=False):
+            t = t_all[t_all["output"] == out]
+            ax.errorbar(t["mu_star"], t["sigma"], xerr=t["mu_star_conf"], fmt="o",
+                        color=OKABE_ITO[0], ms=4, capsize=2)  # fmt: skip
+            for _, r in t.iterrows():
+                ax.annotate(r["parameter"], (r["mu_star"], r["sigma"]), fontsize=6,
+                            xytext=(3, 3), textcoords="offset points")  # fmt: skip
+            ax.set_xlabel("mu* (mean |elementary effect|, 95% interval)")
+            ax.set_ylabel("sigma")
+            ax.set_title(_output_label(out), fontsize=9)
+            ax.grid(alpha=0.3, linewidth=0.5)
+        fig.suptitle(f"Morris screening ({n})", fontsize=10)
+        paths.append(_save(fig, folder, "morris.png"))
+    if "delta" in tables:
+        paths.append(_index_bars(tables["delta"], ["delta", "S1"], f"Delta and S1 ({n})",
+                                 folder, "delta_indices.png"))  # fmt: skip
+    if "main_effects" in tables:
+        t_all = tables["main_effects"]
+        outputs = list(dict.fromkeys(t_all["output"]))
+        params = list(dict.fromkeys(t_all["parameter"]))
+        fig, axes = plt.subplots(
+            len(outputs), len(params), figsize=(3.6 * len(params), 2.8 * len(outputs)),
+            squeeze=False, constrained_layout=True,
+        )  # fmt: skip
+        for i, out in enumerate(outputs):
+            for j, par in enumerate(params):
+                ax = axes[i, j]
+                t = t_all[(t_all["output"] == out) & (t_all["parameter"] == par)]
+                x = np.arange(len(t))
+                ax.errorbar(x, t["mean"], yerr=t["ci95"], fmt="o-", color=OKABE_ITO[0],
+                            ms=4, capsize=2)  # fmt: skip
+                ax.set_xticks(x, [f"{v:g}" if isinstance(v, float) else str(v)
+                                  for v in t["level"]], fontsize=7, rotation=20)  # fmt: skip
+                ax.grid(alpha=0.3, linewidth=0.5)
+                if i == len(outputs) - 1:
+                    ax.set_xlabel(par, fontsize=8)
+                if j == 0:
+                    ax.set_ylabel(_output_label(out), fontsize=7)
+        fig.suptitle(f"Main effects: mean and 95% interval ({n})", fontsize=10)
+        paths.append(_save(fig, folder, "main_effects.png"))
+    return paths

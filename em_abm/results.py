@@ -167,7 +167,6 @@ def _kind_of(column: str) -> str:
 
 
 def build_summary(model, ts: pd.DataFrame) -> dict[str, Any]:
-    final = ts.iloc[-min(FINAL_PERIOD_DAYS, len(ts)) :]
     out: dict[str, Any] = {
         "scenario": model.scenario_def.name,
         "seed": model.seed,
@@ -176,6 +175,16 @@ def build_summary(model, ts: pd.DataFrame) -> dict[str, Any]:
         "start": model.start_date.isoformat(),
         "end": model.date_of(model.n_days - 1).isoformat(),
     }
+    out.update(summarise_series(ts, model.sample))
+    return out
+
+
+def summarise_series(ts: pd.DataFrame, sample=None) -> dict[str, Any]:
+    """Every declared metric reduced over the time series ``ts`` (the whole run, or its
+    first days for an earlier horizon). Quantiles of per-event durations need ``sample``
+    (a name -> array function); without it they are left out."""
+    final = ts.iloc[-min(FINAL_PERIOD_DAYS, len(ts)) :]
+    out: dict[str, Any] = {}
     for m in METRICS:
         name = m.summary_name or m.name
         if m.kind in ("stock", "flow"):
@@ -197,11 +206,11 @@ def build_summary(model, ts: pd.DataFrame) -> dict[str, Any]:
             out[name] = float(ts[m.of].max())
         elif m.kind == "composite":
             out[name] = {key: float(sum(out[x] for x in names)) for key, names in m.parts}
-        elif m.kind == "quantile":
+        elif m.kind == "quantile" and sample is not None:
             if m.by:
-                out[name] = {k: _quantile(model.sample(f"{m.of}.{k}"), m.q) for k in keys_of(m)}
+                out[name] = {k: _quantile(sample(f"{m.of}.{k}"), m.q) for k in keys_of(m)}
             else:
-                out[name] = _quantile(model.sample(m.of), m.q)
+                out[name] = _quantile(sample(m.of), m.q)
     return out
 
 

@@ -1,0 +1,172 @@
+"""Sensitivity analysis of a stored sweep (``em-abm analyze DIR``), with SALib.
+
+Replicates are averaged per design point first; then, for each output:
+
+* ``sobol``: first-order (S1), total (ST) and, when sampled, second-order (S2) indices with
+  bootstrap confidence intervals, and ST recomputed on the first 2^k base samples (a
+  convergence check: the estimates should settle as the sample grows);
+* ``morris``: mu* (mean absolute elementary effect, with its interval), mu and sigma;
+* ``lhs``: the delta moment-independent measure and S1 (Plischke et al. 2013);
+* ``grid``: main effects, the mean of each output at each level of each factor with a 95%
+  interval over the other factors and replicates.
+
+Bootstrap resamples are seeded with the spec's seed, so an analysis is the same every time.
+Tables go to ``DIR/analysis/*.csv``, figures to ``DIR/analysis/figures/``; the folder is
+written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from em_abm import sweep as S
+from em_abm.errors import UserError
+
+CONF_LEVEL = 0.95
+
+
+def point_means(spec: S.Spec, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(design points, mean output per point over its successful replicates)."""
+    design = S.design_matrix(spec)
+    ok = runs[runs["status"] == S.STATUS_OK]
+    means = ok.groupby("point")[spec.output_columns].mean()
+    return design, means.reindex(range(len(design)))
+
+
+def _complete(spec: S.Spec, means: pd.DataFrame, out: Path) -> None:
+    missing = int(means.isna().any(axis=1).sum())
+    if missing:
+        raise UserError(
+            f"{out}: {missing} of {len(means)} design points have no successful run; allowed: "
+            f"a complete sweep for {spec.design} (run `em-abm sweep` again; failed runs need "
+            "--retry-failed)"
+        )
+
+
+def _sobol(spec, y, seed, num_resamples):
+    from SALib.analyze import sobol
+
+    return sobol.analyze(
+        spec.problem(), y, calc_second_order=spec.second_order, num_resamples=num_resamples,
+        conf_level=CONF_LEVEL, seed=seed,
+    )  # fmt: skip
+
+
+def sobol_tables(spec, means, num_resamples=1000):
+    first, second, conv = [], [], []
+    d = len(spec.factors)
+    block = 2 * d + 2 if spec.second_order else d + 2
+    sizes = [2**k for k in range(3, 31) if 2**k < spec.samples] + [spec.samples]
+    for col in spec.output_columns:
+        y = means[col].to_numpy()
+        si = _sobol(spec, y, spec.seed, num_resamples)
+        for i, name in enumerate(spec.names):
+            first.append({
+                "output": col, "parameter": name, "S1": si["S1"][i], "S1_conf": si["S1_conf"][i],
+                "ST": si["ST"][i], "ST_conf": si["ST_conf"][i],
+            })  # fmt: skip
+        if spec.second_order:
+            for i in range(d):
+                for j in range(i + 1, d):
+                    second.append({
+                        "output": col, "parameter_1": spec.names[i], "parameter_2": spec.names[j],
+                        "S2": si["S2"][i, j], "S2_conf": si["S2_conf"][i, j],
+                    })  # fmt: skip
+        for n in sizes:
+            sub = _sobol(spec, y[: n * block], spec.seed, num_resamples)
+            for i, name in enumerate(spec.names):
+                conv.append({"output": col, "parameter": name, "base_samples": n,
+                             "ST": sub["ST"][i], "ST_conf": sub["ST_conf"][i]})  # fmt: skip
+    return pd.DataFrame(first), pd.DataFrame(second), pd.DataFrame(conv)
+
+
+def morris_table(spec, design, means, num_resamples=1000):
+    from SALib.analyze import morris
+
+    rows = []
+    x = design[spec.names].to_numpy(dtype=float)
+    for col in spec.output_columns:
+        si = morris.analyze(
+            spec.problem(), x, means[col].to_numpy(), num_resamples=num_resamples,
+            conf_level=CONF_LEVEL, num_levels=spec.levels, seed=spec.seed,
+        )  # fmt: skip
+        for i, name in enumerate(spec.names):
+            rows.append({
+                "output": col, "parameter": name, "mu_star": si["mu_star"][i],
+                "mu_star_conf": si["mu_star_conf"][i], "mu": si["mu"][i], "sigma": si["sigma"][i],
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def delta_table(spec, design, means, num_resamples=200):
+    from SALib.analyze import delta
+
+    rows = []
+    x = design[spec.names].to_numpy(dtype=float)
+    keep = means.notna().all(axis=1).to_numpy()
+    for col in spec.output_columns:
+        with contextlib.redirect_stdout(io.StringIO()):  # SALib prints binning notices
+            si = delta.analyze(
+                spec.problem(), x[keep], means[col].to_numpy()[keep],
+                num_resamples=num_resamples, conf_level=CONF_LEVEL, seed=spec.seed,
+            )  # fmt: skip
+        for i, name in enumerate(spec.names):
+            rows.append({
+                "output": col, "parameter": name, "delta": si["delta_raw"][i],
+                "delta_conf": si["delta_raw_conf"][i], "S1": si["S1"][i],
+                "S1_conf": si["S1_conf"][i],
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def main_effects_table(spec, design, runs):
+    """Mean of each output at each level of each factor, over every successful run."""
+    ok = runs[runs["status"] == S.STATUS_OK]
+    rows = []
+    for f in spec.names:
+        for col in spec.output_columns:
+            g = ok.groupby(f, sort=True)[col]
+            for level, vals in g:
+                v = vals.to_numpy(dtype=float)
+                half = 1.96 * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
+                rows.append({"output": col, "parameter": f, "level": level, "mean": v.mean(),
+                             "ci95": half, "runs": len(v)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def analyze(out: str | os.PathLike, *, num_resamples: int = 1000) -> dict[str, pd.DataFrame]:
+    """Analyse the sweep in ``out``; writes ``out/analysis`` and returns its tables."""
+    from em_abm import plots
+    from em_abm.results import atomic_dir
+
+    out = Path(out)
+    spec = S.spec_of(out)
+    runs = S.results(out)
+    design, means = point_means(spec, runs)
+    tables: dict[str, pd.DataFrame] = {}
+    if spec.design == "sobol":
+        _complete(spec, means, out)
+        first, second, conv = sobol_tables(spec, means, num_resamples)
+        tables["sobol"], tables["sobol_convergence"] = first, conv
+        if spec.second_order:
+            tables["sobol_s2"] = second
+    elif spec.design == "morris":
+        _complete(spec, means, out)
+        tables["morris"] = morris_table(spec, design, means, num_resamples)
+    elif spec.design == "lhs":
+        if means.notna().all(axis=1).sum() < 10:
+            raise UserError(f"{out}: fewer than 10 complete design points; allowed: at least 10")
+        tables["delta"] = delta_table(spec, design, means, min(num_resamples, 200))
+    else:
+        tables["main_effects"] = main_effects_table(spec, design, runs)
+    with atomic_dir(out / "analysis") as tmp:
+        for name, table in tables.items():
+            table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
+        plots.sensitivity(spec, tables, folder=tmp / "figures")
+    return tables

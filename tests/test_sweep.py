@@ -1,0 +1,246 @@
+"""Sweeps: spec validation, known answers, identical results on every backend, resuming after
+SIGKILL, failed runs recorded, and the analysis tables and figures."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from em_abm import analysis as A
+from em_abm import sweep as S
+from em_abm.cli import main
+from em_abm.errors import UserError
+
+ISHIGAMI = """
+name = "ishigami"
+model = "ishigami"
+design = "{design}"
+samples = {samples}
+levels = {levels}
+seed = 7
+outputs = ["y"]
+[vary]
+x1 = []
+x2 = []
+x3 = []
+"""
+
+EM = """
+name = "small"
+scenario = "baseline_2026"
+design = "lhs"
+samples = 4
+replicates = 2
+seed = 11
+years = 0.3
+scale = 0.03
+outputs = ["tagged", "outstanding_visits", "public_protection.unmonitored_person_days"]
+horizons = [0.1]
+[vary]
+"field.fit_success_prob" = [0.3, 0.45]
+"orders.error_rate" = []
+[fixed]
+"field.officers" = 480
+"""
+
+
+def _spec(tmp_path, text, name="spec.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _values(df):
+    return df.drop(columns=["wall_time_s"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ('"orders.error_rate" = []', '"orders.eror_rate" = []'),
+            "unknown parameter 'orders.eror_rate'; did you mean orders.error_rate",
+        ),
+        (("[0.3, 0.45]", "[0.3, 1.5]"), "got [0.3, 1.5]; allowed: low < high within the bounds"),
+        (('"tagged",', '"taggd",'), "outputs: unknown output 'taggd'; did you mean tagged"),
+        (('design = "lhs"', 'design = "halton"'), "design: got 'halton'; allowed: sobol"),
+        (('design = "lhs"', 'design = "lhs"\ncolour = 1'), "colour: unknown key"),
+        (("samples = 4", "samples = 0"), "samples: got 0; allowed: an integer >= 1"),
+        (("samples = 4", 'samples = "four"'), "samples: got 'four'"),
+        (("horizons = [0.1]", "horizons = [2.0]"), "horizons: got [2.0]"),
+        (('"field.officers" = 480', '"orders.error_rate" = 0.2'), "also in vary"),
+        (('"field.officers" = 480', '"field.officers" = -3'), "field.officers"),
+        (("[0.3, 0.45]", "{ values = [0.3, 0.4] }"), "allowed: only with design = 'grid'"),
+        (('scenario = "baseline_2026"', 'scenario = "nowhere"'), "nowhere"),
+    ],
+)
+def test_bad_specs_are_refused_with_one_line_naming_the_field(tmp_path, change, message):
+    old, new = change
+    assert old in EM
+    path = _spec(tmp_path, EM.replace(old, new))
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")) as e:
+        S.load_spec(path)
+    assert "\n" not in str(e.value)
+
+
+def test_cli_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys):
+    path = _spec(tmp_path, EM.replace('"tagged",', '"taggd",'))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("em-abm: error:") and "taggd" in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+    assert main(["sweep", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_ishigami_sobol_indices_match_the_analytic_values(tmp_path):
+    spec = S.load_spec(_spec(tmp_path, ISHIGAMI.format(design="sobol", samples=1024, levels=4)))
+    S.sweep(spec, tmp_path / "out")
+    table = A.analyze(tmp_path / "out", num_resamples=200)["sobol"].set_index("parameter")
+    exact = S.IshigamiRunner.analytic()
+    for index in ("S1", "ST"):
+        for name, value in exact[index].items():
+            got, conf = table.loc[name, index], table.loc[name, f"{index}_conf"]
+            assert abs(got - value) <= conf, (index, name, got, value, conf)
+    figures = tmp_path / "out" / "analysis" / "figures"
+    assert (figures / "sobol_indices.png").stat().st_size > 10_000
+    assert (figures / "sobol_convergence.png").stat().st_size > 10_000
+    conv = pd.read_csv(tmp_path / "out" / "analysis" / "sobol_convergence.csv")
+    assert sorted(set(conv["base_samples"])) == [8, 16, 32, 64, 128, 256, 512, 1024]
+
+
+@pytest.mark.parametrize(
+    ("design", "table", "figure"),
+    [("morris", "morris", "morris.png"), ("lhs", "delta", "delta_indices.png"),
+     ("grid", "main_effects", "main_effects.png")],
+)  # fmt: skip
+def test_every_design_is_analysed_with_tables_and_figures(tmp_path, design, table, figure):
+    samples = {"morris": 40, "lhs": 120, "grid": 1}[design]
+    spec = S.load_spec(_spec(tmp_path, ISHIGAMI.format(design=design, samples=samples, levels=4)))
+    S.sweep(spec, tmp_path / "out")
+    tables = A.analyze(tmp_path / "out", num_resamples=50)
+    t = pd.read_csv(tmp_path / "out" / "analysis" / f"{table}.csv")
+    assert len(t) == len(tables[table]) > 0 and np.isfinite(t.select_dtypes("number")).all().all()
+    assert (tmp_path / "out" / "analysis" / "figures" / figure).is_file()
+    if design == "morris":  # x2 has the largest mean effect, x3 acts only through x1
+        mu = t.set_index("parameter")["mu_star"]
+        assert mu["x2"] > mu["x3"]
+    if design == "grid":
+        assert len(S.run_table(spec)) == 4**3
+
+
+def test_same_spec_same_results_on_every_backend(tmp_path):
+    spec = S.load_spec(_spec(tmp_path, EM))
+    S.sweep(spec, tmp_path / "one", jobs=1)
+    S.sweep(spec, tmp_path / "two", jobs=2)
+    S.sweep(spec, tmp_path / "dask", jobs=2, backend="dask")
+    one = S.results(tmp_path / "one")
+    assert len(one) == 8 and (one["status"] == "ok").all()
+    assert one["run_id"].tolist() == list(range(8))
+    for other in ("two", "dask"):
+        pd.testing.assert_frame_equal(_values(one), _values(S.results(tmp_path / other)))
+    # Paired seeds: replicate r has the same seed at every point; seeds are stored.
+    assert one.groupby("replicate")["seed"].nunique().eq(1).all()
+    assert one["seed"].nunique() == 2
+    assert {"tagged@0.1y", "field.fit_success_prob", "orders.error_rate"} <= set(one.columns)
+    consolidated = pd.read_parquet(tmp_path / "one" / "results.parquet")
+    pd.testing.assert_frame_equal(_values(consolidated), _values(one))
+
+
+def test_a_different_spec_in_the_same_folder_is_refused(tmp_path):
+    spec = S.load_spec(_spec(tmp_path, ISHIGAMI.format(design="lhs", samples=20, levels=4)))
+    S.sweep(spec, tmp_path / "out")
+    other = S.load_spec(_spec(tmp_path, ISHIGAMI.format(design="lhs", samples=21, levels=4)))
+    with pytest.raises(UserError, match="holds a sweep of a different spec"):
+        S.sweep(other, tmp_path / "out")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    with pytest.raises(UserError, match="exists and is not a sweep folder"):
+        S.sweep(spec, tmp_path / "mine")
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    real = S.IshigamiRunner.run
+
+    def flaky(self, spec, values, seed):
+        if values["x1"] > 2.5:
+            raise ValueError("x1 too large for this test")
+        return real(self, spec, values, seed)
+
+    monkeypatch.setattr(S.IshigamiRunner, "run", flaky)
+    spec = S.load_spec(_spec(tmp_path, ISHIGAMI.format(design="sobol", samples=16, levels=4)))
+    summary = S.sweep(spec, tmp_path / "out")
+    runs = S.results(tmp_path / "out")
+    bad = runs[runs["status"] == "error"]
+    assert summary.failed == len(bad) > 0 and summary.ran == len(runs) == summary.total
+    assert bad["error"].str.contains("ValueError: x1 too large").all()
+    assert bad["y"].isna().all() and runs.loc[runs["status"] == "ok", "y"].notna().all()
+    with pytest.raises(UserError, match="design points have no successful run"):
+        A.analyze(tmp_path / "out")
+    # Failed runs are kept on a plain re-run, and run again with retry_failed.
+    assert S.sweep(spec, tmp_path / "out").ran == 0
+    monkeypatch.setattr(S.IshigamiRunner, "run", real)
+    again = S.sweep(spec, tmp_path / "out", retry_failed=True)
+    assert again.ran == len(bad) and again.failed == 0
+    runs = S.results(tmp_path / "out")
+    assert len(runs) == summary.total and (runs["status"] == "ok").all()
+
+
+KILL_SCRIPT = """
+import sys
+from em_abm import sweep as S
+spec = S.load_spec(sys.argv[1])
+S.sweep(spec, sys.argv[2], jobs=1, flush_every=2)
+"""
+
+
+def test_a_sweep_killed_part_way_resumes_without_repeating_finished_runs(tmp_path):
+    text = EM.replace("samples = 4", "samples = 12").replace("replicates = 2", "replicates = 1")
+    path = _spec(tmp_path, text)
+    spec = S.load_spec(path)
+    S.sweep(spec, tmp_path / "whole")
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(path), str(out)])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if len(list((out / "runs").glob("part-*.parquet"))) >= 2 or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stored = S.stored_runs(out)
+    assert 0 < len(stored) < 12  # killed part-way, with finished runs stored
+    summary = S.sweep(spec, out)
+    assert summary.skipped == len(stored) and summary.ran == 12 - len(stored)
+    resumed = S.results(out)
+    assert resumed["run_id"].tolist() == list(range(12))
+    pd.testing.assert_frame_equal(_values(resumed), _values(S.results(tmp_path / "whole")))
+    assert not [p for p in (out / "runs").iterdir() if not p.name.startswith("part-")]
+
+
+def test_cli_sweep_then_analyze(tmp_path, capsys):
+    path = _spec(tmp_path, ISHIGAMI.format(design="sobol", samples=64, levels=4))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
+    assert "320 runs: 0 already done, 320 run now, 0 failed" in capsys.readouterr().out
+    assert main(["analyze", str(out), "--resamples", "50"]) == 0
+    assert "sobol.csv" in capsys.readouterr().out
+    assert main(["analyze", str(tmp_path)]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+
+
+def test_manifest_names_the_spec_version_and_commit(tmp_path):
+    import json
+
+    spec = S.load_spec(_spec(tmp_path, ISHIGAMI.format(design="lhs", samples=10, levels=4)))
+    S.sweep(spec, tmp_path / "out")
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["spec_hash"] == spec.hash() and m["version"] and "git_commit" in m
+    assert S.spec_of(tmp_path / "out") == spec
+    assert Path(tmp_path / "out" / "runs").is_dir()
