@@ -90,7 +90,7 @@ def morris_table(spec, design, means, num_resamples=1000):
     from SALib.analyze import morris
 
     rows = []
-    x = design[spec.names].to_numpy(dtype=float)
+    x = design[spec.problem()["names"]].to_numpy(dtype=float)
     for col in spec.output_columns:
         si = morris.analyze(
             spec.problem(), x, means[col].to_numpy(), num_resamples=num_resamples,
@@ -105,24 +105,34 @@ def morris_table(spec, design, means, num_resamples=1000):
 
 
 def delta_table(spec, design, means, num_resamples=200):
+    """Delta and S1 of the numeric factors, for each level of the crossed factors (``level``
+    names it; empty when nothing is crossed)."""
     from SALib.analyze import delta
 
     rows = []
-    x = design[spec.names].to_numpy(dtype=float)
-    keep = means.notna().all(axis=1).to_numpy()
-    for col in spec.output_columns:
-        with contextlib.redirect_stdout(io.StringIO()):  # SALib prints binning notices
-            si = delta.analyze(
-                spec.problem(), x[keep], means[col].to_numpy()[keep],
-                num_resamples=num_resamples, conf_level=CONF_LEVEL, seed=spec.seed,
-            )  # fmt: skip
-        for i, name in enumerate(spec.names):
-            rows.append({
-                "output": col, "parameter": name, "delta": si["delta_raw"][i],
-                "delta_conf": si["delta_raw_conf"][i], "S1": si["S1"][i],
-                "S1_conf": si["S1_conf"][i],
-            })  # fmt: skip
-    return pd.DataFrame(rows)
+    names = spec.problem()["names"]
+    crossed = [f.name for f in spec.crossed]
+    groups = design.groupby(crossed, sort=False) if crossed else [((), design)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        level = ", ".join(f"{n}={v}" for n, v in zip(crossed, key, strict=True))
+        x = part[names].to_numpy(dtype=float)
+        m = means.loc[part.index]
+        keep = m.notna().all(axis=1).to_numpy()
+        for col in spec.output_columns:
+            with contextlib.redirect_stdout(io.StringIO()):  # SALib prints binning notices
+                si = delta.analyze(
+                    spec.problem(), x[keep], m[col].to_numpy()[keep],
+                    num_resamples=num_resamples, conf_level=CONF_LEVEL, seed=spec.seed,
+                )  # fmt: skip
+            for i, name in enumerate(names):
+                rows.append({
+                    "output": col, "level": level, "parameter": name,
+                    "delta": si["delta_raw"][i], "delta_conf": si["delta_raw_conf"][i],
+                    "S1": si["S1"][i], "S1_conf": si["S1_conf"][i],
+                })  # fmt: skip
+    table = pd.DataFrame(rows)
+    return table if crossed else table.drop(columns="level")
 
 
 def main_effects_table(spec, design, runs):

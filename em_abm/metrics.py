@@ -347,6 +347,20 @@ METRICS: tuple[Metric, ...] = (
     Metric("cost_devices_lost_gbp", "Cost of replacing devices not collected", "GBP", "flow"),
     # Levers and system-wide measures (NAO recommendations a-c)
     Metric("orders_declined", "Orders declined under capacity allocation", "orders/day", "flow"),
+    # Declined orders still count against public protection: the person is on bail, licence
+    # or a sentence without a tag for the order's length (counted on the day of the decision).
+    Metric(
+        "declined_person_days",
+        "Person-days of declined orders (never tagged)",
+        "person-days",
+        "flow",
+    ),
+    Metric(
+        "reoffences_expected_declined",
+        "Offences expected of people whose orders were declined (untagged rate)",
+        "offences/day",
+        "flow",
+    ),
     Metric("fits_at_source", "Tags fitted at court or in prison (pilots)", "fits/day", "flow"),
     Metric(
         "alerts_auto_closed", "Alerts closed by a triage rule without review", "alerts/day", "flow"
@@ -443,10 +457,14 @@ METRICS: tuple[Metric, ...] = (
         "-",
         "composite",
         parts=(
-            ("unmonitored_person_days", ("unmonitored_days",)),
+            ("unmonitored_person_days", ("unmonitored_days", "declined_person_days")),
             (
                 "reoffences_while_tagged_or_unmonitored",
-                ("reoffences_while_tagged", "reoffences_while_unmonitored"),
+                (
+                    "reoffences_while_tagged",
+                    "reoffences_while_unmonitored",
+                    "reoffences_expected_declined",
+                ),
             ),
             ("serious_breaches_unanswered_24h", ("serious_unanswered_24h",)),
         ),
@@ -510,3 +528,11 @@ def summary_keys() -> dict[str, Metric]:
         else:
             out[name] = m
     return out
+
+
+def scales_with_population(name: str) -> bool:
+    """Whether a summary or series name (``tagged.court_bail``, ``cost_total_gbp.total``)
+    counts people or money that grow with the run's scale (divide by it for England and
+    Wales), rather than a share, rate or duration."""
+    metric = BY_NAME.get(name.split(".")[0])
+    return bool(metric and metric.scales_with_population and metric.unit != "share")

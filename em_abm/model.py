@@ -583,8 +583,12 @@ class EMModel(mesa.Model):
     def _arrivals(self, d: int) -> None:
         rng, p = self.rngs["arrivals"], self.p
         counts = np.zeros(len(COHORTS), dtype=np.int64)
+        rate = self.daily_orders
+        growth = p["demand.growth_per_year"]
+        if growth and d > 0:
+            rate = rate * (1.0 + growth) ** (d / 365.0)
         for req in self.requesters:
-            counts[req.cohort_index] = req.new_orders(rng, self.daily_orders)
+            counts[req.cohort_index] = req.new_orders(rng, rate)
         cohort = np.repeat(np.arange(len(COHORTS)), counts).astype(np.int8)
         n = len(cohort)
         k = p["demand.duration_shape"]
@@ -601,6 +605,11 @@ class EMModel(mesa.Model):
             accept = self._allocate_capacity(d, attrs)
             if not accept.all():
                 self._count("orders_declined", int((~accept).sum()))
+                gone = ~accept
+                days = np.maximum(1, np.round(length[gone]))
+                self._count("declined_person_days", float(days.sum()))
+                rate = self.reoffend_table[attrs["cohort"][gone], attrs["risk"][gone]]
+                self._count("reoffences_expected_declined", float((days * rate).sum()))
                 attrs = {name: v[accept] for name, v in attrs.items()}
                 length, error, rework = length[accept], error[accept], rework[accept]
         slots = self._new_orders(

@@ -192,6 +192,17 @@ _p(
     "assumption: order lengths cluster around the sentence or bail period but vary widely",
 )
 _p(
+    "demand.growth_per_year",
+    0.0,
+    -0.5,
+    1.0,
+    "share/year",
+    "Growth of all order inflows per year from the scenario start (compounded daily; the "
+    "warm-up runs at the start level).",
+    "assumption: 0 in the 2026 scenarios (their growth is explicit, as dated changes); the "
+    "2024 transition's value is calibrated to the HMPPS caseload series (calibration/report.md)",
+)
+_p(
     "demand.multiplier",
     1.0,
     0.0,

@@ -273,7 +273,7 @@ def _short(arm: str, reference: str) -> str:
     return label if len(label) <= 48 else label[:45] + "..."
 
 
-def comparison(table, arms, metrics, *, folder=None):
+def comparison(table, arms, metrics, *, folder=None, name="compare.png"):
     """Paired differences from the reference arm (first), with 95% intervals, per metric."""
     others = arms[1:]
     n = len(metrics)
@@ -312,7 +312,7 @@ def comparison(table, arms, metrics, *, folder=None):
     if folder is not None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / "compare.png", dpi=110, metadata=PNG_META)
+        fig.savefig(folder / name, dpi=110, metadata=PNG_META)
         plt.close(fig)
     return fig
 
@@ -598,3 +598,71 @@ def sensitivity(spec, tables: dict, *, folder) -> list[Path]:
         fig.suptitle(f"Main effects: mean and 95% interval ({n})", fontsize=10)
         paths.append(_save(fig, folder, "main_effects.png"))
     return paths
+
+
+# ---------------------------------------------------------------------------- experiments
+def _line_styles(n: int):
+    styles = ["-", "--", ":", "-."]
+    return [(OKABE_ITO[i % len(OKABE_ITO)], styles[(i // len(OKABE_ITO)) % len(styles)])
+            for i in range(n)]  # fmt: skip
+
+
+def lines_by_level(
+    table, *, x: str, x_order, group: str, outputs, value: str, low: str, high: str,
+    labels: dict, xlabel: str, title: str, folder, name: str, zero_line: bool = False,
+) -> Path:  # fmt: skip
+    """One panel per output: ``value`` against the levels of ``x``, one line per ``group``
+    with a band from ``low`` to ``high``."""
+    fig, axes = _grid(len(outputs), cols=3, size=(4.6, 3.4))
+    groups = list(dict.fromkeys(table[group]))
+    styles = _line_styles(len(groups))
+    pos = {v: i for i, v in enumerate(x_order)}
+    for ax, out in zip(axes, outputs, strict=False):
+        t = table[table["output"] == out]
+        for (colour, ls), g in zip(styles, groups, strict=True):
+            d = t[t[group] == g].sort_values(x, key=lambda s: s.map(pos))
+            xs = d[x].map(pos).to_numpy()
+            ax.plot(xs, d[value], ls=ls, color=colour, marker="o", ms=3, lw=1.2, label=g)
+            ax.fill_between(xs, d[low], d[high], color=colour, alpha=0.12, lw=0)
+        if zero_line:
+            ax.axhline(0, color="black", lw=0.7)
+        ax.set_xticks(range(len(x_order)), list(x_order), fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_title(labels.get(out, out), fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3, linewidth=0.5)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=min(4, len(groups)), fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, folder, name)
+
+
+def winner_map(frame, *, x: str, y: str, label: str, tree=None, features=(), title: str,
+               folder, name: str) -> Path:  # fmt: skip
+    """Scenario discovery: the winner of each sampled condition on the two factors that
+    matter most, and the decision tree that describes where each strategy wins."""
+    from sklearn.tree import plot_tree
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.6), constrained_layout=True,
+                             gridspec_kw={"width_ratios": [1, 1.6]})  # fmt: skip
+    ax = axes[0]
+    winners = sorted(frame[label].unique())
+    markers = "osD^vP*X"
+    for i, w in enumerate(winners):
+        d = frame[frame[label] == w]
+        ax.scatter(d[x], d[y], s=28, color=OKABE_ITO[i % len(OKABE_ITO)],
+                   marker=markers[i % len(markers)], label=f"{w} ({len(d)})")  # fmt: skip
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title("Best strategy in each sampled condition", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, linewidth=0.5)
+    if tree is not None:
+        classes = [str(c) for c in tree.classes_]
+        plot_tree(tree, feature_names=list(features), class_names=classes, filled=False,
+                  impurity=False, proportion=True, fontsize=6, ax=axes[1])  # fmt: skip
+        axes[1].set_title("Where each strategy wins (decision tree, depth <= 3)", fontsize=9)
+    else:
+        axes[1].set_visible(False)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, folder, name)

@@ -16,10 +16,22 @@ A sweep is described by a spec (TOML; :func:`load_spec`)::
     [vary]                    # parameters to vary, with their range
     "field.fit_success_prob" = []            # the registry's bounds
     "orders.error_rate" = [0.15, 0.3]        # narrowed (within the registry's bounds)
-    "policy.visit_queue" = { values = ["fcfs", "risk_first"] }   # grid designs only
+    "policy.visit_queue" = { values = ["fcfs", "risk_first"] }   # explicit values
+
+    [vary.strategy]           # named levels, each a set of parameter values
+    fcfs = {}
+    risk_first = { "policy.visit_queue" = "risk_first", "policy.response_queue" = "risk_first" }
 
     [fixed]                   # values every run uses
     "field.officers" = 450
+
+Factors with explicit values or named levels are *crossed* with the sampled ones: every
+Latin-hypercube point (or grid point) is run at every level, so levels are compared on the
+same sampled conditions (``lhs`` and ``grid`` designs; Sobol and Morris need numeric
+ranges). The run table's ``sample`` column numbers the sampled conditions.
+
+Outputs of the em-abm model are per England and Wales: counts, person-days and money are
+divided by the run's scale (shares, rates and durations are not).
 
 Each run is one design point on one replicate seed. With ``paired = true`` (the default)
 replicate *r* uses the same seed at every point, so that differences between points are the
@@ -81,12 +93,22 @@ _KEYS = {
 # ---------------------------------------------------------------------------- models
 @dataclass(frozen=True)
 class Factor:
-    """A varied parameter: a numeric range, or explicit values (grid designs)."""
+    """A varied parameter: a numeric range, explicit values, or named levels (each a set of
+    parameter values; the factor's name is then a label, not a parameter)."""
 
     name: str
     low: float | None = None
     high: float | None = None
     values: tuple[Any, ...] | None = None
+    levels: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.values is None and self.levels is None
+
+    @property
+    def choices(self) -> list[Any]:
+        return list(self.levels) if self.levels is not None else list(self.values or ())
 
 
 class EMModelRunner:
@@ -122,16 +144,18 @@ class EMModelRunner:
 
     def run(self, spec: Spec, values: dict[str, Any], seed: int) -> dict[str, float]:
         from em_abm.compare import flatten
+        from em_abm.metrics import scales_with_population
         from em_abm.results import run_model, summarise_series
         from em_abm.scenario import load
 
         scen = load(spec.scenario).with_overrides({**spec.fixed, **values})
         res = run_model(scen, seed=seed, years=spec.years, scale=spec.scale)
+        per = {o: 1.0 / spec.scale if scales_with_population(o) else 1.0 for o in spec.outputs}
         flat = flatten(res.summary)
-        out = {o: flat[o] for o in spec.outputs}
+        out = {o: flat[o] * per[o] for o in spec.outputs}
         for h in spec.horizons:
             early = flatten(summarise_series(res.timeseries.iloc[: round(h * 365)]))
-            out.update({f"{o}@{h:g}y": early.get(o, math.nan) for o in spec.outputs})
+            out.update({f"{o}@{h:g}y": early.get(o, math.nan) * per[o] for o in spec.outputs})
         return out
 
 
@@ -212,12 +236,20 @@ class Spec:
     def output_columns(self) -> list[str]:
         return [*self.outputs, *(f"{o}@{h:g}y" for h in self.horizons for o in self.outputs)]
 
+    @property
+    def numeric(self) -> list[Factor]:
+        return [f for f in self.factors if f.numeric]
+
+    @property
+    def crossed(self) -> list[Factor]:
+        return [f for f in self.factors if not f.numeric]
+
     def problem(self) -> dict[str, Any]:
         """The SALib problem (numeric factors only)."""
         return {
-            "num_vars": len(self.factors),
-            "names": self.names,
-            "bounds": [[f.low, f.high] for f in self.factors],
+            "num_vars": len(self.numeric),
+            "names": [f.name for f in self.numeric],
+            "bounds": [[f.low, f.high] for f in self.numeric],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,6 +336,14 @@ def spec_from_dict(data: dict[str, Any], *, where: str = "spec") -> Spec:
     if not isinstance(vary, dict) or not vary:
         raise UserError(f"{where}: vary: allowed: a table of at least one parameter and range")
     factors = tuple(_factor(model, k, v, design, f"{where}: vary.{k}") for k, v in vary.items())
+    if design in ("sobol", "morris") and any(not f.numeric for f in factors):
+        bad = next(f.name for f in factors if not f.numeric)
+        raise UserError(
+            f"{where}: vary.{bad}: explicit values or levels; allowed: numeric ranges only "
+            f"with design = '{design}' (use lhs or grid to cross them)"
+        )
+    if design != "grid" and not any(f.numeric for f in factors):
+        raise UserError(f"{where}: vary: allowed: at least one numeric range for {design}")
     fixed = data.get("fixed", {})
     if not isinstance(fixed, dict):
         raise UserError(f"{where}: fixed: got {fixed!r}; allowed: a table of parameter values")
@@ -338,12 +378,18 @@ def spec_from_dict(data: dict[str, Any], *, where: str = "spec") -> Spec:
 
 
 def _factor(model, name: str, rng: Any, design: str, where: str) -> Factor:
+    if isinstance(rng, dict) and rng and all(isinstance(v, dict) for v in rng.values()):
+        levels = {}
+        for label, values in rng.items():
+            levels[label] = model.check_fixed(values, f"{where}.{label}.")
+        return Factor(name, levels=levels)
     lower, upper = model.check_factor(name, where)
     if isinstance(rng, dict):
         if set(rng) != {"values"} or not isinstance(rng["values"], list) or not rng["values"]:
-            raise UserError(f"{where}: got {rng!r}; allowed: [low, high], [] or {{values = [...]}}")
-        if design != "grid":
-            raise UserError(f"{where}: explicit values; allowed: only with design = 'grid'")
+            raise UserError(
+                f"{where}: got {rng!r}; allowed: [low, high], [], {{values = [...]}} or a "
+                "table of named levels"
+            )
         values = tuple(rng["values"])
         if model is MODELS["em_abm"]:
             for v in values:
@@ -365,25 +411,31 @@ def _factor(model, name: str, rng: Any, design: str, where: str) -> Factor:
 
 # ---------------------------------------------------------------------------- the design
 def design_matrix(spec: Spec) -> pd.DataFrame:
-    """One row per design point, one column per factor (SALib samples; grids by product)."""
+    """One row per design point, one column per factor: the sampled conditions (SALib, or a
+    grid of numeric levels) crossed with every level of the other factors; ``sample``
+    numbers the sampled conditions."""
+    numeric = [f.name for f in spec.numeric]
     if spec.design == "grid":
-        axes = [
-            list(f.values)
-            if f.values is not None
-            else list(np.linspace(f.low, f.high, spec.levels))
-            for f in spec.factors
-        ]
-        return pd.DataFrame(list(itertools.product(*axes)), columns=spec.names)
-    from SALib.sample import latin, morris, sobol
-
-    problem = spec.problem()
-    if spec.design == "sobol":
-        x = sobol.sample(problem, spec.samples, calc_second_order=spec.second_order, seed=spec.seed)
-    elif spec.design == "morris":
-        x = morris.sample(problem, spec.samples, num_levels=spec.levels, seed=spec.seed)
+        axes = [list(np.linspace(f.low, f.high, spec.levels)) for f in spec.numeric]
+        sampled = pd.DataFrame(list(itertools.product(*axes)), columns=numeric)
     else:
-        x = latin.sample(problem, spec.samples, seed=spec.seed)
-    return pd.DataFrame(x, columns=spec.names)
+        from SALib.sample import latin, morris, sobol
+
+        problem = spec.problem()
+        if spec.design == "sobol":
+            x = sobol.sample(
+                problem, spec.samples, calc_second_order=spec.second_order, seed=spec.seed
+            )
+        elif spec.design == "morris":
+            x = morris.sample(problem, spec.samples, num_levels=spec.levels, seed=spec.seed)
+        else:
+            x = latin.sample(problem, spec.samples, seed=spec.seed)
+        sampled = pd.DataFrame(x, columns=numeric)
+    sampled.insert(0, "sample", np.arange(len(sampled), dtype=np.int64))
+    combos = list(itertools.product(*(f.choices for f in spec.crossed)))
+    crossed = pd.DataFrame(combos, columns=[f.name for f in spec.crossed])
+    design = sampled.merge(crossed, how="cross") if len(crossed.columns) else sampled
+    return design[["sample", *spec.names]].reset_index(drop=True)
 
 
 def seeds_of(spec: Spec, n_points: int) -> np.ndarray:
@@ -412,6 +464,9 @@ def _values(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for f in spec.factors:
         v = row[f.name]
+        if f.levels is not None:
+            out.update(f.levels[v])
+            continue
         if spec.model == "em_abm" and P.PARAMS[f.name].kind == "int":
             v = round(v)
         elif isinstance(v, np.generic):
@@ -503,7 +558,13 @@ def read_manifest(out: Path) -> dict[str, Any]:
 def spec_of(out: Path) -> Spec:
     d = read_manifest(out)["spec"]
     factors = tuple(
-        Factor(f["name"], f["low"], f["high"], tuple(f["values"]) if f["values"] else None)
+        Factor(
+            f["name"],
+            f["low"],
+            f["high"],
+            tuple(f["values"]) if f["values"] else None,
+            f["levels"],
+        )
         for f in d.pop("factors")
     )
     return Spec(
@@ -515,6 +576,8 @@ def spec_of(out: Path) -> Spec:
 def stored_runs(out: Path) -> pd.DataFrame:
     """Every stored row, one per run (a run stored twice keeps its successful row)."""
     parts = sorted((Path(out) / RUNS).glob("part-*.parquet"))
+    if (Path(out) / RESULTS).is_file():  # a finished sweep kept without its parts
+        parts.insert(0, Path(out) / RESULTS)
     if not parts:
         return pd.DataFrame(columns=["run_id", "status"])
     df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)

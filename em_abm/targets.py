@@ -22,9 +22,15 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from em_abm.errors import UserError
-from em_abm.metrics import BY_NAME
+from em_abm.metrics import scales_with_population
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "calibration" / "targets.toml"
+HMPPS_FILE = DEFAULT_FILE.parent / "hmpps_caseload.csv"
+# The backlog figures the NAO reports for the 2024 transition (key facts, para 9), to draw.
+NAO_BACKLOG = [
+    ("2024-05-15", 1200, "NAO: about 1,200 (May 2024)"),
+    ("2024-10-15", 7000, "NAO: peak of 7,000 (October 2024)"),
+]
 _KEYS = {
     "name",
     "role",
@@ -40,6 +46,7 @@ _KEYS = {
     "upper",
     "per_year",
     "source",
+    "note",
 }
 
 
@@ -58,6 +65,7 @@ class Target:
     stat: str = "mean"
     years: float = 3.0
     per_year: bool = False
+    note: str = ""  # why the figure is a check, or how to read the comparison
 
     def measure(self, result) -> float:
         """This target's quantity in one run, per England and Wales."""
@@ -66,19 +74,14 @@ class Target:
             ts = result.timeseries.set_index("date")[self.series]
             ts = ts[str(self.window[0]) : str(self.window[1])]
             value = float(ts.max() if self.stat == "max" else ts.mean())
-            return value / scale if _scales(self.series) else value
+            return value / scale if scales_with_population(self.series) else value
         if self.metric.startswith("share:"):
             num, den = self.metric[len("share:") :].split("/")
             return _lookup(result.summary, num) / _lookup(result.summary, den)
         value = _lookup(result.summary, self.metric)
         if self.per_year:
             value /= result.summary["years"]
-        return value / scale if _scales(self.metric) else value
-
-
-def _scales(name: str) -> bool:
-    metric = BY_NAME.get(name.split(".")[0])
-    return bool(metric and metric.scales_with_population and metric.unit != "share")
+        return value / scale if scales_with_population(self.metric) else value
 
 
 def _lookup(summary: dict, name: str) -> float:
@@ -123,6 +126,7 @@ def load(path: str | Path = DEFAULT_FILE) -> list[Target]:
             lower=float(lower), upper=float(upper), value=value, metric=row.get("metric", ""),
             series=row.get("series", ""), window=window, stat=row.get("stat", "mean"),
             years=float(row.get("years", 3.0)), per_year=bool(row.get("per_year", False)),
+            note=str(row.get("note", "")),
         ))  # fmt: skip
     return out
 
@@ -151,7 +155,7 @@ def evaluate(
         rows.append({
             "name": t.name, "role": t.role, "scenario": t.scenario, "target": _describe(t),
             "model_median": median, "model_p05": float(p05), "model_p95": float(p95),
-            "pass": bool(t.lower <= median <= t.upper), "source": t.source,
+            "pass": bool(t.lower <= median <= t.upper), "source": t.source, "note": t.note,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -189,4 +193,15 @@ def to_markdown(table: pd.DataFrame, *, seeds: int, scale: float) -> str:
                 f"| {r['source']} |"
             )
         lines.append("")
+        if role == "check":
+            rows = table[table["role"] == role]
+            lines += note_lines(zip(rows["name"], rows["note"], strict=True))
     return "\n".join(lines)
+
+
+def note_lines(named_notes) -> list[str]:
+    """The reasoning behind each figure that has a note, as a list under its table."""
+    noted = [(name, note) for name, note in named_notes if note]
+    if not noted:
+        return []
+    return ["How to read the checks:", "", *(f"- **{n}**: {note}" for n, note in noted), ""]

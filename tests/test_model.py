@@ -124,6 +124,19 @@ def test_capacity_does_not_change_arrivals():
     assert np.array_equal(col(a, "orders_with_error"), col(b, "orders_with_error"))
 
 
+def test_demand_grows_at_the_stated_rate_from_the_start():
+    import em_abm
+
+    flat = em_abm.run("baseline_2026", years=1, scale=0.1).timeseries["orders_received"]
+    grown = em_abm.run(
+        "baseline_2026", years=1, scale=0.1, overrides={"demand.growth_per_year": 0.5}
+    ).timeseries["orders_received"]
+    # Nine months apart, inflows differ by 1.5 ** 0.75 (Poisson noise about 2%).
+    ratio = grown.iloc[-91:].sum() / grown.iloc[:91].sum()
+    assert ratio == pytest.approx(1.5**0.75, rel=0.06)
+    assert flat.iloc[-91:].sum() / flat.iloc[:91].sum() == pytest.approx(1.0, abs=0.06)
+
+
 def test_dated_change_takes_effect_on_its_date(tmp_path):
     path = tmp_path / "stop.toml"
     path.write_text("start = 2026-01-01\n[[changes]]\ndate = 2026-03-01\ndemand.multiplier = 0.0\n")

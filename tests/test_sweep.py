@@ -76,14 +76,19 @@ def _values(df):
         (("horizons = [0.1]", "horizons = [2.0]"), "horizons: got [2.0]"),
         (('"field.officers" = 480', '"orders.error_rate" = 0.2'), "also in vary"),
         (('"field.officers" = 480', '"field.officers" = -3'), "field.officers"),
-        (("[0.3, 0.45]", "{ values = [0.3, 0.4] }"), "allowed: only with design = 'grid'"),
+        (
+            (('design = "lhs"', 'design = "sobol"'), ("[0.3, 0.45]", "{ values = [0.3, 0.4] }")),
+            "explicit values or levels; allowed: numeric ranges only with design = 'sobol'",
+        ),
         (('scenario = "baseline_2026"', 'scenario = "nowhere"'), "nowhere"),
     ],
 )
 def test_bad_specs_are_refused_with_one_line_naming_the_field(tmp_path, change, message):
-    old, new = change
-    assert old in EM
-    path = _spec(tmp_path, EM.replace(old, new))
+    text = EM
+    for old, new in change if isinstance(change[0], tuple) else [change]:
+        assert old in text
+        text = text.replace(old, new)
+    path = _spec(tmp_path, text)
     with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")) as e:
         S.load_spec(path)
     assert "\n" not in str(e.value)
@@ -244,3 +249,16 @@ def test_manifest_names_the_spec_version_and_commit(tmp_path):
     assert m["spec_hash"] == spec.hash() and m["version"] and "git_commit" in m
     assert S.spec_of(tmp_path / "out") == spec
     assert Path(tmp_path / "out" / "runs").is_dir()
+
+
+def test_a_sweep_kept_without_its_parts_is_not_run_again(tmp_path):
+    """Committed results keep results.parquet and the manifest, not runs/."""
+    import shutil
+
+    spec = S.load_spec(_spec(tmp_path, ISHIGAMI.format(design="lhs", samples=10, levels=4)))
+    S.sweep(spec, tmp_path / "out")
+    before = S.results(tmp_path / "out")
+    shutil.rmtree(tmp_path / "out" / "runs")
+    again = S.sweep(spec, tmp_path / "out")
+    assert again.ran == 0 and again.skipped == 10
+    pd.testing.assert_frame_equal(S.results(tmp_path / "out"), before)

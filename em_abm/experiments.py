@@ -1,0 +1,234 @@
+"""Experiments: named research questions, each one or more sweeps and a report.
+
+An experiment is a pair of files in ``experiments/``: ``NAME.toml`` holds its sweep specs
+(``[sweeps.<id>]``, each a spec as in :mod:`em_abm.sweep`) and the smaller sizes of its quick
+mode (``[quick.<id>]``, keys that replace the spec's); ``NAME.py`` holds ``report(ctx)``,
+which turns the stored runs into tables and figures, and may adjust the specs
+(``prepare(tables, quick)``). ``em-abm experiment NAME [--quick]`` (or ``python
+experiments/NAME.py [--quick]``) runs the sweeps into ``results/NAME/sweeps/<id>/``
+(resumable: an interrupted experiment continues where it stopped) and writes the report's
+tables to ``results/NAME/`` and figures to ``results/NAME/figures/``. Quick mode writes to
+``results/NAME-quick/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import math
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from em_abm import sweep as S
+from em_abm.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS_DIR = ROOT / "experiments"
+RESULTS_DIR = ROOT / "results"
+
+
+@dataclass
+class Context:
+    """What a report works from: the specs, their stored runs and where to write."""
+
+    name: str
+    quick: bool
+    out: Path
+    specs: dict[str, S.Spec]
+    runs: dict[str, pd.DataFrame] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def figures(self) -> Path:
+        path = self.out / "figures"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def write_table(self, table: pd.DataFrame, name: str) -> Path:
+        path = self.out / name
+        S._write_atomic(path, lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+        self.written.append(path)
+        return path
+
+    def write_text(self, text: str, name: str) -> Path:
+        path = self.out / name
+        S._write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+        self.written.append(path)
+        return path
+
+    def figure(self, path: Path) -> Path:
+        self.written.append(path)
+        return path
+
+
+def available() -> dict[str, str]:
+    """Experiment names with the first line of their description."""
+    out = {}
+    for path in sorted(EXPERIMENTS_DIR.glob("*.toml")):
+        if path.with_suffix(".py").is_file():
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            out[path.stem] = str(data.get("description", "")).strip().splitlines()[0:1]
+            out[path.stem] = out[path.stem][0] if out[path.stem] else ""
+    return out
+
+
+def _module(name: str):
+    path = EXPERIMENTS_DIR / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"em_abm_experiment_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_specs(name: str, *, quick: bool = False) -> dict[str, S.Spec]:
+    """The experiment's sweep specs, validated (with the quick sizes when ``quick``)."""
+    names = available()
+    if name not in names:
+        raise UserError(
+            f"experiment: got {name!r}; allowed: {', '.join(names) or 'none found'} "
+            "(`em-abm experiment list`)"
+        )
+    path = EXPERIMENTS_DIR / f"{name}.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise UserError(f"{path}: cannot read: {e}") from None
+    tables = copy.deepcopy(data.get("sweeps", {}))
+    if not tables:
+        raise UserError(f"{path}: sweeps: allowed: at least one [sweeps.<id>] table")
+    if quick:
+        for sid, changes in data.get("quick", {}).items():
+            if sid not in tables:
+                raise UserError(f"{path}: quick.{sid}: no such sweep; allowed: {', '.join(tables)}")
+            tables[sid].update(changes)
+    module = _module(name)
+    if hasattr(module, "prepare"):
+        module.prepare(tables, quick)
+    return {
+        sid: S.spec_from_dict({"name": f"{name}.{sid}", **t}, where=f"{path}: sweeps.{sid}")
+        for sid, t in tables.items()
+    }
+
+
+def run(
+    name: str,
+    *,
+    quick: bool = False,
+    jobs: int = 1,
+    out: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Context:
+    """Run (or resume) an experiment's sweeps and write its report."""
+    from em_abm.results import git_commit
+
+    specs = load_specs(name, quick=quick)
+    out = Path(out) if out else RESULTS_DIR / (f"{name}-quick" if quick else name)
+    ctx = Context(name=name, quick=quick, out=out, specs=specs)
+    for sid, spec in specs.items():
+        store = out / "sweeps" / sid
+        summary = S.sweep(spec, store, jobs=jobs, progress=progress)
+        print(summary.line())
+        ctx.runs[sid] = S.results(store)
+    _module(name).report(ctx)
+    command = f"em-abm experiment {name}" + (" --quick" if quick else "")
+    meta = {
+        "experiment": name,
+        "command": command,
+        "quick": quick,
+        "git_commit": git_commit(),
+        "sweeps": {
+            sid: {"spec_hash": s.hash(), "runs": len(ctx.runs[sid])} for sid, s in specs.items()
+        },
+        "files": sorted(str(p.relative_to(out)) for p in ctx.written),
+    }
+    text = json.dumps(meta, indent=2) + "\n"
+    S._write_atomic(out / "experiment.json", lambda p: p.write_text(text, encoding="utf-8"))
+    print(f"wrote {out}/ ({len(ctx.written)} tables and figures; made by `{command}`)")
+    return ctx
+
+
+def main(name: str, argv: list[str] | None = None) -> int:
+    """``python experiments/NAME.py [--quick] [--jobs N]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog=f"experiments/{name}.py")
+    ap.add_argument("--quick", action="store_true", help="a small version (minutes)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    try:
+        run(name, quick=args.quick, jobs=args.jobs, out=args.out)
+    except UserError as e:
+        print(f"em-abm: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+# ---------------------------------------------------------------------------- helpers
+def paired(runs: pd.DataFrame, by: str, reference: str, outputs: list[str],
+           within: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Mean of each output per level of ``by`` and its paired difference from ``reference``
+    (same replicate seed, and the same ``within`` levels) with a 95% t interval."""
+    from scipy import stats
+
+    within = within or []
+    ok = runs[runs["status"] == S.STATUS_OK]
+    keys = [*within, "replicate"]
+    ref = ok[ok[by] == reference].set_index(keys)
+    rows = []
+    for level_key, group in ok.groupby([*within, by], sort=False):
+        g = group.set_index(keys)
+        label = dict(zip([*within, by], level_key if isinstance(level_key, tuple) else (level_key,),
+                         strict=True))  # fmt: skip
+        for o in outputs:
+            diff = (g[o] - ref[o].reindex(g.index)).dropna()
+            n = len(diff)
+            d = float(diff.mean()) if n else math.nan
+            half = (
+                float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / math.sqrt(n))
+                if n > 1 else math.nan
+            )  # fmt: skip
+            vals = g[o].to_numpy(dtype=float)
+            rows.append({
+                **label, "output": o, "mean": float(vals.mean()),
+                "mean_ci": float(stats.t.ppf(0.975, len(vals) - 1) * vals.std(ddof=1)
+                                 / math.sqrt(len(vals))) if len(vals) > 1 else math.nan,
+                "diff": d, "diff_low": d - half, "diff_high": d + half, "n": n,
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def all_finite(table: pd.DataFrame, columns: list[str]) -> bool:
+    return bool(np.isfinite(table[columns].to_numpy(dtype=float)).all())
+
+
+def output_label(output: str) -> str:
+    """A readable name for an output column (``public_protection.x@1y`` -> ``x``)."""
+    from em_abm.metrics import summary_keys
+
+    name = output.partition("@")[0]
+    m = summary_keys()[name]
+    what = name.partition(".")[2].replace("_", " ") if m.kind == "composite" else m.label
+    unit = "" if m.unit in ("-", "") else f" ({m.unit})"
+    return f"{what}{unit}"
+
+
+def horizons(spec: S.Spec) -> list[tuple[str, str, str]]:
+    """(label, output suffix, file tag) of each horizon of a spec, the shortest first."""
+    years = [*spec.horizons, spec.years]
+    return [
+        (f"{h:g} year" + ("s" if h != 1 else ""), f"@{h:g}y" if h != spec.years else "",
+         f"{h:g}y".replace(".", "_"))
+        for h in years
+    ]  # fmt: skip
+
+
+def fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
