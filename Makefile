@@ -10,7 +10,7 @@ SEED ?= 1
 SCALE ?= 1.0
 OUT ?= results/$(SCENARIO)
 
-.PHONY: run test test-slow lint format bench calibrate calibrate-quick calibration-report clean venv
+.PHONY: run test test-slow lint format bench calibrate calibrate-quick calibration-report experiment experiments experiments-quick clean venv
 
 # First interpreter found with version >= 3.12 (pyenv honours .python-version).
 FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python; do \
@@ -45,6 +45,19 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Experiments (experiments/): `make experiment NAME=pilots [QUICK=1]`; `make experiments`
+# runs all three at full size (results/NAME/, committed) and `make experiments-quick` in CI.
+NAME ?= prioritisation_under_constraint
+EXPERIMENTS := prioritisation_under_constraint pilots sensitivity_baseline
+experiment: $(STAMP)
+	$(VENV)/bin/em-abm experiment $(NAME) $(if $(QUICK),--quick)
+
+experiments: $(STAMP)
+	for e in $(EXPERIMENTS); do $(VENV)/bin/em-abm experiment $$e || exit 1; done
+
+experiments-quick: $(STAMP)
+	for e in $(EXPERIMENTS); do $(VENV)/bin/em-abm experiment $$e --quick --no-progress || exit 1; done
 
 # History matching to calibration/targets.toml (about 40 minutes on 2 cores); resumes
 # after an interruption. Writes calibration/fitted/ and calibration/report.md.

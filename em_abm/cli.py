@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=None, help="results folder (default results/NAME)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    v = sub.add_parser("validate", help="check a scenario or sweep spec without running it")
+    v.add_argument("path", help="scenario name or TOML file, or a sweep spec (TOML)")
+
     t = sub.add_parser("targets", help="evaluate the model against calibration targets and checks")
     t.add_argument("--file", default=None, help="targets file (default calibration/targets.toml)")
     t.add_argument("--seeds", type=int, default=3, help="seeds (default 3)")
@@ -323,6 +326,34 @@ def cmd_experiment(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    import tomllib
+
+    from em_abm import scenario as sc
+    from em_abm import sweep as S
+
+    path = Path(args.path)
+    data = None
+    if path.suffix == ".toml" and path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise UserError(f"{path}: cannot read: {e}") from None
+    if data is not None and ("vary" in data or "outputs" in data or "design" in data):
+        spec = S.load_spec(path)
+        runs = len(S.run_table(spec))
+        print(f"ok: sweep spec {spec.name!r}: {spec.design} design, {runs} runs of "
+              f"{spec.years:g} year(s) at scale {spec.scale:g} on {spec.scenario}")  # fmt: skip
+        return 0
+    from em_abm.params import PARAMS
+
+    scen = sc.load(args.path)
+    own = sum(v != PARAMS[k].default for k, v in scen.params.items())
+    print(f"ok: scenario {scen.name!r} from {scen.start}: {own} parameters differ from the "
+          f"defaults, {len(scen.changes)} dated changes")  # fmt: skip
+    return 0
+
+
 def cmd_scenarios(args) -> int:
     from em_abm import scenario as sc
 
@@ -351,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             "sweep": cmd_sweep,
             "analyze": cmd_analyze,
             "experiment": cmd_experiment,
+            "validate": cmd_validate,
             "targets": cmd_targets,
             "calibrate": cmd_calibrate,
             "scenarios": cmd_scenarios,

@@ -262,3 +262,15 @@ def test_a_sweep_kept_without_its_parts_is_not_run_again(tmp_path):
     again = S.sweep(spec, tmp_path / "out")
     assert again.ran == 0 and again.skipped == 10
     pd.testing.assert_frame_equal(S.results(tmp_path / "out"), before)
+
+
+def test_validate_checks_a_spec_or_scenario_without_running(tmp_path, capsys):
+    good = _spec(tmp_path, EM)
+    assert main(["validate", str(good)]) == 0
+    assert "ok: sweep spec 'small': lhs design, 8 runs" in capsys.readouterr().out
+    assert main(["validate", "sentencing_act_2027"]) == 0
+    assert "ok: scenario 'sentencing_act_2027'" in capsys.readouterr().out
+    bad = _spec(tmp_path, EM.replace('"tagged",', '"taggd",'), name="bad.toml")
+    assert main(["validate", str(bad)]) == 2
+    assert "taggd" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*/"))  # nothing written
