@@ -503,7 +503,8 @@ def _save(fig, folder, name: str) -> Path:
 
 def _output_label(column: str) -> str:
     name, _, horizon = column.partition("@")
-    return f"{name} (at {horizon})" if horizon else name
+    name = name.removeprefix("public_protection.").replace("_", " ")
+    return f"{name} (first {horizon})" if horizon else name
 
 
 def _index_bars(table, indices, title, folder, name):
