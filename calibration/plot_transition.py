@@ -16,15 +16,11 @@ from joblib import Parallel, delayed
 from em_abm import plots
 from em_abm.compare import seeds_for
 from em_abm.results import run_model
-
-REPORTED = [
-    ("2024-05-15", 1200, "NAO: about 1,200 (May 2024)"),
-    ("2024-10-15", 7000, "NAO: peak of 7,000 (October 2024)"),
-]
+from em_abm.targets import NAO_BACKLOG
 
 
 def backlog(seed: int, scale: float):
-    r = run_model("transition_2024", seed=seed, years=1.5, scale=scale)
+    r = run_model("transition_2024", seed=seed, years=1.7, scale=scale)
     return r.timeseries.set_index("date")["outstanding_visits"].rename(seed)
 
 
@@ -38,7 +34,7 @@ def main() -> None:
     plots.backlog_against_reported(
         series,
         scale=args.scale,
-        reported=REPORTED,
+        reported=NAO_BACKLOG,
         folder=args.out,
         name="transition_2024_backlog.png",
         title=f"transition_2024: outstanding visits (scale {args.scale:g}, per England and Wales)",

@@ -28,6 +28,8 @@ Parameter sets are evaluated in a joblib pool (``--jobs``).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import json
 import math
@@ -48,12 +50,18 @@ from em_abm.scenario import available
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "calibration" / "calibrate.toml"
+# The calibrations, in the order they run: the 2026 steady state, then the 2024-2025 path
+# given it.
+CONFIGS = {
+    "baseline": DEFAULT_CONFIG,
+    "transition": ROOT / "calibration" / "calibrate_transition.toml",
+}
 RUNS_DIR = ROOT / "calibration" / "runs"
 FITTED_DIR = ROOT / "calibration" / "fitted"
 ACCEPT = 2.0  # implausibility within every target's tolerance
 _KEYS = {
     "name", "scale", "scale_by_scenario", "report_scale", "seeds", "waves", "points",
-    "cutoff", "design_seed", "free", "quick",
+    "cutoff", "design_seed", "free", "quick", "scenarios", "after", "report",
 }  # fmt: skip
 
 
@@ -72,6 +80,34 @@ class Config:
     cutoff: float = 3.0
     design_seed: int = 1
     targets_file: str = str(T.DEFAULT_FILE)
+    # Only the targets (and checks) of these scenarios; empty: every scenario.
+    scenarios: tuple[str, ...] = ()
+    # A calibration whose accepted sets' medians every run starts from (a later stage).
+    after: str = ""
+    report: str = "report.md"  # file name of this calibration's report in calibration/
+
+    def rows(self, role: str) -> list[T.Target]:
+        """The rows of the targets file with ``role`` that this calibration uses."""
+        return [
+            t
+            for t in T.load(self.targets_file)
+            if t.role == role and (not self.scenarios or t.scenario in self.scenarios)
+        ]
+
+    def base(self, folder: Path | None = None) -> dict[str, float]:
+        """The medians of the earlier stage (``after``), or nothing."""
+        if not self.after:
+            return {}
+        path = (folder or FITTED_DIR) / f"{self.after}.csv"
+        if not path.exists():
+            raise UserError(
+                f"after: {path} does not exist; allowed: the name of a calibration whose "
+                f"accepted sets are in calibration/fitted/ (run it first)"
+            )
+        sets = pd.read_csv(path)
+        prior = load_config(CONFIGS.get(self.after, DEFAULT_CONFIG))
+        return {k: _round(float(np.median(sets[k])), P.PARAMS[split_key(k)[2]].kind)
+                for k in prior.names}  # fmt: skip
 
     @property
     def names(self) -> list[str]:
@@ -79,9 +115,11 @@ class Config:
 
     def fingerprint(self, targets: list[T.Target]) -> str:
         """Identifies what the stored evaluations were made with (the wave count may grow)."""
-        keep = ("free", "scale", "scale_by_scenario", "seeds", "points", "cutoff", "design_seed")
+        keep = ("free", "scale", "scale_by_scenario", "seeds", "points", "cutoff", "design_seed",
+                "scenarios")  # fmt: skip
         spec = {k: v for k, v in asdict(self).items() if k in keep}
-        spec["targets"] = [asdict(t) for t in targets]
+        spec["after"] = self.base()
+        spec["targets"] = [{k: v for k, v in asdict(t).items() if k != "note"} for t in targets]
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -105,12 +143,14 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
         data.update(quick_table)
     free = {}
     for key, rng in data.get("free", {}).items():
-        scenario, _, name = key.rpartition(":")
+        scenario, date, name = split_key(key)
         if scenario and scenario not in available():
             raise UserError(
                 f"{path}: free.{key}: unknown scenario {scenario!r}; allowed: "
                 f"{', '.join(sorted(available()))}"
             )
+        if date is not None:
+            _check_change(path, key, scenario, date, name)
         if name not in P.PARAMS:
             raise UserError(f"{path}: free.{name}: unknown parameter; see `em-abm params`")
         p = P.PARAMS[name]
@@ -138,7 +178,18 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
         points=int(data.get("points", 64)),
         cutoff=float(data.get("cutoff", 3.0)),
         design_seed=int(data.get("design_seed", 1)),
+        scenarios=tuple(data.get("scenarios", ())),
+        after=str(data.get("after", "")),
+        report=str(data.get("report", "report.md")),
     )
+    for sc in cfg.scenarios:
+        if sc not in available():
+            raise UserError(
+                f"{path}: scenarios: unknown scenario {sc!r}; allowed: "
+                f"{', '.join(sorted(available()))}"
+            )
+    if cfg.after and cfg.after not in CONFIGS:
+        raise UserError(f"{path}: after: got {cfg.after!r}; allowed: {', '.join(sorted(CONFIGS))}")
     for key, ok, allowed in (
         ("scale", 0 < cfg.scale <= 4, "a number in (0, 4]"),
         ("report_scale", 0 < cfg.report_scale <= 4, "a number in (0, 4]"),
@@ -200,14 +251,10 @@ def evaluate_set(
     runs = sorted({(t.scenario, t.years) for t in targets})
     values = np.zeros((len(seeds), len(targets)))
     for scenario, years in runs:
-        overrides = overrides_for(theta, scenario)
+        scen = scenario_for(theta, scenario)
         for i, seed in enumerate(seeds):
             result = run_model(
-                scenario,
-                seed=seed,
-                years=years,
-                scale=scale_by_scenario.get(scenario, scale),
-                overrides=overrides,
+                scen, seed=seed, years=years, scale=scale_by_scenario.get(scenario, scale)
             )
             for j, t in enumerate(targets):
                 if (t.scenario, t.years) == (scenario, years):
@@ -215,22 +262,76 @@ def evaluate_set(
     return values.mean(axis=0)
 
 
+def split_key(key: str) -> tuple[str, dt.date | None, str]:
+    """``"[<scenario>[@<date>]:]<parameter>"`` as (scenario or "", date or None, parameter)."""
+    where, _, name = key.rpartition(":")
+    scenario, _, date = where.partition("@")
+    if not date:
+        return scenario, None, name
+    try:
+        return scenario, dt.date.fromisoformat(date), name
+    except ValueError:
+        raise UserError(f"free.{key}: {date!r} is not a date; allowed: YYYY-MM-DD") from None
+
+
+def _check_change(path: Path, key: str, scenario: str, date: dt.date, name: str) -> None:
+    from em_abm.scenario import load
+
+    dated = [c for c in load(scenario).changes if c.date == date and name in c.values]
+    if not dated:
+        allowed = [f"{scenario}@{c.date}:{k}" for c in load(scenario).changes for k in c.values]
+        raise UserError(
+            f"{path}: free.{key}: {scenario} has no change on {date} that sets {name}; "
+            f"allowed: {', '.join(allowed) or 'none (the scenario has no dated changes)'}"
+        )
+
+
+def _value(value: float, name: str) -> float | int:
+    kind = P.PARAMS[name].kind
+    return _round(value, kind) if kind == "int" else float(value)
+
+
 def overrides_for(theta: dict[str, float], scenario: str) -> dict[str, float | int]:
-    """The values a scenario runs with. A plain free parameter stands for the parameter's
-    default: it applies to every scenario that does not set its own value (the 2024
-    transition keeps its 2024 demand level, for example). ``"<scenario>:<parameter>"`` is
-    that scenario's own starting value. Dated changes in the scenario still apply."""
+    """The starting values a scenario runs with. A plain free parameter stands for the
+    parameter's default: it applies to every scenario that does not set its own value (the
+    2024 transition keeps its 2024 demand level, for example). ``"<scenario>:<parameter>"``
+    is that scenario's own starting value. Dated changes are in :func:`scenario_for`."""
     from em_abm.scenario import load
 
     start = load(scenario).params
     out: dict[str, float | int] = {}
     for key, value in theta.items():
-        where, _, name = key.rpartition(":")
+        where, date, name = split_key(key)
         own = start[name] != P.PARAMS[name].default
-        if where == scenario or (where == "" and not own):
-            kind = P.PARAMS[name].kind
-            out[name] = _round(value, kind) if kind == "int" else float(value)
+        if date is None and (where == scenario or (where == "" and not own)):
+            out[name] = _value(value, name)
     return out
+
+
+def scenario_for(theta: dict[str, float], scenario: str):
+    """The scenario a parameter set runs: :func:`overrides_for` from its start, and
+    ``"<scenario>@<date>:<parameter>"`` as the value that the scenario's change on that date
+    sets (the 2024 transition's fitting success after the changeover, for example)."""
+    from em_abm.scenario import Change, load
+
+    scen = load(scenario)
+    dated = {
+        (d, name): _value(v, name)
+        for key, v in theta.items()
+        for where, d, name in [split_key(key)]
+        if where == scenario and d is not None
+    }
+    if dated:
+        changes = tuple(
+            Change(
+                c.date,
+                {k: dated.get((c.date, k), v) for k, v in c.values.items()},
+                c.note,
+            )
+            for c in scen.changes
+        )
+        scen = dataclasses.replace(scen, changes=changes)
+    return scen.with_overrides(overrides_for(theta, scenario))
 
 
 def _design(cfg: Config, box: np.ndarray, wave: int) -> np.ndarray:
@@ -296,9 +397,10 @@ def run(
     progress: bool = True,
 ) -> Calibration:
     """Run (or resume) a calibration; evaluations are stored in ``store`` after each batch."""
-    targets = [t for t in T.load(cfg.targets_file) if t.role == "target"]
+    targets = cfg.rows("target")
     if not targets:
         raise UserError(f"{cfg.targets_file}: no rows with role = 'target'")
+    base = cfg.base()
     store = store or RUNS_DIR / cfg.name
     done = _load_store(store, cfg, targets, restart)
     names, tnames = cfg.names, [t.name for t in targets]
@@ -327,7 +429,7 @@ def run(
         batch = max(2 * max(jobs, 1), 8)
         for start in range(0, len(todo), batch):
             idx = todo[start : start + batch]
-            values = _evaluate_batch(cfg, targets, names, thetas, idx, jobs)
+            values = _evaluate_batch(cfg, targets, names, thetas, idx, jobs, base)
             new = pd.DataFrame(thetas[idx], columns=names)
             new.insert(0, "index", idx)
             new.insert(0, "wave", wave)
@@ -355,12 +457,12 @@ def _parallel(jobs: int, tasks) -> list:
         return Parallel(n_jobs=jobs)(tasks)
 
 
-def _evaluate_batch(cfg, targets, names, thetas, idx, jobs) -> list[np.ndarray]:
+def _evaluate_batch(cfg, targets, names, thetas, idx, jobs, base) -> list[np.ndarray]:
     return _parallel(
         jobs,
         (
             delayed(evaluate_set)(
-                dict(zip(names, thetas[i].tolist(), strict=True)),
+                {**base, **dict(zip(names, thetas[i].tolist(), strict=True))},
                 targets,
                 scale=cfg.scale,
                 seeds=cfg.seeds,
@@ -420,17 +522,19 @@ def write_fitted(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
         f'description = "baseline_2026 with the medians of the {name} calibration"',
         'base = "baseline_2026"',
         "",
-        *(
-            f"# {k.partition(':')[0]} starts with {k.partition(':')[2]} = {v!r}"
-            for k, v in cal.median().items()
-            if ":" in k
-        ),
+        *(_scoped_comment(k, v) for k, v in cal.median().items() if ":" in k),
         "",
         "[params]",
         *(f'"{k}" = {v!r}' for k, v in cal.median().items() if ":" not in k),
     ]
     _atomic_write_text(toml_path, "\n".join(lines) + "\n")
     return [csv_path, toml_path]
+
+
+def _scoped_comment(key: str, value: float) -> str:
+    scenario, date, name = split_key(key)
+    when = f"on {date} sets" if date else "starts with"
+    return f"# {scenario} {when} {name} = {value!r}"
 
 
 def summary_table(cal: Calibration) -> pd.DataFrame:
@@ -459,18 +563,18 @@ def report(
     if not csv_path.exists():
         raise UserError(f"{csv_path}: no accepted sets; run `em-abm calibrate` first")
     sets = pd.read_csv(csv_path)
-    all_rows = T.load(cfg.targets_file)
-    targets = [t for t in all_rows if t.role == "target"]
-    checks = [t for t in all_rows if t.role == "check"]
+    targets, checks = cfg.rows("target"), cfg.rows("check")
+    all_rows = targets + checks
+    base = cfg.base()
     median = {k: float(np.median(sets[k])) for k in cfg.names}
     median = {k: _round(v, P.PARAMS[k.rpartition(":")[2]].kind) for k, v in median.items()}
-    at_median = _values_over_seeds(median, all_rows, cfg, REPORT_SEEDS, jobs)
+    at_median = _values_over_seeds({**base, **median}, all_rows, cfg, REPORT_SEEDS, jobs)
     pick = np.unique(np.linspace(0, len(sets) - 1, min(REPORT_SETS, len(sets))).astype(int))
     check_sets = _parallel(
         jobs,
         (
             delayed(evaluate_set)(
-                {k: float(sets[k].iloc[i]) for k in cfg.names},
+                {**base, **{k: float(sets[k].iloc[i]) for k in cfg.names}},
                 checks,
                 scale=cfg.report_scale,
                 seeds=(REPORT_SEEDS[0],),
@@ -480,7 +584,7 @@ def report(
         ),
     )
     check_values = np.array(check_sets)
-    out = out or ROOT / "calibration" / "report.md"
+    out = out or ROOT / "calibration" / cfg.report
     figdir = out.parent / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     from em_abm.plots import calibration_marginals
@@ -489,7 +593,12 @@ def report(
         sets[cfg.names],
         ranges=cfg.free,
         calibrated=median,
-        path=figdir / "posterior_marginals.png",
+        path=figdir / f"posterior_marginals_{cfg.name}.png",
+    )
+    path_figure = (
+        _transition_figure({**base, **median}, cfg, figdir, jobs)
+        if any(t.scenario == TRANSITION for t in targets)
+        else None
     )
 
     def table(rows, interval_values):
@@ -522,22 +631,30 @@ def report(
             f"{T._f(median[name])} | [{T._f(r['p05'])}, {T._f(r['p95'])}] |"
         )
     scales = ", ".join(f"{k} at {v:g}" for k, v in cfg.scale_by_scenario.items())
+    config_path = os.path.relpath(CONFIGS.get(cfg.name, DEFAULT_CONFIG), ROOT)
     text = "\n".join([
         f"# Calibration report: `{cfg.name}`",
         "",
-        "Made by `em-abm calibrate --report` from `calibration/fitted/"
-        f"{cfg.name}.csv` ({len(sets)} accepted parameter sets). History matching "
-        f"in {cfg.waves} waves of {cfg.points} Latin-hypercube sets (SALib), each run on "
-        f"seeds {list(cfg.seeds)} at scale {cfg.scale:g}"
+        f"Made by `em-abm calibrate --config {config_path} --report` from "
+        f"`calibration/fitted/{cfg.name}.csv` ({len(sets)} accepted parameter sets). "
+        f"History matching in {cfg.waves} waves of {cfg.points} Latin-hypercube sets "
+        f"(SALib), each run on seeds {list(cfg.seeds)} at scale {cfg.scale:g}"
         + (f" ({scales})" if scales else "")
-        + "; a set is accepted when every target is within its tolerance. Method and "
-        "configuration: `em_abm/calibration.py`, `calibration/calibrate.toml`.",
+        + "; a set is accepted when every target is within its tolerance. Method: "
+        f"`em_abm/calibration.py`; configuration: `{config_path}`."
+        + (f" Targets of {', '.join(cfg.scenarios)} only." if cfg.scenarios else "")
+        + (
+            f" Every run starts from the medians of the `{cfg.after}` calibration "
+            f"(`calibration/{load_config(CONFIGS[cfg.after]).report}`), a stage before this one."
+            if cfg.after
+            else ""
+        ),
         "",
         "## Calibrated parameters",
         "",
         *param_lines,
         "",
-        "![posterior marginals](figures/posterior_marginals.png)",
+        f"![posterior marginals](figures/posterior_marginals_{cfg.name}.png)",
         "",
         f"## Calibration targets: {n_ok} of {len(targets)} within tolerance",
         "",
@@ -556,9 +673,58 @@ def report(
         "",
         *check_lines,
         "",
+        *T.note_lines((t.name, t.note) for t in checks),
+        *(
+            [
+                "## The 2024-2025 path",
+                "",
+                f"`{TRANSITION}` at the calibrated values (seeds {list(REPORT_SEEDS)}, scale "
+                f"{cfg.scale_by_scenario.get(TRANSITION, cfg.report_scale):g}): people tagged "
+                "against the HMPPS caseload series (`calibration/hmpps_caseload.csv`; the "
+                "points before May 2024 are context, the model starts then) and outstanding "
+                "visits against the NAO's figures.",
+                "",
+                f"![2024-2025 path](figures/{path_figure})",
+                "",
+            ]
+            if path_figure
+            else []
+        ),
     ])  # fmt: skip
     _atomic_write_text(out, text)
     return text
+
+
+TRANSITION = "transition_2024"
+
+
+def _transition_series(theta, seed: int, scale: float, years: float):
+    from em_abm.results import run_model
+
+    ts = run_model(scenario_for(theta, TRANSITION), seed=seed, years=years, scale=scale)
+    ts = ts.timeseries.set_index("date")
+    return ts["tagged"].rename(seed), ts["outstanding_visits"].rename(seed)
+
+
+def _transition_figure(theta, cfg: Config, figdir: Path, jobs: int) -> str:
+    from em_abm.plots import transition_path
+
+    scale = cfg.scale_by_scenario.get(TRANSITION, cfg.report_scale)
+    years = max(t.years for t in T.load(cfg.targets_file) if t.scenario == TRANSITION)
+    runs = _parallel(
+        jobs, (delayed(_transition_series)(theta, s, scale, years) for s in REPORT_SEEDS)
+    )
+    name = "transition_2024_path.png"
+    transition_path(
+        [r[0] for r in runs],
+        [r[1] for r in runs],
+        scale=scale,
+        published=pd.read_csv(T.HMPPS_FILE),
+        reported=T.NAO_BACKLOG,
+        folder=figdir,
+        name=name,
+    )
+    return name
 
 
 def _values_over_seeds(theta, rows, cfg, seeds, jobs) -> dict[str, np.ndarray]:

@@ -251,7 +251,7 @@ def cmd_calibrate(args) -> int:
             folder = cal.RUNS_DIR / cfg.name / "fitted"
             out = cal.RUNS_DIR / cfg.name / "report.md"
         else:
-            folder, out = cal.FITTED_DIR, cal.ROOT / "calibration" / "report.md"
+            folder, out = cal.FITTED_DIR, cal.ROOT / "calibration" / cfg.report
         text = cal.report(cfg, folder=folder, out=out, jobs=args.jobs)
         print(text)
         print(f"wrote {out} and {out.parent / 'figures'}/")

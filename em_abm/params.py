@@ -200,7 +200,8 @@ _p(
     "Growth of all order inflows per year from the scenario start (compounded daily; the "
     "warm-up runs at the start level).",
     "assumption: 0 in the 2026 scenarios (their growth is explicit, as dated changes); the "
-    "2024 transition's value is calibrated to the HMPPS caseload series (calibration/report.md)",
+    "2024 transition's value is calibrated to the HMPPS caseload series "
+    "(calibration/report_transition.md)",
 )
 _p(
     "demand.multiplier",
@@ -210,7 +211,7 @@ _p(
     "x",
     "Multiplier on all order inflows (a scenario lever).",
     f"assumption: 1 reproduces the 2026 inflow (a lever, kept at 1: the calibration's 90% "
-    f"interval, 0.965-1.03 in {REPORT}, includes it)",
+    f"interval, 0.967-1.06 in {REPORT}, includes it)",
 )
 
 # Tag type of new orders, by cohort (shares sum to 1 within each cohort).
@@ -240,12 +241,12 @@ for _c in COHORTS:
 # Orders (stage 2): errors and rework
 _p(
     "orders.error_rate",
-    0.208,
+    0.2094,
     0.0,
     1.0,
     "share",
     "Share of orders that reach the supplier with errors and need rework before a visit.",
-    f"calibrated: {REPORT} (history matching; 90% interval 0.204-0.211) to {NAO} para 13: "
+    f"calibrated: {REPORT} (history matching; 90% interval 0.201-0.22) to {NAO} para 13: "
     "error rate ~21% in the new order system (May 2026)",
 )
 _p(
@@ -394,13 +395,13 @@ _p(
 )
 _p(
     "field.fit_success_prob",
-    0.3814,
+    0.3932,
     0.01,
     1.0,
     "probability",
     "Probability that one fitting attempt succeeds (wearer at the address, consents, "
     "details right).",
-    f"calibrated: {REPORT} (history matching; 90% interval 0.371-0.395) to 62% fitted "
+    f"calibrated: {REPORT} (history matching; 90% interval 0.366-0.409) to 62% fitted "
     f"within the standard two attempts, Jan-Apr 2026 ({NAO} key facts, paras 12-13; 45% in "
     "2025)",
 )
@@ -470,12 +471,12 @@ _p(
 # Equipment (stages 1 and 8)
 _p(
     "equipment.collection_rate",
-    0.5987,
+    0.6008,
     0.0,
     1.0,
     "share",
     "Share of devices collected back into stock at removal; the rest are lost.",
-    f"calibrated: {REPORT} (history matching; 90% interval 0.586-0.608) to {NAO} para 13: "
+    f"calibrated: {REPORT} (history matching; 90% interval 0.587-0.618) to {NAO} para 13: "
     "only around 60% of equipment is collected after an order ends",
 )
 _p(
@@ -592,8 +593,8 @@ for _r in RISK_LEVELS:
     )
 _VIOLATION = {
     "rf": (
-        0.005468,
-        f"calibrated: {REPORT} (history matching; 90% interval 0.0039-0.0070) to breach "
+        0.004396,
+        f"calibrated: {REPORT} (history matching; 90% interval 0.00168-0.00763) to breach "
         "rates of ~30% of orders (HM Inspectorate of Probation evidence base, FACTS.md)",
     ),
     "gps": (0.004, "assumption: exclusion-zone entries and missed charging; as for rf"),
@@ -694,13 +695,13 @@ _p(
 )
 _p(
     "behaviour.technical_alert_per_day",
-    0.01106,
+    0.0107,
     0.0,
     2.0,
     "alerts/wearer/day",
     "Daily rate of alerts with no violation behind them (false alarms, low battery, signal "
     "loss) that reach staff review.",
-    f"calibrated: {REPORT} (history matching; 90% interval 0.0043-0.0116) to 10-50% of "
+    f"calibrated: {REPORT} (history matching; 90% interval 0.00461-0.017) to 10-50% of "
     "alerts becoming breach notifications (NAO para 13); raw device events are far more "
     "frequent (FACTS.md: ~1 a day, weak) but are filtered before review",
 )
@@ -829,12 +830,12 @@ _p(
 )
 _p(
     "monitoring.pack_hours_median",
-    49.8,
+    43.64,
     1.0,
     240.0,
     "hours",
     "Median time from a breach to its breach pack reaching officials when the centre keeps up.",
-    f"calibrated: {REPORT} (history matching; 90% interval 40.9-52.0) to {NAO} para 8: "
+    f"calibrated: {REPORT} (history matching; 90% interval 31.1-51.7) to {NAO} para 8: "
     "the contract allows 29 to 53 hours from breach to officials",
 )
 _p(
@@ -883,12 +884,12 @@ _p(
 )
 _p(
     "probation.target_caseload",
-    37.09,
+    36.44,
     5.0,
     200.0,
     "cases/officer",
     "Cases per probation officer when fully staffed; sets the EM-related officer count.",
-    f"calibrated: {REPORT} (history matching; 90% interval 35.8-38.8) to parliamentary "
+    f"calibrated: {REPORT} (history matching; 90% interval 33.5-38.5) to parliamentary "
     "answers: average caseload 36.0 (2021/22), 37.1 (2022/23), 35.2 (2023/24) (FACTS.md)",
 )
 _p(

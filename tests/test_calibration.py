@@ -11,6 +11,7 @@ from em_abm import calibration as C
 from em_abm import targets as T
 from em_abm.errors import UserError
 from em_abm.results import run_model
+from em_abm.scenario import load as load_scenario
 
 
 def _write(path: Path, text: str) -> Path:
@@ -36,6 +37,12 @@ def test_packaged_configuration_loads_with_its_quick_variant():
         ('[free]\n"policy.visit_queue" = []\n', "allowed: a bounded number parameter"),
         ("[free]\n", "free: allowed: at least one parameter"),
         ('waves = 0\n[free]\n"orders.error_rate" = []\n', "waves: got 0"),
+        (
+            '[free]\n"transition_2024@2024-09-01:field.capacity_multiplier" = [0.5, 0.7]\n',
+            "has no change on 2024-09-01 that sets field.capacity_multiplier; allowed: "
+            "transition_2024@2024-08-01:field.capacity_multiplier",
+        ),
+        ('[free]\n"transition_2024@soon:orders.error_rate" = [0.1, 0.3]\n', "'soon' is not a date"),
     ],
 )
 def test_bad_configuration_names_the_field(tmp_path, body, message):
@@ -65,6 +72,27 @@ def test_plain_free_parameters_stand_for_defaults_and_scoped_ones_for_a_scenario
         "field.officers": 502,
         "field.capacity_multiplier": 0.6,
     }
+
+
+def test_a_dated_free_parameter_sets_the_value_of_that_change_only():
+    theta = {
+        "transition_2024@2024-08-01:field.capacity_multiplier": 0.55,
+        "transition_2024:field.capacity_multiplier": 0.61,
+        "orders.error_rate": 0.25,
+    }
+    scen = C.scenario_for(theta, "transition_2024")
+    assert scen.params["field.capacity_multiplier"] == 0.61
+    assert scen.params["orders.error_rate"] == 0.25
+    changes = {c.date.isoformat(): c.values for c in scen.changes}
+    assert changes["2024-08-01"]["field.capacity_multiplier"] == 0.55
+    # Every other value of the change, and every other change, is the scenario's own.
+    own = {c.date.isoformat(): c.values for c in load_scenario("transition_2024").changes}
+    assert (
+        changes["2024-08-01"]["field.fit_success_prob"]
+        == own["2024-08-01"]["field.fit_success_prob"]
+    )
+    assert changes["2024-10-25"] == own["2024-10-25"]
+    assert scen.params_on(scen.changes[0].date)["field.capacity_multiplier"] == 0.55
 
 
 def _fake_config(tmp_path, waves=2):
@@ -222,10 +250,28 @@ def test_a_changed_method_re_evaluates_from_the_first_wave_it_changes(
     assert (again.evaluations["wave"] == 2).sum() == 40
 
 
-def test_the_committed_report_regenerates_bit_for_bit(tmp_path):
-    cfg = C.load_config()
-    C.report(cfg, out=tmp_path / "report.md", jobs=2)
+@pytest.mark.parametrize(
+    ("stage", "figures"),
+    [
+        ("baseline", ["posterior_marginals_baseline.png"]),
+        ("transition", ["posterior_marginals_transition.png", "transition_2024_path.png"]),
+    ],
+)
+def test_the_committed_reports_regenerate_bit_for_bit(tmp_path, stage, figures):
+    cfg = C.load_config(C.CONFIGS[stage])
+    C.report(cfg, out=tmp_path / cfg.report, jobs=2)
     committed = C.ROOT / "calibration"
-    assert (tmp_path / "report.md").read_bytes() == (committed / "report.md").read_bytes()
-    figure = "figures/posterior_marginals.png"
-    assert (tmp_path / figure).read_bytes() == (committed / figure).read_bytes()
+    assert (tmp_path / cfg.report).read_bytes() == (committed / cfg.report).read_bytes()
+    for figure in figures:
+        got = (tmp_path / "figures" / figure).read_bytes()
+        assert got == (committed / "figures" / figure).read_bytes(), figure
+
+
+def test_stages_use_their_own_targets_and_start_from_the_earlier_stage():
+    first, second = C.load_config(), C.load_config(C.CONFIGS["transition"])
+    assert {t.scenario for t in first.rows("target")} == {"baseline_2026"}
+    assert {t.scenario for t in second.rows("target")} == {"transition_2024"}
+    base = second.base()
+    assert set(base) == set(first.names)
+    sets = pd.read_csv(C.FITTED_DIR / "baseline.csv")
+    assert base["orders.error_rate"] == pytest.approx(float(np.median(sets["orders.error_rate"])))

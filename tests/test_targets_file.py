@@ -27,6 +27,21 @@ def test_evaluate_gives_medians_intervals_and_verdicts():
     assert "Calibration targets" in text and rows[0].name in text
 
 
+def test_hmpps_targets_agree_with_the_published_series_file():
+    """The HMPPS caseload figures are typed twice, in targets.toml (with tolerance and
+    source) and in calibration/hmpps_caseload.csv (the series the report draws): they agree."""
+    import pandas as pd
+
+    table = pd.read_csv(tg.HMPPS_FILE, parse_dates=["date"]).set_index("date")
+    rows = [r for r in tg.load() if "(HMPPS)" in r.name]
+    assert len(rows) >= 10
+    for r in rows:
+        column = r.series.partition(".")[2] or "total"
+        month = table[table.index.to_period("M") == pd.Period(r.window[0], "M")]
+        assert len(month) == 1, r.name
+        assert month[column].iloc[0] == r.value, r.name
+
+
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
