@@ -659,9 +659,14 @@ def report(
         f"## Calibration targets: {n_ok} of {len(targets)} within tolerance",
         "",
         f"At calibrated values: the median over seeds {list(REPORT_SEEDS)} of runs with the "
-        f"calibrated values at scale {cfg.report_scale:g} (calibration ran at "
-        f"{cfg.scale:g}: a check of the scale effect). Interval: 5th to 95th percentile of "
-        "the accepted sets' values at the calibration's scale.",
+        f"calibrated values at scale {cfg.report_scale:g}"
+        + (
+            f" (calibration ran at {cfg.scale:g}: a check of the scale effect)"
+            if cfg.report_scale != cfg.scale
+            else " (the calibration's scale)"
+        )
+        + ". Interval: 5th to 95th percentile of the accepted sets' values at the "
+        "calibration's scale.",
         "",
         *target_lines,
         "",

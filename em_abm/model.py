@@ -1205,7 +1205,9 @@ def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarr
     pos = -1
     while True:
         k = int(n * p + 4 * np.sqrt(n * p) + 16)
-        idx = pos + np.cumsum(rng.geometric(p, size=k))
+        # A gap of n or more ends the selection; capping it keeps the sum from overflowing
+        # when p is tiny (the same indices are selected, from the same draws).
+        idx = pos + np.cumsum(np.minimum(rng.geometric(p, size=k), n + 1))
         out.append(idx[idx < n])
         if idx[-1] >= n:
             break

@@ -401,7 +401,7 @@ def _backlog_panel(ax, series_by_seed, scale, reported, tolerable):
     for i, (date, value, label) in enumerate(reported):
         ax.plot([pd.Timestamp(date)], [value], "o", color=OKABE_ITO[5 + i % 2], ms=8, label=label)
     ax.axhline(
-        tolerable, color=OKABE_ITO[5], ls="--", lw=1, label=f"HMPPS tolerable level ({tolerable})"
+        tolerable, color=OKABE_ITO[5], ls="--", lw=1, label=f"HMPPS tolerable level ({tolerable:g})"
     )
     ax.set_ylabel("outstanding visits (England and Wales)")
     ax.legend(fontsize=8)

@@ -65,6 +65,7 @@ import os
 import time
 import tomllib
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -702,7 +703,10 @@ def sweep(
         records = todo.to_dict("records")
         last = time.monotonic()
         try:
-            with _backend(backend, jobs, scheduler):
+            with _backend(backend, jobs, scheduler), warnings.catch_warnings():
+                # loky restarts a worker whose memory grew (a large run does) and warns; the
+                # restart is harmless and the run is not lost.
+                warnings.filterwarnings("ignore", "A worker stopped", UserWarning)
                 it = Parallel(return_as="generator_unordered")(
                     delayed(run_one)(spec, r) for r in records
                 )

@@ -71,6 +71,13 @@ def summary_text(spec, ranked: pd.DataFrame, shortfalls: list[str]) -> str:
         "(FCFS) on the same seeds, with 95% t intervals; a strategy is *better* or *worse* "
         "than FCFS only when its interval excludes zero.",
         "",
+        "How to read the outcomes: unmonitored person-days and reoffences while tagged or "
+        "unmonitored count everyone on an order, tagged or not (and people whose orders were "
+        "declined), so they compare strategies fairly. Serious breaches unanswered, custody "
+        "days and cost count what the tags detect and what follows: a strategy that leaves "
+        "more people untagged detects fewer breaches, and so shows fewer unanswered, fewer "
+        "custody days and a lower cost. Read those three together with the first two.",
+        "",
     ]
     outcomes = list(spec.outputs)
     horizons = E.horizons(spec)
@@ -117,6 +124,44 @@ def summary_text(spec, ranked: pd.DataFrame, shortfalls: list[str]) -> str:
                 lines.append(f"| {E.output_label(o)} | {r['rank']} | {r['strategy']} | "
                              f"{E.fmt(r['mean'])} | {ci} |")  # fmt: skip
         lines.append("")
+    return "\n".join(lines)
+
+
+HIGH, LOW = "visits_high_risk_cohorts_first", "visits_low_risk_cohorts_first"
+FAIR = (
+    "public_protection.unmonitored_person_days",
+    "public_protection.reoffences_while_tagged_or_unmonitored",
+)
+
+
+def high_against_low(spec, runs: pd.DataFrame, shortfalls: list[str]) -> str:
+    """A probation simulation study found high-risk-first best over short horizons and
+    low-risk-first over long ones: the paired difference of the two here."""
+    d = E.paired(runs, "strategy", LOW, spec.output_columns, within=["shortfall"])
+    d = d[d["strategy"] == HIGH]
+    lines = [
+        "## High-risk cohorts first against low-risk cohorts first",
+        "",
+        "Field visits in cohort order: specials and post-release first, or court sentences "
+        "and immigration bail first. A probation simulation study found that no rule "
+        "dominates: high-risk-first wins over short horizons, low-risk-first over long ones. "
+        "Difference high-risk-first minus low-risk-first on the same seeds (negative: "
+        "high-risk-first is better), 95% interval:",
+        "",
+        "| outcome | horizon | " + " | ".join(shortfalls) + " |",
+        "|---|---|" + "---|" * len(shortfalls),
+    ]
+    for o in FAIR:
+        for hlabel, suffix, _ in E.horizons(spec):
+            t = d[d["output"] == o + suffix].set_index("shortfall")
+            cells = []
+            for sf in shortfalls:
+                r = t.loc[sf]
+                who = "high" if r["diff_high"] < 0 else "low" if r["diff_low"] > 0 else "neither"
+                cells.append(f"{E.fmt(r['diff'])} [{E.fmt(r['diff_low'])}, "
+                             f"{E.fmt(r['diff_high'])}] ({who})")  # fmt: skip
+            lines.append(f"| {E.output_label(o)} | {hlabel} | " + " | ".join(cells) + " |")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -194,6 +239,7 @@ def report(ctx: E.Context) -> None:
             folder=ctx.figures, name=f"difference_from_fcfs{tag}.png", zero_line=True,
         ))  # fmt: skip
     text = summary_text(spec, ranked, shortfalls)
+    text += "\n" + high_against_low(spec, runs, shortfalls)
     text += "\n" + discovery(ctx, ctx.runs["discovery"], ctx.specs["discovery"])
     ctx.write_text(text, "summary.md")
 

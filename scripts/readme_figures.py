@@ -2,7 +2,8 @@
 
 * ``overview_``, ``breaches_`` and ``system_baseline_2026.png``: ``baseline_2026``, seed 1,
   3 years, full scale;
-* ``transition_2024_backlog.png``: ``calibration/plot_transition.py`` at full scale;
+* the 2024-2025 path is drawn by the calibration report
+  (``calibration/figures/transition_2024_path.png``);
 * ``compare_sentencing_act_2027.png``: the comparison the README shows.
 
 Usage: ``python scripts/readme_figures.py`` (a few minutes on 2 cores).
@@ -31,10 +32,6 @@ def main() -> None:
             (png,) = Path(tmp).glob("*.png")
             shutil.copy(png, DOCS / f"{name}_baseline_2026.png")
     py = sys.executable
-    subprocess.run(
-        [py, str(ROOT / "calibration" / "plot_transition.py"), "--scale", "1", "--out", str(DOCS)],
-        check=True,
-    )
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [py, "-m", "em_abm", "compare", "sentencing_act_2027",

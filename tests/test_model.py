@@ -195,3 +195,28 @@ def test_kernel_codes_agree_with_the_model():
         assert getattr(K, f"_{kind}") == getattr(monitoring, kind)
     assert (K._PROBATION, K._POLICE) == (RESPONDERS.index("probation"), RESPONDERS.index("police"))
     assert K._NO_DAY == NO_DAY
+
+
+def test_bernoulli_positions_with_a_vanishing_probability():
+    """Found by the property test: geometric gaps near 2**63 overflowed their sum."""
+    from em_abm.model import _bernoulli_positions
+
+    rng = np.random.default_rng(0)
+    for p in (2.220446049250313e-16, 1e-300, 1e-9):
+        picked = _bernoulli_positions(rng, 108, p)
+        assert picked.size == 0 or ((picked >= 0) & (picked < 108)).all()
+    picked = _bernoulli_positions(np.random.default_rng(1), 10_000, 0.3)
+    assert abs(picked.size - 3000) < 200 and (np.diff(picked) > 0).all()
+
+
+def test_regression_tiny_check_visit_rate_runs():
+    """The failing example the property test found, kept as a regression test."""
+    overrides = {
+        "demand.orders_per_year.post_release": 0.0, "field.max_rounds": 1,
+        "escalation.review_days": 0, "equipment.collection_rate": 0.0,
+        "equipment.lead_time_days": 0, "equipment.reorder_point_days": 0.0,
+        "field.check_visits_per_year": 2.220446049250313e-16,
+        **{f"demand.duration_mean_days.{c}": 30.0 for c in
+           ("post_release", "court_bail", "immigration", "court_sentence", "specials")},
+    }  # fmt: skip
+    EMModel("baseline_2026", rng=0, years=0.1, scale=0.02, overrides=overrides).run()
