@@ -34,6 +34,13 @@ def report(ctx: E.Context) -> None:
         "from the baseline on the same seeds with its 95% t interval; **bold** where the "
         "interval excludes zero.",
         "",
+        "How to read the outcomes: the public-protection measures count people while their "
+        "order is active. An order revoked after repeated failed fitting attempts ends, and "
+        "its person leaves the measures; the fitting pilots fit more orders, so fewer are "
+        "revoked and more people stay in the measures for longer. That is why they show more "
+        "offences, breaches and custody days alongside far fewer unmonitored person-days: "
+        "more people are monitored, and what monitoring finds is counted.",
+        "",
     ]
     for hlabel, suffix, tag in E.horizons(spec):
         cols = [o + suffix for o in spec.outputs]
