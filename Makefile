@@ -10,7 +10,7 @@ SEED ?= 1
 SCALE ?= 1.0
 OUT ?= results/$(SCENARIO)
 
-.PHONY: run test test-slow lint format bench calibrate calibrate-quick calibration-report experiment experiments experiments-quick clean venv
+.PHONY: run test test-slow test-long lint format bench calibrate calibrate-quick calibration-report experiment experiments experiments-quick clean venv
 
 # First interpreter found with version >= 3.12 (pyenv honours .python-version).
 FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python; do \
@@ -34,6 +34,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The property tests with 2,000 freshly drawn parameter sets (tests/conftest.py profiles).
+test-long: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_properties.py
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from em_abm.model import EMModel
 from em_abm.results import run_model
+
+# Property tests: a fixed set of examples in `make test` (derandomised, so every run checks
+# the same ones) and a longer, freshly drawn exploration in `make test-long`.
+settings.register_profile(
+    "ci", max_examples=200, derandomize=True, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)  # fmt: skip
+settings.register_profile(
+    "long", max_examples=2000, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)  # fmt: skip
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @functools.cache
