@@ -74,8 +74,8 @@ def available() -> dict[str, str]:
     for path in sorted(EXPERIMENTS_DIR.glob("*.toml")):
         if path.with_suffix(".py").is_file():
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-            out[path.stem] = str(data.get("description", "")).strip().splitlines()[0:1]
-            out[path.stem] = out[path.stem][0] if out[path.stem] else ""
+            lines = str(data.get("description", "")).strip().splitlines()
+            out[path.stem] = lines[0] if lines else ""
     return out
 
 
