@@ -1,0 +1,74 @@
+"""Hostile input across the command line: every mistake is one line, exit 2, nothing written."""
+
+import pytest
+
+from em_abm.cli import main
+
+SCENARIO_FILES = {
+    "empty": b"",
+    "binary": bytes(range(256)) * 4,
+    "truncated": b'name = "x"\n[params]\nfield.officers = ',
+    "unknown_key": b'name = "x"\n[params]\nfield.oficers = 3\n',
+    "wrong_type": b'name = "x"\n[params]\nfield.officers = "many"\n',
+    "nan": b'name = "x"\n[params]\nfield.capacity_multiplier = nan\n',
+    "infinite": b'name = "x"\n[params]\nfield.capacity_multiplier = inf\n',
+    "huge": b'name = "x"\n[params]\nfield.officers = 1e300\n',
+    "negative": b'name = "x"\n[params]\norders.error_rate = -0.5\n',
+    "unknown_section": b'name = "x"\n[parameters]\nfield.officers = 3\n',
+    "bad_change_date": b'name = "x"\n[[changes]]\ndate = "soon"\nfield.officers = 3\n',
+}
+
+
+def _one_line_exit_2(capsys, argv, out=None):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, (argv, err)
+    assert err.startswith("em-abm: error: ") and err.count("\n") == 1, err
+    if out is not None:
+        assert not out.exists()
+    return err
+
+
+@pytest.mark.parametrize("case", sorted(SCENARIO_FILES))
+def test_bad_scenario_files(capsys, tmp_path, case):
+    path = tmp_path / f"{case}.toml"
+    path.write_bytes(SCENARIO_FILES[case])
+    out = tmp_path / "out"
+    err = _one_line_exit_2(capsys, ["run", str(path), "--years", "0.1", "--scale", "0.02",
+                                    "--out", str(out)], out)  # fmt: skip
+    assert str(path) in err or path.name in err or "params" in err
+    _one_line_exit_2(capsys, ["validate", str(path)])
+
+
+@pytest.mark.parametrize(
+    "value", ["nan", "inf", "-inf", "1e400", "-1", "", "0x10", "True"]
+)  # fmt: skip
+def test_bad_values_on_the_command_line(capsys, tmp_path, value):
+    out = tmp_path / "out"
+    err = _one_line_exit_2(
+        capsys, ["run", "--set", f"field.capacity_multiplier={value}", "--years", "0.1",
+                 "--out", str(out)], out,
+    )  # fmt: skip
+    assert "field.capacity_multiplier" in err
+
+
+def test_a_scenario_path_that_is_a_folder(capsys, tmp_path):
+    (tmp_path / "dir.toml").mkdir()
+    _one_line_exit_2(capsys, ["run", str(tmp_path / "dir.toml"), "--out", str(tmp_path / "o")],
+                     tmp_path / "o")  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ["empty", "binary", "truncated"])
+def test_bad_sweep_specs(capsys, tmp_path, case):
+    path = tmp_path / "spec.toml"
+    path.write_bytes({"empty": b"", "binary": bytes(range(256)),
+                      "truncated": b'design = "sobol"\n[vary]\n"x" = ['}[case])  # fmt: skip
+    out = tmp_path / "out"
+    _one_line_exit_2(capsys, ["sweep", str(path), "--out", str(out)], out)
+
+
+def test_an_output_folder_that_cannot_be_written(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _one_line_exit_2(capsys, ["run", "--years", "0.1", "--scale", "0.02", "--out",
+                              str(blocker / "sub")])  # fmt: skip
