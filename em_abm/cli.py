@@ -373,7 +373,20 @@ def cmd_params(args) -> int:
     return 0
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that cleanup (temporary folders) runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         handler = {
@@ -393,8 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"em-abm: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("em-abm: interrupted", file=sys.stderr)
+        print("em-abm: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+    except Terminated:
+        print("em-abm: terminated; nothing half-written was kept", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

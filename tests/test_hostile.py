@@ -72,3 +72,25 @@ def test_an_output_folder_that_cannot_be_written(capsys, tmp_path):
     blocker.write_text("x")
     _one_line_exit_2(capsys, ["run", "--years", "0.1", "--scale", "0.02", "--out",
                               str(blocker / "sub")])  # fmt: skip
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [("SIGINT", 130, "interrupted"),
+                                                   ("SIGTERM", 2, "terminated")])  # fmt: skip
+def test_a_run_stopped_by_a_signal_leaves_nothing(tmp_path, sig, code, word):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "em_abm", "run", "--years", "20", "--scale", "0.2",
+         "--out", str(out), "--no-figures"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(4)  # well into the simulation
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1].startswith(f"em-abm: {word}")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
