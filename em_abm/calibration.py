@@ -46,6 +46,7 @@ from joblib import Parallel, delayed
 from em_abm import params as P
 from em_abm import targets as T
 from em_abm.errors import UserError
+from em_abm.results import write_text_atomic
 from em_abm.scenario import available
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -479,7 +480,7 @@ def _load_store(store: Path, cfg: Config, targets: list[T.Target], restart: bool
     if restart or not meta.exists():
         store.mkdir(parents=True, exist_ok=True)
         data.unlink(missing_ok=True)
-        _atomic_write_text(meta, json.dumps({"fingerprint": fingerprint}, indent=2) + "\n")
+        write_text_atomic(meta, json.dumps({"fingerprint": fingerprint}, indent=2) + "\n")
         return pd.DataFrame()
     if json.loads(meta.read_text())["fingerprint"] != fingerprint:
         raise UserError(
@@ -493,12 +494,6 @@ def _save_store(store: Path, df: pd.DataFrame) -> None:
     tmp = store / "evaluations.parquet.tmp"
     df.to_parquet(tmp, index=False)
     os.replace(tmp, store / "evaluations.parquet")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -527,7 +522,7 @@ def write_fitted(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
         "[params]",
         *(f'"{k}" = {v!r}' for k, v in cal.median().items() if ":" not in k),
     ]
-    _atomic_write_text(toml_path, "\n".join(lines) + "\n")
+    write_text_atomic(toml_path, "\n".join(lines) + "\n")
     return [csv_path, toml_path]
 
 
@@ -696,7 +691,7 @@ def report(
             else []
         ),
     ])  # fmt: skip
-    _atomic_write_text(out, text)
+    write_text_atomic(out, text)
     return text
 
 

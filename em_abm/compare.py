@@ -102,10 +102,21 @@ def run_arms(
     return pd.DataFrame(rows)
 
 
-def paired_table(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Mean per arm and metric; paired difference from ``reference`` with a 95% t interval."""
+def mean_and_half_width(values: np.ndarray) -> tuple[float, float]:
+    """Mean and half-width of its 95% t interval (NaN with fewer than two values)."""
     from scipy import stats
 
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    if n == 1:
+        return float(values[0]), math.nan
+    half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    return float(values.mean()), float(half)
+
+
+def paired_table(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Mean per arm and metric; paired difference from ``reference`` with a 95% t interval."""
     metrics = [c for c in runs.columns if c not in ("arm", "seed", "seed_", "years", "scale")]
     ref = runs[runs["arm"] == reference].set_index("seed")
     rows = []
@@ -114,11 +125,7 @@ def paired_table(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
         for m in metrics:
             diff = (g[m] - ref[m]).dropna()
             n = len(diff)
-            mean_d = float(diff.mean()) if n else math.nan
-            if n > 1:
-                half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / math.sqrt(n))
-            else:
-                half = math.nan
+            mean_d, half = mean_and_half_width(diff.to_numpy(dtype=float))
             rows.append(
                 {
                     "metric": m,

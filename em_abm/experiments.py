@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import math
 import os
 import sys
 import tomllib
@@ -28,6 +27,7 @@ import pandas as pd
 
 from em_abm import sweep as S
 from em_abm.errors import UserError
+from em_abm.results import write_atomic, write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS_DIR = ROOT / "experiments"
@@ -53,13 +53,13 @@ class Context:
 
     def write_table(self, table: pd.DataFrame, name: str) -> Path:
         path = self.out / name
-        S._write_atomic(path, lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+        write_atomic(path, lambda p: table.to_csv(p, index=False, float_format="%.6g"))
         self.written.append(path)
         return path
 
     def write_text(self, text: str, name: str) -> Path:
         path = self.out / name
-        S._write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+        write_text_atomic(path, text)
         self.written.append(path)
         return path
 
@@ -149,7 +149,7 @@ def run(
         "files": sorted(str(p.relative_to(out)) for p in ctx.written),
     }
     text = json.dumps(meta, indent=2) + "\n"
-    S._write_atomic(out / "experiment.json", lambda p: p.write_text(text, encoding="utf-8"))
+    write_text_atomic(out / "experiment.json", text)
     print(f"wrote {out}/ ({len(ctx.written)} tables and figures; made by `{command}`)")
     return ctx
 
@@ -176,7 +176,7 @@ def paired(runs: pd.DataFrame, by: str, reference: str, outputs: list[str],
            within: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
     """Mean of each output per level of ``by`` and its paired difference from ``reference``
     (same replicate seed, and the same ``within`` levels) with a 95% t interval."""
-    from scipy import stats
+    from em_abm.compare import mean_and_half_width
 
     within = within or []
     ok = runs[runs["status"] == S.STATUS_OK]
@@ -185,22 +185,15 @@ def paired(runs: pd.DataFrame, by: str, reference: str, outputs: list[str],
     rows = []
     for level_key, group in ok.groupby([*within, by], sort=False):
         g = group.set_index(keys)
-        label = dict(zip([*within, by], level_key if isinstance(level_key, tuple) else (level_key,),
-                         strict=True))  # fmt: skip
+        key = level_key if isinstance(level_key, tuple) else (level_key,)
+        label = dict(zip([*within, by], key, strict=True))
         for o in outputs:
-            diff = (g[o] - ref[o].reindex(g.index)).dropna()
-            n = len(diff)
-            d = float(diff.mean()) if n else math.nan
-            half = (
-                float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / math.sqrt(n))
-                if n > 1 else math.nan
-            )  # fmt: skip
-            vals = g[o].to_numpy(dtype=float)
+            diff = (g[o] - ref[o].reindex(g.index)).dropna().to_numpy(dtype=float)
+            d, half = mean_and_half_width(diff)
+            mean, mean_half = mean_and_half_width(g[o].to_numpy(dtype=float))
             rows.append({
-                **label, "output": o, "mean": float(vals.mean()),
-                "mean_ci": float(stats.t.ppf(0.975, len(vals) - 1) * vals.std(ddof=1)
-                                 / math.sqrt(len(vals))) if len(vals) > 1 else math.nan,
-                "diff": d, "diff_low": d - half, "diff_high": d + half, "n": n,
+                **label, "output": o, "mean": mean, "mean_ci": mean_half, "diff": d,
+                "diff_low": d - half, "diff_high": d + half, "n": len(diff),
             })  # fmt: skip
     return pd.DataFrame(rows)
 

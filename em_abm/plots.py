@@ -128,10 +128,7 @@ def _finish(fig, axes, folder, name: str):
         a.xaxis.set_major_locator(locator)
         a.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if folder is not None:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(folder / name, dpi=110, metadata=PNG_META)
-        plt.close(fig)
+        _save(fig, folder, name)
     return fig
 
 

@@ -112,6 +112,22 @@ def atomic_dir(out: Path):
         raise
 
 
+def write_atomic(path: Path, write) -> None:
+    """Write one file through ``write(temporary_path)``, then rename it into place: a reader
+    sees the old file or the whole new one, never a part."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
 def _replace_dir(tmp: Path, out: Path) -> None:
     """Move the finished ``tmp`` folder to ``out``, replacing a previous result there."""
     if out.exists():

@@ -66,7 +66,7 @@ import time
 import tomllib
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -77,6 +77,7 @@ import pandas as pd
 from em_abm import __version__
 from em_abm import params as P
 from em_abm.errors import UserError
+from em_abm.results import write_atomic
 
 DESIGNS = ("sobol", "morris", "lhs", "grid")
 BACKENDS = ("loky", "dask")
@@ -507,16 +508,6 @@ def manifest_for(spec: Spec) -> dict[str, Any]:
     }
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 def open_store(out: Path, spec: Spec) -> None:
     """Create ``out`` with its manifest, or check that it holds this spec's sweep."""
     out = Path(out)
@@ -538,7 +529,7 @@ def open_store(out: Path, spec: Spec) -> None:
         raise UserError(f"{out}: exists and is not a sweep folder; allowed: an empty or new folder")
     try:
         (out / RUNS).mkdir(parents=True, exist_ok=True)
-        _write_atomic(
+        write_atomic(
             manifest,
             lambda p: p.write_text(json.dumps(manifest_for(spec), indent=2), encoding="utf-8"),
         )
@@ -604,7 +595,7 @@ def _flush(rows: list[dict], parts: Iterator[Path], design: pd.DataFrame) -> Non
         df["traceback"] = ""
     df["traceback"] = df["traceback"].fillna("")
     path = next(parts)
-    _write_atomic(path, lambda p: df.to_parquet(p, index=False))
+    write_atomic(path, lambda p: df.to_parquet(p, index=False))
     rows.clear()
 
 
@@ -725,7 +716,7 @@ def sweep(
             if bar is not None:
                 bar.close()
     table = stored_runs(out)
-    _write_atomic(out / RESULTS, lambda p: table.to_parquet(p, index=False))
+    write_atomic(out / RESULTS, lambda p: table.to_parquet(p, index=False))
     return SweepSummary(out, len(design), len(design) - len(todo), ran, failed,
                         time.perf_counter() - t0)  # fmt: skip
 
