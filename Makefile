@@ -32,15 +32,16 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/em-abm run $(SCENARIO) --years $(YEARS) --seed $(SEED) --scale $(SCALE) --out $(OUT) --force
 
+# In parallel on every core (pytest-xdist); each test file stays on one worker.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 # The property tests with 2,000 freshly drawn parameter sets (tests/conftest.py profiles).
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q tests/test_properties.py
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -n auto --dist loadfile -m slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -34,18 +34,19 @@ import hashlib
 import json
 import math
 import os
-import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from pydantic import BaseModel, ConfigDict, Field
 
 from em_abm import params as P
 from em_abm import targets as T
-from em_abm.errors import UserError
+from em_abm.errors import UserError, check_schema, read_toml
 from em_abm.results import write_text_atomic
 from em_abm.scenario import available
 
@@ -60,10 +61,30 @@ CONFIGS = {
 RUNS_DIR = ROOT / "calibration" / "runs"
 FITTED_DIR = ROOT / "calibration" / "fitted"
 ACCEPT = 2.0  # implausibility within every target's tolerance
-_KEYS = {
-    "name", "scale", "scale_by_scenario", "report_scale", "seeds", "waves", "points",
-    "cutoff", "design_seed", "free", "quick", "scenarios", "after", "report",
-}  # fmt: skip
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Fields(BaseModel):
+    """A calibration file's keys with their types (values are checked in load_config)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str | None = None
+    free: dict[str, list[Number]] = {}
+    scale: Number = 0.1
+    scale_by_scenario: dict[str, Number] = {}
+    report_scale: Number = 0.25
+    seeds: list[int] = [1]
+    waves: int = 3
+    points: int = 64
+    cutoff: Number = 3.0
+    design_seed: int = 1
+    scenarios: list[str] = []
+    after: str = ""
+    report: str = "report.md"
+
+
+class _File(_Fields):
+    quick: dict[str, Any] = {}  # the same keys, applied with --quick
 
 
 @dataclass(frozen=True)
@@ -127,21 +148,11 @@ class Config:
 def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Config:
     """Read and check a calibration file; ``quick`` applies its ``[quick]`` table."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise UserError(f"{path}: cannot read the calibration file: {e}") from None
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise UserError(
-            f"{path}: {sorted(unknown)[0]}: unknown key; allowed: {', '.join(sorted(_KEYS))}"
-        )
-    quick_table = data.pop("quick", {})
+    top = check_schema(_File, read_toml(path, "calibration"), str(path))
+    data = top.model_dump(exclude={"quick"})
     if quick:
-        bad = set(quick_table) - (_KEYS - {"quick"})
-        if bad:
-            raise UserError(f"{path}: quick.{sorted(bad)[0]}: not allowed in [quick]")
-        data.update(quick_table)
+        q = check_schema(_Fields, top.quick, f"{path}: quick")
+        data.update(q.model_dump(exclude_unset=True))
     free = {}
     for key, rng in data.get("free", {}).items():
         scenario, date, name = split_key(key)
@@ -157,9 +168,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
         p = P.PARAMS[name]
         if p.kind not in ("float", "int") or p.lower is None or p.upper is None:
             raise UserError(f"{path}: free.{name}: allowed: a bounded number parameter")
-        lo, hi = (p.lower, p.upper) if list(rng) == [] else tuple(rng)
-        if not (isinstance(lo, int | float) and isinstance(hi, int | float)):
-            raise UserError(f"{path}: free.{name}: allowed: [low, high] or []")
+        if len(rng) not in (0, 2):
+            raise UserError(f"{path}: free.{key}: got {rng!r}; allowed: [low, high] or []")
+        lo, hi = (p.lower, p.upper) if not rng else tuple(rng)
         if not (p.lower <= lo < hi <= p.upper):
             raise UserError(
                 f"{path}: free.{name}: got [{lo}, {hi}]; allowed: low < high within the "
@@ -169,7 +180,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
     if not free:
         raise UserError(f"{path}: free: allowed: at least one parameter")
     cfg = Config(
-        name=str(data.get("name", path.stem)),
+        name=data["name"] or path.stem,
         free=free,
         scale=float(data.get("scale", 0.1)),
         scale_by_scenario={k: float(v) for k, v in data.get("scale_by_scenario", {}).items()},

@@ -12,7 +12,7 @@ import math
 import sys
 from pathlib import Path
 
-from em_abm.errors import UserError
+from em_abm.errors import UserError, read_toml
 
 EXIT_USER_ERROR = 2
 
@@ -327,7 +327,6 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    import tomllib
 
     from em_abm import scenario as sc
     from em_abm import sweep as S
@@ -335,10 +334,7 @@ def cmd_validate(args) -> int:
     path = Path(args.path)
     data = None
     if path.suffix == ".toml" and path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise UserError(f"{path}: cannot read: {e}") from None
+        data = read_toml(path, "scenario or sweep spec")
     if data is not None and ("vary" in data or "outputs" in data or "design" in data):
         spec = S.load_spec(path)
         runs = len(S.run_table(spec))

@@ -1,10 +1,63 @@
-"""The one exception type for user mistakes.
+"""The one exception type for user mistakes, and the readers that raise it.
 
 Anything a user can get wrong (a scenario file, a parameter value, a command-line option)
 raises :class:`UserError` with a one-line message that names the field and what is
 allowed. The command line prints it and exits with status 2; everything else is a bug.
+:func:`read_toml` reads any input file and :func:`check_schema` checks its types, so that
+every loader fails the same way.
 """
 
 
 class UserError(ValueError):
     """A mistake in user input, reported as one line."""
+
+
+def read_toml(path, what: str) -> dict:
+    """Parse the TOML file ``path`` (a ``what``: "scenario", "sweep spec", ...).
+
+    Every way it can fail (missing, a folder, unreadable, not UTF-8 text, invalid TOML)
+    becomes one :class:`UserError` line naming the file and what was expected.
+    """
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    allowed = f"allowed: a {what} file (TOML)"
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; {allowed}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file; {allowed}") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read the {what} file: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file; {allowed} in UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{path}: invalid TOML in the {what} file: {e}") from None
+
+
+def check_schema(schema, data: dict, where: str):
+    """``schema.model_validate(data)`` (a pydantic model), its first error as one line.
+
+    The line names the field's path and what is allowed, e.g.
+    ``calibration.toml: seeds.1: got 'a'; allowed: a valid integer``.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return schema.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            fields = ", ".join(sorted(schema.model_fields))
+            msg = f"unknown key; allowed: {fields}" if len(err["loc"]) == 1 else "unknown key"
+        elif err["type"] == "missing":
+            msg = "missing"
+        else:
+            allowed = err["msg"].removeprefix("Input should be ").removeprefix("Value should be ")
+            msg = f"got {err.get('input')!r}; allowed: {allowed}"
+        raise UserError(f"{where}: {loc}: {msg}") from None

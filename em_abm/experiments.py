@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from em_abm import sweep as S
-from em_abm.errors import UserError
+from em_abm.errors import UserError, read_toml
 from em_abm.results import write_atomic, write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,10 +96,7 @@ def load_specs(name: str, *, quick: bool = False) -> dict[str, S.Spec]:
             "(`em-abm experiment list`)"
         )
     path = EXPERIMENTS_DIR / f"{name}.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise UserError(f"{path}: cannot read: {e}") from None
+    data = read_toml(path, "experiment")
     tables = copy.deepcopy(data.get("sweeps", {}))
     if not tables:
         raise UserError(f"{path}: sweeps: allowed: at least one [sweeps.<id>] table")

@@ -1,6 +1,6 @@
 """Run results: the daily time series, the summary, and the metadata that travels with them.
 
-``RunResult.save(dir)`` writes
+``RunResult.save(dir)`` writes (and ``RunResult.load(dir)`` reads back)
 
 * ``timeseries.parquet``: one row per simulated day, a ``date`` column and one column per
   metric (see :mod:`em_abm.metrics`);
@@ -17,6 +17,7 @@ end, so an interrupted save never leaves a half-written result.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import math
 import os
@@ -67,6 +68,27 @@ class RunResult:
                 self.plot(tmp / "figures")
         return out
 
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> RunResult:
+        """Read a result that :meth:`save` wrote; a one-line :class:`UserError` if ``folder``
+        does not hold a whole one."""
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+            ts = pd.read_parquet(folder / "timeseries.parquet")
+            ts["date"] = ts["date"].astype("datetime64[s]")  # Parquet stores milliseconds
+        except FileNotFoundError as e:
+            raise UserError(f"{folder}: not a run's result (no {Path(e.filename).name})") from None
+        except (OSError, ValueError) as e:
+            raise UserError(f"{folder}: cannot read the result: {e}") from None
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise UserError(
+                f"{folder}: schema_version {meta.get('schema_version')!r}; "
+                f"allowed: {SCHEMA_VERSION} (re-run with this version)"
+            )
+        return cls(timeseries=ts, summary=summary, params=meta.get("params", {}), metadata=meta)
+
     def plot(self, folder: str | os.PathLike | None = None, *, which: str = "overview"):
         """Draw a figure (``overview`` or ``breaches``); with ``folder``, save every figure there
         and return the list of paths. Without, return the one figure."""
@@ -103,13 +125,45 @@ def atomic_dir(out: Path):
     """Yield a temporary folder next to ``out``; on success it replaces ``out`` in one rename,
     on any error (or interruption) it is deleted, so ``out`` is never half-written."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    _recover(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
         yield tmp
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _recover(out: Path) -> None:
+    """Tidy what a killed save of ``out`` left (its process no longer running): delete its
+    temporary folder, and put back a previous result it had moved aside to replace."""
+    for p in out.parent.glob(f".{glob.escape(out.name)}.*-*"):
+        kind, _, rest = p.name[len(out.name) + 2 :].partition("-")
+        pid = rest.split("-")[0]
+        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if kind == "old" and not out.exists():
+            p.rename(out)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def clean_temporaries(folder: Path) -> None:
+    """Delete the temporary files :func:`write_atomic` leaves when killed mid-write."""
+    for p in Path(folder).glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 def write_atomic(path: Path, write) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from em_abm import params as P
-from em_abm.errors import UserError
+from em_abm.errors import UserError, read_toml
 
 _TOP_KEYS = {"name", "description", "start", "sources", "base", "params", "changes"}
 _CHANGE_KEYS = {"date", "note"}
@@ -128,14 +128,7 @@ def load(name_or_path: str | Path | Scenario) -> Scenario:
             raise UserError(f"scenario: {text} is a folder; give a .toml file")
         if not path.is_file():
             raise UserError(f"scenario: file not found: {text}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a text file (TOML must be UTF-8)") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: invalid TOML: {e}") from None
-    except OSError as e:
-        raise UserError(f"{path}: cannot read: {e.strerror}") from None
+    data = read_toml(path, "scenario")
     return from_dict(data, path=str(path), default_name=path.stem)
 
 

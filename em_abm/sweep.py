@@ -63,7 +63,6 @@ import json
 import math
 import os
 import time
-import tomllib
 import traceback
 import warnings
 from collections.abc import Iterator
@@ -76,8 +75,8 @@ import pandas as pd
 
 from em_abm import __version__
 from em_abm import params as P
-from em_abm.errors import UserError
-from em_abm.results import write_atomic
+from em_abm.errors import UserError, read_toml
+from em_abm.results import clean_temporaries, write_atomic
 
 DESIGNS = ("sobol", "morris", "lhs", "grid")
 BACKENDS = ("loky", "dask")
@@ -267,14 +266,7 @@ class Spec:
 
 def load_spec(path: str | os.PathLike) -> Spec:
     path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder; allowed: a sweep spec file (TOML)")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file; allowed: a sweep spec file (TOML)") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise UserError(f"{path}: cannot read the sweep spec: {e}") from None
+    data = read_toml(path, "sweep spec")
     return spec_from_dict(data, where=str(path))
 
 
@@ -515,6 +507,8 @@ def open_store(out: Path, spec: Spec) -> None:
         raise UserError(f"{out}: is a file; allowed: a folder for the sweep's results")
     manifest = out / MANIFEST
     if manifest.exists():
+        clean_temporaries(out)  # what a killed flush left
+        clean_temporaries(out / RUNS)
         try:
             old = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:
@@ -527,12 +521,13 @@ def open_store(out: Path, spec: Spec) -> None:
         return
     if out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")):
         raise UserError(f"{out}: exists and is not a sweep folder; allowed: an empty or new folder")
-    try:
-        (out / RUNS).mkdir(parents=True, exist_ok=True)
+    try:  # the manifest first: a folder without it is not taken for a sweep's
+        out.mkdir(parents=True, exist_ok=True)
         write_atomic(
             manifest,
             lambda p: p.write_text(json.dumps(manifest_for(spec), indent=2), encoding="utf-8"),
         )
+        (out / RUNS).mkdir(exist_ok=True)
     except OSError as e:
         raise UserError(f"{out}: cannot write: {e.strerror}") from None
 

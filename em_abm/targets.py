@@ -12,17 +12,18 @@ by the run's scale.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from pydantic import BaseModel, ConfigDict, Field
 
-from em_abm.errors import UserError
+from em_abm.errors import UserError, check_schema, read_toml
 from em_abm.metrics import scales_with_population
+from em_abm.scenario import available
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "calibration" / "targets.toml"
 HMPPS_FILE = DEFAULT_FILE.parent / "hmpps_caseload.csv"
@@ -31,23 +32,6 @@ NAO_BACKLOG = [
     ("2024-05-15", 1200, "NAO: about 1,200 (May 2024)"),
     ("2024-10-15", 7000, "NAO: peak of 7,000 (October 2024)"),
 ]
-_KEYS = {
-    "name",
-    "role",
-    "scenario",
-    "years",
-    "metric",
-    "series",
-    "window",
-    "stat",
-    "value",
-    "tol",
-    "lower",
-    "upper",
-    "per_year",
-    "source",
-    "note",
-}
 
 
 @dataclass(frozen=True)
@@ -92,41 +76,65 @@ def _lookup(summary: dict, name: str) -> float:
     return float(value[key] if key else value)
 
 
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Row(BaseModel):
+    """One ``[[target]]`` row of the targets file, as written (checked before use)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str
+    role: Literal["target", "check"]
+    scenario: str
+    source: str
+    years: Annotated[Number, Field(gt=0, le=50)] = 3.0
+    metric: str = ""
+    series: str = ""
+    window: Annotated[list[dt.date], Field(min_length=2, max_length=2)] | None = None
+    stat: Literal["mean", "max"] = "mean"
+    value: Number | None = None
+    tol: Annotated[Number, Field(ge=0)] | None = None
+    lower: Number | None = None
+    upper: Number | None = None
+    per_year: bool = False
+    note: str = ""
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    target: list[_Row] = Field(min_length=1)
+
+
 def load(path: str | Path = DEFAULT_FILE) -> list[Target]:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise UserError(f"{path}: cannot read targets: {e}") from None
+    rows = check_schema(_File, read_toml(path, "targets"), str(path)).target
     out = []
-    for i, row in enumerate(data.get("target", [])):
-        where = f"{path}: target[{i}]"
-        unknown = set(row) - _KEYS
-        if unknown:
+    for i, row in enumerate(rows):
+        where = f"{path}: target.{i}"
+        if row.scenario not in available():
             raise UserError(
-                f"{where}.{sorted(unknown)[0]}: unknown key; allowed: {', '.join(sorted(_KEYS))}"
+                f"{where}.scenario: got {row.scenario!r}; allowed: {', '.join(available())}"
             )
-        for key in ("name", "role", "scenario", "source"):
-            if key not in row:
-                raise UserError(f"{where}.{key}: missing")
-        if row["role"] not in ("target", "check"):
-            raise UserError(f"{where}.role: got {row['role']!r}; allowed: 'target', 'check'")
-        if ("metric" in row) == ("series" in row):
+        if bool(row.metric) == bool(row.series):
             raise UserError(f"{where}: give exactly one of metric and series")
-        value = row.get("value")
-        if "tol" in row:
-            if value is None:
+        if row.series and row.window is None:
+            raise UserError(f"{where}.window: missing; a series target needs [start, end]")
+        if row.tol is not None:
+            if row.value is None:
                 raise UserError(f"{where}.tol: needs a value")
-            lower, upper = value - row["tol"], value + row["tol"]
+            lower, upper = row.value - row.tol, row.value + row.tol
         else:
-            lower, upper = row.get("lower", -np.inf), row.get("upper", np.inf)
-        window = tuple(row["window"]) if "window" in row else None
+            lower = -np.inf if row.lower is None else row.lower
+            upper = np.inf if row.upper is None else row.upper
+        if not lower <= upper:
+            raise UserError(
+                f"{where}: got lower {lower:g} > upper {upper:g}; allowed: lower <= upper"
+            )
         out.append(Target(
-            name=row["name"], role=row["role"], scenario=row["scenario"], source=row["source"],
-            lower=float(lower), upper=float(upper), value=value, metric=row.get("metric", ""),
-            series=row.get("series", ""), window=window, stat=row.get("stat", "mean"),
-            years=float(row.get("years", 3.0)), per_year=bool(row.get("per_year", False)),
-            note=str(row.get("note", "")),
+            name=row.name, role=row.role, scenario=row.scenario, source=row.source,
+            lower=float(lower), upper=float(upper), value=row.value, metric=row.metric,
+            series=row.series, window=tuple(row.window) if row.window else None,
+            stat=row.stat, years=row.years, per_year=row.per_year, note=row.note,
         ))  # fmt: skip
     return out
 

@@ -233,7 +233,7 @@ def test_cli_reports_a_bad_calibration_file_in_one_line(tmp_path, capsys):
 
     assert main(["calibrate", "--config", str(tmp_path / "missing.toml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "cannot read the calibration file" in err[0]
+    assert len(err) == 1 and "no such file; allowed: a calibration file" in err[0]
     bad = _write(tmp_path / "bad.toml", '[free]\n"orders.error_rate" = [0.5, 1.5]\n')
     assert main(["calibrate", "--config", str(bad)]) == 2
     assert "within the parameter's bounds" in capsys.readouterr().err
@@ -255,7 +255,12 @@ def test_a_changed_method_re_evaluates_from_the_first_wave_it_changes(
     ("stage", "figures"),
     [
         ("baseline", ["posterior_marginals_baseline.png"]),
-        ("transition", ["posterior_marginals_transition.png", "transition_2024_path.png"]),
+        # Full scale, about a minute on 2 cores: `make test-slow`.
+        pytest.param(
+            "transition",
+            ["posterior_marginals_transition.png", "transition_2024_path.png"],
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_the_committed_reports_regenerate_bit_for_bit(tmp_path, stage, figures):

@@ -94,3 +94,44 @@ def test_a_run_stopped_by_a_signal_leaves_nothing(tmp_path, sig, code, word):
     assert proc.returncode == code, err
     assert err.strip().splitlines()[-1].startswith(f"em-abm: {word}")
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+# The same mistakes through the Python API: a UserError naming the field, nothing run.
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"overrides": {"field.oficers": 3}}, "field.oficers"),
+        ({"overrides": {"field.capacity_multiplier": float("nan")}}, "field.capacity_multiplier"),
+        ({"overrides": {"field.capacity_multiplier": float("inf")}}, "field.capacity_multiplier"),
+        ({"overrides": {"field.officers": "many"}}, "field.officers"),
+        ({"overrides": {"field.officers": 10**12}}, "field.officers"),
+        ({"overrides": {"orders.error_rate": -0.5}}, "orders.error_rate"),
+        ({"overrides": {"escalation.revoke_share": 0.9}}, "escalation"),  # shares > 1
+        ({"overrides": {"policy.visit_queue": "fastest"}}, "policy.visit_queue"),
+        ({"years": 0}, "years"),
+        ({"years": float("nan")}, "years"),
+        ({"scale": -1}, "scale"),
+        ({"scale": "big"}, "scale"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"scenario": "no_such_scenario"}, "scenario"),
+        ({"scenario": "/no/such/file.toml"}, "file"),
+    ],
+)
+def test_bad_input_through_the_python_api(kwargs, field):
+    import em_abm
+    from em_abm.errors import UserError
+
+    kwargs = {"years": 0.05, "scale": 0.01, **kwargs}
+    with pytest.raises(UserError) as e:
+        em_abm.run(**kwargs)
+    msg = str(e.value)
+    assert field in msg and "\n" not in msg, msg
+
+
+def test_a_scenario_folder_through_the_python_api(tmp_path):
+    import em_abm
+    from em_abm.errors import UserError
+
+    with pytest.raises(UserError, match="is a folder"):
+        em_abm.run(str(tmp_path), years=0.05, scale=0.01)

@@ -1,9 +1,11 @@
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import em_abm
 from em_abm.errors import UserError
 from em_abm.metrics import COLUMNS, METRICS
 from em_abm.results import run_model
@@ -61,3 +63,15 @@ def test_same_results_in_a_joblib_pool_as_in_process():
     for (s1, t1), (s2, t2) in zip(here, pooled, strict=True):
         assert s1 == s2
         pd.testing.assert_frame_equal(t1, t2, check_exact=True)
+
+
+def test_a_saved_result_loads_back(tmp_path):
+    from em_abm.results import RunResult
+
+    r = em_abm.run(seed=2, years=0.1, scale=0.02)
+    r.save(tmp_path / "r", figures=False)
+    back = RunResult.load(tmp_path / "r")
+    pd.testing.assert_frame_equal(back.timeseries, r.timeseries)
+    assert back.summary["seed"] == 2 and back.params == json.loads(json.dumps(r.params))
+    with pytest.raises(UserError, match="not a run's result"):
+        RunResult.load(tmp_path)

@@ -1,0 +1,107 @@
+"""Killed at a random moment (SIGKILL: no clean-up runs), a run or a sweep never leaves a file
+that a later read rejects, and the next run or resume tidies what was left."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from em_abm import sweep as S
+from em_abm.results import RunResult
+
+KILLS = 5
+
+
+def _kill_after(argv, delay):
+    proc = subprocess.Popen([sys.executable, "-m", "em_abm", *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return proc.returncode
+
+
+def _check_result_folder(out):
+    """Absent, or a whole result: every file reads."""
+    if not out.exists():
+        return False
+    r = RunResult.load(out)
+    assert len(r.timeseries) > 0 and np.isfinite(r.summary["tagged"])
+    json.loads((out / "metadata.json").read_text())
+    assert sorted(p.name for p in (out / "figures").glob("*.png"))
+    return True
+
+
+def test_a_run_killed_at_random_moments_leaves_nothing_half_written(tmp_path):
+    argv = ["run", "--years", "0.3", "--scale", "0.02", "--no-progress", "--force"]
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    assert _kill_after([*argv, "--out", str(out)], 120) == 0  # a whole run, for its duration
+    whole = time.monotonic() - t0
+    assert _check_result_folder(out)
+    delays = np.random.default_rng(2026).uniform(0.2 * whole, 1.05 * whole, KILLS)
+    for i, delay in enumerate(delays):
+        if i % 2 == 0:  # over an existing result (--force): the old or the new one, whole
+            _kill_after([*argv, "--out", str(out)], delay)
+            assert _check_result_folder(out)
+        else:  # into a new folder: nothing, or the whole result
+            _check_result_folder(tmp_path / f"fresh-{i}")
+            _kill_after([*argv, "--out", str(tmp_path / f"fresh-{i}")], delay)
+            _check_result_folder(tmp_path / f"fresh-{i}")
+    # The next save tidies what killed saves left next to the folders.
+    assert _kill_after([*argv, "--out", str(out), "--no-figures"], 120) == 0
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+SPEC = """
+name = "killed"
+scenario = "baseline_2026"
+design = "lhs"
+samples = 8
+seed = 3
+years = 0.1
+scale = 0.03
+outputs = ["tagged", "outstanding_visits"]
+[vary]
+"field.fit_success_prob" = [0.3, 0.5]
+"""
+
+
+def _check_sweep_folder(out):
+    """Every file a later read opens is whole: the manifest, each part, the results."""
+    if not out.exists():
+        return 0
+    if (out / "manifest.json").exists():
+        S.read_manifest(out)
+    for p in (out / "runs").glob("part-*.parquet") if (out / "runs").exists() else []:
+        pd.read_parquet(p)
+    if (out / "results.parquet").exists():
+        pd.read_parquet(out / "results.parquet")
+    return len(S.stored_runs(out)) if (out / "manifest.json").exists() else 0
+
+
+def test_a_sweep_killed_at_random_moments_resumes_to_the_same_results(tmp_path):
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text(SPEC, encoding="utf-8")
+    argv = ["sweep", str(spec_path), "--jobs", "1", "--no-progress"]
+    t0 = time.monotonic()
+    assert _kill_after([*argv, "--out", str(tmp_path / "whole")], 300) == 0
+    whole = time.monotonic() - t0
+    out = tmp_path / "killed"
+    stored = []
+    for delay in np.random.default_rng(7).uniform(0.1 * whole, 0.9 * whole, KILLS):
+        _kill_after([*argv, "--out", str(out)], delay)
+        stored.append(_check_sweep_folder(out))
+    assert stored == sorted(stored)  # resuming never loses a stored run
+    assert _kill_after([*argv, "--out", str(out)], 300) == 0
+    a, b = S.results(out), S.results(tmp_path / "whole")
+    cols = [c for c in a.columns if c != "wall_time_s"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    assert not [p.name for p in out.rglob(".*")]  # no temporaries left behind
