@@ -1,5 +1,7 @@
 """Hostile input across the command line: every mistake is one line, exit 2, nothing written."""
 
+from pathlib import Path
+
 import pytest
 
 from em_abm.cli import main
@@ -135,3 +137,30 @@ def test_a_scenario_folder_through_the_python_api(tmp_path):
 
     with pytest.raises(UserError, match="is a folder"):
         em_abm.run(str(tmp_path), years=0.05, scale=0.01)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_an_interruption_while_saving_leaves_the_folder_as_it_was(tmp_path, monkeypatch, capsys,
+                                                                   existing):  # fmt: skip
+    from em_abm.results import RunResult
+
+    out = tmp_path / "out"
+    argv = ["run", "--years", "0.05", "--scale", "0.01", "--out", str(out), "--force",
+            "--no-progress"]  # fmt: skip
+    if existing:
+        assert main([*argv, "--no-figures"]) == 0
+        before = sorted(p.name for p in out.iterdir())
+
+    def interrupted(self, folder=None, **kw):  # a figure half-written, then Ctrl-C
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "half.png").write_bytes(b"\x89PNG half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunResult, "plot", interrupted)
+    assert main(argv) == 130
+    assert "interrupted" in capsys.readouterr().err
+    if existing:
+        assert sorted(p.name for p in out.iterdir()) == before
+    else:
+        assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == (["out"] if existing else [])
