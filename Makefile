@@ -10,7 +10,7 @@ SEED ?= 1
 SCALE ?= 1.0
 OUT ?= results/$(SCENARIO)
 
-.PHONY: run test test-slow test-long lint format bench calibrate calibrate-quick calibration-report experiment experiments experiments-quick clean venv
+.PHONY: paper run test test-slow test-long lint format bench calibrate calibrate-quick calibration-report experiment experiments experiments-quick clean venv
 
 # First interpreter found with version >= 3.12 (pyenv honours .python-version).
 FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python; do \
@@ -63,6 +63,11 @@ experiments: $(STAMP)
 
 experiments-quick: $(STAMP)
 	for e in $(EXPERIMENTS); do $(VENV)/bin/em-abm experiment $$e --quick --no-progress || exit 1; done
+
+# The paper (paper/): ODD.md, any experiment without current results, figures, numbers.json
+# and paper.pdf. QUICK=1 builds from the quick experiments into paper/quick/ (minutes).
+paper: $(STAMP)
+	$(VENV)/bin/em-abm paper $(if $(QUICK),--quick --no-progress)
 
 # History matching to calibration/targets.toml in two stages (about 30 minutes on 2 cores):
 # the 2026 steady state (calibrate.toml), then the 2024-2025 path given it

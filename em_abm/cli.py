@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=None, help="results folder (default results/NAME)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    pp = sub.add_parser("paper", help="rebuild the paper: ODD, experiments, figures, numbers, PDF")
+    pp.add_argument("--quick", action="store_true", help="from the quick experiments (minutes)")
+    pp.add_argument("--odd", action="store_true", help="only render paper/ODD.md")
+    pp.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
+    pp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     v = sub.add_parser("validate", help="check a scenario or sweep spec without running it")
     v.add_argument("path", help="scenario name or TOML file, or a sweep spec (TOML)")
 
@@ -326,6 +332,17 @@ def cmd_experiment(args) -> int:
     return 0
 
 
+def cmd_paper(args) -> int:
+    from em_abm import paper
+    from em_abm.odd import write_odd
+
+    if args.odd:
+        print(f"wrote {write_odd(paper.PAPER_DIR / 'ODD.md')}")
+        return 0
+    paper.build(quick=args.quick, jobs=_jobs(args.jobs), progress=not args.no_progress)
+    return 0
+
+
 def cmd_validate(args) -> int:
 
     from em_abm import scenario as sc
@@ -395,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             "analyze": cmd_analyze,
             "experiment": cmd_experiment,
             "validate": cmd_validate,
+            "paper": cmd_paper,
             "targets": cmd_targets,
             "calibrate": cmd_calibrate,
             "scenarios": cmd_scenarios,

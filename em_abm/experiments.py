@@ -17,6 +17,7 @@ import copy
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -123,13 +124,18 @@ def run(
     progress: bool = True,
 ) -> Context:
     """Run (or resume) an experiment's sweeps and write its report."""
+    from em_abm import __version__
     from em_abm.results import git_commit
 
     specs = load_specs(name, quick=quick)
-    out = Path(out) if out else RESULTS_DIR / (f"{name}-quick" if quick else name)
+    out = Path(out) if out else results_dir(name, quick)
     ctx = Context(name=name, quick=quick, out=out, specs=specs)
     for sid, spec in specs.items():
         store = out / "sweeps" / sid
+        if (store / S.MANIFEST).exists() and S.read_manifest(store).get("spec_hash") != spec.hash():
+            # The experiment's own store of an earlier version of the spec: run it afresh.
+            print(f"{store}: the spec changed; discarding its stored runs")
+            shutil.rmtree(store)
         summary = S.sweep(spec, store, jobs=jobs, progress=progress)
         print(summary.line())
         ctx.runs[sid] = S.results(store)
@@ -139,6 +145,7 @@ def run(
         "experiment": name,
         "command": command,
         "quick": quick,
+        "version": __version__,
         "git_commit": git_commit(),
         "sweeps": {
             sid: {"spec_hash": s.hash(), "runs": len(ctx.runs[sid])} for sid, s in specs.items()
@@ -149,6 +156,29 @@ def run(
     write_text_atomic(out / "experiment.json", text)
     print(f"wrote {out}/ ({len(ctx.written)} tables and figures; made by `{command}`)")
     return ctx
+
+
+def results_dir(name: str, quick: bool = False) -> Path:
+    return RESULTS_DIR / (f"{name}-quick" if quick else name)
+
+
+def is_current(name: str, *, quick: bool = False, out: str | os.PathLike | None = None) -> bool:
+    """Whether ``out`` holds this experiment's report for its current specs and this version
+    of em-abm, with every file the report wrote (so it need not run again)."""
+    from em_abm import __version__
+
+    out = Path(out) if out else results_dir(name, quick)
+    try:
+        meta = json.loads((out / "experiment.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    specs = load_specs(name, quick=quick)
+    hashes = {sid: s.hash() for sid, s in specs.items()}
+    return (
+        meta.get("version") == __version__
+        and {sid: v.get("spec_hash") for sid, v in meta.get("sweeps", {}).items()} == hashes
+        and all((out / rel).is_file() for rel in meta.get("files", []))
+    )
 
 
 def main(name: str, argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """Each experiment's quick mode runs end to end and writes finite tables and its figures."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,13 @@ def test_every_experiment_is_listed():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_quick_experiment_writes_finite_tables_and_figures(tmp_path, name):
-    out = tmp_path / name
-    ctx = E.run(name, quick=True, jobs=2, out=out, progress=False)
+def test_quick_experiment_writes_finite_tables_and_figures(name):
+    # Into results/NAME-quick/ (not committed), afresh: `make paper QUICK=1` then finds the
+    # quick results current and builds from them.
+    out = E.results_dir(name, quick=True)
+    shutil.rmtree(out, ignore_errors=True)
+    ctx = E.run(name, quick=True, jobs=2, progress=False)
+    assert E.is_current(name, quick=True)
     meta = json.loads((out / "experiment.json").read_text())
     assert meta["command"] == f"em-abm experiment {name} --quick"
     for rel in EXPECTED[name]:

@@ -1,0 +1,642 @@
+"""The paper, rebuilt by one command: ODD, experiments, figures, numbers and the PDF.
+
+``em-abm paper [--quick]`` (``make paper [QUICK=1]``):
+
+1. renders ``paper/ODD.md`` from ``paper/ODD.in.md`` (:mod:`em_abm.odd`);
+2. runs every experiment whose results are missing or out of date (their specs' hashes or
+   em-abm's version differ from those recorded in ``results/NAME/experiment.json``);
+3. draws the paper's figures from the experiments' and the calibration's tables, in one
+   style (Okabe-Ito colours, labelled axes with units), as PNG and SVG;
+4. gathers every number the text quotes into ``numbers.json``, formatted for print;
+5. compiles ``paper/paper.typ`` with Typst (the ``typst`` package, no other install) into
+   ``paper.pdf``, naming the command and the commit that produced it.
+
+The full build writes into ``paper/`` (committed); ``--quick`` uses the experiments' quick
+results and writes into ``paper/quick/`` (not committed). Output is deterministic: the same
+results give byte-identical figures and PDF (fixed dates, fixed SVG ids, no system fonts).
+
+The text never types a number that a results file holds: ``paper.typ`` reads each one with
+``#n("key")`` from ``numbers.json``; :func:`check` refuses a key that is not there and a
+figure that does not exist before Typst runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from em_abm import experiments as E
+from em_abm.errors import UserError
+from em_abm.results import git_commit, write_atomic, write_text_atomic
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER_DIR = ROOT / "paper"
+SOURCE = PAPER_DIR / "paper.typ"
+CALIBRATION = ROOT / "calibration"
+EXPERIMENTS = ("prioritisation_under_constraint", "pilots", "sensitivity_baseline")
+# A fixed creation date for the PDF's metadata (the model's reference date, 1 January 2026).
+TIMESTAMP = 1767225600
+
+# Outcomes the paper reports, with their labels and units.
+REOFFENCES = "public_protection.reoffences_while_tagged_or_unmonitored"
+UNMONITORED = "public_protection.unmonitored_person_days"
+SERIOUS = "public_protection.serious_breaches_unanswered_24h"
+COST = "cost_total_gbp.total"
+LABELS = {
+    REOFFENCES: ("Reoffences while tagged or unmonitored", "offences"),
+    UNMONITORED: ("Unmonitored person-days", "person-days"),
+    SERIOUS: ("Serious breaches unanswered in 24 hours", "breaches"),
+    "custody_days": ("Custody days from breach admissions", "bed-days"),
+    COST: ("Total cost", "GBP"),
+    "outstanding_visits_peak": ("Peak outstanding visits", "visits"),
+}
+STRATEGY_LABELS = {
+    "fcfs": "first come, first served",
+    "visits_risk_first": "visits: highest risk first",
+    "visits_deadline_first": "visits: nearest deadline first",
+    "visits_high_risk_cohorts_first": "visits: high-risk cohorts first",
+    "visits_low_risk_cohorts_first": "visits: low-risk cohorts first",
+    "triage_risk_based": "alert triage by risk",
+    "responses_risk_first": "responses: highest risk first",
+    "responses_high_risk_cohorts_first": "responses: high-risk cohorts first",
+    "risk_first_everywhere": "risk first everywhere",
+    "tag_half_of_low_risk_cohorts": "ration: tag half of low-risk cohorts",
+}
+PILOT_LABELS = {
+    "tag_at_court": "tag fitted at court",
+    "pre_release_fitting": "fitted before release",
+    "risk_based_triage": "risk-based alert triage",
+    "automated_scheduling": "automated scheduling",
+    "all_four": "all four together",
+}
+
+
+def out_dir(quick: bool) -> Path:
+    return PAPER_DIR / "quick" if quick else PAPER_DIR
+
+
+# ------------------------------------------------------------------------------ formatting
+def _int(x: float) -> str:
+    return f"{x:,.0f}".replace("-", "−")
+
+
+def _sig(x: float, digits: int = 3) -> str:
+    if abs(x) >= 1000:
+        return _int(x)
+    return f"{x:.{digits}g}".replace("-", "−")
+
+
+def _pct(x: float, digits: int = 0) -> str:
+    return f"{100 * x:.{digits}f}%".replace("-", "−")
+
+
+def _money_m(x: float) -> str:
+    return f"£{x / 1e6:,.0f}m".replace("£-", "−£")
+
+
+def _interval(lo: float, hi: float, fmt=_int) -> str:
+    return f"[{fmt(lo)}, {fmt(hi)}]"
+
+
+# ----------------------------------------------------------------------------- the numbers
+def _final(outputs: pd.Series) -> pd.Series:
+    """Rows at the final horizon (outputs without an ``@horizon`` suffix)."""
+    return ~outputs.str.contains("@")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; run `make experiments` (or `em-abm paper`)") from None
+
+
+def _meta(folder: Path) -> dict:
+    return json.loads((folder / "experiment.json").read_text(encoding="utf-8"))
+
+
+def prioritisation_numbers(folder: Path) -> dict[str, str]:
+    d = _read_csv(folder / "paired_differences.csv")
+    d = d[_final(d["output"])]
+    spec = E.load_specs("prioritisation_under_constraint", quick=folder.name.endswith("-quick"))
+    main = spec["main"]
+    shortfalls = sorted(d["shortfall"].unique(), key=lambda s: float(s.rstrip("%")))
+    worst = shortfalls[-1]
+    n = {
+        "pri.scenario": main.scenario,
+        "pri.scale": f"{main.scale:g}",
+        "pri.years": f"{main.years:g}",
+        "pri.seeds": str(int(d["n"].max())),
+        "pri.strategies": str(d["strategy"].nunique()),
+        "pri.shortfalls": ", ".join(shortfalls),
+        "pri.worst": worst,
+        "pri.runs": str(sum(v["runs"] for v in _meta(folder)["sweeps"].values())),
+    }
+    at = d[d["shortfall"] == worst]
+    for key, output in (("reoff", REOFFENCES), ("unmon", UNMONITORED), ("serious", SERIOUS)):
+        rows = at[(at["output"] == output) & (at["strategy"] != "fcfs")]
+        fcfs = float(at[(at["output"] == output) & (at["strategy"] == "fcfs")]["mean"].iloc[0])
+        best = rows.sort_values("diff", kind="stable").iloc[0]
+        n[f"pri.{key}.fcfs"] = _int(fcfs)
+        n[f"pri.{key}.best"] = STRATEGY_LABELS.get(best["strategy"], best["strategy"])
+        n[f"pri.{key}.best_diff"] = _int(best["diff"])
+        n[f"pri.{key}.best_ci"] = _interval(best["diff_low"], best["diff_high"])
+        n[f"pri.{key}.best_pct"] = _pct(best["diff"] / fcfs)
+    ration = at[(at["output"] == UNMONITORED) & (at["strategy"] == "tag_half_of_low_risk_cohorts")]
+    if len(ration):
+        n["pri.ration.unmon_diff"] = _int(ration["diff"].iloc[0])
+    horizons = sorted(folder.glob("discovery_*.csv"))
+    disc = _read_csv(horizons[-1]) if horizons else pd.DataFrame()
+    if len(disc):
+        counts = disc["winner"].value_counts()
+        n["pri.disc.conditions"] = str(len(disc))
+        n["pri.disc.winner"] = STRATEGY_LABELS.get(counts.index[0], counts.index[0])
+        n["pri.disc.wins"] = str(int(counts.iloc[0]))
+    # The same at the shortest horizon (1 year; the first discovery file).
+    disc1 = _read_csv(horizons[0]) if len(horizons) > 1 else pd.DataFrame()
+    if len(disc1):
+        counts = disc1["winner"].value_counts()
+        n["pri.disc1.winner"] = STRATEGY_LABELS.get(counts.index[0], counts.index[0])
+        n["pri.disc1.wins"] = str(int(counts.iloc[0]))
+    dspec = spec["discovery"]
+    n["pri.disc.scale"] = f"{dspec.scale:g}"
+    levels = [f.levels for f in dspec.factors if f.name == "strategy" and f.levels]
+    if levels:
+        n["pri.disc.strategies"] = str(len(levels[0]))
+
+    # Every strategy's difference from FCFS on every outcome, at the worst shortfall (final
+    # horizon: pri.w.*; shortest horizon: pri.h1.*) and at the smallest (pri.l.*).
+    def money(x: float) -> str:
+        s = f"£{abs(x) / 1e6:,.1f}m" if abs(x) < 1e7 else f"£{abs(x) / 1e6:,.0f}m"
+        return ("−" if x < 0 else "") + s
+
+    outs = {"reoff": REOFFENCES, "unmon": UNMONITORED, "serious": SERIOUS,
+            "custody": "custody_days", "cost": COST}  # fmt: skip
+    allh = pd.read_csv(folder / "paired_differences.csv")
+    from em_abm import params as P
+
+    day_cost = float(P.PARAMS["cost.custody_per_day_gbp"].default)
+    shortest = E.horizons(main)[0]
+    n["pri.h1.label"] = shortest[0]
+    n["pri.low"] = shortfalls[0]
+    cells = (("w", worst, ""), ("h1", worst, shortest[1]), ("l", shortfalls[0], ""))
+    for tag, shortfall, suffix in cells:
+        at_cell = allh[(allh["shortfall"] == shortfall)]
+        for key, output in outs.items():
+            rows = at_cell[at_cell["output"] == output + suffix]
+            fmt = money if key == "cost" else _int
+            ref = rows[rows["strategy"] == "fcfs"]
+            if len(ref):
+                n[f"pri.{tag}.fcfs.{key}"] = fmt(float(ref["mean"].iloc[0]))
+            for r in rows[rows["strategy"] != "fcfs"].itertuples():
+                base = f"pri.{tag}.{r.strategy}.{key}"
+                n[base] = fmt(r.diff)
+                n[base + "_ci"] = _interval(r.diff_low, r.diff_high, fmt)
+                if len(ref) and float(ref["mean"].iloc[0]):
+                    n[base + "_pct"] = _pct(r.diff / float(ref["mean"].iloc[0]))
+                if key == "custody":  # the custody days' cost at the default daily rate
+                    n[base + "_gbp"] = money(r.diff * day_cost)
+            if len(rows[rows["strategy"] != "fcfs"]):
+                best = rows[rows["strategy"] != "fcfs"].sort_values("diff", kind="stable")
+                n[f"pri.{tag}.{key}.best"] = STRATEGY_LABELS.get(
+                    best["strategy"].iloc[0], best["strategy"].iloc[0]
+                )
+            # High-risk cohorts first minus low-risk cohorts first (the mean of the paired
+            # differences; negative: high-risk-first is better).
+            hi = rows[rows["strategy"] == "visits_high_risk_cohorts_first"]
+            lo = rows[rows["strategy"] == "visits_low_risk_cohorts_first"]
+            if len(hi) and len(lo):
+                n[f"pri.{tag}.high_minus_low.{key}"] = fmt(
+                    float(hi["diff"].iloc[0]) - float(lo["diff"].iloc[0])
+                )
+    return n
+
+
+def pilots_numbers(folder: Path) -> dict[str, str]:
+    d = _read_csv(folder / "paired_differences.csv")
+    d = d[_final(d["output"])]
+    n = {
+        "pil.seeds": str(int(d["n"].max())),
+        "pil.runs": str(sum(v["runs"] for v in _meta(folder)["sweeps"].values())),
+    }
+    for pilot in PILOT_LABELS:
+        for key, output in (("unmon", UNMONITORED), ("reoff", REOFFENCES)):
+            row = d[(d["pilot"] == pilot) & (d["output"] == output)]
+            if len(row):
+                r = row.iloc[0]
+                n[f"pil.{pilot}.{key}_diff"] = _int(r["diff"])
+                n[f"pil.{pilot}.{key}_ci"] = _interval(r["diff_low"], r["diff_high"])
+
+    def money(x: float) -> str:
+        s = f"£{abs(x) / 1e6:,.1f}m" if abs(x) < 1e7 else f"£{abs(x) / 1e6:,.0f}m"
+        return ("−" if x < 0 else "") + s
+
+    def points(x: float) -> str:  # a share's difference, in percentage points
+        return f"{100 * x:.1f}".replace("-", "−")
+
+    spec = E.load_specs("pilots", quick=folder.name.endswith("-quick"))["main"]
+    n["pil.scale"] = f"{spec.scale:g}"
+    n["pil.years"] = f"{spec.years:g}"
+    levels = [f.levels for f in spec.factors if f.name == "pilot" and f.levels]
+    if levels and "tag_at_court" in levels[0]:
+        n["pil.share"] = _pct(levels[0]["tag_at_court"]["pilot.tag_at_court_share"])
+    more = {"serious": (SERIOUS, _int), "custody": ("custody_days", _int),
+            "cost": (COST, money), "peak": ("outstanding_visits_peak", _int),
+            "share": ("unmonitored_share", points)}  # fmt: skip
+    base = d[d["pilot"] == "baseline"]
+    for key, (output, fmt) in {**more, "unmon": (UNMONITORED, _int),
+                               "reoff": (REOFFENCES, _int)}.items():  # fmt: skip
+        row = base[base["output"] == output]
+        if len(row):
+            mean = float(row["mean"].iloc[0])
+            n[f"pil.baseline.{key}"] = _pct(mean, 0) if key == "share" else fmt(mean)
+    for pilot in PILOT_LABELS:
+        for key, (output, fmt) in more.items():
+            row = d[(d["pilot"] == pilot) & (d["output"] == output)]
+            if len(row):
+                r = row.iloc[0]
+                n[f"pil.{pilot}.{key}_diff"] = fmt(r["diff"])
+                n[f"pil.{pilot}.{key}_ci"] = _interval(r["diff_low"], r["diff_high"], fmt)
+    return n
+
+
+def sensitivity_numbers(folder: Path) -> dict[str, str]:
+    d = _read_csv(folder / "sobol.csv")
+    n = {
+        "sen.runs": str(sum(v["runs"] for v in _meta(folder)["sweeps"].values())),
+        "sen.params": str(d["parameter"].nunique()),
+        "sen.outputs": str(d["output"].nunique()),
+    }
+    spec = E.load_specs("sensitivity_baseline", quick=folder.name.endswith("-quick"))["main"]
+    n["sen.samples"] = str(spec.samples)
+    n["sen.years"] = f"{spec.years:g}"
+    n["sen.scale"] = f"{spec.scale:g}"
+    for key, output in (
+        ("unmon", UNMONITORED),
+        ("reoff", REOFFENCES),
+        ("peak", "outstanding_visits_peak"),
+        ("serious", SERIOUS),
+        ("custody", "custody_days"),
+        ("cost", COST),
+    ):
+        rows = d[d["output"] == output].sort_values("ST", ascending=False, kind="stable")
+        for i, rank in enumerate(("top", "second")):
+            if len(rows) > i:
+                r = rows.iloc[i]
+                n[f"sen.{key}.{rank}"] = str(r["parameter"])
+                n[f"sen.{key}.{rank}_st"] = f"{r['ST']:.2f}"
+                n[f"sen.{key}.{rank}_ci"] = (f"[{max(r['ST'] - r['ST_conf'], 0):.2f}, "
+                                             f"{r['ST'] + r['ST_conf']:.2f}]")  # fmt: skip
+        fit = rows[rows["parameter"] == "field.fit_success_prob"]
+        if len(fit):
+            n[f"sen.{key}.fit_st"] = f"{fit['ST'].iloc[0]:.2f}"
+    return n
+
+
+def calibration_numbers() -> dict[str, str]:
+    from em_abm import calibration as C
+    from em_abm import params as P
+    from em_abm import scenario as sc
+
+    n: dict[str, str] = {}
+    report = _read_csv(CALIBRATION / "targets_report.csv")
+    for stage, scenario in (("baseline", "baseline_2026"), ("transition", "transition_2024")):
+        cfg = C.load_config(C.CONFIGS[stage])
+        text = (CALIBRATION / "fitted" / f"{stage}.toml").read_text(encoding="utf-8")
+        m = re.search(r"median of (\d+) accepted parameter sets out of (\d+)", text)
+        if not m:
+            raise UserError(f"calibration/fitted/{stage}.toml: no count of accepted sets")
+        n[f"cal.{stage}.accepted"], n[f"cal.{stage}.evaluated"] = m.group(1), m.group(2)
+        n[f"cal.{stage}.free"] = str(len(cfg.free))
+        for role in ("target", "check"):
+            rows = report[(report["scenario"] == scenario) & (report["role"] == role)]
+            n[f"cal.{stage}.{role}s"] = str(len(rows))
+            n[f"cal.{stage}.{role}s_pass"] = str(int(rows["pass"].sum()))
+    tagged = report[report["name"] == "tagged population, March 2026"]
+    n["cal.tagged_march_2026"] = _int(tagged["model_median"].iloc[0])
+    n["cal.fit_success"] = _pct(P.PARAMS["field.fit_success_prob"].default)
+    transition = sc.load("transition_2024")
+    after = [c for c in transition.changes if "field.fit_success_prob" in c.values]
+    if after:
+        n["cal.fit_success_after"] = _pct(after[0].values["field.fit_success_prob"])
+    n["cal.growth"] = _pct(transition.params["demand.growth_per_year"])
+
+    # The search: waves, sets per wave, scale and seeds of each stage; the calibrated values'
+    # 90% intervals (5th to 95th percentile of the accepted sets).
+    def short(x: float) -> str:
+        return f"{x:.3g}"
+
+    n["cal.report_seeds"] = str(len(C.REPORT_SEEDS))
+    for stage in ("baseline", "transition"):
+        cfg = C.load_config(C.CONFIGS[stage])
+        n[f"cal.{stage}.cutoff"] = f"{cfg.cutoff:g}"
+        n[f"cal.{stage}.waves"] = str(cfg.waves)
+        n[f"cal.{stage}.points"] = str(cfg.points)
+        n[f"cal.{stage}.scale"] = f"{cfg.scale:g}"
+        n[f"cal.{stage}.seeds"] = str(len(cfg.seeds))
+        sets = _read_csv(CALIBRATION / "fitted" / f"{stage}.csv")
+        for r in C.summary_table_from(cfg, sets).itertuples():
+            name = r.parameter.split(":")[-1] if stage == "baseline" else r.parameter
+            n[f"cal.p.{name}"] = short(r.median)
+            n[f"cal.p.{name}_ci"] = f"[{short(r.p05)}, {short(r.p95)}]"
+
+    # Targets and checks at the calibrated values (calibration/targets_report.csv): the
+    # model's median and the published figure.
+    def pct(x: float) -> str:
+        return _pct(x)
+
+    def money(x: float) -> str:
+        return _money_m(x)
+
+    chosen = {
+        "tagged_2026": ("tagged population, March 2026", _int),
+        "fit2_2026": ("fitted within the standard two attempts (Jan-Apr 2026)", pct),
+        "fit2_2025": ("fitted within the standard two attempts (2025)", pct),
+        "errors": ("orders with errors", pct),
+        "notified": ("alerts that become breach notifications", pct),
+        "nfa": ("breach outcomes that are no further action", pct),
+        "pack_hours": ("breach to officials, median hours", lambda x: f"{x:.0f}"),
+        "breached": ("orders with a breach", pct),
+        "caseload": ("probation caseload per officer", lambda x: f"{x:.0f}"),
+        "backlog_may24": ("outstanding visits, May 2024", _int),
+        "backlog_peak": ("outstanding visits, peak", _int),
+        "backlog_after": ("outstanding visits, mean after recovery (Jan-Oct 2025)", _int),
+        "tagged_dec25": ("tagged, December 2025 (HMPPS)", _int),
+        "imm_jun25": ("tagged immigration, June 2025 (HMPPS)", _int),
+        "imm_dec25": ("tagged immigration, December 2025 (HMPPS)", _int),
+        "rf_jun24": ("tagged RF tags, June 2024 (HMPPS)", _int),
+        "rf_jun25": ("tagged RF tags, June 2025 (HMPPS)", _int),
+        "alcohol_jun25": ("tagged alcohol tags, June 2025 (HMPPS)", _int),
+        "unmonitored": ("active orders without a working tag (share)", pct),
+        "cost": ("annual direct cost of the service (GBP)", money),
+        "kpi": ("two fitting attempts within the required time (Serco KPI)", pct),
+    }
+    fitted = {stage: _read_csv(CALIBRATION / "fitted" / f"{stage}.csv")
+              for stage in ("baseline", "transition")}  # fmt: skip
+    for key, (name, fmt) in chosen.items():
+        for sets in fitted.values():  # the accepted sets' 90% interval (calibration's seeds)
+            if name in sets.columns and len(sets):
+                lo, hi = np.quantile(sets[name].to_numpy(dtype=float), [0.05, 0.95])
+                n[f"cal.t.{key}.accepted"] = _interval(lo, hi, fmt)
+        row = report[report["name"] == name]
+        if len(row):
+            r = row.iloc[0]
+            n[f"cal.t.{key}"] = fmt(float(r["model_median"]))
+            n[f"cal.t.{key}.range"] = _interval(r["model_p05"], r["model_p95"], fmt)
+            n[f"cal.t.{key}.published"] = str(r["target"])
+            n[f"cal.t.{key}.pass"] = "within" if bool(r["pass"]) else "outside"
+    return n
+
+
+def model_numbers() -> dict[str, str]:
+    from em_abm import __version__
+    from em_abm import params as P
+    from em_abm.geography import Geography
+
+    n = {
+        "model.version": __version__,
+        "model.params": str(len(P.PARAMS)),
+        "model.force_areas": str(len(Geography().areas)),
+        "model.regions": str(len(Geography().regions)),
+    }
+    # Parameter defaults the text quotes (em_abm/params.py).
+    value = {name: P.PARAMS[name].default for name in P.PARAMS}
+    n["model.field_officers"] = _int(value["field.officers"])
+    n["model.reviews_per_day"] = _int(value["monitoring.reviews_per_day"])
+    n["model.effect_rf"] = _pct(value["reoffending.effect_while_tagged.rf"])
+    n["model.effect_gps"] = _pct(value["reoffending.effect_while_tagged.gps"])
+    n["model.effect_after"] = _pct(value["reoffending.effect_after_removal"])
+    n["model.warmup_days"] = _int(value["time.warmup_days"])
+    n["model.caseload_threshold"] = _int(value["probation.caseload_threshold"])
+    n["model.visit_threshold"] = _int(value["contingency.visit_threshold"])
+    n["model.cost_per_year"] = f"£{value['cost.per_tagged_year_gbp']:,.0f}"
+    n["model.cost_probation_response"] = f"£{value['cost.probation_per_response_gbp']:,.0f}"
+    n["model.cost_police_response"] = f"£{value['cost.police_per_response_gbp']:,.0f}"
+    n["model.cost_custody_day"] = f"£{value['cost.custody_per_day_gbp']:,.0f}"
+    n["model.disconnect_days"] = _int(value["behaviour.unmonitored_after_days"])
+    n["model.double_crew"] = _pct(value["field.double_crew_share"])
+    return n
+
+
+def numbers(quick: bool = False) -> dict[str, str]:
+    """Every number the paper quotes, formatted for print, from the results files."""
+    n = model_numbers()
+    n.update(calibration_numbers())
+    n.update(prioritisation_numbers(E.results_dir(EXPERIMENTS[0], quick)))
+    n.update(pilots_numbers(E.results_dir(EXPERIMENTS[1], quick)))
+    n.update(sensitivity_numbers(E.results_dir(EXPERIMENTS[2], quick)))
+    return dict(sorted(n.items()))
+
+
+# ----------------------------------------------------------------------------- the figures
+def _style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from em_abm.plots import OKABE_ITO
+
+    plt.rcParams.update({
+        "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8,
+        "axes.prop_cycle": plt.cycler(color=OKABE_ITO), "axes.spines.top": False,
+        "axes.spines.right": False, "svg.hashsalt": "em-abm", "svg.fonttype": "path",
+    })  # fmt: skip
+    return plt
+
+
+def _save(fig, folder: Path, name: str) -> list[Path]:
+    from em_abm.plots import PNG_META
+
+    paths = []
+    for ext, meta in (("png", PNG_META), ("svg", {"Date": None})):
+        path = folder / f"{name}.{ext}"
+        write_atomic(path, lambda p, ext=ext, meta=meta: fig.savefig(p, format=ext, dpi=150,
+                                                                     metadata=meta))  # fmt: skip
+        paths.append(path)
+    fig.clf()
+    return paths
+
+
+def _bars(ax, rows: pd.DataFrame, labels: dict, unit: str, title: str, order=None) -> list:
+    """Horizontal bars of paired differences with their intervals; returns the order drawn
+    (largest at the bottom), so that a second panel can share it."""
+    key = rows.columns[0]
+    if order is None:
+        order = list(rows.sort_values("diff", ascending=False, kind="stable")[key])
+    rows = rows.set_index(key).loc[order].reset_index()
+    y = np.arange(len(rows))
+    err = np.vstack([rows["diff"] - rows["diff_low"], rows["diff_high"] - rows["diff"]])
+    colors = ["#0072B2" if h < 0 else ("#D55E00" if lo > 0 else "#999999")
+              for lo, h in zip(rows["diff_low"], rows["diff_high"], strict=True)]  # fmt: skip
+    ax.barh(y, rows["diff"], xerr=err, color=colors, capsize=2, error_kw={"lw": 0.8})
+    ax.set_yticks(y, [labels.get(s, s) for s in rows.iloc[:, 0]])
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(f"difference ({unit}; m: millions)" if unit == "person-days" else
+                  f"difference ({unit})")  # fmt: skip
+    ax.xaxis.set_major_formatter(_thousands())
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3, lw=0.5)
+    return order
+
+
+def _thousands():
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(x, _):
+        return f"{x / 1e6:g}m" if abs(x) >= 1e6 else f"{x:,.0f}"
+
+    return FuncFormatter(fmt)
+
+
+def _paired_panels(plt, table, key, outputs, labels, height, title):
+    """Two panels of paired differences (one per output), the arms in the same order."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, height), layout="constrained", sharey=True)
+    order = None
+    for ax, output in zip(axes, outputs, strict=True):
+        label, unit = LABELS[output]
+        rows = table[table["output"] == output][[key, "diff", "diff_low", "diff_high"]]
+        order = _bars(ax, rows, labels, unit, label, order)
+    fig.suptitle(title)
+    return fig
+
+
+def figures(folder: Path, quick: bool = False) -> list[Path]:
+    """Draw the paper's figures into ``folder/figures`` (PNG and SVG); return their paths."""
+    plt = _style()
+    figs = folder / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    out: list[Path] = []
+
+    pri = _read_csv(E.results_dir(EXPERIMENTS[0], quick) / "paired_differences.csv")
+    pri = pri[_final(pri["output"])]
+    shortfalls = sorted(pri["shortfall"].unique(), key=lambda s: float(s.rstrip("%")))
+    worst = pri[(pri["shortfall"] == shortfalls[-1]) & (pri["strategy"] != "fcfs")]
+    title = (f"Difference from first come, first served at a {shortfalls[-1]} capacity "
+             "shortfall (95% interval; blue: better, orange: worse)")  # fmt: skip
+    fig = _paired_panels(plt, worst, "strategy", (REOFFENCES, UNMONITORED), STRATEGY_LABELS,
+                         4.2, title)  # fmt: skip
+    out += _save(fig, figs, "strategies_at_worst_shortfall")
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    x = [float(s.rstrip("%")) for s in shortfalls]
+    show = ["visits_risk_first", "responses_risk_first", "risk_first_everywhere",
+            "tag_half_of_low_risk_cohorts"]  # fmt: skip
+    for ax, output in zip(axes, (REOFFENCES, SERIOUS), strict=True):
+        label, unit = LABELS[output]
+        for strategy in show:
+            rows = pri[(pri["output"] == output) & (pri["strategy"] == strategy)]
+            rows = rows.set_index("shortfall").loc[shortfalls]
+            ax.plot(x, rows["diff"], marker="o", ms=3, label=STRATEGY_LABELS[strategy])
+            ax.fill_between(x, rows["diff_low"], rows["diff_high"], alpha=0.2, lw=0)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel("capacity shortfall (%)")
+        ax.set_ylabel(f"difference from FCFS ({unit})")
+        ax.yaxis.set_major_formatter(_thousands())
+        ax.set_title(label)
+        ax.grid(alpha=0.3, lw=0.5)
+    axes[0].legend(loc="lower left")
+    out += _save(fig, figs, "strategies_by_shortfall")
+
+    pil = _read_csv(E.results_dir(EXPERIMENTS[1], quick) / "paired_differences.csv")
+    pil = pil[_final(pil["output"]) & (pil["pilot"] != "baseline")]
+    fig = _paired_panels(plt, pil, "pilot", (UNMONITORED, REOFFENCES), PILOT_LABELS, 3.4,
+                         "Pilots against the 2026 baseline (95% interval)")  # fmt: skip
+    out += _save(fig, figs, "pilots")
+
+    sob = _read_csv(E.results_dir(EXPERIMENTS[2], quick) / "sobol.csv")
+    table = sob.pivot(index="parameter", columns="output", values="ST").clip(lower=0)
+    table = table.loc[table.max(axis=1).sort_values(ascending=False).index]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(table) + 1.8), layout="constrained")
+    im = ax.imshow(table.to_numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_yticks(range(len(table)), table.index)
+    names = [LABELS.get(c, (c, ""))[0] for c in table.columns]
+    ax.set_xticks(range(table.shape[1]), names, rotation=30, ha="right")
+    for (i, j), v in np.ndenumerate(table.to_numpy()):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                color="white" if v < 0.5 else "black")  # fmt: skip
+    fig.colorbar(im, ax=ax, label="total-order Sobol index (share of variance)")
+    ax.set_title("What drives the outcomes at the 2026 baseline")
+    out += _save(fig, figs, "sobol_total_indices")
+    plt.close("all")
+
+    for name in ("transition_2024_path.png", "posterior_marginals_baseline.png"):
+        src = CALIBRATION / "figures" / name
+        write_atomic(figs / name, lambda p, src=src: shutil.copyfile(src, p))
+        out.append(figs / name)
+    return out
+
+
+# ------------------------------------------------------------------------------- the build
+def _references(source: str) -> tuple[set[str], set[str]]:
+    """The number keys (``#n("...")``) and figure files (``fig("...")``) the text uses."""
+    keys = set(re.findall(r'#n\("([^"]+)"\)', source))
+    figs = set(re.findall(r'fig\("([^"]+)"', source))
+    return keys, figs
+
+
+def check(folder: Path, source: Path = SOURCE) -> None:
+    """Refuse a text that quotes a number ``numbers.json`` lacks or a figure not drawn."""
+    keys, figs = _references(source.read_text(encoding="utf-8"))
+    have = json.loads((folder / "numbers.json").read_text(encoding="utf-8"))
+    missing = sorted(keys - set(have))
+    if missing:
+        raise UserError(f"{source.name}: numbers not in numbers.json: {', '.join(missing)}")
+    empty = sorted(k for k in keys if not str(have[k]).strip())
+    if empty:
+        raise UserError(f"{source.name}: numbers left empty: {', '.join(empty)}")
+    absent = sorted(f for f in figs if not (folder / "figures" / f).is_file())
+    if absent:
+        raise UserError(f"{source.name}: figures not drawn: {', '.join(absent)}")
+
+
+def compile_pdf(folder: Path, *, command: str, commit: str | None = None) -> Path:
+    """Compile ``folder/paper.typ`` (a copy of :data:`SOURCE` outside ``paper/``) with its
+    ``numbers.json`` and ``figures/`` into ``folder/paper.pdf``, naming command and commit."""
+    import typst
+
+    source = folder / "paper.typ"
+    if source.resolve() != SOURCE.resolve():
+        text = SOURCE.read_text(encoding="utf-8")
+        write_atomic(source, lambda p: p.write_text(text, encoding="utf-8"))
+    inputs = {"dir": ".", "command": command, "commit": commit or git_commit() or "unknown"}
+    try:
+        data = typst.compile(str(source), root=str(folder), sys_inputs=inputs,
+                             ignore_system_fonts=True, timestamp=TIMESTAMP)  # fmt: skip
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "unknown error"
+        raise UserError(f"{SOURCE.name}: Typst could not compile it: {first}") from None
+    pdf = folder / "paper.pdf"
+    write_atomic(pdf, lambda p: p.write_bytes(data))
+    return pdf
+
+
+def render(folder: Path, *, quick: bool = False, command: str, commit: str | None = None) -> Path:
+    """Figures, numbers and PDF into ``folder`` from the results as they are."""
+    folder.mkdir(parents=True, exist_ok=True)
+    figures(folder, quick)
+    write_text_atomic(folder / "numbers.json", json.dumps(numbers(quick), indent=2) + "\n")
+    check(folder)
+    return compile_pdf(folder, command=command, commit=commit)
+
+
+def build(*, quick: bool = False, jobs: int = -1, progress: bool = True) -> Path:
+    """Everything the paper needs, rebuilt where out of date; returns the PDF's path."""
+    from em_abm.odd import write_odd
+
+    write_odd(PAPER_DIR / "ODD.md")
+    for name in EXPERIMENTS:
+        if E.is_current(name, quick=quick):
+            print(f"{name}: results are current ({E.results_dir(name, quick)})")
+        else:
+            print(f"{name}: running the experiment (results missing or out of date)")
+            E.run(name, quick=quick, jobs=jobs, progress=progress)
+    command = "make paper" + (" QUICK=1" if quick else "")
+    pdf = render(out_dir(quick), quick=quick, command=command)
+    print(f"wrote {pdf} (figures in {pdf.parent / 'figures'}, numbers.json)")
+    return pdf
