@@ -288,7 +288,12 @@ def _quantile(sample: np.ndarray, q: float) -> float:
     return float(np.quantile(sample, q)) if len(sample) else 0.0
 
 
+OUTPUT_PATHS = ("results", "paper/paper.pdf", "paper/figures", "paper/numbers.json",
+                "paper/ODD.md")  # fmt: skip
+
+
 def git_commit() -> str | None:
+    """HEAD's commit, with ``-dirty`` when tracked files other than outputs have changed."""
     try:
         root = Path(__file__).resolve().parent.parent
         r = subprocess.run(
@@ -296,8 +301,11 @@ def git_commit() -> str | None:
         )
         if r.returncode != 0:
             return None
+        # Outputs (committed results and the built paper) do not make the code dirty.
+        outputs = [f":(exclude){p}" for p in OUTPUT_PATHS]
+        argv = ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"]
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            [*argv, "--", ".", *outputs],
             capture_output=True,
             text=True,
             timeout=5,
