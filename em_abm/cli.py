@@ -128,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
     pp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    d = sub.add_parser("dashboard", help="explore a scenario and its policies in the browser")
+    d.add_argument(
+        "scenario",
+        nargs="?",
+        default="baseline_2026",
+        help="packaged scenario name or path to a scenario TOML (default baseline_2026)",
+    )
+    d.add_argument("--port", type=int, default=8765, help="port on localhost (default 8765)")
+    d.add_argument("--host", default="localhost", help="address to listen on (default localhost)")
+
     v = sub.add_parser("validate", help="check a scenario or sweep spec without running it")
     v.add_argument("path", help="scenario name or TOML file, or a sweep spec (TOML)")
 
@@ -343,6 +353,25 @@ def cmd_paper(args) -> int:
     return 0
 
 
+def cmd_dashboard(args) -> int:
+    """Check the scenario as `em-abm run` does, then serve em_abm/viz/app.py with Solara."""
+    import os
+    import subprocess
+
+    from em_abm import scenario as sc
+
+    scenario = sc.load(args.scenario)  # the same one-line error as `em-abm run`
+    if not 0 < args.port < 65536:
+        raise UserError(f"--port: got {args.port}; allowed: 1 to 65535")
+    name = args.scenario if args.scenario in sc.available() else str(Path(args.scenario).resolve())
+    app = Path(__file__).resolve().parent / "viz" / "app.py"
+    print(f"em-abm dashboard: {scenario.name} at http://{args.host}:{args.port} (Ctrl-C stops)")
+    env = {**os.environ, "EM_ABM_SCENARIO": name}
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--port", str(args.port),
+           "--host", args.host, "--production", "--no-open"]  # fmt: skip
+    return subprocess.call(cmd, env=env)
+
+
 def cmd_validate(args) -> int:
 
     from em_abm import scenario as sc
@@ -413,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             "experiment": cmd_experiment,
             "validate": cmd_validate,
             "paper": cmd_paper,
+            "dashboard": cmd_dashboard,
             "targets": cmd_targets,
             "calibrate": cmd_calibrate,
             "scenarios": cmd_scenarios,

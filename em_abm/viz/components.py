@@ -1,0 +1,147 @@
+"""The dashboard's panels: Solara components drawing the model with matplotlib."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import solara
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from mesa.visualization.utils import update_counter
+
+from em_abm.metrics import COLUMN_INDEX
+from em_abm.params import COHORTS
+from em_abm.plots import OKABE_ITO
+from em_abm.viz.dashboard import COLOUR_BY, TOLERABLE_BACKLOG
+
+matplotlib.use("Agg")
+
+colour_by = solara.reactive(next(iter(COLOUR_BY)))
+
+
+def _positions(model) -> tuple[np.ndarray, np.ndarray]:
+    g = model.geography.graph
+    lon = np.array([g.nodes[a]["lon"] for a in model.geography.areas])
+    lat = np.array([g.nodes[a]["lat"] for a in model.geography.areas])
+    return lon, lat
+
+
+def map_figure(model, measure: str) -> Figure:
+    """Force areas at their centroids: size by tagged people, colour by ``measure``."""
+    geo = model.geography
+    lon, lat = _positions(model)
+    index = {a: i for i, a in enumerate(geo.areas)}
+    counts = model.by_area()
+    values = counts[COLOUR_BY[measure]]
+    fig = Figure(figsize=(5.2, 6.0))
+    fig.subplots_adjust(left=0.14, right=0.98, bottom=0.08, top=0.94)
+    ax = fig.subplots()
+    segments = [((lon[index[a]], lat[index[a]]), (lon[index[b]], lat[index[b]]))
+                for a, b in geo.graph.edges]  # fmt: skip
+    ax.add_collection(LineCollection(segments, colors="#bbbbbb", linewidths=0.6, zorder=1))
+    tagged = counts["tagged"]
+    size = 20 + 600 * tagged / max(tagged.max(), 1)
+    vmax = max(values.max(), 1)
+    points = ax.scatter(lon, lat, s=size, c=values, cmap="cividis", vmin=0, vmax=vmax,
+                        edgecolors="black", linewidths=0.4, zorder=2)  # fmt: skip
+    fig.colorbar(points, ax=ax, shrink=0.6, pad=0.02, label=f"{measure} (count)")
+    ax.set_xlabel("longitude (degrees)")
+    ax.set_ylabel("latitude (degrees)")
+    ax.set_aspect(1.6)
+    ax.set_title(f"{model.start_date + _days(model)}: force areas sized by tagged people",
+                 fontsize=9)  # fmt: skip
+    return fig
+
+
+def _days(model):
+    import datetime as dt
+
+    return dt.timedelta(days=max(model.day, 0))
+
+
+@solara.component
+def ForceAreaMap(model):
+    update_counter.get()
+    with solara.Column():
+        solara.ToggleButtonsSingle(value=colour_by, values=list(COLOUR_BY))
+        solara.FigureMatplotlib(map_figure(model, colour_by.value), format="png", dpi=90)
+
+
+def series_figure(model) -> Figure:
+    """Tagged by cohort, outstanding visits, notifications and outcomes, daily costs."""
+    rows = model.recorded()
+    ix = COLUMN_INDEX
+    days = np.arange(len(rows))
+    fig = Figure(figsize=(9.0, 6.0))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.95, wspace=0.25, hspace=0.2)
+    axes = fig.subplots(2, 2, sharex=True)
+    ax = axes[0, 0]
+    if len(rows):
+        ax.stackplot(days, [rows[:, ix[f"tagged.{c}"]] for c in COHORTS],
+                     labels=[c.replace("_", " ") for c in COHORTS],
+                     colors=OKABE_ITO[: len(COHORTS)], alpha=0.85)  # fmt: skip
+        ax.legend(loc="lower left", fontsize=7, ncol=2)
+    ax.set_title("Tagged people by cohort", fontsize=9)
+    ax.set_ylabel("people")
+
+    ax = axes[0, 1]
+    ax.plot(days, rows[:, ix["outstanding_visits"]], color="black", lw=1.2, label="outstanding")
+    ax.axhline(TOLERABLE_BACKLOG * model.scale, color=OKABE_ITO[5], ls="--", lw=1,
+               label="tolerable level (400 x scale)")  # fmt: skip
+    ax.set_title("Outstanding field visits", fontsize=9)
+    ax.set_ylabel("visits")
+    ax.legend(fontsize=7, loc="upper left")
+
+    ax = axes[1, 0]
+    for k, (col, label) in enumerate((
+        ("breach_notifications", "sent"),
+        ("responses", "answered"),
+        ("responses.nfa", "answered: no further action"),
+        ("notifications_unanswered", "left unanswered"),
+        ("notifications_awaiting_response", "awaiting a response"),
+    )):  # fmt: skip
+        ax.plot(days, rows[:, ix[col]], color=OKABE_ITO[k], lw=1, label=label)
+    ax.set_title("Breach notifications and outcomes", fontsize=9)
+    ax.set_ylabel("notifications (per day; awaiting: stock)")
+    ax.set_xlabel("days since the scenario start")
+    ax.legend(fontsize=7, loc="upper left")
+
+    ax = axes[1, 1]
+    for k, (col, label) in enumerate((
+        ("cost_em_gbp", "EM service"),
+        ("cost_probation_gbp", "probation"),
+        ("cost_police_gbp", "police"),
+        ("cost_custody_gbp", "custody"),
+    )):  # fmt: skip
+        ax.plot(days, rows[:, ix[col]] / 1e3, color=OKABE_ITO[k], lw=1, label=label)
+    ax.set_title("Daily costs", fontsize=9)
+    ax.set_ylabel("GBP thousand per day")
+    ax.set_xlabel("days since the scenario start")
+    ax.legend(fontsize=7, loc="upper left")
+    for a in axes.flat:
+        a.grid(alpha=0.3, lw=0.5)
+    return fig
+
+
+@solara.component
+def TimeSeries(model):
+    update_counter.get()
+    solara.FigureMatplotlib(series_figure(model), format="png", dpi=80)
+
+
+@solara.component
+def Status(model):
+    update_counter.get()
+    rows = model.recorded()
+    ix = COLUMN_INDEX
+    if len(rows):
+        last = rows[-1]
+        solara.Markdown(
+            f"**Day {model.day + 1} of {model.n_days}** ({model.scenario_def.name}, scale "
+            f"{model.scale:g}): {last[ix['tagged']]:,.0f} tagged, "
+            f"{last[ix['outstanding_visits']]:,.0f} visits outstanding, "
+            f"{last[ix['notifications_awaiting_response']]:,.0f} notifications awaiting a "
+            "response."
+        )
+    else:
+        solara.Markdown(f"**{model.scenario_def.name}**, scale {model.scale:g}: press ▶ or Step.")

@@ -1,0 +1,132 @@
+"""The dashboard: the model day by day in the browser (Mesa ``SolaraViz``).
+
+``em-abm dashboard [SCENARIO] [--port P]`` serves :func:`page` with Solara. It shows
+
+* a map of the 43 police force areas (nodes at their centroids, edges between neighbours),
+  each sized by its tagged population and coloured by outstanding field visits or by breach
+  notifications awaiting a response (switchable);
+* time series: tagged people by cohort, outstanding visits against HMPPS's tolerable level
+  of 400 (times the scale), breach notifications and their outcomes, and daily costs;
+* controls for the scenario, the scale, the seed, the visit, alert and response policies and
+  the capacity of the field force, the monitoring centre, probation and the police, with
+  SolaraViz's play, step and reset.
+
+The model starts at the scenario's start date (its warm-up is run when it is created) and
+stops at the end of the horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from em_abm import params as P
+from em_abm.model import EMModel
+from em_abm.population import NoticeState, State
+from em_abm.scenario import available
+
+TOLERABLE_BACKLOG = 400  # outstanding visits HMPPS tolerates (NAO para 9), for all E&W
+COLOUR_BY = {
+    "outstanding visits": "visits",
+    "notifications awaiting a response": "notices",
+}
+
+
+class DashboardModel(EMModel):
+    """:class:`EMModel` with the dashboard's controls as keyword arguments, started at the
+    scenario's start (warm-up done), stopping at the end of ``years``."""
+
+    def __init__(
+        self,
+        scenario_name: str = "baseline_2026",
+        scale: float = 0.1,
+        seed: int = 1,
+        years: float = 3.0,
+        visit_queue: str = P.PARAMS["policy.visit_queue"].default,
+        alert_triage: str = P.PARAMS["policy.alert_triage"].default,
+        response_queue: str = P.PARAMS["policy.response_queue"].default,
+        field_capacity: float = 1.0,
+        monitoring_capacity: float = 1.0,
+        probation_capacity: float = 1.0,
+        police_capacity: float = 1.0,
+    ) -> None:
+        overrides = {
+            "policy.visit_queue": visit_queue,
+            "policy.alert_triage": alert_triage,
+            "policy.response_queue": response_queue,
+            "field.capacity_multiplier": float(field_capacity),
+            "monitoring.capacity_multiplier": float(monitoring_capacity),
+            "probation.capacity_multiplier": float(probation_capacity),
+            "police.capacity_multiplier": float(police_capacity),
+        }
+        super().__init__(scenario_name, rng=int(seed), years=years, scale=scale,
+                         overrides=overrides)  # fmt: skip
+        for _ in range(self.warmup):
+            self.step()
+
+    def step(self) -> None:
+        super().step()
+        if self.day >= self.n_days - 1:
+            self.running = False
+
+    # ---------------------------------------------------------------- what the panels show
+    def recorded(self) -> np.ndarray:
+        """The daily metrics rows recorded so far (days since the scenario start)."""
+        return self.series[: max(self.day + 1, 0)]
+
+    def by_area(self) -> dict[str, np.ndarray]:
+        """Today's tagged people, outstanding visits and notifications awaiting a response,
+        per force area."""
+        o, nt = self.orders, self.notices
+        n_areas = len(self.geography.areas)
+        state, area = o.view("state"), o.view("area")
+        due = (o.view("visit") != 0) & (o.view("ready_day") <= self.day)
+        waiting = nt.view("state") == NoticeState.AWAITING_RESPONSE
+        return {
+            "tagged": np.bincount(area[state == State.FITTED], minlength=n_areas),
+            "visits": np.bincount(area[due], minlength=n_areas),
+            "notices": np.bincount(nt.view("area")[waiting], minlength=n_areas),
+        }
+
+
+def model_params(scenario: str) -> dict:
+    """SolaraViz's controls: each a model keyword with its widget."""
+
+    def choice(name: str, label: str) -> dict:
+        p = P.PARAMS[name]
+        return {"type": "Select", "value": p.default, "values": list(p.choices), "label": label}
+
+    def capacity(label: str) -> dict:
+        return {"type": "SliderFloat", "value": 1.0, "min": 0.2, "max": 2.0, "step": 0.05,
+                "label": label}  # fmt: skip
+
+    return {
+        "scenario_name": {
+            "type": "Select",
+            "value": scenario,
+            "values": list(available()) + ([] if scenario in available() else [scenario]),
+            "label": "scenario",
+        },
+        "scale": {
+            "type": "SliderFloat",
+            "value": 0.1,
+            "min": 0.02,
+            "max": 1.0,
+            "step": 0.02,
+            "label": "scale (share of England and Wales)",
+        },
+        "seed": {
+            "type": "SliderInt",
+            "value": 1,
+            "min": 1,
+            "max": 100,
+            "step": 1,
+            "label": "seed",
+        },
+        "visit_queue": choice("policy.visit_queue", "field visits: order"),
+        "alert_triage": choice("policy.alert_triage", "alert triage"),
+        "response_queue": choice("policy.response_queue", "breach responses: order"),
+        "field_capacity": capacity("field officers' capacity (x plan)"),
+        "monitoring_capacity": capacity("monitoring centre's capacity (x plan)"),
+        "probation_capacity": capacity("probation's capacity (x plan)"),
+        "police_capacity": capacity("police capacity (x plan)"),
+    }
