@@ -8,7 +8,7 @@ import os
 import solara
 from mesa.visualization import SolaraViz
 
-from em_abm.viz.components import ForceAreaMap, Status, TimeSeries
+from em_abm.viz.components import ForceAreaMap, TimeSeries
 from em_abm.viz.dashboard import DashboardModel, model_params
 
 SCENARIO = os.environ.get("EM_ABM_SCENARIO", "baseline_2026")
@@ -16,7 +16,7 @@ model = solara.reactive(DashboardModel(scenario_name=SCENARIO))
 
 page = SolaraViz(
     model,
-    components=[(Status, 0), (ForceAreaMap, 0), (TimeSeries, 0)],
+    components=[(TimeSeries, 0), (ForceAreaMap, 0)],
     model_params=model_params(SCENARIO),
     name="em-abm: electronic monitoring in England and Wales",
     play_interval=50,

@@ -125,13 +125,14 @@ def series_figure(model) -> Figure:
 
 @solara.component
 def TimeSeries(model):
+    """Today's headline numbers over the time-series panels."""
     update_counter.get()
-    solara.FigureMatplotlib(series_figure(model), format="png", dpi=80)
+    with solara.Column():
+        _status(model)
+        solara.FigureMatplotlib(series_figure(model), format="png", dpi=80)
 
 
-@solara.component
-def Status(model):
-    update_counter.get()
+def _status(model):
     rows = model.recorded()
     ix = COLUMN_INDEX
     if len(rows):
