@@ -92,35 +92,35 @@ def series_figure(model) -> Figure:
     ax.set_ylabel("visits")
     ax.legend(fontsize=7, loc="upper left")
 
-    ax = axes[1, 0]
-    for k, (col, label) in enumerate((
+    notifications = (
         ("breach_notifications", "sent"),
         ("responses", "answered"),
         ("responses.nfa", "answered: no further action"),
         ("notifications_unanswered", "left unanswered"),
         ("notifications_awaiting_response", "awaiting a response"),
-    )):  # fmt: skip
-        ax.plot(days, rows[:, ix[col]], color=OKABE_ITO[k], lw=1, label=label)
-    ax.set_title("Breach notifications and outcomes", fontsize=9)
-    ax.set_ylabel("notifications (per day; awaiting: stock)")
-    ax.set_xlabel("days since the scenario start")
-    ax.legend(fontsize=7, loc="upper left")
-
-    ax = axes[1, 1]
-    for k, (col, label) in enumerate((
+    )
+    _lines(axes[1, 0], days, rows, notifications, "Breach notifications and outcomes",
+           "notifications (per day; awaiting: stock)")  # fmt: skip
+    costs = (
         ("cost_em_gbp", "EM service"),
         ("cost_probation_gbp", "probation"),
         ("cost_police_gbp", "police"),
         ("cost_custody_gbp", "custody"),
-    )):  # fmt: skip
-        ax.plot(days, rows[:, ix[col]] / 1e3, color=OKABE_ITO[k], lw=1, label=label)
-    ax.set_title("Daily costs", fontsize=9)
-    ax.set_ylabel("GBP thousand per day")
-    ax.set_xlabel("days since the scenario start")
-    ax.legend(fontsize=7, loc="upper left")
+    )
+    _lines(axes[1, 1], days, rows / 1e3, costs, "Daily costs", "GBP thousand per day")
     for a in axes.flat:
         a.grid(alpha=0.3, lw=0.5)
     return fig
+
+
+def _lines(ax, days, rows, series, title: str, ylabel: str) -> None:
+    """One line per (metric column, label) of ``series``, in the Okabe-Ito colours."""
+    for k, (col, label) in enumerate(series):
+        ax.plot(days, rows[:, COLUMN_INDEX[col]], color=OKABE_ITO[k], lw=1, label=label)
+    ax.set_title(title, fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("days since the scenario start")
+    ax.legend(fontsize=7, loc="upper left")
 
 
 @solara.component
