@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +73,7 @@ def available() -> dict[str, str]:
     out = {}
     for path in sorted(EXPERIMENTS_DIR.glob("*.toml")):
         if path.with_suffix(".py").is_file():
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = read_toml(path, "experiment")
             lines = str(data.get("description", "")).strip().splitlines()
             out[path.stem] = lines[0] if lines else ""
     return out

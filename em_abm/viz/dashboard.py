@@ -24,7 +24,8 @@ from em_abm.model import EMModel
 from em_abm.population import NoticeState, State
 from em_abm.scenario import available
 
-TOLERABLE_BACKLOG = 400  # outstanding visits HMPPS tolerates (NAO para 9), for all E&W
+# Outstanding visits HMPPS tolerates, for all of England and Wales (its source in params.py).
+TOLERABLE_BACKLOG = P.PARAMS["contingency.visit_threshold"].default
 COLOUR_BY = {
     "outstanding visits": "visits",
     "notifications awaiting a response": "notices",
