@@ -363,6 +363,16 @@ def cmd_dashboard(args) -> int:
     scenario = sc.load(args.scenario)  # the same one-line error as `em-abm run`
     if not 0 < args.port < 65536:
         raise UserError(f"--port: got {args.port}; allowed: 1 to 65535")
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind((args.host, args.port))
+        except OSError as e:
+            raise UserError(
+                f"--port: {args.host}:{args.port} cannot be used ({e.strerror}); allowed: a free "
+                "port, e.g. --port 8766"
+            ) from None
     name = args.scenario if args.scenario in sc.available() else str(Path(args.scenario).resolve())
     app = Path(__file__).resolve().parent / "viz" / "app.py"
     print(f"em-abm dashboard: {scenario.name} at http://{args.host}:{args.port} (Ctrl-C stops)")

@@ -68,6 +68,16 @@ def test_a_bad_scenario_gives_the_same_error_as_run(capsys):
     assert capsys.readouterr().err == run_err and run_err.count("\n") == 1
 
 
+def test_a_port_in_use_is_one_line_and_exit_2(capsys):
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["dashboard", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"--port: localhost:{port} cannot be used" in err and err.count("\n") == 1
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
