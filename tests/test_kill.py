@@ -40,7 +40,8 @@ def _check_result_folder(out):
 
 
 def test_a_run_killed_at_random_moments_leaves_nothing_half_written(tmp_path):
-    argv = ["run", "--years", "0.3", "--scale", "0.02", "--no-progress", "--force"]
+    argv = ["run", "--years", "0.3", "--scale", "0.02", "--no-progress", "--force",
+            "--set", "time.warmup_days=30"]  # fmt: skip
     out = tmp_path / "out"
     t0 = time.monotonic()
     assert _kill_after([*argv, "--out", str(out)], 120) == 0  # a whole run, for its duration
@@ -71,6 +72,8 @@ scale = 0.03
 outputs = ["tagged", "outstanding_visits"]
 [vary]
 "field.fit_success_prob" = [0.3, 0.5]
+[fixed]
+"time.warmup_days" = 30
 """
 
 
