@@ -19,5 +19,5 @@ page = SolaraViz(
     components=[(TimeSeries, 0), (ForceAreaMap, 0)],
     model_params=model_params(SCENARIO),
     name="em-abm: electronic monitoring in England and Wales",
-    play_interval=50,
+    play_interval=250,  # ms between days: room for the browser to draw each one
 )
