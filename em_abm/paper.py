@@ -85,18 +85,14 @@ def _int(x: float) -> str:
     return f"{x:,.0f}".replace("-", "−")
 
 
-def _sig(x: float, digits: int = 3) -> str:
-    if abs(x) >= 1000:
-        return _int(x)
-    return f"{x:.{digits}g}".replace("-", "−")
-
-
 def _pct(x: float, digits: int = 0) -> str:
     return f"{100 * x:.{digits}f}%".replace("-", "−")
 
 
-def _money_m(x: float) -> str:
-    return f"£{x / 1e6:,.0f}m".replace("£-", "−£")
+def _money(x: float) -> str:
+    """Pounds in millions: one decimal below £10m, none above; a minus sign before the £."""
+    s = f"£{abs(x) / 1e6:,.1f}m" if abs(x) < 1e7 else f"£{abs(x) / 1e6:,.0f}m"
+    return ("−" if x < 0 else "") + s
 
 
 def _interval(lo: float, hi: float, fmt=_int) -> str:
@@ -171,10 +167,6 @@ def prioritisation_numbers(folder: Path) -> dict[str, str]:
 
     # Every strategy's difference from FCFS on every outcome, at the worst shortfall (final
     # horizon: pri.w.*; shortest horizon: pri.h1.*) and at the smallest (pri.l.*).
-    def money(x: float) -> str:
-        s = f"£{abs(x) / 1e6:,.1f}m" if abs(x) < 1e7 else f"£{abs(x) / 1e6:,.0f}m"
-        return ("−" if x < 0 else "") + s
-
     outs = {"reoff": REOFFENCES, "unmon": UNMONITORED, "serious": SERIOUS,
             "custody": "custody_days", "cost": COST}  # fmt: skip
     allh = pd.read_csv(folder / "paired_differences.csv")
@@ -189,7 +181,7 @@ def prioritisation_numbers(folder: Path) -> dict[str, str]:
         at_cell = allh[(allh["shortfall"] == shortfall)]
         for key, output in outs.items():
             rows = at_cell[at_cell["output"] == output + suffix]
-            fmt = money if key == "cost" else _int
+            fmt = _money if key == "cost" else _int
             ref = rows[rows["strategy"] == "fcfs"]
             if len(ref):
                 n[f"pri.{tag}.fcfs.{key}"] = fmt(float(ref["mean"].iloc[0]))
@@ -200,7 +192,7 @@ def prioritisation_numbers(folder: Path) -> dict[str, str]:
                 if len(ref) and float(ref["mean"].iloc[0]):
                     n[base + "_pct"] = _pct(r.diff / float(ref["mean"].iloc[0]))
                 if key == "custody":  # the custody days' cost at the default daily rate
-                    n[base + "_gbp"] = money(r.diff * day_cost)
+                    n[base + "_gbp"] = _money(r.diff * day_cost)
             if len(rows[rows["strategy"] != "fcfs"]):
                 best = rows[rows["strategy"] != "fcfs"].sort_values("diff", kind="stable")
                 n[f"pri.{tag}.{key}.best"] = STRATEGY_LABELS.get(
@@ -232,10 +224,6 @@ def pilots_numbers(folder: Path) -> dict[str, str]:
                 n[f"pil.{pilot}.{key}_diff"] = _int(r["diff"])
                 n[f"pil.{pilot}.{key}_ci"] = _interval(r["diff_low"], r["diff_high"])
 
-    def money(x: float) -> str:
-        s = f"£{abs(x) / 1e6:,.1f}m" if abs(x) < 1e7 else f"£{abs(x) / 1e6:,.0f}m"
-        return ("−" if x < 0 else "") + s
-
     def points(x: float) -> str:  # a share's difference, in percentage points
         return f"{100 * x:.1f}".replace("-", "−")
 
@@ -246,7 +234,7 @@ def pilots_numbers(folder: Path) -> dict[str, str]:
     if levels and "tag_at_court" in levels[0]:
         n["pil.share"] = _pct(levels[0]["tag_at_court"]["pilot.tag_at_court_share"])
     more = {"serious": (SERIOUS, _int), "custody": ("custody_days", _int),
-            "cost": (COST, money), "peak": ("outstanding_visits_peak", _int),
+            "cost": (COST, _money), "peak": ("outstanding_visits_peak", _int),
             "share": ("unmonitored_share", points)}  # fmt: skip
     base = d[d["pilot"] == "baseline"]
     for key, (output, fmt) in {**more, "unmon": (UNMONITORED, _int),
@@ -347,21 +335,15 @@ def calibration_numbers() -> dict[str, str]:
 
     # Targets and checks at the calibrated values (calibration/targets_report.csv): the
     # model's median and the published figure.
-    def pct(x: float) -> str:
-        return _pct(x)
-
-    def money(x: float) -> str:
-        return _money_m(x)
-
     chosen = {
         "tagged_2026": ("tagged population, March 2026", _int),
-        "fit2_2026": ("fitted within the standard two attempts (Jan-Apr 2026)", pct),
-        "fit2_2025": ("fitted within the standard two attempts (2025)", pct),
-        "errors": ("orders with errors", pct),
-        "notified": ("alerts that become breach notifications", pct),
-        "nfa": ("breach outcomes that are no further action", pct),
+        "fit2_2026": ("fitted within the standard two attempts (Jan-Apr 2026)", _pct),
+        "fit2_2025": ("fitted within the standard two attempts (2025)", _pct),
+        "errors": ("orders with errors", _pct),
+        "notified": ("alerts that become breach notifications", _pct),
+        "nfa": ("breach outcomes that are no further action", _pct),
         "pack_hours": ("breach to officials, median hours", lambda x: f"{x:.0f}"),
-        "breached": ("orders with a breach", pct),
+        "breached": ("orders with a breach", _pct),
         "caseload": ("probation caseload per officer", lambda x: f"{x:.0f}"),
         "backlog_may24": ("outstanding visits, May 2024", _int),
         "backlog_peak": ("outstanding visits, peak", _int),
@@ -372,9 +354,9 @@ def calibration_numbers() -> dict[str, str]:
         "rf_jun24": ("tagged RF tags, June 2024 (HMPPS)", _int),
         "rf_jun25": ("tagged RF tags, June 2025 (HMPPS)", _int),
         "alcohol_jun25": ("tagged alcohol tags, June 2025 (HMPPS)", _int),
-        "unmonitored": ("active orders without a working tag (share)", pct),
-        "cost": ("annual direct cost of the service (GBP)", money),
-        "kpi": ("two fitting attempts within the required time (Serco KPI)", pct),
+        "unmonitored": ("active orders without a working tag (share)", _pct),
+        "cost": ("annual direct cost of the service (GBP)", _money),
+        "kpi": ("two fitting attempts within the required time (Serco KPI)", _pct),
     }
     fitted = {stage: _read_csv(CALIBRATION / "fitted" / f"{stage}.csv")
               for stage in ("baseline", "transition")}  # fmt: skip
