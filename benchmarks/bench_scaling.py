@@ -1,8 +1,10 @@
 """How run time and memory grow with scale.
 
 Runs ``baseline_2026`` for 3 years at scales 0.25, 0.5, 1, 2 and 4, each in a fresh process
-(so peak memory is per scale), fits the exponent b of time ~ scale^b by least squares on
-logs, and prints a table. Expect b near 1 (linear in the population) and peak memory well
+(so peak memory is per scale) after a tiny warm-up run there (as in ``bench_fullscale.py``:
+the first run in a process loads the compiled kernels from numba's cache, about half a
+second that is not the cost of a run), fits the exponent b of time ~ scale^b by least
+squares on logs, and prints a table. Expect b near 1 (linear in the population) and peak memory well
 under 600 MB at scale 1.
 
 Usage: ``python benchmarks/bench_scaling.py [--scales 0.25 0.5 1 2 4] [--years 3]``
@@ -21,6 +23,7 @@ CHILD = """
 import json, resource, sys, time
 from em_abm.model import EMModel
 scale, years = float(sys.argv[1]), float(sys.argv[2])
+EMModel("baseline_2026", rng=1, years=0.05, scale=0.01).run()  # load compiled kernels
 t0 = time.perf_counter()
 m = EMModel("baseline_2026", rng=1, years=years, scale=scale)
 m.run()

@@ -148,10 +148,11 @@ class Geography:
 
     def draw_areas(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Home areas of ``n`` new wearers, in proportion to population."""
-        return np.searchsorted(self._area_cdf, rng.random(n), side="right").astype(np.int16)
+        return np.searchsorted(self.area_cdf, rng.random(n), side="right").astype(np.int16)
 
     @functools.cached_property
-    def _area_cdf(self) -> np.ndarray:
+    def area_cdf(self) -> np.ndarray:
+        """Cumulative population shares of the areas (the last exactly 1)."""
         cdf = np.cumsum(self.population_share)
         cdf[-1] = 1.0
         return cdf

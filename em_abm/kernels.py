@@ -742,6 +742,90 @@ def categorical(u, cdf, row):
 
 
 @njit(cache=True, nogil=True)
+def reorder_quantities(stock, on_order, expected_daily_fits, reorder_point_days,
+                       order_up_to_days, supply_multiplier):  # fmt: skip
+    """Devices to order for each region and tag type: where stock plus deliveries due is
+    below the reorder point (days of expected fits), up to the order-up-to level, times the
+    supply multiplier (rounded down). Returns the quantities and their total."""
+    qty = np.zeros(stock.shape, dtype=np.int64)
+    total = np.int64(0)
+    flat_qty, flat_stock = qty.reshape(-1), stock.reshape(-1)
+    flat_due, flat_fits = on_order.reshape(-1), expected_daily_fits.reshape(-1)
+    for i in range(flat_qty.shape[0]):
+        position = flat_stock[i] + flat_due[i]
+        if position < reorder_point_days * flat_fits[i]:
+            target = np.int64(np.ceil(order_up_to_days * flat_fits[i]))
+            q = np.int64(np.floor(max(target - position, 0) * supply_multiplier))
+            flat_qty[i] = q
+            total += q
+    return qty, total
+
+
+@njit(cache=True, nogil=True)
+def carried_hours(cap, used, waiting, most):
+    """Field hours carried into tomorrow: in regions where a visit was left waiting for
+    lack of hours, the hours left unused, up to ``most``; elsewhere none."""
+    out = np.zeros(cap.shape[0])
+    for r in range(cap.shape[0]):
+        if waiting[r]:
+            out[r] = min(cap[r] - used[r], most)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def gaps_to_positions(gaps, start, n):
+    """Positions ``start`` plus the running sum of ``gaps`` (each capped at ``n + 1``, which
+    keeps the sum from overflowing): those below ``n``, and the last position reached."""
+    out = np.empty(gaps.shape[0], dtype=np.int64)
+    pos = np.int64(start)
+    k = 0
+    for j in range(gaps.shape[0]):
+        pos += min(np.int64(gaps[j]), np.int64(n) + 1)
+        if pos < n:
+            out[k] = pos
+            k += 1
+    return out[:k], pos
+
+
+@njit(cache=True, nogil=True)
+def order_attributes(cohort, u_area, area_cdf, u_tag, tag_cdf, u_risk, risk_cdf):
+    """New orders' home areas (``u_area`` against the cumulative population shares, as
+    ``np.searchsorted(area_cdf, u_area, side="right")``) and their tag types and risk levels
+    (:func:`categorical` by cohort)."""
+    n = cohort.shape[0]
+    area = np.empty(n, dtype=np.int16)
+    m = area_cdf.shape[0]
+    for i in range(n):
+        lo, hi = 0, m  # the number of cumulative shares at or below u_area[i]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if area_cdf[mid] <= u_area[i]:
+                lo = mid + 1
+            else:
+                hi = mid
+        area[i] = lo
+    return area, categorical(u_tag, tag_cdf, cohort), categorical(u_risk, risk_cdf, cohort)
+
+
+@njit(cache=True, nogil=True)
+def arrival_terms(cohort, gamma_draw, length_scale, u_error, error_rate, rework_draw, d):
+    """New orders' lengths (``length_scale`` by cohort times a standard gamma draw), last
+    days (``d`` plus the length rounded half to even, at least one day), whether each was
+    sent with an error, and the days its rework takes (rounded up)."""
+    n = cohort.shape[0]
+    length = np.empty(n)
+    end = np.empty(n, dtype=np.int32)
+    error = np.empty(n, dtype=np.bool_)
+    rework = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        length[i] = length_scale[cohort[i]] * gamma_draw[i]
+        end[i] = np.int32(d) + np.int32(max(1.0, np.rint(length[i])))
+        error[i] = u_error[i] < error_rate
+        rework[i] = np.int32(np.ceil(rework_draw[i]))
+    return length, end, error, rework
+
+
+@njit(cache=True, nogil=True)
 def queue_new_orders(slots, error, rework, d, first_visit_delay, state, visit, ready_day):
     """New orders' first step: those sent with errors go back to the requester for
     ``rework`` days; the others wait for their first fitting visit."""

@@ -36,7 +36,9 @@ policy handles them in: common random numbers for paired policy comparisons.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import math
 from typing import Any
 
@@ -66,14 +68,17 @@ from em_abm.kernels import (
     CRN_SOURCE,
     CRN_SPECIALS,
     FIELD_COUNTERS,
+    arrival_terms,
     behaviour_day,
-    categorical,
+    carried_hours,
     crn_uniform,
     crn_uniform_scalar,
     field_visits_day,
+    gaps_to_positions,
     init_orders,
     notice_draws,
     notify_decisions,
+    order_attributes,
     queue_new_orders,
     rank_within,
     record_orders,
@@ -507,16 +512,21 @@ class EMModel(mesa.Model):
         so that later decisions never shift the random stream)."""
         n = len(cohort)
         k = self.p["behaviour.propensity_shape"]
-        area = self.geography.draw_areas(rng, n)
+        u_area = rng.random(n)  # home areas in proportion to population
         u_tag = rng.random(n)
-        key = rng.integers(0, 2**63 - 1, size=n, dtype=np.int64, endpoint=True).view(np.uint64)
+        # The same numbers as rng.integers(0, 2**63 - 1, n, dtype=np.int64, endpoint=True)
+        # (numpy takes the top 63 bits of each raw draw for this range), without its checks.
+        key = rng.bit_generator.random_raw(n) >> np.uint64(1)
         u_risk = rng.random(n)
+        area, tag, risk = order_attributes(
+            cohort, u_area, self.geography.area_cdf, u_tag, self.tag_cdf, u_risk, self.risk_cdf
+        )
         return {
             "cohort": cohort,
-            "tag": categorical(u_tag, self.tag_cdf, cohort),
+            "tag": tag,
             "area": area,
             "key": key,
-            "risk": categorical(u_risk, self.risk_cdf, cohort),
+            "risk": risk,
             "propensity": rng.gamma(k, 1.0 / k, size=n),
         }
 
@@ -582,24 +592,27 @@ class EMModel(mesa.Model):
 
     def _arrivals(self, d: int) -> None:
         rng, p = self.rngs["arrivals"], self.p
-        counts = np.zeros(len(COHORTS), dtype=np.int64)
         rate = self.daily_orders
         growth = p["demand.growth_per_year"]
         if growth and d > 0:
             rate = rate * (1.0 + growth) ** (d / 365.0)
+        rates = rate.tolist()
+        counts = [0] * len(COHORTS)
         for req in self.requesters:
-            counts[req.cohort_index] = req.new_orders(rng, rate)
-        cohort = np.repeat(np.arange(len(COHORTS)), counts).astype(np.int8)
+            for c, count in zip(req.cohort_ids, req.new_orders(rng, rates), strict=True):
+                counts[c] = count
+        cohort = np.repeat(_COHORT_CODES, counts)
         n = len(cohort)
         k = p["demand.duration_shape"]
         # gamma(k, scale) is scale times a standard gamma(k) draw: same numbers, and numpy's
         # scalar-parameter path is much faster than an array of scales.
-        length = (self.duration_mean / k)[cohort] * rng.standard_gamma(k, size=n)
-        error = rng.random(n) < p["orders.error_rate"]
-        rework = np.ceil(rng.exponential(p["orders.rework_days_mean"], n)).astype(np.int32)
+        length, end, error, rework = arrival_terms(
+            cohort, rng.standard_gamma(k, size=n), self.duration_mean / k, rng.random(n),
+            p["orders.error_rate"], rng.exponential(p["orders.rework_days_mean"], n), d,
+        )  # fmt: skip
         attrs = self._draw_orders(rng, cohort)
         self._count("orders_received", n)
-        self._count("orders_with_error", int(error.sum()))
+        self._count("orders_with_error", int(np.count_nonzero(error)))
 
         if self._rationed:
             accept = self._allocate_capacity(d, attrs)
@@ -611,10 +624,8 @@ class EMModel(mesa.Model):
                 rate = self.reoffend_table[attrs["cohort"][gone], attrs["risk"][gone]]
                 self._count("reoffences_expected_declined", float((days * rate).sum()))
                 attrs = {name: v[accept] for name, v in attrs.items()}
-                length, error, rework = length[accept], error[accept], rework[accept]
-        slots = self._new_orders(
-            attrs, received=d, end=d + np.maximum(1, np.round(length)).astype(np.int32)
-        )
+                end, error, rework = end[accept], error[accept], rework[accept]
+        slots = self._new_orders(attrs, received=d, end=end)
         o = self.orders
         queue_new_orders(
             slots, error, rework, d, p["field.first_visit_delay_days"], o.state, o.visit,
@@ -821,6 +832,35 @@ class EMModel(mesa.Model):
         self._count("serious_notifications", n_serious)
 
     # ------------------------------------------------------------------ responders (stage 7)
+    def _response_capacity(self) -> np.ndarray:
+        """Responses each desk can make today: probation by region, the police by force, the
+        Home Office. Worked out again only when an input changes (probation caseloads are
+        counted weekly; capacities change when arrays are replaced, as in workforce changes,
+        or when a parameter changes)."""
+        p = self.p
+        arrays = (
+            self._probation_cases, self.probation_officers_per_region, self.police_capacity,
+            self.home_office_capacity,
+        )  # fmt: skip
+        values = (
+            p["probation.caseload_threshold"], p["probation.responses_per_officer_day"],
+            p["probation.capacity_multiplier"],
+        )  # fmt: skip
+        cached = self._capacity_cache
+        if (
+            cached is None
+            or cached[0][0] is not arrays[0]
+            or cached[0][1] is not arrays[1]
+            or cached[0][2] is not arrays[2]
+            or cached[0][3] is not arrays[3]
+            or cached[1] != values
+        ):
+            capacity = np.concatenate(
+                (self._probation_capacity(), self.police_capacity, self.home_office_capacity)
+            )
+            self._capacity_cache = cached = (arrays, values, capacity)
+        return cached[2]
+
     def _probation_capacity(self) -> np.ndarray:
         """Breach responses probation can make today, by region: officers times their daily
         rate, slowed in proportion once the caseload passes the threshold."""
@@ -829,6 +869,10 @@ class EMModel(mesa.Model):
         self.probation_caseload = np.divide(
             self._probation_cases, officers, out=np.zeros(self.n_regions), where=officers > 0
         )
+        staffed = self.probation_officers_per_region > 0
+        total = self.probation_officers_per_region.sum()
+        cases = (self.probation_caseload * self.probation_officers_per_region)[staffed].sum()
+        self._mean_probation_caseload = cases / total if total else 0.0
         threshold = p["probation.caseload_threshold"]
         speed = np.minimum(1.0, threshold / np.maximum(self.probation_caseload, 1e-9))
         return (
@@ -855,9 +899,7 @@ class EMModel(mesa.Model):
             self._count("serious_unanswered_24h", gone_serious)
             self.notices_unanswered += gone
         credit = self._response_credit
-        credit += np.concatenate(
-            (self._probation_capacity(), self.police_capacity, self.home_office_capacity)
-        )
+        credit += self._response_capacity()
         if k:
             waiting, desk = waiting[:k], desk[:k]
             policy = self._risk_first if self._risk_first_override else self.response_policy
@@ -950,8 +992,13 @@ class EMModel(mesa.Model):
         )
         if d <= self.surge_until:
             hours *= p["contingency.surge_multiplier"]
-        base = hours * self.officer_fte
-        cap_base = np.bincount(self.officer_region, weights=base, minlength=self.n_regions)
+        cached = self._hours_cache
+        if cached[0] != hours or cached[1] is not self.officer_fte:
+            base = hours * self.officer_fte
+            cap_base = np.bincount(self.officer_region, weights=base, minlength=self.n_regions)
+            cached = self._hours_cache = (hours, self.officer_fte, base, cap_base,
+                                          float(cap_base.sum()))  # fmt: skip
+        base, cap_base = cached[2], cached[3]
         # Hours left over yesterday because the next visit did not fit carry into today.
         cap = cap_base + self._field_carry
         self._officer_hours = (base, cap, cap_base, None)  # per officer on demand
@@ -992,9 +1039,9 @@ class EMModel(mesa.Model):
                 self._close(removed[:n_removed])
         # Unused hours carry over only where a visit was left waiting for lack of them, and
         # never more than a shift's worth.
-        self._field_carry = np.where(waiting, np.minimum(cap - used, p["field.shift_hours"]), 0.0)
+        self._field_carry = carried_hours(cap, used, waiting, p["field.shift_hours"])
         self._officer_hours = (*self._officer_hours[:3], used)
-        self._count("field_hours_available", float(cap_base.sum()))  # today's new hours
+        self._count("field_hours_available", cached[4])  # today's new hours
         self._count("field_hours_used", float(used.sum()))
         if self.check_invariants:
             assert np.all(used <= cap + 1e-6), "field hours exceeded"
@@ -1069,6 +1116,9 @@ class EMModel(mesa.Model):
     notices_unanswered = 0
     _unmonitored_today = 0
     _probation_cases: np.ndarray | None = None
+    _capacity_cache: tuple | None = None
+    _hours_cache: tuple = (None, None)
+    _mean_probation_caseload = 0.0
 
     def step(self) -> None:
         self.day += 1
@@ -1117,11 +1167,7 @@ class EMModel(mesa.Model):
         row[ix["notifications_awaiting_response"]] = np.count_nonzero(
             self.notices.view("state") == NoticeState.AWAITING_RESPONSE
         )
-        officers = self.probation_officers_per_region.sum()
-        cases = (self.probation_caseload * self.probation_officers_per_region)[
-            self.probation_officers_per_region > 0
-        ].sum()
-        row[ix["probation_caseload"]] = cases / officers if officers else 0.0
+        row[ix["probation_caseload"]] = self._mean_probation_caseload
 
     # ------------------------------------------------------------------ checks
     def assert_invariants(self) -> None:
@@ -1164,20 +1210,47 @@ class EMModel(mesa.Model):
     def run(self, *, progress: bool = False) -> None:
         """Simulate warm-up and the scenario period."""
         total = self.warmup + self.n_days
-        if progress:
-            from tqdm import tqdm
+        with _young_collections_spaced(YOUNG_GC_THRESHOLD):
+            if progress:
+                from tqdm import tqdm
 
-            with tqdm(total=total, unit="day", desc=self.scenario_def.name, leave=False) as bar:
+                with tqdm(total=total, unit="day", desc=self.scenario_def.name, leave=False) as bar:
+                    for _ in range(total):
+                        self.step()
+                        bar.update()
+            else:
                 for _ in range(total):
                     self.step()
-                    bar.update()
-        else:
-            for _ in range(total):
-                self.step()
 
     @property
     def order_to_fit_days(self) -> np.ndarray:
         return self.sample("order_to_fit")
+
+
+# Python's cyclic garbage collector looks at young objects after every 700 net allocations
+# (its default). A day at scale 4 creates about 1,300 wearer agents before it removes the
+# day's closed ones, so every day started a collection, and one in a hundred a full one over
+# all live agents: a quarter of a scale-4 run, growing faster than the population. Agents are
+# freed by reference counting when their order ends (the model makes no reference cycles per
+# day), so collections are spaced further apart while a run lasts; results do not depend on
+# when the collector runs.
+YOUNG_GC_THRESHOLD = 100_000
+
+
+@contextlib.contextmanager
+def _young_collections_spaced(threshold: int):
+    """Raise the collector's first-generation threshold to at least ``threshold`` for the
+    duration of the block, then restore the previous thresholds."""
+    old = gc.get_threshold()
+    if old[0]:  # 0 means automatic collection is off: leave it so
+        gc.set_threshold(max(old[0], threshold), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+_COHORT_CODES = np.arange(len(COHORTS), dtype=np.int8)
 
 
 def _apportion(total: int, weights: np.ndarray) -> np.ndarray:
@@ -1204,15 +1277,14 @@ def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarr
     out = []
     pos = -1
     while True:
-        k = int(n * p + 4 * np.sqrt(n * p) + 16)
+        k = int(n * p + 4 * math.sqrt(n * p) + 16)
         # A gap of n or more ends the selection; capping it keeps the sum from overflowing
         # when p is tiny (the same indices are selected, from the same draws).
-        idx = pos + np.cumsum(np.minimum(rng.geometric(p, size=k), n + 1))
-        out.append(idx[idx < n])
-        if idx[-1] >= n:
-            break
-        pos = int(idx[-1])
-    return np.concatenate(out)
+        chosen, last = gaps_to_positions(rng.geometric(p, size=k), pos, n)
+        if last >= n:
+            return np.concatenate((*out, chosen)) if out else chosen
+        out.append(chosen)
+        pos = int(last)
 
 
 def _object_array(items: list) -> np.ndarray:

@@ -7,6 +7,7 @@ from collections import defaultdict
 import mesa
 import numpy as np
 
+from em_abm.kernels import reorder_quantities
 from em_abm.params import COHORTS
 
 
@@ -24,11 +25,12 @@ class Requester(mesa.Agent):
 
     def __init__(self, model: mesa.Model) -> None:
         super().__init__(model)
-        self.cohort_index = np.array([COHORTS.index(c) for c in self.cohorts], dtype=np.int64)
+        self.cohort_ids = tuple(COHORTS.index(c) for c in self.cohorts)
 
-    def new_orders(self, rng: np.random.Generator, daily_rate: np.ndarray) -> list[int]:
-        """Number of new orders today for each of this requester's cohorts."""
-        return [rng.poisson(rate) for rate in daily_rate[self.cohort_index].tolist()]
+    def new_orders(self, rng: np.random.Generator, daily_rate) -> list[int]:
+        """Number of new orders today for each of this requester's cohorts (in
+        ``cohort_ids`` order), given the expected daily orders of every cohort."""
+        return [rng.poisson(daily_rate[c]) for c in self.cohort_ids]
 
 
 class Prison(Requester):
@@ -78,14 +80,11 @@ class EquipmentSupplier(mesa.Agent):
         supply_multiplier: float,
         deliver_at: float,
     ) -> None:
-        position = self.stock + self.on_order
-        low = position < reorder_point_days * expected_daily_fits
-        if not low.any():
-            return
-        target = np.ceil(order_up_to_days * expected_daily_fits).astype(np.int64)
-        qty = np.where(low, np.maximum(target - position, 0), 0)
-        qty = np.floor(qty * supply_multiplier).astype(np.int64)
-        if qty.sum() == 0:
+        qty, total = reorder_quantities(
+            self.stock, self.on_order, expected_daily_fits, reorder_point_days,
+            order_up_to_days, supply_multiplier,
+        )  # fmt: skip
+        if total == 0:
             return
         self.on_order += qty
         self._due[deliver_at] += qty
