@@ -1,13 +1,13 @@
 """How run time and memory grow with scale.
 
 Runs ``baseline_2026`` for 3 years at scales 0.25, 0.5, 1, 2 and 4, each in a fresh process
-(so peak memory is per scale) after a tiny warm-up run there (as in ``bench_fullscale.py``:
-the first run in a process loads the compiled kernels from numba's cache, about half a
-second that is not the cost of a run), fits the exponent b of time ~ scale^b by least
-squares on logs, and prints a table. Expect b near 1 (linear in the population) and peak memory well
-under 600 MB at scale 1.
+(so peak memory is per scale), and times the median of ``--repeat`` runs after a tiny
+warm-up run, as ``bench_fullscale.py`` does (the first run in a process loads the compiled
+kernels from numba's cache, about half a second that is not the cost of a run). Fits the
+exponent b of time ~ scale^b by least squares on logs and prints a table. Expect b near 1
+(linear in the population) and peak memory well under 600 MB at scale 1.
 
-Usage: ``python benchmarks/bench_scaling.py [--scales 0.25 0.5 1 2 4] [--years 3]``
+Usage: ``python benchmarks/bench_scaling.py [--scales 0.25 0.5 1 2 4] [--years 3] [--repeat 3]``
 """
 
 from __future__ import annotations
@@ -22,12 +22,16 @@ import numpy as np
 CHILD = """
 import json, resource, sys, time
 from em_abm.model import EMModel
-scale, years = float(sys.argv[1]), float(sys.argv[2])
+scale, years, repeat = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 EMModel("baseline_2026", rng=1, years=0.05, scale=0.01).run()  # load compiled kernels
-t0 = time.perf_counter()
-m = EMModel("baseline_2026", rng=1, years=years, scale=scale)
-m.run()
-print(json.dumps({"seconds": time.perf_counter() - t0,
+seconds = []
+for _ in range(repeat):
+    t0 = time.perf_counter()
+    m = EMModel("baseline_2026", rng=1, years=years, scale=scale)
+    m.run()
+    seconds.append(time.perf_counter() - t0)
+    del m
+print(json.dumps({"seconds": sorted(seconds)[len(seconds) // 2],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -36,11 +40,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0])
     ap.add_argument("--years", type=float, default=3.0)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per scale (median timed)")
     args = ap.parse_args()
     rows = []
     for s in args.scales:
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(s), str(args.years)],
+            [sys.executable, "-c", CHILD, str(s), str(args.years), str(args.repeat)],
             capture_output=True,
             text=True,
             check=True,

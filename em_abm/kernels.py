@@ -849,7 +849,8 @@ def notice_draws(
     a_key, a_kind, a_time, a_cohort, responder_of_cohort, specials, specials_to_home_office,
     home_office, specials_tag, pack_tag,
 ):  # fmt: skip
-    """Keys, responders and pack-time uniforms of new breach notifications.
+    """Keys, responders and pack-time uniforms (kept within [1e-12, 1 - 1e-12] for the
+    normal quantile) of new breach notifications.
 
     A notification's key hashes the alert (order key, kind, day), not the order in which
     alerts were reviewed, so its pack time and outcome do not depend on triage. Specials
@@ -868,20 +869,21 @@ def notice_draws(
         if c == specials and _crn1(a_key[i], specials_tag, 0) < specials_to_home_office:
             r = home_office
         responder[i] = r
-        u_pack[i] = _crn1(k, pack_tag, 0)
+        u_pack[i] = min(max(_crn1(k, pack_tag, 0), 1e-12), 1.0 - 1e-12)
     return key, responder, u_pack
 
 
 @njit(cache=True, nogil=True)
 def write_notices(
-    slots, a_slot, a_uid, a_cohort, a_risk, a_serious, a_time, key, responder, sent,
+    slots, a_slot, a_uid, a_cohort, a_risk, a_serious, a_time, key, responder, hours, d,
     o_uid, o_region, o_area, o_notifications,
     state, order_slot, order_uid, cohort, risk, serious, region, area, nt_responder,
     breach_time, sent_time, delivered_day, nt_key,
     window_hours, by_cohort, out_lag,
 ):  # fmt: skip
     """Write new breach notifications (in transit until ``delivered_day``, the day after
-    the pack is sent) and count them against their orders. Returns (notifications within
+    the pack is sent: ``hours`` after review, which is no earlier than the middle of day
+    ``d``) and count them against their orders. Returns (notifications within
     the KPI window, serious ones); lags in hours go to ``out_lag``, counts by cohort are
     added to ``by_cohort``."""
     in_window = 0
@@ -899,13 +901,14 @@ def write_notices(
         area[i] = o_area[s]
         nt_responder[i] = responder[j]
         breach_time[i] = a_time[j]
-        sent_time[i] = sent[j]
-        delivered_day[i] = np.int32(np.ceil(sent[j]))
+        sent = max(a_time[j], d + 0.5) + hours[j] / 24.0
+        sent_time[i] = sent
+        delivered_day[i] = np.int32(np.ceil(sent))
         nt_key[i] = key[j]
         if o_uid[s] == a_uid[j]:
             o_notifications[s] += 1
         by_cohort[a_cohort[j]] += 1
-        lag = (sent[j] - a_time[j]) * 24.0
+        lag = (sent - a_time[j]) * 24.0
         out_lag[j] = lag
         if lag <= window_hours:
             in_window += 1

@@ -809,17 +809,16 @@ class EMModel(mesa.Model):
         key, responder, u = notice_draws(
             a["key"], a["kind"], a["time"], a["cohort"], _RESPONDER_BY_COHORT,
             COHORTS.index("specials"), p["specials.home_office_share"], HOME_OFFICE,
-            np.uint64(CRN_SPECIALS) << np.uint64(56), np.uint64(CRN_PACK) << np.uint64(56),
+            _SPECIALS_TAG, _PACK_TAG,
         )  # fmt: skip
-        z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+        z = ndtri(u)
         hours = p["monitoring.pack_hours_median"] * np.exp(p["monitoring.pack_hours_sigma"] * z)
-        sent = np.maximum(a["time"], d + 0.5) + hours / 24.0  # from review
         slots = nt.allocate(n)
         by_cohort = np.zeros(len(COHORTS), dtype=np.int64)
         lag = np.empty(n)
         in_window, n_serious = write_notices(
             slots, a["order_slot"], a["order_uid"], a["cohort"], a["risk"], a["serious"],
-            a["time"], key, responder, sent, o.uid, o.region, o.area, o.notifications,
+            a["time"], key, responder, hours, d, o.uid, o.region, o.area, o.notifications,
             nt.state, nt.order_slot, nt.order_uid, nt.cohort, nt.risk, nt.serious, nt.region,
             nt.area, nt.responder, nt.breach_time, nt.sent_time, nt.delivered_day, nt.key,
             p["kpi.notification_window_hours"], by_cohort, lag,
@@ -1251,6 +1250,8 @@ def _young_collections_spaced(threshold: int):
 
 
 _COHORT_CODES = np.arange(len(COHORTS), dtype=np.int8)
+_SPECIALS_TAG = np.uint64(CRN_SPECIALS) << np.uint64(56)
+_PACK_TAG = np.uint64(CRN_PACK) << np.uint64(56)
 
 
 def _apportion(total: int, weights: np.ndarray) -> np.ndarray:
