@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 CHILD = """
-import json, resource, sys, time
+import gc, json, resource, sys, time
 from em_abm.model import EMModel
 scale, years, repeat = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 EMModel("baseline_2026", rng=1, years=0.05, scale=0.01).run()  # load compiled kernels
@@ -31,6 +31,7 @@ for _ in range(repeat):
     m.run()
     seconds.append(time.perf_counter() - t0)
     del m
+    gc.collect()  # a finished model is a web of references: free it before the next
 print(json.dumps({"seconds": sorted(seconds)[len(seconds) // 2],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -55,9 +56,24 @@ def main() -> None:
         print(
             f"scale {s:5g}: {r['seconds']:7.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True
         )
-    x, y = np.log([r[0] for r in rows]), np.log([r[1] for r in rows])
-    b = np.polyfit(x, y, 1)[0]
-    print(f"scaling_exponent={b:.3f}")
+    scales, seconds = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    b = np.polyfit(np.log(scales), np.log(seconds), 1)[0]
+    large = scales >= 1
+    b_large = (
+        np.polyfit(np.log(scales[large]), np.log(seconds[large]), 1)[0]
+        if large.sum() >= 2
+        else float("nan")
+    )
+    per_scale, fixed = np.polyfit(scales, seconds, 1)
+    print(
+        f"time ~ {fixed:.2f} s + {per_scale:.2f} s x scale (least squares); the fixed part is "
+        "what a run costs whatever its population (about 1,300 simulated days of Python "
+        "and numpy calls)"
+    )
+    print(
+        f"scaling_exponent={b:.3f} exponent_from_scale_1={b_large:.3f} "
+        f"fixed_s={fixed:.2f} per_scale_s={per_scale:.2f}"
+    )
 
 
 if __name__ == "__main__":

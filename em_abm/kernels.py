@@ -433,11 +433,13 @@ def init_orders(
     cohort, tag, area, key, risk, propensity, region, received_day, end_day, attempts,
     attempts_total, rounds, first_round_open, fitted_day, disconnected_day, notifications,
     to_custody, visit, behaviour_key, proximity,
+    violation_table, tamper_by_risk, reoffend_table, effect_by_tag, proximity_factor,
+    h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
 ):  # fmt: skip
     """Write new orders' attributes into their slots, with every per-order counter reset:
     no attempts yet, first round open, not fitted, connected, no notifications, no visit
-    pending, no proximity condition. ``behaviour_key`` is the hash the daily behaviour draws
-    start from."""
+    pending, no proximity condition; then their daily hazards (:func:`refresh_hazards`).
+    ``behaviour_key`` is the hash the daily behaviour draws start from."""
     for j in range(slots.shape[0]):
         i = slots[j]
         cohort[i] = new_cohort[j]
@@ -460,6 +462,11 @@ def init_orders(
         visit[i] = 0
         behaviour_key[i] = _mix1(new_key[j] ^ behaviour_tag)
         proximity[i] = False
+    refresh_hazards(
+        slots, tag, risk, cohort, propensity, proximity,
+        violation_table, tamper_by_risk, reoffend_table, effect_by_tag, proximity_factor,
+        h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
+    )  # fmt: skip
 
 
 # What a requester decides about an order escalated after two failed fitting attempts.

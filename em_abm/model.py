@@ -540,14 +540,16 @@ class EMModel(mesa.Model):
         init_orders(
             slots, attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
             attrs["propensity"], np.full(n, received, dtype=np.int32),
-            np.asarray(end, dtype=np.int32), self.geography.area_region,
-            np.uint64(CRN_BEHAVIOUR << 56),
+            np.asarray(end, dtype=np.int32), self.geography.area_region, _BEHAVIOUR_TAG,
             o.cohort, o.tag, o.area, o.key, o.risk, o.propensity, o.region, o.received_day,
             o.end_day, o.attempts, o.attempts_total, o.rounds, o.first_round_open,
             o.fitted_day, o.disconnected_day, o.notifications, o.to_custody, o.visit,
             o.behaviour_key, o.proximity,
+            self.violation_table, self.tamper_by_risk, self.reoffend_table, self.effect_by_tag,
+            1.0 - self.p["pilot.proximity_effect"],
+            o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
         )  # fmt: skip
-        if self.p["pilot.victim_proximity_share"] > 0:
+        if self.p["pilot.victim_proximity_share"] > 0:  # the condition changes the hazards
             tag, cohort = o.tag[slots], o.cohort[slots]
             eligible = (tag == TAGS.index("gps")) & (
                 (cohort == COHORTS.index("post_release")) | (cohort == COHORTS.index("court_bail"))
@@ -555,7 +557,7 @@ class EMModel(mesa.Model):
             o.proximity[slots] = eligible & (
                 crn(o.key[slots], CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"]
             )
-        self._refresh_hazards(slots)
+            self._refresh_hazards(slots)
         slot_list, uids = slots.tolist(), o.uid[slots].tolist()
         agents = []
         if TagWearer not in self._agents_by_type:  # the first wearer registers the type
@@ -1252,6 +1254,7 @@ def _young_collections_spaced(threshold: int):
 _COHORT_CODES = np.arange(len(COHORTS), dtype=np.int8)
 _SPECIALS_TAG = np.uint64(CRN_SPECIALS) << np.uint64(56)
 _PACK_TAG = np.uint64(CRN_PACK) << np.uint64(56)
+_BEHAVIOUR_TAG = np.uint64(CRN_BEHAVIOUR << 56)
 
 
 def _apportion(total: int, weights: np.ndarray) -> np.ndarray:
