@@ -563,7 +563,9 @@ class EMModel(mesa.Model):
         if TagWearer not in self._agents_by_type:  # the first wearer registers the type
             agents.append(TagWearer(self, slot_list[0], uids[0]))
         agents += TagWearer.create_batch(self, slot_list[len(agents) :], uids[len(agents) :])
-        o.agent[slots] = _object_array(agents)
+        table = o.agent
+        for slot, agent in zip(slot_list, agents, strict=True):
+            table[slot] = agent
         return slots
 
     def _close(self, slots: np.ndarray) -> None:
@@ -588,9 +590,12 @@ class EMModel(mesa.Model):
             "orders_closed_with_breach", np.count_nonzero(was_fitted & (o.notifications[slots] > 0))
         )
         self.orders_closed += len(slots)
-        agents = o.agent[slots]
-        o.agent[slots] = None
-        TagWearer.remove_batch(self, agents.tolist())
+        table = o.agent
+        agents = []
+        for slot in slots.tolist():
+            agents.append(table[slot])
+            table[slot] = None
+        TagWearer.remove_batch(self, agents)
 
     def _arrivals(self, d: int) -> None:
         rng, p = self.rngs["arrivals"], self.p
@@ -1178,9 +1183,10 @@ class EMModel(mesa.Model):
         live = int(np.count_nonzero(o.state[:n]))
         # Every order ever created is live (in exactly one state) or closed, and has one agent.
         assert live + self.orders_closed == o.next_uid, "orders not conserved"
-        agents = o.agent[:n][o.state[:n] != State.FREE]
+        agents = [o.agent[i] for i in o.live().tolist()]
         assert live == len(self.agents_by_type.get(TagWearer, ())), "agents"
         assert all(a is not None and a.slot == i for a, i in zip(agents, o.live(), strict=True))
+        assert len(o.agent) - o.agent.count(None) == live, "agents of closed orders kept"
         assert set(np.unique(o.state[:n])) <= {int(s) for s in State}
         # Pending visits only where they belong.
         visit, state = o.visit[:n], o.state[:n]
@@ -1289,13 +1295,6 @@ def _bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarr
             return np.concatenate((*out, chosen)) if out else chosen
         out.append(chosen)
         pos = int(last)
-
-
-def _object_array(items: list) -> np.ndarray:
-    """A 1-d object array of ``items`` (numpy would otherwise look inside each item)."""
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
 
 
 def _rank_within(group: np.ndarray) -> np.ndarray:

@@ -76,7 +76,6 @@ ORDER_FIELDS: dict[str, type] = {
     "to_custody": np.bool_,  # the order ended because the wearer went into custody
     "proximity": np.bool_,  # under a victim-proximity condition (pilot)
     "key": np.uint64,  # the order's random key: its common random numbers derive from it
-    "agent": object,  # the order's TagWearer (its Mesa agent); None once the order closes
 }
 
 # Breach notifications (stage 6) from sending to their outcome (stage 7).
@@ -156,7 +155,23 @@ class SlotTable:
 
 
 class OrderTable(SlotTable):
+    """Orders, with ``agent``: a list (one entry per slot) of each live order's
+    :class:`~em_abm.agents.wearer.TagWearer`, ``None`` once the order closes.
+
+    A list rather than an object array: agents refer to their model, which refers to this
+    table, and Python's collector can follow that cycle through a list but not through a
+    numpy array, so a finished model held in an object array would never be freed.
+    """
+
     FIELDS = ORDER_FIELDS
+
+    def __init__(self, capacity: int = 1024):
+        super().__init__(capacity)
+        self.agent: list = [None] * self.capacity
+
+    def _grow(self, needed: int) -> None:
+        super()._grow(needed)
+        self.agent.extend([None] * (self.capacity - len(self.agent)))
 
     def release(self, slots: np.ndarray) -> None:
         self.visit[slots] = Visit.NONE
