@@ -429,19 +429,49 @@ class Terminated(BaseException):
     """SIGTERM, raised where the process is, so that cleanup (temporary folders) runs."""
 
 
+_stopped_by: list[str] = []  # "interrupted" or "terminated" once a stop signal has come
+
+
+def _in_compiler(frame) -> bool:
+    """Whether Python is inside numba's compiler (compiling a kernel on its first use)."""
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith(("numba", "llvmlite")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _stop(signum, frame, word: str, exc: type[BaseException]) -> None:
+    if _in_compiler(frame):
+        # An exception raised in the compiler's callbacks is swallowed there (and leaves the
+        # compiler in a broken state): deliver the signal again once compilation is over.
+        import os
+        import threading
+
+        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+        return
+    _stopped_by.append(word)
+    raise exc
+
+
 def _on_sigterm(signum, frame):
-    raise Terminated
+    _stop(signum, frame, "terminated", Terminated)
+
+
+def _on_sigint(signum, frame):
+    _stop(signum, frame, "interrupted", KeyboardInterrupt)
 
 
 def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
 
+    _stopped_by.clear()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
         # A process started in the background inherits SIGINT ignored; `kill -INT` should
         # still stop a run cleanly.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         args = build_parser().parse_args(argv)
         handler = {
@@ -468,6 +498,14 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print("em-abm: terminated; nothing half-written was kept", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Exception:
+        if not _stopped_by:  # a failure, not a stop
+            raise
+        # A stop signal whose exception a library swallowed, and whose damage surfaced as
+        # another error: still a stop.
+        word = _stopped_by[-1]
+        print(f"em-abm: {word}; nothing half-written was kept", file=sys.stderr)
+        return 130 if word == "interrupted" else EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

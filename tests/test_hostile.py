@@ -98,6 +98,61 @@ def test_a_run_stopped_by_a_signal_leaves_nothing(tmp_path, sig, code, word):
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+def test_a_stop_signal_inside_the_compiler_is_delivered_again_later(monkeypatch):
+    """On a first run numba compiles each kernel when first used; an exception raised in
+    its callbacks is swallowed there and breaks the compilation. A signal that arrives
+    inside the compiler is therefore sent again shortly instead of raising at once."""
+    import signal
+    import types
+
+    from em_abm import cli
+
+    sent = []
+
+    class Timer:
+        def __init__(self, delay, fn, args):
+            self.delay, self.call = delay, (fn, args)
+
+        def start(self):
+            sent.append(self)
+
+    monkeypatch.setattr("threading.Timer", Timer)
+    compiling = types.SimpleNamespace(
+        f_globals={"__name__": "numba.core.codegen"}, f_back=types.SimpleNamespace(
+            f_globals={"__name__": "em_abm.model"}, f_back=None),
+    )  # fmt: skip
+    cli._stopped_by.clear()
+    cli._on_sigterm(signal.SIGTERM, compiling)  # no exception: delivered again later
+    assert len(sent) == 1 and sent[0].call[1][1] == signal.SIGTERM and not cli._stopped_by
+    ours = types.SimpleNamespace(f_globals={"__name__": "em_abm.model"}, f_back=None)
+    with pytest.raises(KeyboardInterrupt):
+        cli._on_sigint(signal.SIGINT, ours)
+    assert cli._stopped_by == ["interrupted"]
+
+
+@pytest.mark.parametrize(("word", "code"), [("interrupted", 130), ("terminated", 2)])
+def test_an_error_after_a_stop_signal_is_reported_as_the_stop(monkeypatch, capsys, word, code):
+    """If a library swallows the stop's exception and fails later with another error, the
+    run still ends as stopped: one line, the stop's exit code, no traceback."""
+    from em_abm import cli
+
+    def broken(args):
+        cli._stopped_by.append(word)
+        raise RuntimeError("no compiled object yet")
+
+    monkeypatch.setattr(cli, "cmd_scenarios", broken)
+    assert cli.main(["scenarios"]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"em-abm: {word}")
+
+    def failing(args):
+        raise RuntimeError("a real failure")
+
+    monkeypatch.setattr(cli, "cmd_scenarios", failing)
+    with pytest.raises(RuntimeError):  # no stop signal: errors are not hidden
+        cli.main(["scenarios"])
+
+
 # The same mistakes through the Python API: a UserError naming the field, nothing run.
 @pytest.mark.parametrize(
     ("kwargs", "field"),
