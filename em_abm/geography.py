@@ -146,13 +146,10 @@ class Geography:
         ]
         return chain_factor * (hub_to_area + self.intra_area_hours)
 
-    def draw_areas(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Home areas of ``n`` new wearers, in proportion to population."""
-        return np.searchsorted(self.area_cdf, rng.random(n), side="right").astype(np.int16)
-
     @functools.cached_property
     def area_cdf(self) -> np.ndarray:
-        """Cumulative population shares of the areas (the last exactly 1)."""
+        """Cumulative population shares of the areas (the last exactly 1): new wearers'
+        home areas are drawn against it (:func:`em_abm.kernels.order_attributes`)."""
         cdf = np.cumsum(self.population_share)
         cdf[-1] = 1.0
         return cdf

@@ -544,10 +544,7 @@ class EMModel(mesa.Model):
             o.cohort, o.tag, o.area, o.key, o.risk, o.propensity, o.region, o.received_day,
             o.end_day, o.attempts, o.attempts_total, o.rounds, o.first_round_open,
             o.fitted_day, o.disconnected_day, o.notifications, o.to_custody, o.visit,
-            o.behaviour_key, o.proximity,
-            self.violation_table, self.tamper_by_risk, self.reoffend_table, self.effect_by_tag,
-            1.0 - self.p["pilot.proximity_effect"],
-            o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
+            o.behaviour_key, o.proximity, *self._hazard_terms(),
         )  # fmt: skip
         if self.p["pilot.victim_proximity_share"] > 0:  # the condition changes the hazards
             tag, cohort = o.tag[slots], o.cohort[slots]
@@ -713,7 +710,20 @@ class EMModel(mesa.Model):
         """Per-order daily hazards from cohort, tag, risk, propensity and the parameters."""
         o = self.orders
         refresh_hazards(
-            np.asarray(slots, dtype=np.int64), o.tag, o.risk, o.cohort, o.propensity, o.proximity,
+            np.asarray(slots, dtype=np.int64),
+            o.tag,
+            o.risk,
+            o.cohort,
+            o.propensity,
+            o.proximity,
+            *self._hazard_terms(),
+        )
+
+    def _hazard_terms(self) -> tuple:
+        """What :func:`~em_abm.kernels.refresh_hazards` needs besides the orders' own fields
+        (tables from the parameters, then the hazard columns it writes)."""
+        o = self.orders
+        return (
             self.violation_table, self.tamper_by_risk, self.reoffend_table, self.effect_by_tag,
             1.0 - self.p["pilot.proximity_effect"],
             o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,

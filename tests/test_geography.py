@@ -68,8 +68,13 @@ def test_region_hub_is_most_populous(geo):
 
 
 def test_home_areas_follow_population(geo):
-    rng = np.random.default_rng(0)
-    draws = geo.draw_areas(rng, 400_000)
+    """New wearers' home areas as the model draws them (uniforms against ``area_cdf``)."""
+    from em_abm.kernels import order_attributes
+
+    rng, n = np.random.default_rng(0), 400_000
+    cohort, one = np.zeros(n, dtype=np.int8), np.ones((1, 1))
+    draws, _, _ = order_attributes(cohort, rng.random(n), geo.area_cdf, rng.random(n), one,
+                                   rng.random(n), one)  # fmt: skip
     share = np.bincount(draws, minlength=43) / len(draws)
     assert np.allclose(share, geo.population_share, atol=0.002)
 
