@@ -429,7 +429,7 @@ def refresh_hazards(
 @njit(cache=True, nogil=True)
 def init_orders(
     slots, new_cohort, new_tag, new_area, new_key, new_risk, new_propensity, received, end,
-    region_of_area, behaviour_tag,
+    region_of_area,
     cohort, tag, area, key, risk, propensity, region, received_day, end_day, attempts,
     attempts_total, rounds, first_round_open, fitted_day, disconnected_day, notifications,
     to_custody, visit, behaviour_key, proximity,
@@ -460,7 +460,7 @@ def init_orders(
         notifications[i] = 0
         to_custody[i] = False
         visit[i] = 0
-        behaviour_key[i] = _mix1(new_key[j] ^ behaviour_tag)
+        behaviour_key[i] = _mix1(new_key[j] ^ _CRN_BEHAVIOUR_TAG)
         proximity[i] = False
     refresh_hazards(
         slots, tag, risk, cohort, propensity, proximity,
@@ -472,6 +472,9 @@ def init_orders(
 # What a requester decides about an order escalated after two failed fitting attempts.
 REISSUE, REVOKE, LEAVE_ACTIVE = 0, 1, 2
 _CRN_REVIEW_TAG = np.uint64(CRN_REVIEW) << _S56
+_CRN_BEHAVIOUR_TAG = np.uint64(CRN_BEHAVIOUR) << _S56
+_CRN_SPECIALS_TAG = np.uint64(CRN_SPECIALS) << _S56
+_CRN_PACK_TAG = np.uint64(CRN_PACK) << _S56
 
 
 @njit(cache=True, nogil=True)
@@ -854,7 +857,7 @@ _S40 = np.uint64(40)
 @njit(cache=True, nogil=True)
 def notice_draws(
     a_key, a_kind, a_time, a_cohort, responder_of_cohort, specials, specials_to_home_office,
-    home_office, specials_tag, pack_tag,
+    home_office,
 ):  # fmt: skip
     """Keys, responders and pack-time uniforms (kept within [1e-12, 1 - 1e-12] for the
     normal quantile) of new breach notifications.
@@ -873,10 +876,10 @@ def notice_draws(
         key[i] = k
         c = a_cohort[i]
         r = responder_of_cohort[c]
-        if c == specials and _crn1(a_key[i], specials_tag, 0) < specials_to_home_office:
+        if c == specials and _crn1(a_key[i], _CRN_SPECIALS_TAG, 0) < specials_to_home_office:
             r = home_office
         responder[i] = r
-        u_pack[i] = min(max(_crn1(k, pack_tag, 0), 1e-12), 1.0 - 1e-12)
+        u_pack[i] = min(max(_crn1(k, _CRN_PACK_TAG, 0), 1e-12), 1.0 - 1e-12)
     return key, responder, u_pack
 
 

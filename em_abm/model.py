@@ -58,15 +58,12 @@ from em_abm.errors import UserError
 from em_abm.geography import Geography
 from em_abm.kernels import (
     CRN_ALLOCATION,
-    CRN_BEHAVIOUR,
     CRN_CUSTODY,
     CRN_NOTIFY,
     CRN_OUTCOME,
-    CRN_PACK,
     CRN_PROXIMITY,
     CRN_RESENTENCE,
     CRN_SOURCE,
-    CRN_SPECIALS,
     FIELD_COUNTERS,
     arrival_terms,
     behaviour_day,
@@ -463,7 +460,7 @@ class EMModel(mesa.Model):
         p = self.p
         k = p["demand.duration_shape"]
         counts = rng.poisson(self.daily_orders * self.duration_mean)
-        cohort = np.repeat(np.arange(len(COHORTS)), counts).astype(np.int8)
+        cohort = np.repeat(_COHORT_CODES, counts)
         n = len(cohort)
         length = rng.gamma(k + 1.0, self.duration_mean[cohort] / k)
         elapsed = rng.random(n) * length
@@ -540,7 +537,7 @@ class EMModel(mesa.Model):
         init_orders(
             slots, attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
             attrs["propensity"], np.full(n, received, dtype=np.int32),
-            np.asarray(end, dtype=np.int32), self.geography.area_region, _BEHAVIOUR_TAG,
+            np.asarray(end, dtype=np.int32), self.geography.area_region,
             o.cohort, o.tag, o.area, o.key, o.risk, o.propensity, o.region, o.received_day,
             o.end_day, o.attempts, o.attempts_total, o.rounds, o.first_round_open,
             o.fitted_day, o.disconnected_day, o.notifications, o.to_custody, o.visit,
@@ -826,7 +823,6 @@ class EMModel(mesa.Model):
         key, responder, u = notice_draws(
             a["key"], a["kind"], a["time"], a["cohort"], _RESPONDER_BY_COHORT,
             COHORTS.index("specials"), p["specials.home_office_share"], HOME_OFFICE,
-            _SPECIALS_TAG, _PACK_TAG,
         )  # fmt: skip
         z = ndtri(u)
         hours = p["monitoring.pack_hours_median"] * np.exp(p["monitoring.pack_hours_sigma"] * z)
@@ -1268,9 +1264,6 @@ def _young_collections_spaced(threshold: int):
 
 
 _COHORT_CODES = np.arange(len(COHORTS), dtype=np.int8)
-_SPECIALS_TAG = np.uint64(CRN_SPECIALS) << np.uint64(56)
-_PACK_TAG = np.uint64(CRN_PACK) << np.uint64(56)
-_BEHAVIOUR_TAG = np.uint64(CRN_BEHAVIOUR << 56)
 
 
 def _apportion(total: int, weights: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 import mesa
 import numpy as np
@@ -27,7 +28,7 @@ class Requester(mesa.Agent):
         super().__init__(model)
         self.cohort_ids = tuple(COHORTS.index(c) for c in self.cohorts)
 
-    def new_orders(self, rng: np.random.Generator, daily_rate) -> list[int]:
+    def new_orders(self, rng: np.random.Generator, daily_rate: Sequence[float]) -> list[int]:
         """Number of new orders today for each of this requester's cohorts (in
         ``cohort_ids`` order), given the expected daily orders of every cohort."""
         return [rng.poisson(daily_rate[c]) for c in self.cohort_ids]
