@@ -63,8 +63,9 @@ def behaviour_day(
 ):  # fmt: skip
     """One day of behaviour for every order slot.
 
-    Counts (active, working, offences while working, all offences) and the expected offences
-    of the working had they been untagged are returned, with the number of alerts last.
+    Counts (active, tagged, working, offences while working, all offences) and the expected
+    offences of the working had they been untagged are returned, with the number of alerts
+    last.
     Alerts are written to ``a_*`` (the fields of the monitoring centre's queue). An order
     whose device is tampered with or loses contact is marked disconnected and, unless a
     visit is already pending, gets an equipment-check visit due today.
@@ -75,6 +76,7 @@ def behaviour_day(
     (serious violations). Slots ``[0, n)`` are scanned.
     """
     n_active = 0
+    n_fitted = 0
     n_work = 0
     n_off_work = 0
     n_off = 0
@@ -93,6 +95,7 @@ def behaviour_day(
             continue
         n_active += 1
         fitted = s == _FITTED
+        n_fitted += fitted
         disc = disconnected_day[i]
         connected = fitted and disc == 2147483647
         working = fitted and disc > working_after
@@ -155,7 +158,7 @@ def behaviour_day(
         a_tag[k] = tag[i]
         a_cohort[k] = cohort[i]
         k += 1
-    return n_active, n_work, n_off_work, n_off, expected, k
+    return n_active, n_fitted, n_work, n_off_work, n_off, expected, k
 
 
 _S11 = np.uint64(11)

@@ -557,9 +557,7 @@ class EMModel(mesa.Model):
         if TagWearer not in self._agents_by_type:  # the first wearer registers the type
             agents.append(TagWearer(self, slot_list[0], uids[0]))
         agents += TagWearer.create_batch(self, slot_list[len(agents) :], uids[len(agents) :])
-        table = o.agent
-        for slot, agent in zip(slot_list, agents, strict=True):
-            table[slot] = agent
+        o.attach(slot_list, agents)
         return slots
 
     def _close(self, slots: np.ndarray) -> None:
@@ -584,12 +582,7 @@ class EMModel(mesa.Model):
             "orders_closed_with_breach", np.count_nonzero(was_fitted & (o.notifications[slots] > 0))
         )
         self.orders_closed += len(slots)
-        table = o.agent
-        agents = []
-        for slot in slots.tolist():
-            agents.append(table[slot])
-            table[slot] = None
-        TagWearer.remove_batch(self, agents)
+        TagWearer.remove_batch(self, o.detach(slots.tolist()))
 
     def _arrivals(self, d: int) -> None:
         rng, p = self.rngs["arrivals"], self.p
@@ -735,7 +728,7 @@ class EMModel(mesa.Model):
         if len(self._alert_buffer) < o.n:
             self._alert_buffer = np.empty(o.capacity, dtype=ALERT_DTYPE)
         buf = self._alert_buffer
-        n_active, n_work, n_off_work, n_off, expected, k = behaviour_day(
+        n_active, n_fitted, n_work, n_off_work, n_off, expected, k = behaviour_day(
             o.n, o.state, o.disconnected_day, o.fitted_day, o.behaviour_key, o.proximity,
             o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
             o.uid, o.key, o.risk, o.tag, o.cohort, o.visit, o.ready_day,
@@ -756,6 +749,7 @@ class EMModel(mesa.Model):
         self._count("reoffences_while_unmonitored", n_off - n_off_work)
         self._count("reoffences_expected_if_untagged", expected)
         self._count("unmonitored_days", n_active - n_work)
+        self.wearer_days += n_fitted
         self._unmonitored_today = n_active - n_work
         if d % 7 == 0 or self._probation_cases is None:  # caseloads move slowly: weekly
             state = o.view("state")
@@ -1126,6 +1120,7 @@ class EMModel(mesa.Model):
     notices_created = 0  # breach notifications sent, since the start of warm-up
     notices_answered = 0
     notices_unanswered = 0
+    wearer_days = 0  # tagged person-days simulated, warm-up included (the work a run does)
     _unmonitored_today = 0
     _probation_cases: np.ndarray | None = None
     _capacity_cache: tuple | None = None

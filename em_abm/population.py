@@ -15,7 +15,9 @@ acts on it or it expires.
 
 from __future__ import annotations
 
+from collections import deque
 from enum import IntEnum
+from itertools import repeat
 from typing import ClassVar
 
 import numpy as np
@@ -176,6 +178,16 @@ class OrderTable(SlotTable):
     def release(self, slots: np.ndarray) -> None:
         self.visit[slots] = Visit.NONE
         super().release(slots)
+
+    def attach(self, slots: list[int], agents: list) -> None:
+        """Record each slot's agent (``slots`` and ``agents`` in step)."""
+        deque(map(self.agent.__setitem__, slots, agents), maxlen=0)
+
+    def detach(self, slots: list[int]) -> list:
+        """The agents of ``slots``, which are then left empty."""
+        agents = list(map(self.agent.__getitem__, slots))
+        deque(map(self.agent.__setitem__, slots, repeat(None)), maxlen=0)
+        return agents
 
 
 class NotificationTable(SlotTable):

@@ -157,6 +157,23 @@ def test_scale_scales_population_and_capacity():
     assert ratio == pytest.approx(4.0, rel=0.1)
 
 
+def test_wearer_days_count_the_tagged_on_every_simulated_day(make_model):
+    """``wearer_days`` (the benchmarks' measure of work) adds up the orders that are fitted
+    when each day's behaviour is simulated, warm-up days included."""
+    m = make_model(years=0.2, scale=0.05)
+    assert m.warmup > 0
+    behaviour, seen = m._behaviour, []
+
+    def counted(d):
+        seen.append(np.count_nonzero(m.orders.view("state") == State.FITTED))
+        behaviour(d)
+
+    m._behaviour = counted
+    m.run()
+    assert len(seen) == m.warmup + m.n_days
+    assert m.wearer_days == sum(seen) > col(m, "tagged").sum()
+
+
 def test_wearer_agents_read_their_order():
     m = EMModel(rng=1, years=0.1, scale=0.02)
     m.run()
