@@ -1,11 +1,14 @@
 """How run time and memory grow with scale.
 
-Runs ``baseline_2026`` for 3 years at scales 0.25, 0.5, 1, 2 and 4, each in a fresh process
-(so peak memory is per scale), and times the median of ``--repeat`` runs after a tiny
-warm-up run, as ``bench_fullscale.py`` does (the first run in a process loads the compiled
-kernels from numba's cache, about half a second that is not the cost of a run). Fits the
-exponent b of time ~ scale^b by least squares on logs and prints a table. Expect b near 1
-(linear in the population) and peak memory well under 600 MB at scale 1.
+Runs ``baseline_2026`` for 3 years at scales 0.25, 0.5, 1, 2 and 4, each run in a fresh
+process (so peak memory is per scale) after a tiny warm-up run, as ``bench_fullscale.py``
+does (the first run in a process loads the compiled kernels from numba's cache, about half
+a second that is not the cost of a run). The scales are taken in turn, ``--repeat`` rounds
+of all of them, and each scale's median is kept: a shared machine's speed drifts over the
+minutes this takes, and rounds spread the drift over every scale rather than favouring the
+scales timed in a fast moment. Fits the exponent b of time ~ scale^b by least squares on
+logs and prints a table. Expect b near 1 (linear in the population) and peak memory well
+under 600 MB at scale 1.
 
 Usage: ``python benchmarks/bench_scaling.py [--scales 0.25 0.5 1 2 4] [--years 3] [--repeat 3]``
 """
@@ -14,49 +17,58 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 
 import numpy as np
 
 CHILD = """
-import gc, json, resource, sys, time
+import json, resource, sys, time
 from em_abm.model import EMModel
-scale, years, repeat = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+scale, years = float(sys.argv[1]), float(sys.argv[2])
 EMModel("baseline_2026", rng=1, years=0.05, scale=0.01).run()  # load compiled kernels
-seconds = []
-for _ in range(repeat):
-    t0 = time.perf_counter()
-    m = EMModel("baseline_2026", rng=1, years=years, scale=scale)
-    m.run()
-    seconds.append(time.perf_counter() - t0)
-    del m
-    gc.collect()  # a finished model is a web of references: free it before the next
-print(json.dumps({"seconds": sorted(seconds)[len(seconds) // 2],
+t0 = time.perf_counter()
+EMModel("baseline_2026", rng=1, years=years, scale=scale).run()
+print(json.dumps({"seconds": time.perf_counter() - t0,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+
+def _time_one(scale: float, years: float) -> tuple[float, float]:
+    """Seconds and peak resident memory (MB) of one run in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(scale), str(years)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return r["seconds"], r["peak_rss_mb"]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0])
     ap.add_argument("--years", type=float, default=3.0)
-    ap.add_argument("--repeat", type=int, default=3, help="runs per scale (median timed)")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds over the scales (median timed)")
     args = ap.parse_args()
-    rows = []
+    times: dict[float, list[float]] = {s: [] for s in args.scales}
+    peaks: dict[float, float] = dict.fromkeys(args.scales, 0.0)
+    for r in range(args.repeat):
+        for s in args.scales:
+            seconds, peak = _time_one(s, args.years)
+            times[s].append(seconds)
+            peaks[s] = max(peaks[s], peak)
+            print(f"round {r + 1}, scale {s:g}: {seconds:.2f} s", flush=True)
     for s in args.scales:
-        out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(s), str(args.years), str(args.repeat)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        rows.append((s, r["seconds"], r["peak_rss_mb"]))
+        runs = ", ".join(f"{t:.2f}" for t in times[s])
         print(
-            f"scale {s:5g}: {r['seconds']:7.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True
+            f"scale {s:5g}: {statistics.median(times[s]):7.2f} s ({runs})  "
+            f"peak RSS {peaks[s]:7.0f} MB"
         )
-    scales, seconds = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    scales = np.array(args.scales)
+    seconds = np.array([statistics.median(times[s]) for s in args.scales])
     b = np.polyfit(np.log(scales), np.log(seconds), 1)[0]
     large = scales >= 1
     b_large = (
