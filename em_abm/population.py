@@ -180,7 +180,9 @@ class OrderTable(SlotTable):
         super().release(slots)
 
     def attach(self, slots: list[int], agents: list) -> None:
-        """Record each slot's agent (``slots`` and ``agents`` in step)."""
+        """Record each slot's agent (``agents[i]`` is the agent of ``slots[i]``)."""
+        if len(slots) != len(agents):
+            raise ValueError(f"{len(slots)} slots for {len(agents)} agents")
         deque(map(self.agent.__setitem__, slots, agents), maxlen=0)
 
     def detach(self, slots: list[int]) -> list:
