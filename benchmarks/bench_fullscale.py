@@ -4,7 +4,8 @@ Runs ``baseline_2026`` for 3 simulated years at full scale (one warm-up run, the
 of ``--repeats`` runs) and, in the same process, the framework floor: a bare ``mesa.Model``
 with 28,700 x scale agents whose ``step()`` does nothing, advanced one ``shuffle_do("step")``
 per simulated day for the same number of days (warm-up days included, as the model simulates
-them too).
+them too). The floor's days are timed in ``--repeats`` parts, one after each timed model run,
+so that a shared machine's drift in speed weighs on the model and the floor alike.
 
 The last line printed is machine-readable:
 ``wearer_days_per_s=<x> floor_ratio=<model s / floor s> peak_rss_mb=<m>``
@@ -34,9 +35,15 @@ class _Idle(mesa.Agent):
         pass
 
 
-def time_floor(n_agents: int, days: int) -> float:
+def floor_model(n_agents: int) -> mesa.Model:
+    """A bare Mesa model of ``n_agents`` agents whose ``step()`` does nothing."""
     model = mesa.Model(rng=1)
     _Idle.create_agents(model, n_agents)
+    return model
+
+
+def time_floor(model: mesa.Model, days: int) -> float:
+    """Seconds for ``days`` of one ``shuffle_do("step")`` each."""
     t0 = time.perf_counter()
     for _ in range(days):
         model.agents.shuffle_do("step")
@@ -61,11 +68,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    time_model(args.scale, args.years)  # warm-up: imports, caches
-    runs = [time_model(args.scale, args.years) for _ in range(args.repeats)]
+    warm = time_model(args.scale, args.years)  # warm-up: imports, caches
+    days = warm[3]
+    floor = floor_model(round(28_700 * args.scale))
+    parts = [days // args.repeats + (i < days % args.repeats) for i in range(args.repeats)]
+    runs, floor_s = [], 0.0
+    for part in parts:  # alternate model runs and parts of the floor
+        runs.append(time_model(args.scale, args.years))
+        floor_s += time_floor(floor, part)
     model_s = statistics.median(r[0] for r in runs)
-    wearer_days, recorded_days, days = runs[0][1], runs[0][2], runs[0][3]
-    floor_s = time_floor(round(28_700 * args.scale), days)
+    wearer_days, recorded_days = runs[0][1], runs[0][2]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"model: {model_s:.2f} s (median of {args.repeats}: "
