@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 
 from em_abm.metrics import BY_NAME
@@ -125,11 +126,28 @@ def _finish(fig, axes, folder, name: str):
     for a in axes[-1]:
         a.set_xlabel("date")
         locator = mdates.AutoDateLocator()
+        formatter = mdates.ConciseDateFormatter(locator)
         a.xaxis.set_major_locator(locator)
-        a.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        a.xaxis.set_major_formatter(formatter)
+        if folder is not None:
+            _freeze_ticks(a.xaxis, locator, formatter)
     if folder is not None:
         _save(fig, folder, name)
     return fig
+
+
+def _freeze_ticks(axis, locator, formatter) -> None:
+    """Replace ``axis``'s locator and formatter by the ticks and labels they give now.
+
+    A figure being saved does not change its limits, but the layout engine asks for the
+    ticks many times, and date ticks are slow to work out (a second of a six-panel figure).
+    The saved image is the same byte for byte. Figures returned for interactive use keep
+    live tickers, so that zooming moves the ticks."""
+    ticks = locator()
+    fixed = mticker.FixedFormatter(formatter.format_ticks(ticks))
+    fixed.set_offset_string(formatter.get_offset())
+    axis.set_major_locator(mticker.FixedLocator(ticks))
+    axis.set_major_formatter(fixed)
 
 
 def _monthly(ts, columns):

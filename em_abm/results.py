@@ -90,8 +90,8 @@ class RunResult:
         return cls(timeseries=ts, summary=summary, params=meta.get("params", {}), metadata=meta)
 
     def plot(self, folder: str | os.PathLike | None = None, *, which: str = "overview"):
-        """Draw a figure (``overview`` or ``breaches``); with ``folder``, save every figure there
-        and return the list of paths. Without, return the one figure."""
+        """Draw a figure (``overview``, ``breaches`` or ``system``); with ``folder``, save every
+        figure there and return the list of paths. Without, return the one figure."""
         from em_abm import plots
 
         if folder is None:

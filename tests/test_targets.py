@@ -1,17 +1,34 @@
 """The baseline reproduces the published figures it was calibrated to (FACTS.md)."""
 
+from pathlib import Path
+
 import pytest
 
 from em_abm.results import run_model
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 TARGET_TAGGED = 28_700  # NAO key facts: people tagged, March 2026
 TARGET_MIX = {"post_release": 0.37, "court_bail": 0.34, "immigration": 0.15, "court_sentence": 0.14}
 
 
 @pytest.fixture(scope="module")
-def baseline():
+def baseline_result():
     """baseline_2026, 3 years, full scale (a few seconds)."""
-    return run_model("baseline_2026", seed=1, years=3, scale=1.0).summary
+    return run_model("baseline_2026", seed=1, years=3, scale=1.0)
+
+
+@pytest.fixture(scope="module")
+def baseline(baseline_result):
+    return baseline_result.summary
+
+
+def test_the_readme_shows_what_the_model_draws(baseline_result, tmp_path):
+    """The README's figures of this run (``docs/*_baseline_2026.png``) are the current
+    model's, byte for byte: ``scripts/readme_figures.py`` redraws them after a change."""
+    for path in baseline_result.plot(folder=tmp_path):
+        committed = DOCS / f"{path.stem}_baseline_2026.png"
+        assert path.read_bytes() == committed.read_bytes(), f"{committed.name} is out of date"
 
 
 def test_tagged_population_within_5_percent(baseline):
