@@ -20,8 +20,11 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+
+FIGURE = Path(__file__).resolve().parent / "figures" / "scaling.png"
 
 CHILD = """
 import json, resource, sys, time
@@ -52,6 +55,9 @@ def main() -> None:
     ap.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0])
     ap.add_argument("--years", type=float, default=3.0)
     ap.add_argument("--repeat", type=int, default=3, help="rounds over the scales (median timed)")
+    ap.add_argument(
+        "--figure", type=Path, default=FIGURE, help=f"where to draw the figure (default {FIGURE})"
+    )
     args = ap.parse_args()
     times: dict[float, list[float]] = {s: [] for s in args.scales}
     peaks: dict[float, float] = dict.fromkeys(args.scales, 0.0)
@@ -82,10 +88,65 @@ def main() -> None:
         "what a run costs whatever its population (about 1,300 simulated days of Python "
         "and numpy calls)"
     )
+    draw(args.figure, times, peaks, b, fixed, per_scale, args.years)
+    print(f"wrote {args.figure}")
     print(
         f"scaling_exponent={b:.3f} exponent_from_scale_1={b_large:.3f} "
         f"fixed_s={fixed:.2f} per_scale_s={per_scale:.2f}"
     )
+
+
+def draw(
+    path: Path, times, peaks, exponent: float, fixed: float, per_scale: float, years: float
+) -> None:
+    """Time against scale on log axes (every run, the medians, the fitted power law and
+    the least-squares line) and peak memory against scale with the targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from em_abm.plots import OKABE_ITO, PNG_META
+
+    scales = np.array(sorted(times))
+    medians = np.array([statistics.median(times[s]) for s in scales])
+    fig, (ax, mx) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    for s in scales:
+        ax.scatter([s] * len(times[s]), times[s], color=OKABE_ITO[4], s=12, zorder=2)
+    ax.plot(scales, medians, "o", color=OKABE_ITO[0], label="median of the runs", zorder=3)
+    grid = np.geomspace(scales.min(), scales.max(), 50)
+    coef = np.polyfit(np.log(scales), np.log(medians), 1)
+    ax.plot(grid, np.exp(np.polyval(coef, np.log(grid))), color=OKABE_ITO[0], lw=1,
+            label=f"power law, exponent {exponent:.2f}")  # fmt: skip
+    ax.plot(grid, fixed + per_scale * grid, color=OKABE_ITO[5], ls="--", lw=1,
+            label=f"{fixed:.2f} s + {per_scale:.2f} s x scale")  # fmt: skip
+    ref = scales[scales <= 1].max() if (scales <= 1).any() else scales.min()
+    at_ref = medians[scales == ref][0] / ref
+    ax.plot(grid, at_ref * grid, color="black", ls=":", lw=1,
+            label=f"proportional to scale, through scale {ref:g}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("scale (1 = England and Wales)")
+    ax.set_ylabel(f"seconds for {years:g} simulated years")
+    ax.set_title("Run time against population", fontsize=10)
+    ax.grid(alpha=0.3, linewidth=0.5, which="both")
+    ax.legend(fontsize=8, loc="upper left")
+    mx.plot(scales, [peaks[s] for s in scales], "o-", color=OKABE_ITO[0], label="peak RSS")
+    mx.scatter([1, 4], [600, 2048], marker="_", s=300, color=OKABE_ITO[5],
+               label="target (600 MB at 1, 2 GB at 4)")  # fmt: skip
+    mx.set_xscale("log")
+    for a in (ax, mx):
+        a.set_xticks(scales, [f"{s:g}" for s in scales])
+        a.minorticks_off()
+    mx.set_xlabel("scale (1 = England and Wales)")
+    mx.set_ylabel("MB")
+    mx.set_ylim(0, None)
+    mx.set_title("Peak resident memory of a run's process", fontsize=10)
+    mx.grid(alpha=0.3, linewidth=0.5)
+    mx.legend(fontsize=8, loc="upper left")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, metadata=PNG_META)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
