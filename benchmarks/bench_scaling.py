@@ -105,6 +105,7 @@ def draw(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     from em_abm.plots import OKABE_ITO, PNG_META
 
@@ -138,6 +139,10 @@ def draw(
     for a in (ax, mx):
         a.set_xticks(scales, [f"{s:g}" for s in scales])
         a.minorticks_off()
+    lo, hi = min(min(t) for t in times.values()), max(max(t) for t in times.values())
+    steps = [m * 10.0**e for e in range(-2, 4) for m in (1, 2, 5)]
+    ax.set_yticks([v for v in steps if lo / 1.5 <= v <= hi * 1.5])
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     mx.set_xlabel("scale (1 = England and Wales)")
     mx.set_ylabel("MB")
     mx.set_ylim(0, None)
