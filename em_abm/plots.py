@@ -140,7 +140,7 @@ def _freeze_ticks(axis, locator, formatter) -> None:
     """Replace ``axis``'s locator and formatter by the ticks and labels they give now.
 
     A figure being saved does not change its limits, but the layout engine asks for the
-    ticks many times, and date ticks are slow to work out (a second of a six-panel figure).
+    ticks many times, and date ticks are slow to work out (0.3-0.5 s of a six-panel figure).
     The saved image is the same byte for byte. Figures returned for interactive use keep
     live tickers, so that zooming moves the ticks."""
     ticks = locator()

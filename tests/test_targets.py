@@ -1,4 +1,5 @@
-"""The baseline reproduces the published figures it was calibrated to (FACTS.md)."""
+"""The baseline reproduces the published figures it was calibrated to (FACTS.md), and the
+README shows its current figures."""
 
 from pathlib import Path
 
