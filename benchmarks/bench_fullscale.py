@@ -23,11 +23,16 @@ import argparse
 import resource
 import statistics
 import time
+from typing import NamedTuple
 
 import mesa
 
 from em_abm.model import EMModel
 from em_abm.results import build_timeseries
+
+# The floor's agents at scale 1: the people tagged in March 2026 (FACTS.md, NAO key facts),
+# the population the issue's floor visits.
+FLOOR_AGENTS = 28_700
 
 
 class _Idle(mesa.Agent):
@@ -50,15 +55,20 @@ def time_floor(model: mesa.Model, days: int) -> float:
     return time.perf_counter() - t0
 
 
-def time_model(scale: float, years: float) -> tuple[float, int, float, int]:
-    """Seconds to build, run and summarise the model; tagged person-days simulated and
-    recorded; simulated days."""
+class Timed(NamedTuple):
+    seconds: float  # to build, run and summarise the model
+    wearer_days: int  # tagged person-days simulated, warm-up included
+    recorded_days: float  # tagged person-days of the recorded period
+    days: int  # simulated days
+
+
+def time_model(scale: float, years: float) -> Timed:
     t0 = time.perf_counter()
     model = EMModel("baseline_2026", rng=1, years=years, scale=scale)
     model.run()
     ts = build_timeseries(model)
     seconds = time.perf_counter() - t0
-    return seconds, model.wearer_days, float(ts["tagged"].sum()), model.warmup + model.n_days
+    return Timed(seconds, model.wearer_days, float(ts["tagged"].sum()), model.warmup + model.n_days)
 
 
 def main() -> None:
@@ -68,23 +78,23 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    warm = time_model(args.scale, args.years)  # warm-up: imports, caches
-    days = warm[3]
-    floor = floor_model(round(28_700 * args.scale))
+    days = time_model(args.scale, args.years).days  # warm-up: imports, caches
+    n_floor = round(FLOOR_AGENTS * args.scale)
+    floor = floor_model(n_floor)
     parts = [days // args.repeats + (i < days % args.repeats) for i in range(args.repeats)]
     runs, floor_s = [], 0.0
     for part in parts:  # alternate model runs and parts of the floor
         runs.append(time_model(args.scale, args.years))
         floor_s += time_floor(floor, part)
-    model_s = statistics.median(r[0] for r in runs)
-    wearer_days, recorded_days = runs[0][1], runs[0][2]
+    model_s = statistics.median(r.seconds for r in runs)
+    wearer_days, recorded_days = runs[0].wearer_days, runs[0].recorded_days
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"model: {model_s:.2f} s (median of {args.repeats}: "
-        f"{', '.join(f'{r[0]:.2f}' for r in runs)}) for {days} simulated days "
+        f"{', '.join(f'{r.seconds:.2f}' for r in runs)}) for {days} simulated days "
         f"at scale {args.scale:g}"
     )
-    print(f"floor: {floor_s:.2f} s (bare Mesa loop over {round(28_700 * args.scale):,} agents)")
+    print(f"floor: {floor_s:.2f} s (bare Mesa loop over {n_floor:,} agents)")
     print(
         f"tagged person-days: {wearer_days / 1e6:.1f} M simulated ({days} days), of which "
         f"{recorded_days / 1e6:.1f} M recorded ({recorded_days / model_s / 1e6:.2f} M per second "

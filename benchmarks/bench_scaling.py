@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 FIGURE = Path(__file__).resolve().parent / "figures" / "scaling.png"
+MEMORY_TARGETS_MB = {1.0: 600, 4.0: 2048}  # issue 4/9: peak RSS at scale 1 and at scale 4
 
 CHILD = """
 import json, resource, sys, time
@@ -75,7 +76,8 @@ def main() -> None:
         )
     scales = np.array(args.scales)
     seconds = np.array([statistics.median(times[s]) for s in args.scales])
-    b = np.polyfit(np.log(scales), np.log(seconds), 1)[0]
+    power = np.polyfit(np.log(scales), np.log(seconds), 1)  # exponent, log of the constant
+    b = power[0]
     large = scales >= 1
     b_large = (
         np.polyfit(np.log(scales[large]), np.log(seconds[large]), 1)[0]
@@ -85,10 +87,10 @@ def main() -> None:
     per_scale, fixed = np.polyfit(scales, seconds, 1)
     print(
         f"time ~ {fixed:.2f} s + {per_scale:.2f} s x scale (least squares); the fixed part is "
-        "what a run costs whatever its population (about 1,300 simulated days of Python "
-        "and numpy calls)"
+        "what a run costs whatever its population (the Python and numpy calls of every "
+        "simulated day)"
     )
-    draw(args.figure, times, peaks, b, fixed, per_scale, args.years)
+    draw(args.figure, scales, seconds, times, peaks, power, (fixed, per_scale), args.years)
     print(f"wrote {args.figure}")
     print(
         f"scaling_exponent={b:.3f} exponent_from_scale_1={b_large:.3f} "
@@ -96,11 +98,10 @@ def main() -> None:
     )
 
 
-def draw(
-    path: Path, times, peaks, exponent: float, fixed: float, per_scale: float, years: float
-) -> None:
-    """Time against scale on log axes (every run, the medians, the fitted power law and
-    the least-squares line) and peak memory against scale with the targets."""
+def draw(path: Path, scales, medians, times, peaks, power, line, years: float) -> None:
+    """Time against scale on log axes (every run in ``times``, the ``medians``, the fitted
+    ``power`` law and the least-squares ``line``: fixed and per-scale seconds) and peak
+    memory against scale with the targets."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,16 +110,14 @@ def draw(
 
     from em_abm.plots import OKABE_ITO, PNG_META
 
-    scales = np.array(sorted(times))
-    medians = np.array([statistics.median(times[s]) for s in scales])
+    fixed, per_scale = line
     fig, (ax, mx) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for s in scales:
         ax.scatter([s] * len(times[s]), times[s], color=OKABE_ITO[4], s=12, zorder=2)
     ax.plot(scales, medians, "o", color=OKABE_ITO[0], label="median of the runs", zorder=3)
     grid = np.geomspace(scales.min(), scales.max(), 50)
-    coef = np.polyfit(np.log(scales), np.log(medians), 1)
-    ax.plot(grid, np.exp(np.polyval(coef, np.log(grid))), color=OKABE_ITO[0], lw=1,
-            label=f"power law, exponent {exponent:.2f}")  # fmt: skip
+    ax.plot(grid, np.exp(np.polyval(power, np.log(grid))), color=OKABE_ITO[0], lw=1,
+            label=f"power law, exponent {power[0]:.2f}")  # fmt: skip
     ax.plot(grid, fixed + per_scale * grid, color=OKABE_ITO[5], ls="--", lw=1,
             label=f"{fixed:.2f} s + {per_scale:.2f} s x scale")  # fmt: skip
     ref = scales[scales <= 1].max() if (scales <= 1).any() else scales.min()
@@ -133,8 +132,8 @@ def draw(
     ax.grid(alpha=0.3, linewidth=0.5, which="both")
     ax.legend(fontsize=8, loc="upper left")
     mx.plot(scales, [peaks[s] for s in scales], "o-", color=OKABE_ITO[0], label="peak RSS")
-    mx.scatter([1, 4], [600, 2048], marker="_", s=300, color=OKABE_ITO[5],
-               label="target (600 MB at 1, 2 GB at 4)")  # fmt: skip
+    mx.scatter(list(MEMORY_TARGETS_MB), list(MEMORY_TARGETS_MB.values()), marker="_", s=300,
+               color=OKABE_ITO[5], label="target (600 MB at 1, 2 GB at 4)")  # fmt: skip
     mx.set_xscale("log")
     for a in (ax, mx):
         a.set_xticks(scales, [f"{s:g}" for s in scales])
