@@ -552,11 +552,11 @@ class EMModel(mesa.Model):
                 crn(o.key[slots], CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"]
             )
             self._refresh_hazards(slots)
-        slot_list, uids = slots.tolist(), o.uid[slots].tolist()
+        slot_list = slots.tolist()
         agents = []
         if TagWearer not in self._agents_by_type:  # the first wearer registers the type
-            agents.append(TagWearer(self, slot_list[0], uids[0]))
-        agents += TagWearer.create_batch(self, slot_list[len(agents) :], uids[len(agents) :])
+            agents.append(TagWearer(self, slot_list[0]))
+        agents += TagWearer.create_batch(self, slot_list[len(agents) :])
         o.attach(slot_list, agents)
         return slots
 

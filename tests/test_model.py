@@ -182,6 +182,14 @@ def test_wearer_agents_read_their_order():
     assert w.cohort in ("post_release", "court_bail", "immigration", "court_sentence", "specials")
     assert w.home_area in m.geography.areas
     assert w.order_end >= w.order_start
+    # each live order has one agent, which knows its order's number; agents are numbered
+    # by Mesa in the order they are created, as orders are
+    uids = [a.order_uid for a in m.agents_by_type[TagWearer]]
+    assert sorted(uids) == sorted(m.orders.uid[m.orders.live()].tolist())
+    ids = [a.unique_id for a in m.agents_by_type[TagWearer]]
+    by_order = [i for _, i in sorted(zip(uids, ids, strict=True))]
+    assert by_order == sorted(set(ids))
+    assert w.pos is None and f"uid={w.order_uid}," in repr(w)
 
 
 def test_common_random_numbers_are_uniform_and_independent():

@@ -21,22 +21,25 @@ def _observed(model: mesa.Model) -> bool:
 class TagWearer(mesa.Agent):
     """A person subject to an electronic monitoring order.
 
-    The agent carries identity (its order's ``uid`` and the slot of the order in the
-    model's :class:`~em_abm.population.OrderTable`); the order's day-to-day state lives in
-    the table's arrays, where the model updates every wearer at once. The properties below
-    read it, so that code working with one wearer can stay readable.
+    The agent carries the slot of its order in the model's
+    :class:`~em_abm.population.OrderTable`; the order's number (``uid``) and day-to-day
+    state live in the table's arrays, where the model updates every wearer at once. The
+    properties below read them, so that code working with one wearer can stay readable.
+    They describe the wearer while the agent is in the model: when the order ends, the agent
+    is removed and its slot is given to a later order.
     """
 
-    def __init__(self, model: mesa.Model, slot: int, order_uid: int) -> None:
+    pos = None  # no space: a wearer's home is an area of the geography (``home_area``)
+
+    def __init__(self, model: mesa.Model, slot: int) -> None:
         super().__init__(model)
         self.slot = slot
-        self.order_uid = order_uid
 
     @classmethod
-    def create_batch(cls, model: mesa.Model, slots: list[int], uids: list[int]) -> list[TagWearer]:
+    def create_batch(cls, model: mesa.Model, slots: list[int]) -> list[TagWearer]:
         """One agent per new order, registered with the model in one go.
 
-        Equivalent to calling ``TagWearer(model, slot, uid)`` for each order, but it fills
+        Equivalent to calling ``TagWearer(model, slot)`` for each order, but it fills
         Mesa's agent registries directly: Mesa's per-agent registration (a signal emission and
         a log call per agent) costs about 8 microseconds per agent created and removed, which
         for 300,000 orders would be most of a run's time. No em-abm component subscribes to
@@ -45,13 +48,13 @@ class TagWearer(mesa.Agent):
         """
         registry = model._agents_by_type.get(cls)
         if registry is None or cls._datasets or _observed(model):
-            return [cls(model, s, u) for s, u in zip(slots, uids, strict=True)]
+            return [cls(model, s) for s in slots]
         new = object.__new__
         first = model.agent_id_counter
         agents = []
-        for i, (s, u) in enumerate(zip(slots, uids, strict=True)):
+        for i, s in enumerate(slots):
             a = new(cls)
-            a.model, a.unique_id, a.pos, a.slot, a.order_uid = model, first + i, None, s, u
+            a.model, a.unique_id, a.slot = model, first + i, s
             agents.append(a)
         model.agent_id_counter = first + len(agents)
         keys = dict.fromkeys(agents)
@@ -72,6 +75,11 @@ class TagWearer(mesa.Agent):
 
     def _get(self, name: str):
         return getattr(self.model.orders, name)[self.slot]
+
+    @property
+    def order_uid(self) -> int:
+        """The order's number (orders are numbered from 0 in the order they arrive)."""
+        return int(self._get("uid"))
 
     @property
     def cohort(self) -> str:
