@@ -10,7 +10,7 @@ scales timed in a fast moment. Fits the exponent b of time ~ scale^b by least sq
 logs and prints a table. Expect b near 1 (linear in the population) and peak memory well
 under 600 MB at scale 1.
 
-Usage: ``python benchmarks/bench_scaling.py [--scales 0.25 0.5 1 2 4] [--years 3] [--repeat 3]``
+Usage: ``python benchmarks/bench_scaling.py [--scales 0.25 0.5 1 2 4] [--years 3] [--repeat 5]``
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0])
     ap.add_argument("--years", type=float, default=3.0)
-    ap.add_argument("--repeat", type=int, default=3, help="rounds over the scales (median timed)")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds over the scales (median timed)")
     ap.add_argument(
         "--figure", type=Path, default=FIGURE, help=f"where to draw the figure (default {FIGURE})"
     )
@@ -84,6 +84,15 @@ def main() -> None:
         if large.sum() >= 2
         else float("nan")
     )
+    # One exponent per round: how far the machine's drift alone moves the fit.
+    by_round = [
+        np.polyfit(np.log(scales), np.log([times[s][r] for s in args.scales]), 1)[0]
+        for r in range(args.repeat)
+    ]
+    print(
+        "exponent of each round alone: " + ", ".join(f"{e:.2f}" for e in by_round)
+        + " (the spread is the machine's drift, not the model)"
+    )  # fmt: skip
     per_scale, fixed = np.polyfit(scales, seconds, 1)
     print(
         f"time ~ {fixed:.2f} s + {per_scale:.2f} s x scale (least squares); the fixed part is "
@@ -94,6 +103,7 @@ def main() -> None:
     print(f"wrote {args.figure}")
     print(
         f"scaling_exponent={b:.3f} exponent_from_scale_1={b_large:.3f} "
+        f"round_exponents={min(by_round):.3f}-{max(by_round):.3f} "
         f"fixed_s={fixed:.2f} per_scale_s={per_scale:.2f}"
     )
 
