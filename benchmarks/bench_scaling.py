@@ -51,6 +51,12 @@ def _time_one(scale: float, years: float) -> tuple[float, float]:
     return r["seconds"], r["peak_rss_mb"]
 
 
+def _power_law(scales, seconds) -> np.ndarray:
+    """Least-squares fit of log time on log scale: the exponent, then the log of the
+    constant."""
+    return np.polyfit(np.log(scales), np.log(seconds), 1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0])
@@ -76,18 +82,13 @@ def main() -> None:
         )
     scales = np.array(args.scales)
     seconds = np.array([statistics.median(times[s]) for s in args.scales])
-    power = np.polyfit(np.log(scales), np.log(seconds), 1)  # exponent, log of the constant
+    power = _power_law(scales, seconds)
     b = power[0]
     large = scales >= 1
-    b_large = (
-        np.polyfit(np.log(scales[large]), np.log(seconds[large]), 1)[0]
-        if large.sum() >= 2
-        else float("nan")
-    )
+    b_large = _power_law(scales[large], seconds[large])[0] if large.sum() >= 2 else float("nan")
     # One exponent per round: how far the machine's drift alone moves the fit.
     by_round = [
-        np.polyfit(np.log(scales), np.log([times[s][r] for s in args.scales]), 1)[0]
-        for r in range(args.repeat)
+        _power_law(scales, [times[s][r] for s in args.scales])[0] for r in range(args.repeat)
     ]
     print(
         "exponent of each round alone: " + ", ".join(f"{e:.2f}" for e in by_round)
