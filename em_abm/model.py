@@ -553,11 +553,7 @@ class EMModel(mesa.Model):
             )
             self._refresh_hazards(slots)
         slot_list = slots.tolist()
-        agents = []
-        if TagWearer not in self._agents_by_type:  # the first wearer registers the type
-            agents.append(TagWearer(self, slot_list[0]))
-        agents += TagWearer.create_batch(self, slot_list[len(agents) :])
-        o.attach(slot_list, agents)
+        o.attach(slot_list, TagWearer.create_batch(self, slot_list))
         return slots
 
     def _close(self, slots: np.ndarray) -> None:

@@ -44,11 +44,14 @@ class TagWearer(mesa.Agent):
         a log call per agent) costs about 8 microseconds per agent created and removed, which
         for 300,000 orders would be most of a run's time. No em-abm component subscribes to
         agent-added signals; when anything does (or Mesa's internals differ), the standard
-        path is used.
+        path is used. The first wearer of a model is made the standard way: it registers
+        the type with Mesa.
         """
-        registry = model._agents_by_type.get(cls)
-        if registry is None or cls._datasets or _observed(model):
+        if cls._datasets or _observed(model):
             return [cls(model, s) for s in slots]
+        registry = model._agents_by_type.get(cls)
+        if registry is None:
+            return [cls(model, slots[0]), *cls.create_batch(model, slots[1:])] if slots else []
         new = object.__new__
         first = model.agent_id_counter
         agents = []
