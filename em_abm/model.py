@@ -553,7 +553,9 @@ class EMModel(mesa.Model):
             )
             self._refresh_hazards(slots)
         slot_list = slots.tolist()
-        o.attach(slot_list, TagWearer.create_batch(self, slot_list))
+        if len(o.agent) < o.n:  # slots used for the first time (they are numbered last)
+            o.agent.extend(TagWearer.for_slots(self, range(len(o.agent), o.n)))
+        TagWearer.enter(self, o.agents(slot_list))
         return slots
 
     def _close(self, slots: np.ndarray) -> None:
@@ -578,7 +580,7 @@ class EMModel(mesa.Model):
             "orders_closed_with_breach", np.count_nonzero(was_fitted & (o.notifications[slots] > 0))
         )
         self.orders_closed += len(slots)
-        TagWearer.remove_batch(self, o.detach(slots.tolist()))
+        TagWearer.leave(self, o.agents(slots.tolist()))
 
     def _arrivals(self, d: int) -> None:
         rng, p = self.rngs["arrivals"], self.p
@@ -1180,10 +1182,11 @@ class EMModel(mesa.Model):
         live = int(np.count_nonzero(o.state[:n]))
         # Every order ever created is live (in exactly one state) or closed, and has one agent.
         assert live + self.orders_closed == o.next_uid, "orders not conserved"
-        agents = [o.agent[i] for i in o.live().tolist()]
-        assert live == len(self.agents_by_type.get(TagWearer, ())), "agents"
-        assert all(a is not None and a.slot == i for a, i in zip(agents, o.live(), strict=True))
-        assert len(o.agent) - o.agent.count(None) == live, "agents of closed orders kept"
+        live_slots = o.live().tolist()
+        in_model = self.agents_by_type.get(TagWearer, ())
+        assert len(o.agent) == n and all(a.slot == i for i, a in enumerate(o.agent)), "slots"
+        assert live == len(in_model), "agents of closed orders kept"
+        assert all(o.agent[i] in in_model for i in live_slots), "live order without its agent"
         assert set(np.unique(o.state[:n])) <= {int(s) for s in State}
         # Pending visits only where they belong.
         visit, state = o.visit[:n], o.state[:n]

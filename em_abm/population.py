@@ -15,9 +15,7 @@ acts on it or it expires.
 
 from __future__ import annotations
 
-from collections import deque
 from enum import IntEnum
-from itertools import repeat
 from typing import ClassVar
 
 import numpy as np
@@ -157,8 +155,9 @@ class SlotTable:
 
 
 class OrderTable(SlotTable):
-    """Orders, with ``agent``: a list (one entry per slot) of each live order's
-    :class:`~em_abm.agents.wearer.TagWearer`, ``None`` once the order closes.
+    """Orders, with ``agent``: a list of the :class:`~em_abm.agents.wearer.TagWearer` of
+    each slot ever used (``agent[i]`` belongs to slot ``i``; it is in the model while the
+    slot's order is live, and joins it again for each later order in the slot).
 
     A list rather than an object array: agents refer to their model, which refers to this
     table, and Python's collector can follow that cycle through a list but not through a
@@ -169,27 +168,15 @@ class OrderTable(SlotTable):
 
     def __init__(self, capacity: int = 1024):
         super().__init__(capacity)
-        self.agent: list = [None] * self.capacity
-
-    def _grow(self, needed: int) -> None:
-        super()._grow(needed)
-        self.agent.extend([None] * (self.capacity - len(self.agent)))
+        self.agent: list = []
 
     def release(self, slots: np.ndarray) -> None:
         self.visit[slots] = Visit.NONE
         super().release(slots)
 
-    def attach(self, slots: list[int], agents: list) -> None:
-        """Record each slot's agent (``agents[i]`` is the agent of ``slots[i]``)."""
-        if len(slots) != len(agents):
-            raise ValueError(f"{len(slots)} slots for {len(agents)} agents")
-        deque(map(self.agent.__setitem__, slots, agents), maxlen=0)
-
-    def detach(self, slots: list[int]) -> list:
-        """The agents of ``slots``, which are then left empty."""
-        agents = list(map(self.agent.__getitem__, slots))
-        deque(map(self.agent.__setitem__, slots, repeat(None)), maxlen=0)
-        return agents
+    def agents(self, slots: list[int]) -> list:
+        """The agents of ``slots``."""
+        return list(map(self.agent.__getitem__, slots))
 
 
 class NotificationTable(SlotTable):

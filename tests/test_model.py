@@ -192,6 +192,46 @@ def test_wearer_agents_read_their_order():
     assert w.pos is None and f"uid={w.order_uid}," in repr(w)
 
 
+def test_wearer_agents_are_reused_by_their_slot_under_a_new_number():
+    m = EMModel(rng=2, years=0.2, scale=0.02, check_invariants=True)
+    first = {id(a): a.unique_id for a in m.orders.agent}
+    m.run()  # the daily invariants check that the agents in the model are the live orders
+    again = [a for a in m.orders.agent if id(a) in first and a.unique_id != first[id(a)]]
+    assert again, "no slot was reused"
+    assert all(a.unique_id > first[id(a)] and a.order_uid >= 0 for a in again)
+    # an object reused by a later order is that order's agent, under a fresh number
+    ids = [a.unique_id for a in m.agents_by_type[TagWearer]]
+    assert len(ids) == len(set(ids)) == np.count_nonzero(m.orders.view("state"))
+
+
+def test_observed_wearers_take_mesas_standard_path_with_the_same_results():
+    """Anything subscribed to Mesa's agent signals hears every wearer enter and leave."""
+    from mesa.experimental.mesa_signals import ModelSignals
+
+    plain = EMModel(rng=3, years=0.1, scale=0.02)
+    plain.run()
+    m = EMModel(rng=3, years=0.1, scale=0.02, check_invariants=True)
+    before = m.orders.next_uid
+    added, removed = [], []
+
+    def on_added(signal):  # Mesa keeps a weak reference: handlers must outlive the run
+        added.append(signal)
+
+    def on_removed(signal):
+        removed.append(signal)
+
+    m.observe("agents", ModelSignals.AGENT_ADDED, on_added)
+    m.observe("agents", ModelSignals.AGENT_REMOVED, on_removed)
+    m.run()
+    assert len(added) == m.orders.next_uid - before > 0
+    assert len(removed) == m.orders_closed > 0
+    entered = [s.additional_kwargs["args"][0] for s in added]
+    assert all(isinstance(a, TagWearer) for a in entered)
+    np.testing.assert_array_equal(m.series, plain.series)
+    ids = sorted(a.unique_id for a in m.agents_by_type[TagWearer])
+    assert ids == sorted(a.unique_id for a in plain.agents_by_type[TagWearer])
+
+
 def test_common_random_numbers_are_uniform_and_independent():
     keys = np.arange(200_000, dtype=np.uint64) * np.uint64(7919)
     u0, u1 = crn(keys, 1, 0), crn(keys, 1, 1)

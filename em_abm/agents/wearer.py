@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from itertools import repeat
 
 import mesa
 from mesa.experimental.mesa_signals import ModelSignals
@@ -25,8 +26,15 @@ class TagWearer(mesa.Agent):
     :class:`~em_abm.population.OrderTable`; the order's number (``uid``) and day-to-day
     state live in the table's arrays, where the model updates every wearer at once. The
     properties below read them, so that code working with one wearer can stay readable.
-    They describe the wearer while the agent is in the model: when the order ends, the agent
-    is removed and its slot is given to a later order.
+
+    Each slot of the order table has one agent object, made when the slot is first used.
+    When an order ends its agent leaves the model (it is deregistered, as by
+    ``Agent.remove``); when a later order takes the slot, the same object joins the model
+    again under a new ``unique_id``. So the agents in the model are always exactly the live
+    orders, numbered by Mesa in the order they arrive, and no object is made or freed per
+    order, which halves the cost of Mesa's agent bookkeeping. To follow a wearer across days,
+    keep its ``unique_id`` or ``order_uid``, not the object, and keep per-wearer state in the
+    order table, not on the agent.
     """
 
     pos = None  # no space: a wearer's home is an area of the geography (``home_area``)
@@ -36,38 +44,50 @@ class TagWearer(mesa.Agent):
         self.slot = slot
 
     @classmethod
-    def create_batch(cls, model: mesa.Model, slots: list[int]) -> list[TagWearer]:
-        """One agent per new order, registered with the model in one go.
-
-        Equivalent to calling ``TagWearer(model, slot)`` for each order, but it fills
-        Mesa's agent registries directly: Mesa's per-agent registration (a signal emission and
-        a log call per agent) costs about 8 microseconds per agent created and removed, which
-        for 300,000 orders would be most of a run's time. No em-abm component subscribes to
-        agent-added signals; when anything does (or Mesa's internals differ), the standard
-        path is used. The first wearer of a model is made the standard way: it registers
-        the type with Mesa.
-        """
-        if cls._datasets or _observed(model):
-            return [cls(model, s) for s in slots]
-        registry = model._agents_by_type.get(cls)
-        if registry is None:
-            return [cls(model, slots[0]), *cls.create_batch(model, slots[1:])] if slots else []
+    def for_slots(cls, model: mesa.Model, slots) -> list[TagWearer]:
+        """Agent objects for order slots used for the first time, not yet in the model
+        (:meth:`enter` registers them)."""
         new = object.__new__
-        first = model.agent_id_counter
         agents = []
-        for i, s in enumerate(slots):
+        for s in slots:
             a = new(cls)
-            a.model, a.unique_id, a.slot = model, first + i, s
+            a.model, a.slot = model, s
             agents.append(a)
+        return agents
+
+    @classmethod
+    def enter(cls, model: mesa.Model, agents: list[TagWearer]) -> None:
+        """Register the agents of new orders with the model, in the orders' order.
+
+        Equivalent to ``model.register_agent(a)`` for each, but it fills Mesa's agent
+        registries directly: Mesa's per-agent registration (a signal emission and a log call
+        per agent) costs about 8 microseconds per agent added and removed, which for 300,000
+        orders would be most of a run's time. No em-abm component subscribes to agent
+        signals; when anything does (or the type has Mesa data sets, or is not yet
+        registered with this model), the standard path is used.
+        """
+        slow = cls._datasets or _observed(model)
+        if slow or cls not in model._agents_by_type:
+            head = agents if slow else agents[:1]  # the first of a model registers the type
+            for a in head:
+                model.register_agent(a)
+                for dataset in cls._datasets:
+                    model.data_registry[dataset].add_agent(a)
+            agents = agents[len(head) :]
+            if not agents:
+                return
+        registry = model._agents_by_type[cls]
+        first = model.agent_id_counter
+        deque(map(setattr, agents, repeat("unique_id"), range(first, first + len(agents))), 0)
         model.agent_id_counter = first + len(agents)
         keys = dict.fromkeys(agents)
         model._all_agents._agents.update(keys)
         registry._agents.update(keys)
-        return agents
 
     @classmethod
-    def remove_batch(cls, model: mesa.Model, agents: list[TagWearer]) -> None:
-        """Remove agents made by :meth:`create_batch` (the counterpart of ``Agent.remove``)."""
+    def leave(cls, model: mesa.Model, agents: list[TagWearer]) -> None:
+        """Deregister the agents of orders that have ended (the counterpart of
+        :meth:`enter`; ``Agent.remove`` for each, on the standard path)."""
         registry = model._agents_by_type.get(cls)
         if registry is None or cls._datasets or _observed(model):
             for a in agents:
