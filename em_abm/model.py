@@ -552,10 +552,7 @@ class EMModel(mesa.Model):
                 crn(o.key[slots], CRN_PROXIMITY, 0) < self.p["pilot.victim_proximity_share"]
             )
             self._refresh_hazards(slots)
-        slot_list = slots.tolist()
-        if len(o.agent) < o.n:  # slots used for the first time (they are numbered last)
-            o.agent.extend(TagWearer.for_slots(self, range(len(o.agent), o.n)))
-        TagWearer.enter(self, o.agents(slot_list))
+        TagWearer.enter(self, slots)
         return slots
 
     def _close(self, slots: np.ndarray) -> None:
@@ -580,7 +577,7 @@ class EMModel(mesa.Model):
             "orders_closed_with_breach", np.count_nonzero(was_fitted & (o.notifications[slots] > 0))
         )
         self.orders_closed += len(slots)
-        TagWearer.leave(self, o.agents(slots.tolist()))
+        TagWearer.leave(self, slots)
 
     def _arrivals(self, d: int) -> None:
         rng, p = self.rngs["arrivals"], self.p

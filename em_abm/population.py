@@ -49,6 +49,7 @@ NO_DAY = np.iinfo(np.int32).max  # "never" for day fields
 # name -> dtype of each per-order field
 ORDER_FIELDS: dict[str, type] = {
     "uid": np.int64,
+    "agent_id": np.int64,  # Mesa ``unique_id`` of the order's agent (TagWearer.unique_id)
     "state": np.int8,
     "cohort": np.int8,
     "tag": np.int8,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from itertools import repeat
 
 import mesa
+import numpy as np
 from mesa.experimental.mesa_signals import ModelSignals
 
 from em_abm.params import COHORTS, TAGS
@@ -40,8 +40,19 @@ class TagWearer(mesa.Agent):
     pos = None  # no space: a wearer's home is an area of the geography (``home_area``)
 
     def __init__(self, model: mesa.Model, slot: int) -> None:
+        self.slot = slot  # first: registration writes the unique_id to the slot's row
         super().__init__(model)
-        self.slot = slot
+
+    @property
+    def unique_id(self) -> int:
+        """Mesa's number for the agent, kept in the order table (``agent_id``), where a
+        day's new agents are numbered in one operation."""
+        return int(self.model.orders.agent_id[self.slot])
+
+    @unique_id.setter
+    def unique_id(self, value: int | None) -> None:
+        if value is not None:  # Agent.__init__ sets None before registration numbers it
+            self.model.orders.agent_id[self.slot] = value
 
     @classmethod
     def for_slots(cls, model: mesa.Model, slots) -> list[TagWearer]:
@@ -56,7 +67,7 @@ class TagWearer(mesa.Agent):
         return agents
 
     @classmethod
-    def enter(cls, model: mesa.Model, agents: list[TagWearer]) -> None:
+    def enter(cls, model: mesa.Model, slots: np.ndarray) -> None:
         """Register the agents of new orders with the model, in the orders' order.
 
         Equivalent to ``model.register_agent(a)`` for each, but it fills Mesa's agent
@@ -66,6 +77,10 @@ class TagWearer(mesa.Agent):
         signals; when anything does (or the type has Mesa data sets, or is not yet
         registered with this model), the standard path is used.
         """
+        table = model.orders
+        if len(table.agent) < table.n:  # slots used for the first time (numbered last)
+            table.agent.extend(cls.for_slots(model, range(len(table.agent), table.n)))
+        agents = table.agents(slots.tolist())
         slow = cls._datasets or _observed(model)
         if slow or cls not in model._agents_by_type:
             head = agents if slow else agents[:1]  # the first of a model registers the type
@@ -73,21 +88,22 @@ class TagWearer(mesa.Agent):
                 model.register_agent(a)
                 for dataset in cls._datasets:
                     model.data_registry[dataset].add_agent(a)
-            agents = agents[len(head) :]
+            agents, slots = agents[len(head) :], slots[len(head) :]
             if not agents:
                 return
         registry = model._agents_by_type[cls]
         first = model.agent_id_counter
-        deque(map(setattr, agents, repeat("unique_id"), range(first, first + len(agents))), 0)
+        table.agent_id[slots] = np.arange(first, first + len(agents))
         model.agent_id_counter = first + len(agents)
         keys = dict.fromkeys(agents)
         model._all_agents._agents.update(keys)
         registry._agents.update(keys)
 
     @classmethod
-    def leave(cls, model: mesa.Model, agents: list[TagWearer]) -> None:
+    def leave(cls, model: mesa.Model, slots: np.ndarray) -> None:
         """Deregister the agents of orders that have ended (the counterpart of
         :meth:`enter`; ``Agent.remove`` for each, on the standard path)."""
+        agents = model.orders.agents(slots.tolist())
         registry = model._agents_by_type.get(cls)
         if registry is None or cls._datasets or _observed(model):
             for a in agents:
