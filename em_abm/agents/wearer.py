@@ -32,7 +32,8 @@ class TagWearer(mesa.Agent):
     ``Agent.remove``); when a later order takes the slot, the same object joins the model
     again under a new ``unique_id``. So the agents in the model are always exactly the live
     orders, numbered by Mesa in the order they arrive, and no object is made or freed per
-    order, which halves the cost of Mesa's agent bookkeeping. To follow a wearer across days,
+    order, which takes about a third off the cost of Mesa's agent bookkeeping (a full-scale
+    run is 10-20% faster). To follow a wearer across days,
     keep its ``unique_id`` or ``order_uid``, not the object, and keep per-wearer state in the
     order table, not on the agent.
     """
