@@ -4,11 +4,11 @@ Runs ``baseline_2026`` for 3 years at scales 0.25, 0.5, 1, 2 and 4, each run in 
 process (so peak memory is per scale) after a tiny warm-up run, as ``bench_fullscale.py``
 does (the first run in a process loads the compiled kernels from numba's cache, about half
 a second that is not the cost of a run). The scales are taken in turn, ``--repeat`` rounds
-of all of them, and each scale's median is kept: a shared machine's speed drifts over the
-minutes this takes, and rounds spread the drift over every scale rather than favouring the
-scales timed in a fast moment. Fits the exponent b of time ~ scale^b by least squares on
-logs and prints a table. Expect b near 1 (linear in the population) and peak memory well
-under 600 MB at scale 1.
+of all of them (every other round in reverse order), and each scale's median is kept: a
+shared machine's speed drifts over the minutes this takes, and rounds spread the drift over
+every scale rather than favouring the scales timed in a fast moment. Fits the exponent b
+of time ~ scale^b by least squares on logs and prints a table. Expect b near 1 (linear in
+the population) and peak memory well under 600 MB at scale 1.
 
 Usage: ``python benchmarks/bench_scaling.py [--scales 0.25 0.5 1 2 4] [--years 3] [--repeat 5]``
 """
@@ -69,7 +69,9 @@ def main() -> None:
     times: dict[float, list[float]] = {s: [] for s in args.scales}
     peaks: dict[float, float] = dict.fromkeys(args.scales, 0.0)
     for r in range(args.repeat):
-        for s in args.scales:
+        # Every other round takes the scales in reverse, so that a drift in the machine's
+        # speed during a round does not always favour the same end of the scale.
+        for s in args.scales if r % 2 == 0 else args.scales[::-1]:
             seconds, peak = _time_one(s, args.years)
             times[s].append(seconds)
             peaks[s] = max(peaks[s], peak)
