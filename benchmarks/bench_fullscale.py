@@ -27,12 +27,13 @@ from typing import NamedTuple
 
 import mesa
 
+from em_abm import targets
 from em_abm.model import EMModel
 from em_abm.results import build_timeseries
 
-# The floor's agents at scale 1: the people tagged in March 2026 (FACTS.md, NAO key facts),
-# the population the floor visits.
-FLOOR_AGENTS = 28_700
+# The floor's agents at scale 1: the people tagged in March 2026 (28,700; NAO key facts, the
+# calibration target in calibration/targets.toml), the population the floor visits.
+FLOOR_AGENTS = round(targets.value("tagged"))
 
 
 class _Idle(mesa.Agent):

@@ -21,11 +21,15 @@ import numpy as np
 from joblib import Parallel, delayed
 
 import em_abm
+from em_abm import targets
 from em_abm.params import COHORTS, defaults
 
-TOTAL = 28_700
+TOTAL = targets.value("tagged")
 SPECIALS_SHARE = 89 / 28_111
-SHARES = {"post_release": 0.37, "court_bail": 0.34, "immigration": 0.15, "court_sentence": 0.14}
+SHARES = {
+    c: targets.value(f"share:tagged_by_cohort.{c}/tagged")
+    for c in ("post_release", "court_bail", "immigration", "court_sentence")
+}
 TARGET = {c: TOTAL * (1 - SPECIALS_SHARE) * s for c, s in SHARES.items()}
 TARGET["specials"] = TOTAL * SPECIALS_SHARE
 

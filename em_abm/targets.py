@@ -139,6 +139,16 @@ def load(path: str | Path = DEFAULT_FILE) -> list[Target]:
     return out
 
 
+def value(metric: str, path: str | Path = DEFAULT_FILE) -> float:
+    """The published figure the targets file gives for ``metric`` (its first row naming it),
+    so that code needing a target (a benchmark's population, a test) reads the one declared
+    value with its source rather than typing it again."""
+    for t in load(path):
+        if t.metric == metric and t.value is not None:
+            return t.value
+    raise KeyError(f"{path}: no target with a value for metric {metric!r}")
+
+
 def _run(scenario: str, years: float, seed: int, scale: float):
     from em_abm.results import run_model
 

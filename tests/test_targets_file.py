@@ -15,6 +15,12 @@ def test_targets_file_loads_with_sources_and_roles():
     assert "tagged population, March 2026" in names
 
 
+def test_a_target_value_is_read_from_the_file():
+    assert tg.value("tagged") == 28_700  # the NAO's figure, as the file declares it
+    with pytest.raises(KeyError, match="no_such_metric"):
+        tg.value("no_such_metric")
+
+
 def test_evaluate_gives_medians_intervals_and_verdicts():
     rows = [r for r in tg.load() if r.scenario == "baseline_2026" and r.metric][:4]
     rows = [tg.Target(**{**r.__dict__, "years": 0.5}) for r in rows]
