@@ -153,10 +153,11 @@ def main_effects_table(spec, design, runs):
 def analyze(out: str | os.PathLike, *, num_resamples: int = 1000) -> dict[str, pd.DataFrame]:
     """Analyse the sweep in ``out``; writes ``out/analysis`` and returns its tables."""
     from em_abm import plots
-    from em_abm.results import atomic_dir
+    from em_abm.results import atomic_dir, check_writable
 
     out = Path(out)
     spec = S.spec_of(out)
+    check_writable(out / "analysis", "analyze")
     runs = S.results(out)
     design, means = point_means(spec, runs)
     tables: dict[str, pd.DataFrame] = {}

@@ -44,6 +44,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from pydantic import BaseModel, ConfigDict, Field
 
+from em_abm import limits
 from em_abm import params as P
 from em_abm import targets as T
 from em_abm.errors import UserError, check_schema, read_toml
@@ -151,6 +152,11 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
     top = check_schema(_File, read_toml(path, "calibration"), str(path))
     data = top.model_dump(exclude={"quick"})
     if quick:
+        if not top.quick:
+            raise UserError(
+                f"{path}: quick: missing; --quick needs a [quick] table in the file (the "
+                "sizes to use instead, e.g. points = 16)"
+            )
         q = check_schema(_Fields, top.quick, f"{path}: quick")
         data.update(q.model_dump(exclude_unset=True))
     free = {}
@@ -203,12 +209,12 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
     if cfg.after and cfg.after not in CONFIGS:
         raise UserError(f"{path}: after: got {cfg.after!r}; allowed: {', '.join(sorted(CONFIGS))}")
     for key, ok, allowed in (
-        ("scale", 0 < cfg.scale <= 4, "a number in (0, 4]"),
-        ("report_scale", 0 < cfg.report_scale <= 4, "a number in (0, 4]"),
+        ("scale", limits.scale_ok(cfg.scale), limits.SCALE_ALLOWED),
+        ("report_scale", limits.scale_ok(cfg.report_scale), limits.SCALE_ALLOWED),
         (
             "scale_by_scenario",
-            all(0 < v <= 4 for v in cfg.scale_by_scenario.values()),
-            "numbers in (0, 4]",
+            all(limits.scale_ok(v) for v in cfg.scale_by_scenario.values()),
+            f"numbers in (0, {limits.MAX_SCALE:g}]",
         ),
         ("seeds", len(cfg.seeds) > 0 and min(cfg.seeds) >= 0, "non-negative integers"),
         ("waves", cfg.waves >= 1, "an integer >= 1"),

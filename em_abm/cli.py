@@ -8,10 +8,12 @@ exit status 2, before anything is written.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import sys
 from pathlib import Path
 
+from em_abm import limits
 from em_abm.errors import UserError, read_toml
 
 EXIT_USER_ERROR = 2
@@ -22,33 +24,54 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(message)
 
 
-def _positive(text: str) -> float:
-    """A finite number > 0 (argparse puts the option's name in front of the message)."""
+def _number(text: str, ok, allowed: str) -> float:
+    """``text`` as a number that ``ok`` accepts (argparse puts the option's name in front of
+    the message)."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a number > 0")
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: {allowed}")
     return value
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a non-negative integer")
-    return value
+def _years(text: str) -> float:
+    return _number(text, limits.years_ok, limits.YEARS_ALLOWED)
+
+
+def _scale(text: str) -> float:
+    return _number(text, limits.scale_ok, limits.SCALE_ALLOWED)
+
+
+def _integer(low: int, high: int | None = None, *, also: int | None = None, allowed: str = ""):
+    """An argparse type: an integer in [low, high] (or equal to ``also``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        in_range = value is not None and low <= value and (high is None or value <= high)
+        if not (in_range or (value is not None and value == also)):
+            default = f"an integer of at least {low}" if high is None else f"{low} to {high}"
+            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: {allowed or default}")
+        return value
+
+    return parse
+
+
+_seed = _integer(0, allowed="a non-negative integer")
+_jobs_arg = _integer(1, also=-1, allowed="a positive number, or -1 for all cores")
+_JOBS_HELP = "parallel processes (default -1: all cores)"
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, scale: float, out: str | None) -> None:
     """Options shared by the commands that run the model and write a folder."""
-    p.add_argument("--years", type=_positive, default=3.0, help="simulated years (default 3)")
+    p.add_argument("--years", type=_years, default=3.0, help="simulated years (default 3)")
     p.add_argument(
         "--scale",
-        type=_positive,
+        type=_scale,
         default=scale,
         help=f"population and capacities multiplied by this (default {scale:g}; 1 = England "
         "and Wales)",
@@ -92,17 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ARM",
         help="SCENARIO or SCENARIO@NAME=VALUE,NAME=VALUE; the first is the reference",
     )
-    c.add_argument("--seeds", type=int, default=5, help="paired seeds per arm (default 5)")
+    c.add_argument("--seeds", type=_integer(2), default=5, help="paired seeds per arm (default 5)")
     c.add_argument(
         "--root-seed", type=_seed, default=0, help="root of the seed sequence (default 0)"
     )
-    c.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
+    c.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     _add_run_options(c, scale=0.1, out="results/compare")
 
     w = sub.add_parser("sweep", help="run a parameter sweep from a spec (resumable)")
     w.add_argument("spec", help="sweep spec (TOML); see em_abm/sweep.py and experiments/")
     w.add_argument("--out", required=True, help="results folder (re-run to resume)")
-    w.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
+    w.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     w.add_argument("--backend", choices=("loky", "dask"), default="loky",
                    help="loky: processes on this machine; dask: a distributed cluster")  # fmt: skip
     w.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -113,19 +136,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="sensitivity indices and figures of a finished sweep")
     a.add_argument("folder", help="a sweep's --out folder")
-    a.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (1000)")
+    a.add_argument(
+        "--resamples", type=_integer(10), default=1000, help="bootstrap resamples (1000)"
+    )
 
     e = sub.add_parser("experiment", help="run a named experiment (experiments/)")
     e.add_argument("name", help="experiment name; `em-abm experiment list` lists them")
     e.add_argument("--quick", action="store_true", help="a small version (minutes)")
-    e.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
+    e.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     e.add_argument("--out", default=None, help="results folder (default results/NAME)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     pp = sub.add_parser("paper", help="rebuild the paper: ODD, experiments, figures, numbers, PDF")
     pp.add_argument("--quick", action="store_true", help="from the quick experiments (minutes)")
     pp.add_argument("--odd", action="store_true", help="only render paper/ODD.md")
-    pp.add_argument("--jobs", type=int, default=-1, help="parallel workers (default: all cores)")
+    pp.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     pp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     d = sub.add_parser("dashboard", help="explore a scenario and its policies in the browser")
@@ -135,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="baseline_2026",
         help="packaged scenario name or path to a scenario TOML (default baseline_2026)",
     )
-    d.add_argument("--port", type=int, default=8765, help="port on localhost (default 8765)")
+    d.add_argument(
+        "--port", type=_integer(1, 65535), default=8765, help="port on localhost (default 8765)"
+    )
     d.add_argument("--host", default="localhost", help="address to listen on (default localhost)")
 
     v = sub.add_parser("validate", help="check a scenario or sweep spec without running it")
@@ -143,10 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("targets", help="evaluate the model against calibration targets and checks")
     t.add_argument("--file", default=None, help="targets file (default calibration/targets.toml)")
-    t.add_argument("--seeds", type=int, default=3, help="seeds (default 3)")
-    t.add_argument("--root-seed", type=_seed, default=0)
-    t.add_argument("--scale", type=_positive, default=0.25)
-    t.add_argument("--jobs", type=int, default=-1)
+    t.add_argument("--seeds", type=_integer(1), default=3, help="seeds (default 3)")
+    t.add_argument(
+        "--root-seed", type=_seed, default=0, help="root of the seed sequence (default 0)"
+    )
+    t.add_argument("--scale", type=_scale, default=0.25, help="scale of the runs (default 0.25)")
+    t.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     t.add_argument("--out", default=None, help="write the table here as Markdown (and .csv)")
 
     k = sub.add_parser(
@@ -155,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--config", default=None, help="calibration file (default calibration/"
                    "calibrate.toml)")  # fmt: skip
     k.add_argument("--quick", action="store_true", help="the file's [quick] size (minutes)")
-    k.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: all cores)")
+    k.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     k.add_argument("--restart", action="store_true", help="discard stored evaluations")
     k.add_argument(
         "--report",
@@ -241,21 +270,41 @@ def cmd_targets(args) -> int:
     from em_abm.compare import seeds_for
 
     rows = tg.load(args.file or tg.DEFAULT_FILE)
-    if args.seeds < 1:
-        raise UserError(f"--seeds: got {args.seeds}; allowed: an integer of at least 1")
+    out = _targets_out(args.out) if args.out else None
     table = tg.evaluate(
         rows, seeds=seeds_for(args.root_seed, args.seeds), scale=args.scale, jobs=args.jobs
     )
     text = tg.to_markdown(table, seeds=args.seeds, scale=args.scale)
     print(text)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
-        table.to_csv(out.with_suffix(".csv"), index=False)
+    if out:
+        from em_abm.results import write_atomic, write_text_atomic
+
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(out.with_suffix(".csv"), lambda p: table.to_csv(p, index=False))
+            write_text_atomic(out, text + "\n")
+        except OSError as e:
+            raise UserError(f"--out: cannot write {out}: {e.strerror}") from None
+        print(f"wrote {out} and {out.with_suffix('.csv')}")
     failed = int((~table["pass"]).sum())
     print(f"{len(table) - failed} of {len(table)} within tolerance")
     return 0
+
+
+def _targets_out(text: str) -> Path:
+    """``targets --out``: a Markdown file whose .csv twin is written beside it; checked
+    before the runs."""
+    from em_abm.results import check_writable
+
+    out = Path(text)
+    allowed = "a Markdown file name such as results/targets.md (its .csv goes beside it)"
+    if out.suffix.lower() == ".csv" or not out.name:
+        raise UserError(f"--out: got {text!r}; allowed: {allowed}")
+    for path in (out, out.with_suffix(".csv")):
+        if path.is_dir():
+            raise UserError(f"--out: {path} is a folder; allowed: {allowed}")
+    check_writable(out, "--out")
+    return out
 
 
 def cmd_calibrate(args) -> int:
@@ -287,10 +336,9 @@ def cmd_calibrate(args) -> int:
 
 
 def _jobs(n: int) -> int:
+    """``--jobs`` as a number of workers (-1: every core)."""
     import os
 
-    if n == 0 or n < -1:
-        raise UserError(f"--jobs: got {n}; allowed: a positive number, or -1 for all cores")
     return (os.cpu_count() or 1) if n == -1 else n
 
 
@@ -320,8 +368,6 @@ def cmd_sweep(args) -> int:
 def cmd_analyze(args) -> int:
     from em_abm import analysis
 
-    if args.resamples < 10:
-        raise UserError(f"--resamples: got {args.resamples}; allowed: at least 10")
     tables = analysis.analyze(args.folder, num_resamples=args.resamples)
     out = Path(args.folder) / "analysis"
     for name, table in tables.items():
@@ -361,14 +407,23 @@ def cmd_dashboard(args) -> int:
     from em_abm import scenario as sc
 
     scenario = sc.load(args.scenario)  # the same one-line error as `em-abm run`
-    if not 0 < args.port < 65536:
-        raise UserError(f"--port: got {args.port}; allowed: 1 to 65535")
     import socket
 
+    try:
+        socket.getaddrinfo(args.host, args.port)
+    except OSError:
+        raise UserError(
+            f"--host: got {args.host!r}; allowed: localhost, 0.0.0.0 or an address of this machine"
+        ) from None
     with socket.socket() as s:
         try:
             s.bind((args.host, args.port))
         except OSError as e:
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise UserError(
+                    f"--host: {args.host} is not an address of this machine; allowed: "
+                    "localhost, 0.0.0.0 or an address of this machine"
+                ) from None
             raise UserError(
                 f"--port: {args.host}:{args.port} cannot be used ({e.strerror}); allowed: a free "
                 "port, e.g. --port 8766"
@@ -389,7 +444,7 @@ def cmd_validate(args) -> int:
 
     path = Path(args.path)
     data = None
-    if path.suffix == ".toml" and path.is_file():
+    if path.is_file() and args.path not in sc.available():
         data = read_toml(path, "scenario or sweep spec")
     if data is not None and ("vary" in data or "outputs" in data or "design" in data):
         spec = S.load_spec(path)

@@ -48,11 +48,15 @@ class Arm:
 
 def parse_arm(text: str) -> Arm:
     """``SCENARIO[@NAME=VALUE,NAME=VALUE...]`` -> a validated :class:`Arm`."""
-    name, _, rest = text.partition("@")
-    scen = sc.load(name)
-    if rest:
-        items = [x for x in rest.split(",") if x]
-        scen = scen.with_overrides(sc.parse_assignments(items), where=f"arm {text}: ")
+    name, at, rest = text.partition("@")
+    scen = sc.load(name, field=f"arm {text}")
+    if at:
+        items = [x for x in rest.split(",") if x.strip()]
+        if not items:
+            raise UserError(f"arm {text}: nothing after @; allowed: SCENARIO or "
+                            "SCENARIO@NAME=VALUE,NAME=VALUE")  # fmt: skip
+        where = f"arm {text}: "
+        scen = scen.with_overrides(sc.parse_assignments(items, where=where), where=where)
     return Arm(label=text, scenario=scen)
 
 

@@ -46,6 +46,7 @@ import mesa
 import numpy as np
 from scipy.special import ndtri
 
+from em_abm import limits
 from em_abm import params as P
 from em_abm.agents import Court, EquipmentSupplier, FieldOfficer, HomeOffice, Prison, TagWearer
 from em_abm.agents.monitoring import (
@@ -193,10 +194,10 @@ class EMModel(mesa.Model):
         overrides: dict[str, Any] | None = None,
         check_invariants: bool = False,
     ) -> None:
-        if not (isinstance(years, int | float) and years > 0 and np.isfinite(years)):
-            raise UserError(f"years: got {years!r}; allowed: a number greater than 0")
-        if not (isinstance(scale, int | float) and scale > 0 and np.isfinite(scale)):
-            raise UserError(f"scale: got {scale!r}; allowed: a number greater than 0")
+        if not limits.years_ok(years):
+            raise UserError(f"years: got {years!r}; allowed: {limits.YEARS_ALLOWED}")
+        if not limits.scale_ok(scale):
+            raise UserError(f"scale: got {scale!r}; allowed: {limits.SCALE_ALLOWED}")
         if rng is None:
             rng = int(np.random.SeedSequence().entropy % (2**63))
         if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:

@@ -112,12 +112,22 @@ def check_out_dir(out: Path, *, force: bool) -> None:
             raise UserError(
                 f"--out: {out} exists and holds other files; choose an empty folder or pass --force"
             )
+    check_writable(out, "--out")
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse ``path`` if the nearest existing folder above it cannot take a new entry (tried
+    by making and removing an empty folder there, which permission bits alone do not tell:
+    a read-only mount, /proc). Creates nothing that stays."""
+    parent = Path(path).absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{option}: {parent} is a file; allowed: a path inside a folder")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=".em-abm-probe-", dir=parent))
     except OSError as e:
-        raise UserError(f"--out: cannot create {out.parent}: {e.strerror}") from None
-    if not os.access(out.parent, os.W_OK):
-        raise UserError(f"--out: {out.parent} is not writable")
+        raise UserError(f"{option}: cannot write in {parent}: {e.strerror}") from None
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ dates) and raises :class:`~em_abm.errors.UserError` with the TOML path of the fi
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,6 +33,9 @@ from typing import Any
 from em_abm import params as P
 from em_abm.errors import UserError, read_toml
 
+# A scenario's name is its results folder's default name (results/<name>).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+NAME_ALLOWED = "letters, digits, -, _ and . (not first)"
 _TOP_KEYS = {"name", "description", "start", "sources", "base", "params", "changes"}
 _CHANGE_KEYS = {"date", "note"}
 
@@ -108,32 +112,50 @@ def available() -> dict[str, Path]:
     return {p.stem: p for p in sorted(scenario_dir().glob("*.toml"))}
 
 
-def load(name_or_path: str | Path | Scenario) -> Scenario:
-    """Load a packaged scenario by name, or a user's TOML file by path."""
+def load(name_or_path: str | Path | Scenario, *, field: str = "scenario") -> Scenario:
+    """Load a packaged scenario by name, or a user's TOML file by path (``field`` names the
+    input in errors)."""
     if isinstance(name_or_path, Scenario):
         return name_or_path
-    text = str(name_or_path)
+    path = _locate(str(name_or_path), field)
+    return _load_file(path, chain=())
+
+
+def _locate(text: str, field: str, *, relative_to: Path | None = None) -> Path:
+    """The file of a packaged scenario name or a path (a relative path is taken from
+    ``relative_to``'s folder first when given, as a ``base`` is)."""
     packaged = available()
+    allowed = f"allowed: {', '.join(packaged)} or a path to a .toml file"
     if text in packaged:
-        path = packaged[text]
-    else:
-        path = Path(text)
-        looks_like_path = path.suffix == ".toml" or "/" in text or path.exists()
-        if not looks_like_path:
-            raise UserError(
-                f"scenario: unknown scenario {text!r}; available: {', '.join(packaged)} "
-                "(or give a path to a .toml file)"
-            )
-        if path.is_dir():
-            raise UserError(f"scenario: {text} is a folder; give a .toml file")
-        if not path.is_file():
-            raise UserError(f"scenario: file not found: {text}")
+        return packaged[text]
+    if not text.strip():
+        raise UserError(f"{field}: got {text!r}; {allowed}")
+    path = Path(text)
+    if relative_to is not None and not path.is_absolute():
+        candidate = relative_to.parent / path
+        path = candidate if candidate.exists() else path
+    if not (path.suffix == ".toml" or "/" in text or path.exists()):
+        raise UserError(f"{field}: unknown scenario {text!r}; {allowed}")
+    if path.is_dir():
+        raise UserError(f"{field}: {text} is a folder; {allowed}")
+    if not path.is_file():
+        raise UserError(f"{field}: file not found: {text}; {allowed}")
+    return path
+
+
+def _load_file(path: Path, *, chain: tuple[Path, ...]) -> Scenario:
+    """Read and validate one scenario file; ``chain`` holds the files that include it through
+    ``base``, to refuse a cycle."""
     data = read_toml(path, "scenario")
-    return from_dict(data, path=str(path), default_name=path.stem)
+    return from_dict(data, path=str(path), default_name=path.stem, _chain=chain)
 
 
 def from_dict(
-    data: dict[str, Any], *, path: str = "", default_name: str = "custom", _seen: tuple = ()
+    data: dict[str, Any],
+    *,
+    path: str = "",
+    default_name: str = "custom",
+    _chain: tuple[Path, ...] = (),
 ) -> Scenario:
     """Validate a parsed scenario table.
 
@@ -146,13 +168,15 @@ def from_dict(
     if "base" in data:
         ref = data["base"]
         if not isinstance(ref, str) or not ref:
-            raise UserError(f"{where}base: must be a scenario name or path")
-        if ref in _seen:
-            raise UserError(f"{where}base: {ref!r} includes itself")
-        if ref not in available() and path and not Path(ref).is_absolute():
-            candidate = Path(path).parent / ref
-            ref = str(candidate) if candidate.exists() else ref
-        base_scenario = load(ref)
+            raise UserError(f"{where}base: got {ref!r}; allowed: a scenario name or path")
+        base_path = _locate(ref, f"{where}base", relative_to=Path(path) if path else None)
+        chain = (*_chain, Path(path).resolve()) if path else _chain
+        if base_path.resolve() in chain:
+            raise UserError(
+                f"{where}base: {ref!r} includes this file again (a cycle); allowed: a "
+                "scenario that does not start from this one"
+            )
+        base_scenario = _load_file(base_path, chain=chain)
         data = {"start": base_scenario.start, **data}
     unknown = set(data) - _TOP_KEYS
     if unknown:
@@ -161,8 +185,9 @@ def from_dict(
             f"{where}{key}: unknown key; allowed top-level keys: {', '.join(sorted(_TOP_KEYS))}"
         )
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name:
-        raise UserError(f"{where}name: must be a non-empty string")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        origin = "" if "name" in data else ' (from the file\'s name; set name = "...")'
+        raise UserError(f"{where}name: got {name!r}{origin}; allowed: {NAME_ALLOWED}")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise UserError(f"{where}description: must be a string")
@@ -180,7 +205,7 @@ def from_dict(
     raw = data.get("params", {})
     if not isinstance(raw, dict):
         raise UserError(f"{where}params: must be a table of parameter values")
-    overrides = P.validate(_flatten(raw), prefix=f"{where}params.")
+    overrides = P.validate(_flatten(raw, where=f"{where}params."), prefix=f"{where}params.")
     inherited = base_scenario.params_on(start) if base_scenario else P.defaults()
     base = {**inherited, **overrides}
     P.check_groups(base, where=where)
@@ -208,7 +233,8 @@ def from_dict(
         values = {k: v for k, v in ch.items() if k not in _CHANGE_KEYS}
         if not values:
             raise UserError(f"{at}: sets no parameter")
-        changes.append(Change(date, P.validate(_flatten(values), prefix=f"{at}."), note))
+        flat = _flatten(values, where=f"{at}.")
+        changes.append(Change(date, P.validate(flat, prefix=f"{at}."), note))
     if base_scenario:
         changes = [c for c in base_scenario.changes if c.date >= start] + changes
         if not sources:
@@ -236,18 +262,23 @@ def _check_timeline(base: dict[str, Any], changes: Any, *, where: str) -> None:
         P.check_groups(current, where=f"{where}change of {ch.date.isoformat()}: ")
 
 
-def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flatten(table: dict[str, Any], prefix: str = "", *, where: str = "") -> dict[str, Any]:
+    """Nested tables to dotted names; a name given twice (``"a.b" = 1`` beside ``a.b = 2``,
+    which TOML reads as different keys) is refused."""
     out: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flatten(value, prefix=f"{name}."))
-        else:
-            out[name] = value
+        items = (
+            _flatten(value, f"{name}.", where=where) if isinstance(value, dict) else {name: value}
+        )
+        for k, v in items.items():
+            if k in out:
+                raise UserError(f"{where}{k}: given twice; allowed: one value per parameter")
+            out[k] = v
     return out
 
 
-def parse_assignments(items: list[str] | None) -> dict[str, Any]:
+def parse_assignments(items: list[str] | None, *, where: str = "--set ") -> dict[str, Any]:
     """``["field.officers=300", "policy.visit_queue='fcfs'"]`` -> a dict (values parsed as TOML).
 
     Bare words that are not TOML literals are taken as strings, so ``policy.visit_queue=fcfs``
@@ -256,8 +287,10 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise UserError(f"--set {item}: expected NAME=VALUE, e.g. field.officers=300")
+            raise UserError(f"{where}{item}: expected NAME=VALUE, e.g. field.officers=300")
         name, value = (s.strip() for s in item.split("=", 1))
+        if name in out:
+            raise UserError(f"{where}{name}: given twice; allowed: one value per parameter")
         try:
             out[name] = tomllib.loads(f"v = {value}")["v"]
         except tomllib.TOMLDecodeError:

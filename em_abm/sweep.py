@@ -73,7 +73,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from em_abm import __version__
+from em_abm import __version__, limits
 from em_abm import params as P
 from em_abm.errors import UserError, read_toml
 from em_abm.results import clean_temporaries, write_atomic
@@ -299,15 +299,15 @@ def spec_from_dict(data: dict[str, Any], *, where: str = "spec") -> Spec:
     replicates = _typed(data, "replicates", int, 1, where, "an integer >= 1")
     seed = _typed(data, "seed", int, 1, where, "an integer >= 0")
     levels = _typed(data, "levels", int, 4, where, "an integer >= 2")
-    years = _typed(data, "years", float, 1.0, where, "a number of years in (0, 50]")
-    scale = _typed(data, "scale", float, 0.1, where, "a number in (0, 4]")
+    years = _typed(data, "years", float, 1.0, where, limits.YEARS_ALLOWED)
+    scale = _typed(data, "scale", float, 0.1, where, limits.SCALE_ALLOWED)
     for key, ok, allowed in (
         ("samples", samples >= 1, "an integer >= 1"),
         ("replicates", replicates >= 1, "an integer >= 1"),
         ("seed", seed >= 0, "an integer >= 0"),
         ("levels", levels >= 2, "an integer >= 2"),
-        ("years", 0 < years <= 50 and math.isfinite(years), "a number of years in (0, 50]"),
-        ("scale", 0 < scale <= 4 and math.isfinite(scale), "a number in (0, 4]"),
+        ("years", limits.years_ok(years), limits.YEARS_ALLOWED),
+        ("scale", limits.scale_ok(scale), limits.SCALE_ALLOWED),
     ):
         if not ok:
             raise UserError(f"{where}: {key}: got {data[key]!r}; allowed: {allowed}")
@@ -567,10 +567,22 @@ def stored_runs(out: Path) -> pd.DataFrame:
         parts.insert(0, Path(out) / RESULTS)
     if not parts:
         return pd.DataFrame(columns=["run_id", "status"])
-    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    df = pd.concat([_read_part(p) for p in parts], ignore_index=True)
     df["_ok"] = df["status"] == STATUS_OK
     df = df.sort_values(["run_id", "_ok"], kind="stable").drop_duplicates("run_id", keep="last")
     return df.drop(columns="_ok").sort_values("run_id").reset_index(drop=True)
+
+
+def _read_part(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except (OSError, pa.ArrowException) as e:
+        raise UserError(
+            f"{path}: cannot read ({str(e).splitlines()[0]}); allowed: a Parquet file this "
+            "sweep wrote: delete it and run the sweep again to redo its runs"
+        ) from None
 
 
 def _next_part(out: Path) -> Iterator[Path]:
@@ -611,6 +623,19 @@ class SweepSummary:
         )
 
 
+def connect(scheduler: str):
+    """A dask ``Client`` of the scheduler at ``scheduler``, or a one-line :class:`UserError`."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout="10s")
+    except (OSError, ValueError, TypeError) as e:
+        raise UserError(
+            f"--scheduler: cannot connect to {scheduler!r} ({e}); allowed: the address of a "
+            "running dask scheduler, e.g. tcp://10.0.0.5:8786"
+        ) from None
+
+
 @contextlib.contextmanager
 def _backend(backend: str, jobs: int, scheduler: str | None):
     """joblib's configuration for ``backend``; dask connects to (or starts) a cluster."""
@@ -628,10 +653,7 @@ def _backend(backend: str, jobs: int, scheduler: str | None):
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as e:
-            raise UserError(f"--scheduler {scheduler}: cannot connect: {e}") from None
+        client = connect(scheduler)
         cluster = None
     else:
         cluster = LocalCluster(
@@ -666,6 +688,8 @@ def sweep(
         raise UserError("--scheduler: allowed only with --backend dask")
     out = Path(out)
     t0 = time.perf_counter()
+    if scheduler:  # a wrong address is found before anything is written
+        connect(scheduler).close()
     open_store(out, spec)
     design = run_table(spec)
     done = stored_runs(out)

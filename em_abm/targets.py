@@ -12,6 +12,7 @@ by the run's scale.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +22,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from pydantic import BaseModel, ConfigDict, Field
 
+from em_abm import limits
 from em_abm.errors import UserError, check_schema, read_toml
 from em_abm.metrics import scales_with_population
 from em_abm.scenario import available
@@ -68,6 +70,34 @@ class Target:
         return value / scale if scales_with_population(self.metric) else value
 
 
+def _check_names(row: _Row, where: str) -> None:
+    """A row's metric (or both names of a ``share:a/b``) must be a summary scalar, and its
+    series a daily column: checked when the file is read, before any run."""
+    from em_abm.metrics import COLUMNS, METRICS, summary_keys
+
+    if row.series:
+        known = [*COLUMNS, *(m.name for m in METRICS if m.kind == "rate")]
+        field, names = "series", [row.series]
+        allowed = "a column of timeseries.parquet (docs/metrics.md)"
+    else:
+        known = list(summary_keys())
+        field = "metric"
+        if row.metric.startswith("share:"):
+            names = row.metric[len("share:") :].split("/")
+            if len(names) != 2:
+                raise UserError(
+                    f"{where}.metric: got {row.metric!r}; allowed: share:NUMERATOR/DENOMINATOR"
+                )
+        else:
+            names = [row.metric]
+        allowed = "a summary metric (docs/metrics.md, e.g. tagged, cost_total_gbp.total)"
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise UserError(f"{where}.{field}: unknown {name!r}; {hint}allowed: {allowed}")
+
+
 def _lookup(summary: dict, name: str) -> float:
     head, _, key = name.partition(".")
     if head not in summary:
@@ -87,7 +117,7 @@ class _Row(BaseModel):
     role: Literal["target", "check"]
     scenario: str
     source: str
-    years: Annotated[Number, Field(gt=0, le=50)] = 3.0
+    years: Annotated[Number, Field(gt=0, le=limits.MAX_YEARS)] = 3.0
     metric: str = ""
     series: str = ""
     window: Annotated[list[dt.date], Field(min_length=2, max_length=2)] | None = None
@@ -117,6 +147,7 @@ def load(path: str | Path = DEFAULT_FILE) -> list[Target]:
             )
         if bool(row.metric) == bool(row.series):
             raise UserError(f"{where}: give exactly one of metric and series")
+        _check_names(row, where)
         if row.series and row.window is None:
             raise UserError(f"{where}.window: missing; a series target needs [start, end]")
         if row.tol is not None:

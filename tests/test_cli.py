@@ -22,7 +22,10 @@ def run_cli(capsys, *argv):
     ("argv", "needle"),
     [
         (["run", "nope"], "unknown scenario 'nope'"),
-        (["run", "--years", "-1"], "argument --years: got '-1'; allowed: a number > 0"),
+        (
+            ["run", "--years", "-1"],
+            "argument --years: got '-1'; allowed: a number of years in (0, 50]",
+        ),
         (["run", "--years", "abc"], "argument --years: got 'abc'"),
         (["run", "--scale", "0"], "argument --scale: got '0'"),
         (["run", "--seed", "-3"], "argument --seed: got '-3'; allowed: a non-negative integer"),
@@ -103,7 +106,10 @@ def test_console_entry_point_exit_code():
         [sys.executable, "-m", "em_abm", "run", "--years", "-2"], capture_output=True, text=True
     )
     assert r.returncode == 2
-    assert r.stderr.strip() == "em-abm: error: argument --years: got '-2'; allowed: a number > 0"
+    assert (
+        r.stderr.strip()
+        == "em-abm: error: argument --years: got '-2'; allowed: a number of years in (0, 50]"
+    )
 
 
 def test_compare_writes_table_and_figure(capsys, tmp_path):
@@ -148,7 +154,10 @@ def test_compare_writes_table_and_figure(capsys, tmp_path):
         (["compare", "baseline_2026"], "at least two arms"),
         (["compare", "baseline_2026", "nope"], "unknown scenario 'nope'"),
         (["compare", "baseline_2026", "baseline_2026@field.officers=-3"], "field.officers: got -3"),
-        (["compare", "baseline_2026", "serco_efficiency", "--seeds", "1"], "--seeds: got 1"),
+        (
+            ["compare", "baseline_2026", "serco_efficiency", "--seeds", "1"],
+            "--seeds: got '1'; allowed: an integer of at least 2",
+        ),
     ],
 )
 def test_compare_bad_input(capsys, tmp_path, argv, needle):

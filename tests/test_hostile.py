@@ -219,3 +219,106 @@ def test_an_interruption_while_saving_leaves_the_folder_as_it_was(tmp_path, monk
     else:
         assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == (["out"] if existing else [])
+
+
+# Mistakes caught before any run: each is one line naming the field, exit 2, nothing left.
+FILES = {
+    "a.toml": 'base = "b.toml"\nname = "a"\n',  # a base cycle: a -> b -> a
+    "b.toml": 'base = "a.toml"\nname = "b"\n',
+    "escape.toml": 'base = "baseline_2026"\nname = "../../escaped"\n',
+    "nobase.toml": 'base = "no_such_scenario"\n',
+    "twice.toml": 'base = "baseline_2026"\n[params]\n"field.officers" = 5\nfield.officers = 6\n',
+    "spec.txt": 'design = "grid"\nscenario = "baseline_2026"\nyears = 0.05\nscale = 0.01\n'
+    'outputs = ["tagged"]\n[vary]\n"field.officers" = [300, 400]\nbogus = 1\n',
+    "targets.toml": '[[target]]\nname = "x"\nrole = "target"\nscenario = "baseline_2026"\n'
+    'source = "s"\nmetric = "taged"\nvalue = 1.0\ntol = 0.5\n',
+    "quickless.toml": 'name = "q"\n[free]\n"field.fit_success_prob" = [0.4, 0.6]\n',
+}
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["validate", "a.toml"], ["base", "cycle"]),
+        (["run", "escape.toml", "--years", "0.05", "--scale", "0.01"], ["name", "allowed"]),
+        (["validate", "nobase.toml"], ["nobase.toml", "base", "baseline_2026"]),
+        (["validate", "twice.toml"], ["field.officers", "twice"]),
+        (["validate", "spec.txt"], ["bogus"]),
+        (["run", ""], ["scenario", "baseline_2026"]),
+        (["run", "--years", "1e6"], ["--years", "50"]),
+        (["run", "--scale", "1e6"], ["--scale", "4"]),
+        (["compare", "baseline_2026", "baseline_2026@", "--out", "out"], ["nothing after @"]),
+        (["compare", "baseline_2026", "baseline_2026@field.officers", "--out", "out"],
+         ["arm baseline_2026@field.officers", "NAME=VALUE"]),
+        (["compare", "baseline_2026", "baseline_2026@x=1", "--jobs", "0", "--out", "out"],
+         ["--jobs", "-1"]),
+        (["compare", "a", "b", "--seeds", "x", "--out", "out"], ["--seeds", "at least 2"]),
+        (["targets", "--jobs", "-7"], ["--jobs"]),
+        (["targets", "--scale", "1e7"], ["--scale"]),
+        (["targets", "--out", "t.csv"], ["--out", ".md"]),
+        (["targets", "--file", "targets.toml"], ["metric", "taged", "did you mean tagged"]),
+        (["calibrate", "--jobs", "0"], ["--jobs"]),
+        (["calibrate", "--config", "quickless.toml", "--quick"], ["quick", "missing"]),
+        (["run", "--set", "field.officers=3", "--set", "field.officers=4"],
+         ["field.officers", "twice"]),
+        (["dashboard", "--host", "no.such.host.invalid"], ["--host"]),
+        (["analyze", "out", "--resamples", "x"], ["--resamples", "at least 10"]),
+    ],
+)  # fmt: skip
+def test_mistakes_found_before_any_run(capsys, tmp_path, monkeypatch, argv, names):
+    monkeypatch.chdir(tmp_path)
+    for name, text in FILES.items():
+        (tmp_path / name).write_text(text)
+    before = set(tmp_path.rglob("*"))
+    err = _one_line_exit_2(capsys, argv)
+    assert all(n in err for n in names), err
+    assert set(tmp_path.rglob("*")) == before, "something was written"
+    assert not (tmp_path.parent / "escaped").exists()
+
+
+def test_an_output_folder_the_system_refuses_is_found_before_the_run(capsys, tmp_path):
+    # /proc lets root pass a permission check but takes no new folder: the run must not start.
+    err = _one_line_exit_2(capsys, ["run", "--years", "0.05", "--scale", "0.01", "--out",
+                                    "/proc/em-abm-out"])  # fmt: skip
+    assert "--out" in err and "/proc" in err
+
+
+def test_a_targets_output_that_cannot_be_written_is_found_before_the_runs(capsys, tmp_path):
+    (tmp_path / "t.md").mkdir()
+    err = _one_line_exit_2(capsys, ["targets", "--out", str(tmp_path / "t.md")])
+    assert "is a folder" in err
+    (tmp_path / "file").write_text("x")
+    err = _one_line_exit_2(capsys, ["targets", "--out", str(tmp_path / "file" / "t.md")])
+    assert "is a file" in err
+
+
+def test_a_wrong_scheduler_address_leaves_no_sweep_folder(capsys, tmp_path):
+    (tmp_path / "spec.toml").write_text(FILES["spec.txt"].replace("bogus = 1\n", ""))
+    out = tmp_path / "sweep"
+    err = _one_line_exit_2(
+        capsys,
+        [
+            "sweep",
+            str(tmp_path / "spec.toml"),
+            "--out",
+            str(out),
+            "--backend",
+            "dask",
+            "--scheduler",
+            "not an address",
+        ],
+        out,
+    )
+    assert "--scheduler" in err
+
+
+def test_a_corrupt_sweep_part_is_named(capsys, tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(FILES["spec.txt"].replace("bogus = 1\n", ""))
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(spec), "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
+    capsys.readouterr()
+    part = next((out / "runs").glob("part-*.parquet"))
+    part.write_bytes(b"not parquet")
+    err = _one_line_exit_2(capsys, ["sweep", str(spec), "--out", str(out), "--no-progress"])
+    assert part.name in err and "delete it" in err

@@ -94,7 +94,7 @@ def test_bad_scenarios_name_the_field(tmp_path, text, needle):
 
 
 def test_unknown_name_lists_available():
-    with pytest.raises(UserError, match="unknown scenario 'nope'; available: baseline_2026"):
+    with pytest.raises(UserError, match="unknown scenario 'nope'; allowed: baseline_2026"):
         sc.load("nope")
 
 
