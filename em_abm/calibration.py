@@ -527,20 +527,48 @@ def write_fitted(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
     tmp = csv_path.with_suffix(".csv.tmp")
     sets.to_csv(tmp, index=False, float_format="%.10g")
     os.replace(tmp, csv_path)
+    text = fitted_scenario(name, cal.median(), len(acc), len(cal.evaluations))
+    write_text_atomic(toml_path, text)
+    return [csv_path, toml_path]
+
+
+def fitted_scenario(name: str, median: dict[str, float], accepted: int, evaluated: int) -> str:
+    """A runnable scenario (TOML) with the calibrated medians.
+
+    Values scoped to one scenario (``transition_2024:...``, ``transition_2024@DATE:...``)
+    make that scenario the base, set from its start or as dated changes on top of its own;
+    unscoped values go in ``[params]``. Values scoped to several scenarios cannot be one
+    scenario: they stay as comments on a ``baseline_2026`` base.
+    """
+    scoped = {k: split_key(k) for k in median if ":" in k}
+    scenarios = {scenario for scenario, _, _ in scoped.values()}
+    base = scenarios.pop() if len(scenarios) == 1 else "baseline_2026"
+    runnable = not scenarios  # at most one scenario was named
+    params = {k: v for k, v in median.items() if ":" not in k}
+    changes: dict[dt.date, dict[str, float]] = {}
+    comments = []
+    for key, (_, date, pname) in scoped.items():
+        if not runnable:
+            comments.append(_scoped_comment(key, median[key]))
+        elif date is None:
+            params[pname] = median[key]
+        else:
+            changes.setdefault(date, {})[pname] = median[key]
     lines = [
         f"# Calibrated by history matching (em-abm calibrate, configuration {name!r}):",
-        f"# the median of {len(acc)} accepted parameter sets out of {len(cal.evaluations)}.",
+        f"# the median of {accepted} accepted parameter sets out of {evaluated}.",
         f'name = "calibrated_{name}"',
-        f'description = "baseline_2026 with the medians of the {name} calibration"',
-        'base = "baseline_2026"',
-        "",
-        *(_scoped_comment(k, v) for k, v in cal.median().items() if ":" in k),
+        f'description = "{base} with the medians of the {name} calibration"',
+        f'base = "{base}"',
+        *(["", *comments] if comments else []),
         "",
         "[params]",
-        *(f'"{k}" = {v!r}' for k, v in cal.median().items() if ":" not in k),
+        *(f'"{k}" = {v!r}' for k, v in params.items()),
     ]
-    write_text_atomic(toml_path, "\n".join(lines) + "\n")
-    return [csv_path, toml_path]
+    for date, values in sorted(changes.items()):
+        lines += ["", "[[changes]]", f"date = {date.isoformat()}", 'note = "calibrated"']
+        lines += [f'"{k}" = {v!r}' for k, v in values.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _scoped_comment(key: str, value: float) -> str:

@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("experiment", help="run a named experiment (experiments/)")
     e.add_argument("name", help="experiment name; `em-abm experiment list` lists them")
-    e.add_argument("--quick", action="store_true", help="a small version (minutes)")
+    e.add_argument("--quick", action="store_true", help="a small version (under a minute)")
     e.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     e.add_argument("--out", default=None, help="results folder (default results/NAME)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -189,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument(
         "--report",
         action="store_true",
-        help="only write calibration/report.md and its figures from the fitted sets",
+        help="only write the report and its figures from the fitted sets (the file's "
+        "report, calibration/report.md by default; with --quick, calibration/runs/<name>/"
+        "report.md)",
     )
     k.add_argument("--no-progress", action="store_true", help="no progress bar")
 

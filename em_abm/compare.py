@@ -193,11 +193,10 @@ def compare(
 
 
 def format_table(table: pd.DataFrame, metrics=KEY_METRICS) -> str:
-    lines = [f"{'metric':58s} {'arm':40s} {'mean':>14s} {'diff vs ref [95% CI]':>40s}"]
+    w = max([3, *(len(a) for a in table["arm"])])  # arms in full: they may differ at the end
+    lines = [f"{'metric':58s} {'arm':{w}s} {'mean':>14s} {'diff vs ref [95% CI]':>40s}"]
     for m in metrics:
         for _, r in table[table["metric"] == m].iterrows():
             ci = "" if math.isnan(r["ci_low"]) else f"[{r['ci_low']:,.4g}, {r['ci_high']:,.4g}]"
-            lines.append(
-                f"{m:58s} {r['arm'][:40]:40s} {r['mean']:14,.4g} {r['diff']:14,.4g} {ci:>25s}"
-            )
+            lines.append(f"{m:58s} {r['arm']:{w}s} {r['mean']:14,.4g} {r['diff']:14,.4g} {ci:>25s}")
     return "\n".join(lines)

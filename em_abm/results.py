@@ -138,11 +138,19 @@ def atomic_dir(out: Path):
     _recover(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
+        # mkdtemp makes the folder private (0700); the result gets a new folder's usual mode.
+        tmp.chmod(0o777 & ~_umask())
         yield tmp
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the mask means setting it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _alive(pid: int) -> bool:

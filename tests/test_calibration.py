@@ -283,3 +283,23 @@ def test_stages_use_their_own_targets_and_start_from_the_earlier_stage():
     # The medians as params.py records them (four significant digits).
     median = C._round(float(np.median(sets["orders.error_rate"])), "float")
     assert base["orders.error_rate"] == median == P.PARAMS["orders.error_rate"].default
+
+
+def test_the_fitted_scenario_runs_as_the_calibrated_values(tmp_path):
+    # Values scoped to one scenario: the written scenario starts from it and sets them, so
+    # that loading it gives what the calibration ran (from the start and after each change).
+    theta = {
+        "transition_2024@2024-08-01:field.capacity_multiplier": 0.55,
+        "transition_2024:field.capacity_multiplier": 0.61,
+        "orders.error_rate": 0.25,
+    }
+    path = tmp_path / "fitted.toml"
+    path.write_text(C.fitted_scenario("t", theta, accepted=3, evaluated=9))
+    written, ran = load_scenario(str(path)), C.scenario_for(theta, "transition_2024")
+    assert written.start == ran.start
+    for day in [ran.start, *(c.date for c in ran.changes)]:
+        assert written.params_on(day) == ran.params_on(day), day
+    # Values scoped to two scenarios cannot be one scenario: kept as comments.
+    both = {**theta, "baseline_2026:field.officers": 400}
+    text = C.fitted_scenario("t", both, accepted=3, evaluated=9)
+    assert 'base = "baseline_2026"' in text and "# baseline_2026 starts with" in text

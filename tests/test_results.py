@@ -1,5 +1,6 @@
 import hashlib
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,10 @@ def test_a_saved_result_loads_back(tmp_path):
     r.save(tmp_path / "r", figures=False)
     back = RunResult.load(tmp_path / "r")
     pd.testing.assert_frame_equal(back.timeseries, r.timeseries)
+    # The folder has the mode any new folder gets (not the temporary folder's private 0700).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / "r").stat().st_mode & 0o777 == 0o777 & ~mask
     assert back.summary["seed"] == 2 and back.params == json.loads(json.dumps(r.params))
     with pytest.raises(UserError, match="not a run's result"):
         RunResult.load(tmp_path)
