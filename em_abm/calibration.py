@@ -49,7 +49,7 @@ from em_abm import params as P
 from em_abm import targets as T
 from em_abm.errors import UserError, check_schema, read_toml
 from em_abm.results import write_text_atomic
-from em_abm.scenario import available
+from em_abm.scenario import NAME_ALLOWED, NAME_PATTERN, available
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "calibration" / "calibrate.toml"
@@ -223,8 +223,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
     ):
         if not ok:
             raise UserError(f"{path}: {key}: got {getattr(cfg, key)!r}; allowed: {allowed}")
-    if not cfg.name.replace("_", "").replace("-", "").isalnum():
-        raise UserError(f"{path}: name: got {cfg.name!r}; allowed: letters, digits, - and _")
+    if not NAME_PATTERN.fullmatch(cfg.name):  # it names folders, as a scenario's name does
+        raise UserError(f"{path}: name: got {cfg.name!r}; allowed: {NAME_ALLOWED}")
     return cfg
 
 

@@ -411,21 +411,17 @@ def cmd_dashboard(args) -> int:
     scenario = sc.load(args.scenario)  # the same one-line error as `em-abm run`
     import socket
 
+    hosts = "allowed: localhost, 0.0.0.0 or an address of this machine"
     try:
         socket.getaddrinfo(args.host, args.port)
     except OSError:
-        raise UserError(
-            f"--host: got {args.host!r}; allowed: localhost, 0.0.0.0 or an address of this machine"
-        ) from None
+        raise UserError(f"--host: got {args.host!r}; {hosts}") from None
     with socket.socket() as s:
         try:
             s.bind((args.host, args.port))
         except OSError as e:
             if e.errno == errno.EADDRNOTAVAIL:
-                raise UserError(
-                    f"--host: {args.host} is not an address of this machine; allowed: "
-                    "localhost, 0.0.0.0 or an address of this machine"
-                ) from None
+                raise UserError(f"--host: got {args.host!r}, not this machine's; {hosts}") from None
             raise UserError(
                 f"--port: {args.host}:{args.port} cannot be used ({e.strerror}); allowed: a free "
                 "port, e.g. --port 8766"
