@@ -25,6 +25,12 @@ from importlib import resources
 import networkx as nx
 import numpy as np
 
+from em_abm.params import PARAMS
+
+# The declared defaults (field.road_speed_kmh, field.road_circuity), for use without a model.
+_DEFAULT_SPEED = PARAMS["field.road_speed_kmh"].default
+_DEFAULT_CIRCUITY = PARAMS["field.road_circuity"].default
+
 EARTH_RADIUS_KM = 6371.0088
 TOTAL_POPULATION = 61_806_682  # ONS mid-2024, England and Wales (SOURCES.md)
 
@@ -41,7 +47,9 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
-def build_graph(*, road_speed_kmh: float = 60.0, road_circuity: float = 1.3) -> nx.Graph:
+def build_graph(
+    *, road_speed_kmh: float = _DEFAULT_SPEED, road_circuity: float = _DEFAULT_CIRCUITY
+) -> nx.Graph:
     """The PFA network with node attributes and edge travel times (``hours``)."""
     g = nx.Graph()
     for row in _read_csv("pfa.csv"):
@@ -70,8 +78,8 @@ def build_graph(*, road_speed_kmh: float = 60.0, road_circuity: float = 1.3) -> 
 class Geography:
     """Indexed view of the PFA network for the model (areas and regions as integers)."""
 
-    road_speed_kmh: float = 60.0
-    road_circuity: float = 1.3
+    road_speed_kmh: float = _DEFAULT_SPEED
+    road_circuity: float = _DEFAULT_CIRCUITY
 
     @cached_property
     def graph(self) -> nx.Graph:

@@ -148,13 +148,13 @@ _DURATION = {
     "court_bail": (
         110.0,
         "assumption: EM bail lasts until the next hearing or trial; "
-        "consistent with the 2022 flows (55,010 orders a year on ~15,000 tagged, "
-        "a mean of about 100 days; FACTS.md, flows)",
+        "the 2022 flows of all cohorts together (55,010 orders a year on ~15,000 tagged, "
+        "a mean of about 100 days; FACTS.md, flows) give the order of magnitude",
     ),
     "immigration": (
         330.0,
-        "assumption: immigration bail has no fixed end; the stock of 4,552 "
-        "(Dec 2025) is large relative to the Home Office's order flow",
+        "assumption: immigration bail has no fixed end; a long mean gives the Dec 2025 stock "
+        "of 4,552 (FACTS.md) from a modest flow of orders",
     ),
     "court_sentence": (
         150.0,
@@ -369,11 +369,12 @@ _p(
     "field.chain_factor",
     0.35,
     0.05,
-    1.0,
+    2.0,
     "share",
-    "Share of the base-to-address travel time charged to each visit when visits are "
-    "chained into a round (1 = every visit is a separate trip from base).",
-    "assumption: a round of about three visits shares one trip out and back",
+    "Share of the one-way base-to-address travel time charged to each visit when visits "
+    "are chained into a round (2 = every visit a separate trip out and back).",
+    "assumption: a round of about six visits shares one trip out and back (two one-way "
+    "legs over six visits, about a third of a leg each)",
 )
 _p(
     "field.first_visit_delay_days",
@@ -699,8 +700,8 @@ _p(
     "behaviour.technical_alert_per_day",
     0.0107,
     0.0,
-    2.0,
-    "alerts/wearer/day",
+    0.25,
+    "probability/day",
     "Daily rate of alerts with no violation behind them (false alarms, low battery, signal "
     "loss) that reach staff review.",
     f"calibrated: {REPORT} (history matching; 90% interval 0.00461-0.017) to 10-50% of "
@@ -714,8 +715,9 @@ _p(
     365,
     "days",
     "A device disconnected this long counts as no working tag: the wearer is unmonitored.",
-    f"{NAO} para 9: the definition of the tagged population excludes devices disconnected "
-    "for 14 days or more",
+    f"{NAO} para 9: the ~8,900 active cases under review without a working tag include "
+    "devices disconnected for 14 days or more (the 28,700 tagged of the key facts still "
+    "count some of them; the model's tagged stock counts every fitted device)",
     kind="int",
 )
 
@@ -734,16 +736,21 @@ for _c in COHORTS:
         0.0,
         2.0,
         "offences/person/year",
-        f"Offences per person-year of a medium-risk {_c} wearer if not monitored.",
-        "assumption: order of magnitude of MoJ proven reoffending rates for adults (about a "
-        "quarter to a third within a year); Sugg, Moore and Howard 2001 found ~73% of curfew "
-        "order cases reconvicted within two years (FACTS.md, effect evidence)",
+        f"Proven offences per person-year of a medium-risk {_c} wearer if not monitored "
+        "(used as a daily hazard: rate / 365).",
+        "assumption: set at the MoJ proven reoffending rate for adults (about a quarter to "
+        "a third reoffend within a year; a share of people, not in FACTS.md), read as a rate "
+        "of offences, which counts each reoffender once; Sugg, Moore and Howard 2001 found "
+        "~73% of curfew order cases reconvicted within two years (FACTS.md), about 0.65 a "
+        "year: the default is the low end, so offences averted are a lower bound",
     )
 _EFFECT = {
     "rf": (
         0.25,
-        "MoJ evaluations: RF tags reduce reoffending while tagged (NAO para 15); size "
-        "from Di Tella and Schargrodsky 2013 and Williams and Weatherburn 2019 (FACTS.md)",
+        "assumption: MoJ evaluations find RF tags reduce reoffending while tagged (NAO para "
+        "15) without a size; Di Tella and Schargrodsky 2013 and Williams and Weatherburn 2019 "
+        "(FACTS.md) compare EM with prison and measure reoffending after it, so they support "
+        "the direction, not this value",
     ),
     "gps": (0.25, "as rf; Padgett, Bales and Blomberg 2006: RF = GPS (FACTS.md)"),
     "alcohol": (0.10, "assumption: alcohol monitoring targets drinking, not location"),
@@ -798,8 +805,8 @@ _p(
     1.0,
     "probability",
     "Probability that a reviewed minor violation alert becomes a breach notification.",
-    "assumption; with the other notify probabilities calibrated to 10-50% of alerts "
-    f"becoming notifications ({NAO} para 13)",
+    "assumption, kept with the other notify probabilities inside 10-50% of alerts becoming "
+    f"notifications ({NAO} para 13; the calibrated technical alert rate does the fitting)",
 )
 _p(
     "monitoring.notify_prob.serious",
@@ -817,8 +824,9 @@ _p(
     1.0,
     "probability",
     "Probability that a reviewed alcohol reading becomes a breach notification.",
-    "calibrated: MoJ alcohol pilots: 91-94% of orders complete without breach although ~3% "
-    "of monitored days show drinking (FACTS.md)",
+    "assumption (set by hand, not by the history matching): MoJ alcohol pilots: 91-94% of "
+    "orders complete without breach although ~3% of monitored days show drinking "
+    "(FACTS.md); it applies to minor readings only, serious ones take notify_prob.serious",
 )
 _p(
     "monitoring.notify_prob.technical",
@@ -1142,7 +1150,8 @@ _p(
     1.0,
     "share",
     "Share of the initial active orders that have a fitted tag; the rest start without one.",
-    "calibrated: the stationary share of active orders with a tag in baseline_2026, so runs "
+    "calibrated (by hand, from warm-up runs): the stationary share of active orders with a "
+    "tag in baseline_2026, about 0.82-0.85, so runs "
     f"start at their operating point; {NAO} para 9's ~8,900 of ~37,600 (24%) without a tag "
     "is an upper bound that includes records left open by mistake",
 )
