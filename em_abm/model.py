@@ -208,6 +208,11 @@ class EMModel(mesa.Model):
         self.years = float(years)
         self.scale = float(scale)
         self.check_invariants = check_invariants
+        # With check_invariants: each desk's capacity since the start against its work.
+        self._ledger = {
+            "reviews": np.zeros(2),
+            "responses": np.zeros((2, len(RESPONDERS))),
+        }
         self.p: dict[str, Any] = dict(self.scenario_def.params)
         self.start_date: dt.date = self.scenario_def.start
         self.n_days = days_for_years(self.years)
@@ -786,9 +791,10 @@ class EMModel(mesa.Model):
 
     def _review_alerts(self, d: int) -> None:
         p = self.p
-        self._review_credit += (
+        capacity = (
             p["monitoring.reviews_per_day"] * p["monitoring.capacity_multiplier"] * self.scale
         )
+        self._review_credit += capacity
         k = int(self._review_credit)
         closed = self.monitoring.auto_close(self.triage.auto_close(self, self.monitoring.queue))
         self._count("alerts_auto_closed", closed)
@@ -796,6 +802,8 @@ class EMModel(mesa.Model):
         n = len(a)
         self._review_credit = min(self._review_credit - n, 1.0)
         self._count("alerts_reviewed", n)
+        if self.check_invariants:
+            self._ledger["reviews"] += (capacity, n)
         if n == 0:
             return
         notify = notify_decisions(
@@ -901,7 +909,10 @@ class EMModel(mesa.Model):
             self._count("serious_unanswered_24h", gone_serious)
             self.notices_unanswered += gone
         credit = self._response_credit
-        credit += self._response_capacity()
+        capacity = self._response_capacity()
+        credit += capacity
+        if self.check_invariants:  # capacity by responder (desks are numbered by responder)
+            self._ledger["responses"][0] += np.add.reduceat(capacity, self._desk_offset)
         if k:
             waiting, desk = waiting[:k], desk[:k]
             policy = self._risk_first if self._risk_first_override else self.response_policy
@@ -928,6 +939,8 @@ class EMModel(mesa.Model):
             )  # fmt: skip
             if counts[0]:
                 self._record_responses(d, counts, outcomes, waited, n_by, high[:k_high])
+            if self.check_invariants:
+                self._ledger["responses"][1] += n_by
             if k_keep:
                 keep = keep[:k_keep]
                 o.propensity[keep] *= 1.0 - p["response.compliance_effect"]
@@ -1192,6 +1205,15 @@ class EMModel(mesa.Model):
         assert not np.any((visit == Visit.CHECK) & (state != State.FITTED))
         assert not np.any((visit == Visit.REMOVAL) & (state != State.AWAITING_REMOVAL))
         assert np.all(self.supplier.stock >= 0), "negative stock"
+        # An order past its last day is closed, or waits only for its tag to be removed.
+        ended = (state != State.FREE) & (o.end_day[:n] <= self.day)
+        assert np.all(state[ended] == State.AWAITING_REMOVAL), "an ended order still open"
+        # Desks never do more than their capacity since the start (a day's unused capacity
+        # carries over only in part, so the work done can only fall below it).
+        allowed, done = self._ledger["reviews"]
+        assert done <= allowed + 1e-6, "more alerts reviewed than the centre's capacity"
+        allowed, done = self._ledger["responses"]
+        assert np.all(done <= allowed + 1e-6), "more responses than the responders' capacity"
         on_wearers = int(
             np.count_nonzero((state == State.FITTED) | (state == State.AWAITING_REMOVAL))
         )

@@ -301,3 +301,22 @@ def test_a_finished_model_is_freed():
     del model
     gc.collect()
     assert ref() is None
+
+
+@pytest.mark.parametrize(
+    ("ledger", "short"),
+    [
+        ("reviews", {"monitoring.capacity_multiplier": 0.05}),
+        ("responses", {"police.capacity_multiplier": 0.05, "probation.capacity_multiplier": 0.05,
+                       "home_office.capacity_multiplier": 0.05}),
+    ],
+)  # fmt: skip
+def test_desks_never_exceed_their_capacity(make_model, ledger, short):
+    """The monitoring centre, probation, the police and the Home Office each do at most
+    their capacity since the start (asserted inside every step with check_invariants); here
+    their queues are long enough for the capacity to bind, so the check has work to do."""
+    m = make_model(years=0.5, scale=0.05, **short)
+    m.run()
+    allowed, done = m._ledger[ledger]
+    assert np.all(done <= allowed), (done, allowed)
+    assert done.sum() >= 0.8 * allowed.sum(), (done, allowed)  # the capacity binds

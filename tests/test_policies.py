@@ -153,3 +153,59 @@ def test_no_surge_capacity_unless_contingency_triggers():
         m.step()
         hours.append(m._flow[COLUMN_INDEX["field_hours_available"]])  # today's new hours
     assert np.allclose(hours, hours[0])
+
+
+def _high_risk_fit_wait(seed, policy):
+    """Mean days from order to fit of the high-risk orders fitted during the run (the
+    orders still in the table at the end), with field capacity short."""
+    m = series({"policy.visit_queue": policy, "field.officers": 150}, seed=seed, years=0.5)
+    o = m.orders
+    fitted = (o.view("fitted_day") != np.iinfo(np.int32).max) & (o.view("received_day") >= 0)
+    high = fitted & (o.view("risk") == o.view("risk").max())
+    return float(np.mean(o.view("fitted_day")[high] - o.view("received_day")[high]))
+
+
+def test_risk_first_visits_fit_high_risk_wearers_sooner():
+    waits = Parallel(n_jobs=2)(
+        delayed(_high_risk_fit_wait)(seed, p) for seed in (1, 2) for p in ("fcfs", "risk_first")
+    )
+    fcfs, risk = np.array(waits[0::2]), np.array(waits[1::2])
+    assert np.all(risk < fcfs), (fcfs, risk)
+
+
+def _serious_high_risk_response(seed, policy):
+    """How many serious breaches by high-risk wearers were answered, and their mean days
+    from breach to response, with responders short of capacity."""
+    short = {f"{r}.capacity_multiplier": 0.3 for r in ("police", "probation", "home_office")}
+    m = series({"policy.response_queue": policy, **short}, seed=seed, scale=0.1, years=0.75)
+    days = m.sample("breach_to_response_days.serious_high_risk")
+    return len(days), float(np.mean(days))
+
+
+def test_risk_first_responses_answer_serious_high_risk_breaches_sooner():
+    # Both more of them answered (packs lapse while they wait) and sooner: the mean of the
+    # answered alone could fall by answering only the quickest.
+    runs = Parallel(n_jobs=2)(
+        delayed(_serious_high_risk_response)(seed, p)
+        for seed in (1, 2)
+        for p in ("fcfs", "risk_first")
+    )
+    (n_fcfs, d_fcfs), (n_risk, d_risk) = np.array(runs[0::2]).T, np.array(runs[1::2]).T
+    assert np.all(n_risk > 1.3 * n_fcfs), (n_fcfs, n_risk)
+    assert np.all(d_risk < d_fcfs), (d_fcfs, d_risk)
+
+
+def test_a_yearly_cap_holds_within_each_calendar_year():
+    m = EMModel("baseline_2026", rng=3, years=1.0, scale=0.05,
+                overrides={"allocation.cap_per_year.court_bail": 10_000.0})  # fmt: skip
+    accepted = []  # (day, cohort) of every order the model takes on
+    new_orders = m._new_orders
+
+    def counting(attrs, *, received, end):
+        accepted.extend((received, c) for c in attrs["cohort"].tolist())
+        return new_orders(attrs, received=received, end=end)
+
+    m._new_orders = counting
+    m.run()
+    in_2026 = [c for day, c in accepted if 0 <= day < 365]
+    assert in_2026.count(COHORTS.index("court_bail")) <= 500  # 10,000 a year at scale 0.05
