@@ -124,6 +124,7 @@ def test_higher_violation_propensity_never_lowers_notifications():
         for k in levels
     ]
     assert all(a <= b for a, b in itertools.pairwise(values)), values
+    assert values[-1] > 1.5 * values[0], values  # and they do respond
 
 
 def test_notification_lag_grows_when_the_centre_falls_behind():

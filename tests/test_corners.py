@@ -41,11 +41,6 @@ def test_fitting_almost_never_succeeds():
     assert s["orders_revoked"] > 0
 
 
-def test_every_order_in_error():
-    _, s = _run({"orders.error_rate": 1.0})
-    assert s["order_error_rate"] == pytest.approx(1.0)
-
-
 def test_unlimited_capacity_everywhere_leaves_no_backlog():
     ts, s = _run(UNLIMITED)
     _, base = _run({})

@@ -17,8 +17,8 @@ from em_abm.results import RunResult
 KILLS = 5
 
 
-def _kill_after(argv, delay):
-    proc = subprocess.Popen([sys.executable, "-m", "em_abm", *argv],
+def _kill_after(argv, delay, *, program=("-m", "em_abm")):
+    proc = subprocess.Popen([sys.executable, *program, *argv],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         proc.wait(timeout=delay)
@@ -66,13 +66,20 @@ scenario = "baseline_2026"
 design = "lhs"
 samples = 8
 seed = 3
-years = 0.1
+years = 1.0
 scale = 0.03
 outputs = ["tagged", "outstanding_visits"]
 [vary]
 "field.fit_success_prob" = [0.3, 0.5]
 [fixed]
 "time.warmup_days" = 30
+"""
+
+
+SWEEP_STORING_EVERY_RUN = """
+import sys
+from em_abm import sweep as S
+S.sweep(S.load_spec(sys.argv[1]), sys.argv[2], jobs=1, flush_every=1)
 """
 
 
@@ -92,17 +99,20 @@ def _check_sweep_folder(out):
 def test_a_sweep_killed_at_random_moments_resumes_to_the_same_results(tmp_path):
     spec_path = tmp_path / "spec.toml"
     spec_path.write_text(SPEC, encoding="utf-8")
-    argv = ["sweep", str(spec_path), "--jobs", "1", "--no-progress"]
+    # The sweep's own code, storing every run as it finishes (the command line stores every
+    # 10 seconds, longer than this whole sweep), so that kills land between stores.
+    program = ("-c", SWEEP_STORING_EVERY_RUN, str(spec_path))
     t0 = time.monotonic()
-    assert _kill_after([*argv, "--out", str(tmp_path / "whole")], 300) == 0
+    assert _kill_after([str(tmp_path / "whole")], 300, program=program) == 0
     whole = time.monotonic() - t0
     out = tmp_path / "killed"
     stored = []
-    for delay in np.random.default_rng(7).uniform(0.1 * whole, 0.9 * whole, KILLS):
-        _kill_after([*argv, "--out", str(out)], delay)
+    for delay in np.random.default_rng(7).uniform(0.5 * whole, 0.9 * whole, KILLS):
+        _kill_after([str(out)], delay, program=program)
         stored.append(_check_sweep_folder(out))
     assert stored == sorted(stored)  # resuming never loses a stored run
-    assert _kill_after([*argv, "--out", str(out)], 300) == 0
+    assert any(0 < n < 8 for n in stored), stored  # some kill came between two stores
+    assert _kill_after([str(out)], 300, program=program) == 0
     a, b = S.results(out), S.results(tmp_path / "whole")
     cols = [c for c in a.columns if c != "wall_time_s"]
     pd.testing.assert_frame_equal(a[cols], b[cols])

@@ -36,7 +36,10 @@ def test_officers_never_exceed_their_hours(make_model):
         hours.append(m.officer_hours_used.sum())
         officer = m.agents_by_type[FieldOfficer][0]
         assert 0 <= officer.hours_today <= officer.hours_available_today + 1e-9
+    # Over the run, hours used never pass the hours there were (a day may use hours carried
+    # from the day before, which were counted that day).
     util = col(m, "field_hours_used").sum() / col(m, "field_hours_available").sum()
+    assert util <= 1.0 + 1e-9
     # Short-staffed: most hours are used, never more. Some are left at the end of a day when
     # the next visit in priority order does not fit in what remains.
     assert util > 0.8
@@ -112,6 +115,17 @@ def test_more_officers_never_lengthen_the_backlog():
         mean_backlog.append(np.mean(runs))
     assert all(b1 >= b2 for b1, b2 in itertools.pairwise(mean_backlog)), mean_backlog
     assert mean_backlog[0] > 5 * mean_backlog[-1]
+
+
+def test_more_officers_always_bring_more_field_hours():
+    """Capacity grows with the workforce over its whole range, not only where the backlog
+    responds to it."""
+    hours = []
+    for officers in (240, 480, 960, 1500, 3000):
+        m = EMModel(rng=1, years=0.05, scale=0.05, overrides={"field.officers": officers})
+        m.run()
+        hours.append(col(m, "field_hours_available").sum())
+    assert all(a < b for a, b in itertools.pairwise(hours)), hours
 
 
 def test_capacity_does_not_change_arrivals():
@@ -284,7 +298,10 @@ def test_regression_tiny_check_visit_rate_runs():
         **{f"demand.duration_mean_days.{c}": 30.0 for c in
            ("post_release", "court_bail", "immigration", "court_sentence", "specials")},
     }  # fmt: skip
-    EMModel("baseline_2026", rng=0, years=0.1, scale=0.02, overrides=overrides).run()
+    m = EMModel("baseline_2026", rng=0, years=0.1, scale=0.02, overrides=overrides,
+                check_invariants=True)  # fmt: skip
+    m.run()
+    assert col(m, "orders_received").sum() > 0  # it ran through its days, conserving orders
 
 
 def test_a_finished_model_is_freed():

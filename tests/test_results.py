@@ -80,3 +80,14 @@ def test_a_saved_result_loads_back(tmp_path):
     assert back.summary["seed"] == 2 and back.params == json.loads(json.dumps(r.params))
     with pytest.raises(UserError, match="not a run's result"):
         RunResult.load(tmp_path)
+
+
+def test_metadata_records_the_parameters_the_run_used(tmp_path):
+    """The scenario's values with the run's overrides, as the model ran them."""
+    scenario = tmp_path / "mine.toml"
+    scenario.write_text('base = "baseline_2026"\n[params]\norders.error_rate = 0.3\n')
+    r = em_abm.run(str(scenario), seed=1, years=0.05, scale=0.01,
+                   overrides={"field.officers": 300})  # fmt: skip
+    r.save(tmp_path / "r", figures=False)
+    params = json.loads((tmp_path / "r" / "metadata.json").read_text())["params"]
+    assert params["field.officers"] == 300 and params["orders.error_rate"] == 0.3
