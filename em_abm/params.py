@@ -370,7 +370,7 @@ _p(
     0.35,
     0.05,
     2.0,
-    "share",
+    "x one-way leg",
     "Share of the one-way base-to-address travel time charged to each visit when visits "
     "are chained into a round (2 = every visit a separate trip out and back).",
     "assumption: a round of about six visits shares one trip out and back (two one-way "
