@@ -257,6 +257,7 @@ FIELD_COUNTERS = (
     "kpi_first_attempts", "kpi_first_attempts_on_time",
     "fits", "fits_within_two", "visits_failed", "escalations", "first_rounds_concluded",
     "removals", "devices_collected", "devices_lost",
+    "kpi_fit_attempts", "kpi_fit_attempts_on_time",
 )  # fmt: skip
 _CRN_FIT_TAG = np.uint64(CRN_FIT) << _S56
 _CRN_COLLECT_TAG = np.uint64(CRN_COLLECT) << _S56
@@ -346,6 +347,10 @@ def field_visits_day(
                 counts[8] += 1
                 if on_time:
                     counts[9] += 1
+            if attempts_total[i] < 2:  # the standard two attempts (the Serco KPI)
+                counts[18] += 1
+                if on_time:
+                    counts[19] += 1
             ok = _crn1(key[i], _CRN_FIT_TAG, attempts_total[i]) < fit_success
             attempts_total[i] += 1
             first = first_round_open[i]

@@ -385,6 +385,18 @@ METRICS: tuple[Metric, ...] = (
         "visits/day",
         "flow",
     ),
+    Metric(
+        "kpi_fit_attempts",
+        "Fitting attempts within an order's standard two (first and second attempts)",
+        "visits/day",
+        "flow",
+    ),
+    Metric(
+        "kpi_fit_attempts_on_time",
+        "First and second fitting attempts made within the required time",
+        "visits/day",
+        "flow",
+    ),
     Metric("kpi_checks", "Equipment-check visits", "visits/day", "flow"),
     Metric(
         "kpi_checks_on_time",
@@ -408,6 +420,15 @@ METRICS: tuple[Metric, ...] = (
         False,
         num="kpi_first_attempts_on_time",
         den="kpi_first_attempts",
+    ),
+    Metric(
+        "kpi_two_attempts_on_time_rate",
+        "First and second fitting attempts within the required time (the Serco KPI)",
+        "share",
+        "rate",
+        False,
+        num="kpi_fit_attempts_on_time",
+        den="kpi_fit_attempts",
     ),
     Metric(
         "kpi_check_on_time_rate",
@@ -445,6 +466,7 @@ METRICS: tuple[Metric, ...] = (
         False,
         parts=(
             ("first_attempt_within_required_time", ("kpi_first_attempt_on_time_rate",)),
+            ("two_attempts_within_required_time", ("kpi_two_attempts_on_time_rate",)),
             ("fitted_within_two_attempts", ("install_within_two_attempts_rate",)),
             ("reinstallation_within_required_time", ("kpi_check_on_time_rate",)),
             ("removal_within_required_time", ("kpi_removal_on_time_rate",)),

@@ -1047,8 +1047,9 @@ class EMModel(mesa.Model):
             )  # fmt: skip
             self._flow[self._field_columns] += counts
             self._count("cost_visits_gbp", counts[0] * p["cost.per_visit_gbp"])
-            self._count("cost_devices_lost_gbp", counts[-1] * p["cost.device_replacement_gbp"])
-            self.devices_lost += int(counts[-1])
+            lost = counts[_DEVICES_LOST]
+            self._count("cost_devices_lost_gbp", lost * p["cost.device_replacement_gbp"])
+            self.devices_lost += int(lost)
             self._sample_fit_waits(d, won[:n_won])
             if n_removed:
                 self._close(removed[:n_removed])
@@ -1278,6 +1279,7 @@ def _young_collections_spaced(threshold: int):
 
 
 _COHORT_CODES = np.arange(len(COHORTS), dtype=np.int8)
+_DEVICES_LOST = FIELD_COUNTERS.index("devices_lost")
 
 
 def _apportion(total: int, weights: np.ndarray) -> np.ndarray:

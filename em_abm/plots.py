@@ -345,7 +345,7 @@ def system(result, *, folder=None):
     )
     ax = axes[0, 0]
     kpis = [
-        ("kpi_first_attempt_on_time_rate", "first attempt in time"),
+        ("kpi_two_attempts_on_time_rate", "two attempts in time (KPI)"),
         ("install_within_two_attempts_rate", "fitted within two attempts"),
         ("kpi_check_on_time_rate", "reinstallation in time"),
         ("kpi_removal_on_time_rate", "removal in time"),

@@ -137,7 +137,7 @@ class EMModelRunner:
                 hint = f"did you mean {', '.join(close)}? " if close else ""
                 raise UserError(
                     f"{where}: unknown output {n!r}; {hint}allowed: a summary metric "
-                    "(docs/metrics.md, e.g. tagged, cost_total_gbp.total)"
+                    "(declared in em_abm/metrics.py, e.g. tagged, cost_total_gbp.total)"
                 )
 
     def check_fixed(self, fixed: dict[str, Any], where: str) -> dict[str, Any]:

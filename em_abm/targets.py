@@ -78,7 +78,7 @@ def _check_names(row: _Row, where: str) -> None:
     if row.series:
         known = [*COLUMNS, *(m.name for m in METRICS if m.kind == "rate")]
         field, names = "series", [row.series]
-        allowed = "a column of timeseries.parquet (docs/metrics.md)"
+        allowed = "a column of timeseries.parquet (declared in em_abm/metrics.py)"
     else:
         known = list(summary_keys())
         field = "metric"
@@ -90,7 +90,9 @@ def _check_names(row: _Row, where: str) -> None:
                 )
         else:
             names = [row.metric]
-        allowed = "a summary metric (docs/metrics.md, e.g. tagged, cost_total_gbp.total)"
+        allowed = (
+            "a summary metric (declared in em_abm/metrics.py, e.g. tagged, cost_total_gbp.total)"
+        )
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=3)

@@ -338,3 +338,17 @@ def test_desks_never_exceed_their_capacity(make_model, ledger, short):
     allowed, done = m._ledger[ledger]
     assert np.all(done <= allowed), (done, allowed)
     assert done.sum() >= 0.8 * allowed.sum(), (done, allowed)  # the capacity binds
+
+
+def test_the_fitting_kpi_counts_first_and_second_attempts(make_model):
+    """The Serco KPI is two attempts within the required time: each order's first and
+    second attempts count, later ones do not."""
+    sure = make_model(years=0.3, **{"field.fit_success_prob": 1.0})
+    never = make_model(years=0.3, **{"field.fit_success_prob": 0.01})
+    for m in (sure, never):
+        m.run()
+    assert col(sure, "kpi_fit_attempts").sum() == col(sure, "kpi_first_attempts").sum() > 0
+    first, both = col(never, "kpi_first_attempts").sum(), col(never, "kpi_fit_attempts").sum()
+    # Nearly every order fails its first attempt and has a second (some of the recorded
+    # second attempts follow first attempts made in the warm-up).
+    assert 1.8 * first < both < 2.2 * first
