@@ -61,3 +61,17 @@ def check_schema(schema, data: dict, where: str):
             allowed = err["msg"].removeprefix("Input should be ").removeprefix("Value should be ")
             msg = f"got {err.get('input')!r}; allowed: {allowed}"
         raise UserError(f"{where}: {loc}: {msg}") from None
+
+
+def check_known(name: str, known, *, where: str, allowed: str, what: str = "") -> None:
+    """Refuse ``name`` unless it is in ``known``: one :class:`UserError` line naming the
+    field, up to three close matches and what is allowed, e.g.
+    ``spec.toml: outputs: unknown output 'taged'; did you mean tagged? allowed: ...``."""
+    if name in known:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    kind = f"{what} " if what else ""
+    raise UserError(f"{where}: unknown {kind}{name!r}; {hint}allowed: {allowed}")

@@ -537,6 +537,18 @@ for _m in METRICS:
     BY_NAME.setdefault(_m.summary_name or _m.name, _m)
 
 
+SUMMARY_NAMES_ALLOWED = (
+    "a summary metric (declared in em_abm/metrics.py, e.g. tagged, cost_total_gbp.total)"
+)
+SERIES_NAMES_ALLOWED = "a column of timeseries.parquet (declared in em_abm/metrics.py)"
+
+
+def series_names() -> list[str]:
+    """Every column of a run's daily series besides ``date``: the recorded columns and the
+    rates derived from them (:func:`em_abm.results.build_timeseries`)."""
+    return [*COLUMNS, *(m.name for m in METRICS if m.kind == "rate")]
+
+
 def summary_keys() -> dict[str, Metric]:
     """Every scalar in a flattened run summary (``tagged``, ``tagged_by_cohort.court_bail``,
     ``cost_total_gbp.total``), with the metric it comes from: the names sweeps may output."""

@@ -56,7 +56,6 @@ intervals, to ``DIR/analysis/*.csv`` and figures.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import itertools
 import json
@@ -75,7 +74,7 @@ import pandas as pd
 
 from em_abm import __version__, limits
 from em_abm import params as P
-from em_abm.errors import UserError, read_toml
+from em_abm.errors import UserError, check_known, read_toml
 from em_abm.results import clean_temporaries, write_atomic
 
 DESIGNS = ("sobol", "morris", "lhs", "grid")
@@ -118,27 +117,17 @@ class EMModelRunner:
     name = "em_abm"
 
     def check_factor(self, name: str, where: str) -> tuple[float | None, float | None]:
-        if name not in P.PARAMS:
-            close = difflib.get_close_matches(name, P.PARAMS, n=3)
-            hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise UserError(
-                f"{where}: unknown parameter {name!r}; {hint}allowed: a name from `em-abm params`"
-            )
+        check_known(name, P.PARAMS, where=where, what="parameter",
+                    allowed="a name from `em-abm params`")  # fmt: skip
         p = P.PARAMS[name]
         return (p.lower, p.upper) if p.kind in ("float", "int") else (None, None)
 
     def check_outputs(self, names: list[str], where: str) -> None:
-        from em_abm.metrics import summary_keys
+        from em_abm.metrics import SUMMARY_NAMES_ALLOWED, summary_keys
 
         known = summary_keys()
         for n in names:
-            if n not in known:
-                close = difflib.get_close_matches(n, known, n=3)
-                hint = f"did you mean {', '.join(close)}? " if close else ""
-                raise UserError(
-                    f"{where}: unknown output {n!r}; {hint}allowed: a summary metric "
-                    "(declared in em_abm/metrics.py, e.g. tagged, cost_total_gbp.total)"
-                )
+            check_known(n, known, where=where, what="output", allowed=SUMMARY_NAMES_ALLOWED)
 
     def check_fixed(self, fixed: dict[str, Any], where: str) -> dict[str, Any]:
         return P.validate(fixed, prefix=where)

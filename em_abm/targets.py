@@ -12,7 +12,6 @@ by the run's scale.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,7 +22,7 @@ from joblib import Parallel, delayed
 from pydantic import BaseModel, ConfigDict, Field
 
 from em_abm import limits
-from em_abm.errors import UserError, check_schema, read_toml
+from em_abm.errors import UserError, check_known, check_schema, read_toml
 from em_abm.metrics import scales_with_population
 from em_abm.scenario import available
 
@@ -73,31 +72,27 @@ class Target:
 def _check_names(row: _Row, where: str) -> None:
     """A row's metric (or both names of a ``share:a/b``) must be a summary scalar, and its
     series a daily column: checked when the file is read, before any run."""
-    from em_abm.metrics import COLUMNS, METRICS, summary_keys
+    from em_abm.metrics import (
+        SERIES_NAMES_ALLOWED,
+        SUMMARY_NAMES_ALLOWED,
+        series_names,
+        summary_keys,
+    )
 
     if row.series:
-        known = [*COLUMNS, *(m.name for m in METRICS if m.kind == "rate")]
-        field, names = "series", [row.series]
-        allowed = "a column of timeseries.parquet (declared in em_abm/metrics.py)"
-    else:
-        known = list(summary_keys())
-        field = "metric"
-        if row.metric.startswith("share:"):
-            names = row.metric[len("share:") :].split("/")
-            if len(names) != 2:
-                raise UserError(
-                    f"{where}.metric: got {row.metric!r}; allowed: share:NUMERATOR/DENOMINATOR"
-                )
-        else:
-            names = [row.metric]
-        allowed = (
-            "a summary metric (declared in em_abm/metrics.py, e.g. tagged, cost_total_gbp.total)"
-        )
+        check_known(row.series, series_names(), where=f"{where}.series",
+                    allowed=SERIES_NAMES_ALLOWED)  # fmt: skip
+        return
+    names = [row.metric]
+    if row.metric.startswith("share:"):
+        names = row.metric[len("share:") :].split("/")
+        if len(names) != 2:
+            raise UserError(
+                f"{where}.metric: got {row.metric!r}; allowed: share:NUMERATOR/DENOMINATOR"
+            )
+    known = summary_keys()
     for name in names:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=3)
-            hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise UserError(f"{where}.{field}: unknown {name!r}; {hint}allowed: {allowed}")
+        check_known(name, known, where=f"{where}.metric", allowed=SUMMARY_NAMES_ALLOWED)
 
 
 def _lookup(summary: dict, name: str) -> float:
