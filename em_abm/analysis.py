@@ -152,12 +152,12 @@ def main_effects_table(spec, design, runs):
 
 def analyze(out: str | os.PathLike, *, num_resamples: int = 1000) -> dict[str, pd.DataFrame]:
     """Analyse the sweep in ``out``; writes ``out/analysis`` and returns its tables."""
-    from em_abm import plots
-    from em_abm.results import atomic_dir, check_writable
+    from em_abm import files, plots
 
     out = Path(out)
     spec = S.spec_of(out)
-    check_writable(out / "analysis", "analyze")
+    # The analysis folder is em-abm's own: replaced whole, but never over a user's files.
+    files.check_out_dir(out / "analysis", force=True, kind="analysis", option="analyze")
     runs = S.results(out)
     design, means = point_means(spec, runs)
     tables: dict[str, pd.DataFrame] = {}
@@ -176,7 +176,7 @@ def analyze(out: str | os.PathLike, *, num_resamples: int = 1000) -> dict[str, p
         tables["delta"] = delta_table(spec, design, means, min(num_resamples, 200))
     else:
         tables["main_effects"] = main_effects_table(spec, design, runs)
-    with atomic_dir(out / "analysis") as tmp:
+    with files.writing(out / "analysis", force=True, kind="analysis", option="analyze") as tmp:
         for name, table in tables.items():
             table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
         plots.sensitivity(spec, tables, folder=tmp / "figures")

@@ -204,18 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
+    from em_abm import files
     from em_abm import scenario as sc
-    from em_abm.results import check_out_dir, run_model
+    from em_abm.results import run_model
 
     scen = sc.load(args.scenario).with_overrides(
         sc.parse_assignments(args.overrides), where="--set "
     )
     out = Path(args.out) if args.out else Path("results") / scen.name
-    check_out_dir(out, force=args.force)
-    result = run_model(
-        scen, seed=args.seed, years=args.years, scale=args.scale, progress=not args.no_progress
-    )
-    result.save(out, force=True, figures=not args.no_figures)
+    # Checked, and locked against a second writer, before the run; checked again on saving.
+    with files.locked(files.check_out_dir(out, force=args.force, kind="run")):
+        result = run_model(
+            scen, seed=args.seed, years=args.years, scale=args.scale,
+            progress=not args.no_progress,
+        )  # fmt: skip
+        result.save(out, force=args.force, figures=not args.no_figures)
     print(format_summary(result.summary))
     print(
         f"\nwrote {out}/ (timeseries.parquet, summary.json, metadata.json"

@@ -158,7 +158,8 @@ def compare(
     progress: bool = False,
 ) -> pd.DataFrame:
     """Run the arms over paired seeds and write ``runs.csv``, ``compare.csv`` and a figure."""
-    from em_abm.results import atomic_dir, check_out_dir, git_commit, write_json
+    from em_abm import files
+    from em_abm.results import git_commit, write_json
 
     if len(arm_texts) < 2:
         raise UserError("compare: give at least two arms (scenarios or scenario@NAME=VALUE,...)")
@@ -167,28 +168,28 @@ def compare(
     arms = [parse_arm(t) for t in arm_texts]
     if len({a.label for a in arms}) != len(arms):
         raise UserError("compare: the same arm is given twice")
-    out = Path(out)
-    check_out_dir(out, force=force)
-    seed_list = seeds_for(root_seed, seeds)
-    runs = run_arms(arms, seeds=seed_list, years=years, scale=scale, jobs=jobs, progress=progress)
-    table = paired_table(runs, arms[0].label)
+    with files.locked(files.check_out_dir(out, force=force, kind="compare")):
+        seed_list = seeds_for(root_seed, seeds)
+        runs = run_arms(arms, seeds=seed_list, years=years, scale=scale, jobs=jobs,
+                        progress=progress)  # fmt: skip
+        table = paired_table(runs, arms[0].label)
+        from em_abm import plots
 
-    from em_abm import plots
-
-    with atomic_dir(out) as tmp:
-        runs.to_csv(tmp / "runs.csv", index=False)
-        table.to_csv(tmp / "compare.csv", index=False)
-        meta = {
-            "arms": arm_texts,
-            "reference": arms[0].label,
-            "seeds": seed_list,
-            "root_seed": root_seed,
-            "years": years,
-            "scale": scale,
-            "git_commit": git_commit(),
-        }
-        write_json(tmp / "metadata.json", meta)
-        plots.comparison(table, [a.label for a in arms], KEY_METRICS, folder=tmp / "figures")
+        with files.writing(out, force=force, kind="compare") as tmp:
+            runs.to_csv(tmp / "runs.csv", index=False)
+            table.to_csv(tmp / "compare.csv", index=False)
+            meta = {
+                "arms": arm_texts,
+                "reference": arms[0].label,
+                "seeds": seed_list,
+                "root_seed": root_seed,
+                "years": years,
+                "scale": scale,
+                "git_commit": git_commit(),
+            }
+            write_json(tmp / "metadata.json", meta)
+            labels = [a.label for a in arms]
+            plots.comparison(table, labels, KEY_METRICS, folder=tmp / "figures")
     return table
 
 

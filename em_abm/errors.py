@@ -13,30 +13,11 @@ class UserError(ValueError):
 
 
 def read_toml(path, what: str) -> dict:
-    """Parse the TOML file ``path`` (a ``what``: "scenario", "sweep spec", ...).
+    """Parse the TOML file ``path`` (a ``what``: "scenario", "sweep spec", ...) through
+    :func:`em_abm.files.read_toml`: a regular file under its size limit, or one line."""
+    from em_abm.files import read_toml as read
 
-    Every way it can fail (missing, a folder, unreadable, not UTF-8 text, invalid TOML)
-    becomes one :class:`UserError` line naming the file and what was expected.
-    """
-    import tomllib
-    from pathlib import Path
-
-    path = Path(path)
-    allowed = f"allowed: a {what} file (TOML)"
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder; {allowed}")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file; {allowed}") from None
-    except OSError as e:
-        raise UserError(f"{path}: cannot read the {what} file: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a text file; {allowed} in UTF-8") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: invalid TOML in the {what} file: {e}") from None
+    return read(path, what)
 
 
 def check_schema(schema, data: dict, where: str):

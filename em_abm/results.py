@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from em_abm import __version__
+from em_abm import __version__, files
 from em_abm.errors import UserError
 from em_abm.metrics import (
     COLUMN_INDEX,
@@ -58,15 +58,13 @@ class RunResult:
 
     def save(self, out: str | os.PathLike, *, force: bool = False, figures: bool = True) -> Path:
         """Write the result into ``out`` (see the module docstring); returns the path."""
-        out = Path(out)
-        check_out_dir(out, force=force)
-        with atomic_dir(out) as tmp:
+        with files.writing(out, force=force, kind="run") as tmp:
             self.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
             write_json(tmp / "summary.json", self.summary)
             write_json(tmp / "metadata.json", self.metadata)
             if figures:
                 self.plot(tmp / "figures")
-        return out
+        return files.resolve_out(out)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> RunResult:
@@ -101,80 +99,13 @@ class RunResult:
         return sorted(Path(folder).glob("*.png"))
 
 
-def check_out_dir(out: Path, *, force: bool) -> None:
-    """Refuse an output folder that is a file, holds someone else's files (unless ``force``),
-    or cannot be written; one-line :class:`UserError` naming ``--out``."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out: {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        ours = (out / "metadata.json").is_file()
-        if not ours:
-            raise UserError(
-                f"--out: {out} exists and holds other files; choose an empty folder or pass --force"
-            )
-    check_writable(out, "--out")
+def check_out_dir(out: Path, *, force: bool, kind: str = "run") -> Path:
+    """The resolved output folder, if em-abm may write a ``kind`` result there; see
+    :func:`em_abm.files.check_out_dir`."""
+    return files.check_out_dir(out, force=force, kind=kind)
 
 
-def check_writable(path: Path, option: str) -> None:
-    """Refuse ``path`` if the nearest existing folder above it cannot take a new entry (tried
-    by making and removing an empty folder there, which permission bits alone do not tell:
-    a read-only mount, /proc). Creates nothing that stays."""
-    parent = Path(path).absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UserError(f"{option}: {parent} is a file; allowed: a path inside a folder")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".em-abm-probe-", dir=parent))
-    except OSError as e:
-        raise UserError(f"{option}: cannot write in {parent}: {e.strerror}") from None
-
-
-@contextlib.contextmanager
-def atomic_dir(out: Path):
-    """Yield a temporary folder next to ``out``; on success it replaces ``out`` in one rename,
-    on any error (or interruption) it is deleted, so ``out`` is never half-written."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _recover(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
-    try:
-        # mkdtemp makes the folder private (0700); the result gets a new folder's usual mode.
-        tmp.chmod(0o777 & ~_umask())
-        yield tmp
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the mask means setting it: put it straight back
-    os.umask(mask)
-    return mask
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def _recover(out: Path) -> None:
-    """Tidy what a killed save of ``out`` left (its process no longer running): delete its
-    temporary folder, and put back a previous result it had moved aside to replace."""
-    for p in out.parent.glob(f".{glob.escape(out.name)}.*-*"):
-        kind, _, rest = p.name[len(out.name) + 2 :].partition("-")
-        pid = rest.split("-")[0]
-        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
-            continue
-        if kind == "old" and not out.exists():
-            p.rename(out)
-        else:
-            shutil.rmtree(p, ignore_errors=True)
+check_writable = files.check_writable
 
 
 def clean_temporaries(folder: Path) -> None:
@@ -198,17 +129,6 @@ def write_atomic(path: Path, write) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished ``tmp`` folder to ``out``, replacing a previous result there."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
 
 
 def write_json(path: Path, data: Any) -> None:

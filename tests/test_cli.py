@@ -59,7 +59,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(capsys, tmp_path, ar
 def test_out_folder_with_other_content_is_refused(capsys, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     code, _, err = run_cli(capsys, "run", *SMALL, "--out", str(tmp_path))
-    assert code == 2 and "holds other files" in err
+    assert code == 2 and "holds files em-abm did not write" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
@@ -87,8 +87,11 @@ def test_run_writes_results(capsys, tmp_path):
     assert meta["params"]["orders.error_rate"] == P.PARAMS["orders.error_rate"].default
     assert (out_dir / "figures" / "overview.png").stat().st_size > 10_000
     assert (out_dir / "figures" / "breaches.png").stat().st_size > 10_000
-    # a second run into the same result folder replaces it
-    code, _, _ = run_cli(capsys, "run", *SMALL, "--seed", "8", "--out", str(out_dir))
+    # a second run into the same result folder is refused without --force, replaces it with
+    code, _, err = run_cli(capsys, "run", *SMALL, "--seed", "8", "--out", str(out_dir))
+    assert code == 2 and "earlier run result" in err and "--force" in err
+    assert json.loads((out_dir / "summary.json").read_text())["seed"] == 7
+    code, _, _ = run_cli(capsys, "run", *SMALL, "--seed", "8", "--out", str(out_dir), "--force")
     assert code == 0
     assert json.loads((out_dir / "summary.json").read_text())["seed"] == 8
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left"

@@ -45,10 +45,11 @@ def test_timeseries_and_summary_cover_every_declared_metric():
 def test_save_refuses_a_folder_with_other_files(tmp_path):
     (tmp_path / "keep.txt").write_text("x")
     r = run_model(seed=1, years=0.1, scale=0.02)
-    with pytest.raises(UserError, match="holds other files"):
+    with pytest.raises(UserError, match="holds files em-abm did not write"):
         r.save(tmp_path)
-    r.save(tmp_path, force=True, figures=False)
+    r.save(tmp_path, force=True, figures=False)  # beside the user's file, never over it
     assert (tmp_path / "summary.json").exists()
+    assert (tmp_path / "keep.txt").read_text() == "x"
 
 
 def _summary_and_series(seed):
