@@ -44,7 +44,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from pydantic import BaseModel, ConfigDict, Field
 
-from em_abm import limits
+from em_abm import files, limits
 from em_abm import params as P
 from em_abm import targets as T
 from em_abm.errors import UserError, check_schema, read_toml
@@ -127,7 +127,7 @@ class Config:
                 f"after: {path} does not exist; allowed: the name of a calibration whose "
                 f"accepted sets are in calibration/fitted/ (run it first)"
             )
-        sets = pd.read_csv(path)
+        sets = _read_sets(path)
         prior = load_config(CONFIGS.get(self.after, DEFAULT_CONFIG))
         return {k: _round(float(np.median(sets[k])), P.PARAMS[split_key(k)[2]].kind)
                 for k in prior.names}  # fmt: skip
@@ -214,7 +214,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
         (
             "scale_by_scenario",
             all(limits.scale_ok(v) for v in cfg.scale_by_scenario.values()),
-            f"numbers in (0, {limits.MAX_SCALE:g}]",
+            f"numbers from {limits.MIN_SCALE:g} to {limits.MAX_SCALE:g}",
         ),
         ("seeds", len(cfg.seeds) > 0 and min(cfg.seeds) >= 0, "non-negative integers"),
         ("waves", cfg.waves >= 1, "an integer >= 1"),
@@ -499,12 +499,33 @@ def _load_store(store: Path, cfg: Config, targets: list[T.Target], restart: bool
         data.unlink(missing_ok=True)
         write_text_atomic(meta, json.dumps({"fingerprint": fingerprint}, indent=2) + "\n")
         return pd.DataFrame()
-    if json.loads(meta.read_text())["fingerprint"] != fingerprint:
+    if files.read_json(meta, "calibration store").get("fingerprint") != fingerprint:
         raise UserError(
             f"{store}: holds evaluations of a different configuration or targets; "
             "allowed: --restart to discard them, or another name"
         )
-    return pd.read_parquet(data) if data.exists() else pd.DataFrame()
+    if not data.exists():
+        return pd.DataFrame()
+    path = files.check_input(data, "calibration store", limit=files.TABLE_LIMIT)
+    try:
+        return pd.read_parquet(path)
+    except Exception as e:  # a changed or truncated store, however it fails to parse
+        raise UserError(
+            f"{path}: cannot read ({str(e).splitlines()[0][:120] if str(e) else e!r}); "
+            "allowed: the store em-abm wrote: run again with --restart"
+        ) from None
+
+
+def _read_sets(path: Path) -> pd.DataFrame:
+    """A fitted sets table (CSV) through the one input reader, or one line."""
+    path = files.check_input(path, "fitted sets", limit=files.TABLE_LIMIT)
+    try:
+        return pd.read_csv(path)
+    except Exception as e:  # any way a changed file fails to parse is the same mistake
+        raise UserError(
+            f"{path}: cannot read ({str(e).splitlines()[0][:120] if str(e) else e!r}); "
+            "allowed: the fitted sets em-abm wrote"
+        ) from None
 
 
 def _save_store(store: Path, df: pd.DataFrame) -> None:
@@ -602,7 +623,7 @@ def report(
     csv_path = folder / f"{cfg.name}.csv"
     if not csv_path.exists():
         raise UserError(f"{csv_path}: no accepted sets; run `em-abm calibrate` first")
-    sets = pd.read_csv(csv_path)
+    sets = _read_sets(csv_path)
     targets, checks = cfg.rows("target"), cfg.rows("check")
     all_rows = targets + checks
     base = cfg.base()

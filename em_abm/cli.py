@@ -17,6 +17,7 @@ from em_abm import limits
 from em_abm.errors import UserError, read_toml
 
 EXIT_USER_ERROR = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell tool killed by a closed pipe returns
 
 
 class _Parser(argparse.ArgumentParser):
@@ -206,14 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args) -> int:
     from em_abm import files
     from em_abm import scenario as sc
-    from em_abm.results import run_model
+    from em_abm.results import check_out_dir, run_model
 
     scen = sc.load(args.scenario).with_overrides(
         sc.parse_assignments(args.overrides), where="--set "
     )
     out = Path(args.out) if args.out else Path("results") / scen.name
     # Checked, and locked against a second writer, before the run; checked again on saving.
-    with files.locked(files.check_out_dir(out, force=args.force, kind="run")):
+    with files.locked(check_out_dir(out, force=args.force, figures=not args.no_figures)):
         result = run_model(
             scen, seed=args.seed, years=args.years, scale=args.scale,
             progress=not args.no_progress,
@@ -548,6 +549,22 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"em-abm: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:
+        # The reader of our output went away (`em-abm run | head`): stop quietly, as shell
+        # tools do, and keep Python from complaining again when it flushes stdout at exit.
+        import contextlib
+        import io
+        import os
+
+        with contextlib.suppress(OSError, io.UnsupportedOperation):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as e:  # a full disk, a file too large: not the user's mistake
+        from em_abm.files import EXIT_IO, IOFailure, as_io_failure
+
+        failure = e if isinstance(e, IOFailure) else as_io_failure(e, Path(e.filename or "?"))
+        print(f"em-abm: I/O error: {failure.strerror}", file=sys.stderr)
+        return EXIT_IO
     except KeyboardInterrupt:
         print("em-abm: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130

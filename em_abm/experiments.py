@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from em_abm import files
 from em_abm import sweep as S
 from em_abm.errors import UserError, read_toml
 from em_abm.results import write_atomic, write_text_atomic
@@ -123,11 +124,17 @@ def run(
     progress: bool = True,
 ) -> Context:
     """Run (or resume) an experiment's sweeps and write its report."""
+    specs = load_specs(name, quick=quick)
+    out = files.resolve_out(out if out else results_dir(name, quick))
+    with files.locked(out):  # a second run of the same experiment is refused, not interleaved
+        return _run(name, specs, out, quick=quick, jobs=jobs, progress=progress)
+
+
+def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: int,
+         progress: bool) -> Context:  # fmt: skip
     from em_abm import __version__
     from em_abm.results import git_commit
 
-    specs = load_specs(name, quick=quick)
-    out = Path(out) if out else results_dir(name, quick)
     ctx = Context(name=name, quick=quick, out=out, specs=specs)
     for sid, spec in specs.items():
         store = out / "sweeps" / sid
@@ -168,16 +175,19 @@ def is_current(name: str, *, quick: bool = False, out: str | os.PathLike | None 
 
     out = Path(out) if out else results_dir(name, quick)
     try:
-        meta = json.loads((out / "experiment.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = files.read_json(out / "experiment.json", "experiment record")
+    except UserError:
         return False
     specs = load_specs(name, quick=quick)
     hashes = {sid: s.hash() for sid, s in specs.items()}
-    return (
-        meta.get("version") == __version__
-        and {sid: v.get("spec_hash") for sid, v in meta.get("sweeps", {}).items()} == hashes
-        and all((out / rel).is_file() for rel in meta.get("files", []))
-    )
+    try:
+        return (
+            meta.get("version") == __version__
+            and {sid: v.get("spec_hash") for sid, v in meta.get("sweeps", {}).items()} == hashes
+            and all((out / str(rel)).is_file() for rel in meta.get("files", []))
+        )
+    except (AttributeError, TypeError):  # a record changed by hand: not current
+        return False
 
 
 def main(name: str, argv: list[str] | None = None) -> int:

@@ -124,8 +124,9 @@ def read_toml(path: str | os.PathLike, what: str) -> dict:
 
 def read_json(path: str | os.PathLike, what: str, *, kind: type = dict) -> Any:
     """Parse the JSON file ``path``, which must hold a ``kind`` (a dict by default)."""
+    text = read_text(path, what, limit=JSON_LIMIT)
     try:
-        data = json.loads(read_text(path, what, limit=JSON_LIMIT))
+        data = json.loads(text)
     except (ValueError, RecursionError):
         raise UserError(f"{path}: not valid JSON; allowed: the {what} em-abm wrote") from None
     if not isinstance(data, kind):
@@ -151,8 +152,7 @@ def resolve_out(out: str | os.PathLike, option: str = "--out") -> Path:
     longest = max((len(p) for p in path.parts), default=0)
     if longest > 200 or len(str(path)) > 3000:  # room for the temporary names beside it
         raise UserError(
-            f"{option}: {text[:60]}...: a name too long; allowed: names of at most 200 "
-            "characters"
+            f"{option}: {text[:60]}...: a name too long; allowed: names of at most 200 characters"
         )
     pkg = package_dir()
     if path == pkg or pkg in path.parents:
@@ -217,17 +217,22 @@ def ours(folder: Path, kind: str) -> set[str]:
     found = set()
     for rel in _entries(folder):
         p = Path(rel)
-        if rel in names or rel == "figures" or (
-            p.parent == Path("figures") and p.suffix in (".png", ".svg")
+        if (
+            rel in names
+            or rel == "figures"
+            or (p.parent == Path("figures") and p.suffix in (".png", ".svg"))
         ):
             found.add(rel)
     return found
 
 
 def check_out_dir(out: str | os.PathLike, *, force: bool, kind: str = "run",
-                  option: str = "--out") -> Path:  # fmt: skip
+                  option: str = "--out", writes: tuple[str, ...] | None = None) -> Path:  # fmt: skip
     """The resolved output folder for a result of ``kind``, if em-abm may write it (see the
-    module docstring); else one :class:`UserError` line naming ``option``."""
+    module docstring); else one :class:`UserError` line naming ``option``. ``writes`` names
+    the entries the result will have at its top level (by default every one a ``kind`` may
+    write, :data:`TOP_LEVEL`); with ``force``, one of them taken by a file em-abm did not
+    write is refused here, before any work."""
     path = resolve_out(out, option)
     if path.exists() and not path.is_dir():
         raise UserError(f"{option}: {out} exists and is not a folder; allowed: a folder")
@@ -250,7 +255,8 @@ def check_out_dir(out: str | os.PathLike, *, force: bool, kind: str = "run",
                     "or --force to replace it"
                 )
             if foreign:
-                clash = _clashes(path, kind, mine)
+                clash = _clashes(path, TOP_LEVEL.get(kind, ()) if writes is None else writes,
+                                 mine)  # fmt: skip
                 if clash:
                     raise UserError(
                         f"{option}: {out}/{clash} was not written by em-abm and a result "
@@ -269,12 +275,10 @@ TOP_LEVEL = {
 }
 
 
-def _clashes(path: Path, kind: str, mine: set[str]) -> str | None:
-    for name in (*TOP_LEVEL.get(kind, ()), RECORD):
+def _clashes(path: Path, names: tuple[str, ...], mine: set[str]) -> str | None:
+    for name in names:
         target = path / name
         if not (target.exists() or target.is_symlink()):
-            continue
-        if name == RECORD:
             continue
         if target.is_dir() and not target.is_symlink():
             inside = [f"{name}/{e}" for e in _entries(target)]
@@ -383,13 +387,15 @@ def locked(out: str | os.PathLike, option: str = "--out"):
 
 # ---------------------------------------------------------------------------- writing
 @contextlib.contextmanager
-def writing(out: str | os.PathLike, *, force: bool, kind: str, option: str = "--out"):
+def writing(out: str | os.PathLike, *, force: bool, kind: str, option: str = "--out",
+            writes: tuple[str, ...] | None = None):  # fmt: skip
     """Check and lock the output folder ``out``, then yield a temporary folder to write the
     result into; on success the result takes ``out``'s place (see the module docstring), on
     any failure or interruption the temporary folder is deleted and ``out`` is as before."""
-    path = check_out_dir(out, force=force, kind=kind, option=option)
+    check = dict(force=force, kind=kind, option=option, writes=writes)
+    path = check_out_dir(out, **check)
     with locked(path, option):
-        path = check_out_dir(out, force=force, kind=kind, option=option)  # under the lock
+        path = check_out_dir(out, **check)  # again, under the lock
         _recover(path)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
         try:
@@ -444,8 +450,10 @@ def _commit(tmp: Path, out: Path, kind: str) -> None:
     for name in os.listdir(tmp):  # every clash refused before anything moves
         target = out / name
         inside = [f"{name}/{e}" for e in _entries(target)] if target.is_dir() else []
-        if (target.exists() or target.is_symlink()) and name != RECORD and (
-            name not in mine or target.is_symlink() or not all(e in mine for e in inside)
+        if (
+            (target.exists() or target.is_symlink())
+            and name != RECORD
+            and (name not in mine or target.is_symlink() or not all(e in mine for e in inside))
         ):
             raise UserError(
                 f"{out}/{name} was not written by em-abm and the result would replace it; "

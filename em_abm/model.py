@@ -40,6 +40,7 @@ import contextlib
 import datetime as dt
 import gc
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import mesa
@@ -202,7 +203,17 @@ class EMModel(mesa.Model):
             rng = int(np.random.SeedSequence().entropy % (2**63))
         if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:
             raise UserError(f"seed: got {rng!r}; allowed: a non-negative integer")
-        self.scenario_def = load(scenario).with_overrides(overrides or {}, where="--set ")
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise UserError(
+                f"overrides: got a {type(overrides).__name__}; allowed: a dict of parameter "
+                "names and values, e.g. {'field.officers': 400}"
+            )
+        if overrides and not all(isinstance(k, str) for k in overrides):
+            bad = next(k for k in overrides if not isinstance(k, str))
+            raise UserError(f"overrides: key {bad!r}; allowed: parameter names (strings)")
+        self.scenario_def = load(scenario).with_overrides(
+            dict(overrides or {}), where="overrides: "
+        )
         super().__init__(rng=int(rng))
         self.seed = int(rng)
         self.years = float(years)

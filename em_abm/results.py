@@ -17,14 +17,11 @@ end, so an interrupted save never leaves a half-written result.
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import math
 import os
 import platform
-import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +55,7 @@ class RunResult:
 
     def save(self, out: str | os.PathLike, *, force: bool = False, figures: bool = True) -> Path:
         """Write the result into ``out`` (see the module docstring); returns the path."""
-        with files.writing(out, force=force, kind="run") as tmp:
+        with files.writing(out, force=force, kind="run", writes=result_files(figures)) as tmp:
             self.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
             write_json(tmp / "summary.json", self.summary)
             write_json(tmp / "metadata.json", self.metadata)
@@ -69,23 +66,36 @@ class RunResult:
     @classmethod
     def load(cls, folder: str | os.PathLike) -> RunResult:
         """Read a result that :meth:`save` wrote; a one-line :class:`UserError` if ``folder``
-        does not hold a whole one."""
+        does not hold a whole one (a file missing, too large, not a regular file, or changed
+        into something em-abm does not write)."""
         folder = Path(folder)
-        try:
-            meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-            ts = pd.read_parquet(folder / "timeseries.parquet")
-            ts["date"] = ts["date"].astype("datetime64[s]")  # Parquet stores milliseconds
-        except FileNotFoundError as e:
-            raise UserError(f"{folder}: not a run's result (no {Path(e.filename).name})") from None
-        except (OSError, ValueError) as e:
-            raise UserError(f"{folder}: cannot read the result: {e}") from None
+        if not folder.is_dir():
+            raise UserError(f"{folder}: not a folder; allowed: a run's result folder")
+        for name in ("metadata.json", "summary.json", "timeseries.parquet"):
+            if not (folder / name).exists():
+                raise UserError(f"{folder}: not a run's result (no {name})")
+        meta = files.read_json(folder / "metadata.json", "run metadata")
+        summary = files.read_json(folder / "summary.json", "run summary")
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise UserError(
                 f"{folder}: schema_version {meta.get('schema_version')!r}; "
                 f"allowed: {SCHEMA_VERSION} (re-run with this version)"
             )
-        return cls(timeseries=ts, summary=summary, params=meta.get("params", {}), metadata=meta)
+        params = meta.get("params", {})
+        if not isinstance(params, dict):
+            raise UserError(f"{folder}/metadata.json: params: not a table of parameter values")
+        path = files.check_input(folder / "timeseries.parquet", "time series",
+                                 limit=files.TABLE_LIMIT)  # fmt: skip
+        try:
+            ts = pd.read_parquet(path)
+            ts["date"] = ts["date"].astype("datetime64[s]")  # Parquet stores milliseconds
+        except Exception as e:  # any way a changed file fails to read is the same mistake
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise UserError(
+                f"{path}: not a time series em-abm wrote ({first[:120]}); allowed: the "
+                "timeseries.parquet of a run"
+            ) from None
+        return cls(timeseries=ts, summary=summary, params=params, metadata=meta)
 
     def plot(self, folder: str | os.PathLike | None = None, *, which: str = "overview"):
         """Draw a figure (``overview``, ``breaches`` or ``system``); with ``folder``, save every
@@ -99,10 +109,15 @@ class RunResult:
         return sorted(Path(folder).glob("*.png"))
 
 
-def check_out_dir(out: Path, *, force: bool, kind: str = "run") -> Path:
-    """The resolved output folder, if em-abm may write a ``kind`` result there; see
+def result_files(figures: bool = True) -> tuple[str, ...]:
+    """The top-level entries a saved run has."""
+    return RESULT_FILES if figures else tuple(f for f in RESULT_FILES if f != "figures")
+
+
+def check_out_dir(out: Path, *, force: bool, figures: bool = True) -> Path:
+    """The resolved output folder, if em-abm may write a run's result there; see
     :func:`em_abm.files.check_out_dir`."""
-    return files.check_out_dir(out, force=force, kind=kind)
+    return files.check_out_dir(out, force=force, kind="run", writes=result_files(figures))
 
 
 check_writable = files.check_writable

@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from em_abm import limits
 from em_abm import params as P
 from em_abm.errors import UserError, read_toml
 
@@ -38,6 +39,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 NAME_ALLOWED = "letters, digits, -, _ and . (not first)"
 _TOP_KEYS = {"name", "description", "start", "sources", "base", "params", "changes"}
 _CHANGE_KEYS = {"date", "note"}
+MAX_BASE_DEPTH = 16  # scenarios in a chain of `base =` (the packaged ones use two)
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,9 @@ def _locate(text: str, field: str, *, relative_to: Path | None = None) -> Path:
         raise UserError(f"{field}: unknown scenario {text!r}; {allowed}")
     if path.is_dir():
         raise UserError(f"{field}: {text} is a folder; {allowed}")
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"{field}: file not found: {text}; {allowed}")
-    return path
+    return path  # anything but a regular file is refused when it is read
 
 
 def _load_file(path: Path, *, chain: tuple[Path, ...]) -> Scenario:
@@ -171,6 +173,11 @@ def from_dict(
             raise UserError(f"{where}base: got {ref!r}; allowed: a scenario name or path")
         base_path = _locate(ref, f"{where}base", relative_to=Path(path) if path else None)
         chain = (*_chain, Path(path).resolve()) if path else _chain
+        if len(chain) >= MAX_BASE_DEPTH:
+            raise UserError(
+                f"{where}base: a chain of more than {MAX_BASE_DEPTH} scenarios each starting "
+                f"from the next; allowed: at most {MAX_BASE_DEPTH}"
+            )
         if base_path.resolve() in chain:
             raise UserError(
                 f"{where}base: {ref!r} includes this file again (a cycle); allowed: a "
@@ -201,6 +208,8 @@ def from_dict(
     start = data["start"]
     if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
         raise UserError(f"{where}start: must be a TOML date like 2026-01-01 (got {start!r})")
+    if not limits.date_ok(start):
+        raise UserError(f"{where}start: got {start.isoformat()}; allowed: {limits.DATE_ALLOWED}")
 
     raw = data.get("params", {})
     if not isinstance(raw, dict):
@@ -223,6 +232,8 @@ def from_dict(
         date = ch["date"]
         if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
             raise UserError(f"{at}.date: must be a TOML date like 2026-09-01 (got {date!r})")
+        if not limits.date_ok(date):
+            raise UserError(f"{at}.date: got {date.isoformat()}; allowed: {limits.DATE_ALLOWED}")
         if date < start:
             raise UserError(
                 f"{at}.date: {date.isoformat()} is before the scenario start {start.isoformat()}"

@@ -114,7 +114,7 @@ class _Row(BaseModel):
     role: Literal["target", "check"]
     scenario: str
     source: str
-    years: Annotated[Number, Field(gt=0, le=limits.MAX_YEARS)] = 3.0
+    years: Annotated[Number, Field(ge=limits.MIN_YEARS, le=limits.MAX_YEARS)] = 3.0
     metric: str = ""
     series: str = ""
     window: Annotated[list[dt.date], Field(min_length=2, max_length=2)] | None = None

@@ -24,7 +24,7 @@ def run_cli(capsys, *argv):
         (["run", "nope"], "unknown scenario 'nope'"),
         (
             ["run", "--years", "-1"],
-            "argument --years: got '-1'; allowed: a number of years in (0, 50]",
+            "argument --years: got '-1'; allowed: a number of years from 0.00274 (one day) to 50",
         ),
         (["run", "--years", "abc"], "argument --years: got 'abc'"),
         (["run", "--scale", "0"], "argument --scale: got '0'"),
@@ -111,7 +111,7 @@ def test_console_entry_point_exit_code():
     assert r.returncode == 2
     assert (
         r.stderr.strip()
-        == "em-abm: error: argument --years: got '-2'; allowed: a number of years in (0, 50]"
+        == "em-abm: error: argument --years: got '-2'; allowed: a number of years from 0.00274 (one day) to 50"
     )
 
 
