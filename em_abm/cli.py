@@ -8,6 +8,7 @@ exit status 2, before anything is written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import math
 import sys
@@ -275,8 +276,18 @@ def cmd_targets(args) -> int:
     from em_abm import targets as tg
     from em_abm.compare import seeds_for
 
+    from em_abm import files
+
     rows = tg.load(args.file or tg.DEFAULT_FILE)
     out = _targets_out(args.out) if args.out else None
+    with files.locked(out) if out else contextlib.nullcontext():
+        return _targets(args, rows, out)
+
+
+def _targets(args, rows, out: Path | None) -> int:
+    from em_abm import targets as tg
+    from em_abm.compare import seeds_for
+
     table = tg.evaluate(
         rows, seeds=seeds_for(args.root_seed, args.seeds), scale=args.scale, jobs=args.jobs
     )
@@ -290,7 +301,9 @@ def cmd_targets(args) -> int:
             write_atomic(out.with_suffix(".csv"), lambda p: table.to_csv(p, index=False))
             write_text_atomic(out, text + "\n")
         except OSError as e:
-            raise UserError(f"--out: cannot write {out}: {e.strerror}") from None
+            from em_abm.files import as_io_failure
+
+            raise as_io_failure(e, out) from None
         print(f"wrote {out} and {out.with_suffix('.csv')}")
     failed = int((~table["pass"]).sum())
     print(f"{len(table) - failed} of {len(table)} within tolerance")
@@ -300,16 +313,25 @@ def cmd_targets(args) -> int:
 def _targets_out(text: str) -> Path:
     """``targets --out``: a Markdown file whose .csv twin is written beside it; checked
     before the runs."""
-    from em_abm.results import check_writable
+    from em_abm import files
 
-    out = Path(text)
     allowed = "a Markdown file name such as results/targets.md (its .csv goes beside it)"
-    if out.suffix.lower() == ".csv" or not out.name:
+    if Path(text).suffix.lower() == ".csv" or not Path(text).name:
         raise UserError(f"--out: got {text!r}; allowed: {allowed}")
-    for path in (out, out.with_suffix(".csv")):
+    out = files.resolve_out(text)
+    # What em-abm targets writes begins so; any other file of the same name is the user's.
+    signature = {out: "Model: median and 90% interval", out.with_suffix(".csv"): "name,role,"}
+    for path, first in signature.items():
         if path.is_dir():
             raise UserError(f"--out: {path} is a folder; allowed: {allowed}")
-    check_writable(out, "--out")
+        if path.exists() and not files.read_bytes(path, "targets table").startswith(
+            first.encode()
+        ):
+            raise UserError(
+                f"--out: {path} exists and was not written by em-abm targets; allowed: a new "
+                "file name (em-abm never replaces a file it did not write)"
+            )
+    files.check_writable(out, "--out")
     return out
 
 

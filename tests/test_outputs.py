@@ -423,3 +423,17 @@ def test_a_full_disk_while_saving_is_one_line_exit_74(monkeypatch, capsys, tmp_p
     assert code == files.EXIT_IO and "No space left on device" in err and "free some" in err
     _one_line(err, "em-abm: I/O error: ")
     assert os.listdir(tmp_path) == []
+
+
+def test_targets_out_never_replaces_a_users_file(capsys, tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes")
+    code, _, err = _cli(capsys, "targets", "--seeds", "1", "--out", str(notes))
+    assert code == 2 and "not written by em-abm targets" in err
+    _one_line(err)
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")  # the twin of t.md is the user's too
+    code, _, err = _cli(capsys, "targets", "--seeds", "1", "--out", str(tmp_path / "t.md"))
+    assert code == 2 and "t.csv" in err
+    assert notes.read_text() == "my notes" and (tmp_path / "t.csv").read_text() == "a,b\n1,2\n"
+    code, _, err = _cli(capsys, "targets", "--out", str(files.package_dir() / "t.md"))
+    assert code == 2 and "inside the installed package" in err
