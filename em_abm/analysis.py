@@ -11,6 +11,10 @@ Replicates are averaged per design point first; then, for each output:
   interval over the other factors and replicates.
 
 Bootstrap resamples are seeded with the spec's seed, so an analysis is the same every time.
+The sweep's manifest and stored runs are checked as a sweep checks them (a manifest of another
+shape, or a part file that does not match the design, is one line naming the file), and the
+folder is locked while it is analysed, so that a sweep still writing it is not analysed
+half-done.
 Tables go to ``DIR/analysis/*.csv``, figures to ``DIR/analysis/figures/``; the folder is
 written whole or not at all.
 """
@@ -152,13 +156,20 @@ def main_effects_table(spec, design, runs):
 
 def analyze(out: str | os.PathLike, *, num_resamples: int = 1000) -> dict[str, pd.DataFrame]:
     """Analyse the sweep in ``out``; writes ``out/analysis`` and returns its tables."""
-    from em_abm import files, plots
+    from em_abm import files
 
     out = Path(out)
-    spec = S.spec_of(out)
+    spec = S.spec_of(out)  # a folder that is not a sweep's is refused before anything is locked
+    with files.locked(out.resolve(), "analyze"):  # not while a sweep is writing the runs
+        return _analyze(out, spec, num_resamples)
+
+
+def _analyze(out: Path, spec: S.Spec, num_resamples: int) -> dict[str, pd.DataFrame]:
+    from em_abm import files, plots
+
     # The analysis folder is em-abm's own: replaced whole, but never over a user's files.
     files.check_out_dir(out / "analysis", force=True, kind="analysis", option="analyze")
-    runs = S.results(out)
+    runs = S.stored_runs(out, spec)
     design, means = point_means(spec, runs)
     tables: dict[str, pd.DataFrame] = {}
     if spec.design == "sobol":

@@ -273,10 +273,8 @@ def cmd_compare(args) -> int:
 
 
 def cmd_targets(args) -> int:
-    from em_abm import targets as tg
-    from em_abm.compare import seeds_for
-
     from em_abm import files
+    from em_abm import targets as tg
 
     rows = tg.load(args.file or tg.DEFAULT_FILE)
     out = _targets_out(args.out) if args.out else None
@@ -324,9 +322,7 @@ def _targets_out(text: str) -> Path:
     for path, first in signature.items():
         if path.is_dir():
             raise UserError(f"--out: {path} is a folder; allowed: {allowed}")
-        if path.exists() and not files.read_bytes(path, "targets table").startswith(
-            first.encode()
-        ):
+        if path.exists() and not files.read_bytes(path, "targets table").startswith(first.encode()):
             raise UserError(
                 f"--out: {path} exists and was not written by em-abm targets; allowed: a new "
                 "file name (em-abm never replaces a file it did not write)"
@@ -388,9 +384,15 @@ def cmd_sweep(args) -> int:
     if summary.failed:
         print(f"{summary.failed} runs failed: see the error column of {args.out}/results.parquet",
               file=sys.stderr)  # fmt: skip
+    status = 1 if summary.failed else 0  # the exit status says whether every run succeeded
     if args.analyze:
-        return cmd_analyze(argparse.Namespace(folder=args.out, resamples=1000))
-    return 1 if summary.failed else 0
+        try:
+            status = max(status, cmd_analyze(argparse.Namespace(folder=args.out, resamples=1000)))
+        except UserError as e:  # an analysis that failed runs make impossible: still status 1
+            if not summary.failed:
+                raise
+            print(f"em-abm: error: {e}", file=sys.stderr)
+    return status
 
 
 def cmd_analyze(args) -> int:
@@ -428,21 +430,25 @@ def cmd_paper(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    """Check the scenario as `em-abm run` does, then serve em_abm/viz/app.py with Solara."""
+    """Check the scenario as `em-abm run` does, then serve em_abm/viz/app.py with Solara, its
+    telemetry, version check and CDN off (em_abm/viz/offline.py). The page has no login, so
+    an address other than loopback gets a warning."""
+    import ipaddress
     import os
     import subprocess
 
     from em_abm import scenario as sc
+    from em_abm.viz import offline
 
     scenario = sc.load(args.scenario)  # the same one-line error as `em-abm run`
     import socket
 
     hosts = "allowed: localhost, 0.0.0.0 or an address of this machine"
     try:
-        socket.getaddrinfo(args.host, args.port)
+        family = socket.getaddrinfo(args.host, args.port)[0][0]  # IPv6 for ::1
     except OSError:
         raise UserError(f"--host: got {args.host!r}; {hosts}") from None
-    with socket.socket() as s:
+    with socket.socket(family) as s:
         try:
             s.bind((args.host, args.port))
         except OSError as e:
@@ -452,12 +458,21 @@ def cmd_dashboard(args) -> int:
                 f"--port: {args.host}:{args.port} cannot be used ({e.strerror}); allowed: a free "
                 "port, e.g. --port 8766"
             ) from None
+    try:
+        ip = ipaddress.ip_address(args.host)
+    except ValueError:  # a host name
+        ip = None
+    if args.host != "localhost" and not (ip and ip.is_loopback):
+        reach = "any address of this machine" if ip and ip.is_unspecified else args.host
+        print(f"warning: --host {args.host}: the dashboard has no authentication; anyone who can "
+              f"reach {reach} on port {args.port} can use it", file=sys.stderr)  # fmt: skip
     name = args.scenario if args.scenario in sc.available() else str(Path(args.scenario).resolve())
     app = Path(__file__).resolve().parent / "viz" / "app.py"
-    print(f"em-abm dashboard: {scenario.name} at http://{args.host}:{args.port} (Ctrl-C stops)")
-    env = {**os.environ, "EM_ABM_SCENARIO": name}
+    url = f"http://{f'[{args.host}]' if ip and ip.version == 6 else args.host}:{args.port}"
+    print(f"em-abm dashboard: {scenario.name} at {url} (Ctrl-C stops)")
+    env = {**os.environ, **offline.ENV, "EM_ABM_SCENARIO": name}
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--port", str(args.port),
-           "--host", args.host, "--production", "--no-open"]  # fmt: skip
+           "--host", args.host, *offline.RUN_FLAGS]  # fmt: skip
     return subprocess.call(cmd, env=env)
 
 

@@ -226,8 +226,14 @@ def ours(folder: Path, kind: str) -> set[str]:
     return found
 
 
-def check_out_dir(out: str | os.PathLike, *, force: bool, kind: str = "run",
-                  option: str = "--out", writes: tuple[str, ...] | None = None) -> Path:  # fmt: skip
+def check_out_dir(
+    out: str | os.PathLike,
+    *,
+    force: bool,
+    kind: str = "run",
+    option: str = "--out",
+    writes: tuple[str, ...] | None = None,
+) -> Path:
     """The resolved output folder for a result of ``kind``, if em-abm may write it (see the
     module docstring); else one :class:`UserError` line naming ``option``. ``writes`` names
     the entries the result will have at its top level (by default every one a ``kind`` may

@@ -25,6 +25,22 @@ A sweep is described by a spec (TOML; :func:`load_spec`)::
     [fixed]                   # values every run uses
     "field.officers" = 450
 
+Each parameter is set in one place only: ``[fixed]``, one ``[vary]`` range or values, or the
+levels of one named factor (a value set twice would be recorded for runs that used the other).
+Share groups (parameters that must sum to one, such as ``escalation.*``; see
+:func:`em_abm.params.check_groups`) must sum to one in every run, at the start and after each of
+the scenario's dated changes: a level sets all of a group's shares together, and a group's share
+cannot be a sampled range, whose values would break the sum.
+
+Sizes are limited so that a mistyped number is refused at once rather than after filling the
+memory: at most :data:`MAX_RUNS` runs in all (a million runs of a second each is 12 days of one
+processor) and :data:`MAX_VALUES` parameter values in the run table (runs x factors, 160 MB as
+floats); ``samples`` at most :data:`MAX_SAMPLES`, ``replicates`` at most
+:data:`MAX_REPLICATES`, ``levels`` at most :data:`MAX_LEVELS`, ``horizons`` at most
+:data:`MAX_HORIZONS`. The number of runs is counted before anything is sampled (:func:`count_runs`:
+Sobol N (D + 2), or N (2D + 2) with second order; Morris N (D + 1); lhs N; grid levels^D; times
+the crossed levels and the replicates).
+
 Factors with explicit values or named levels are *crossed* with the sampled ones: every
 Latin-hypercube point (or grid point) is run at every level, so levels are compared on the
 same sampled conditions (``lhs`` and ``grid`` designs; Sobol and Morris need numeric
@@ -45,6 +61,16 @@ a temporary name, then renamed), gathered at the end into ``DIR/results.parquet`
 per run), next to ``DIR/manifest.json`` (the spec, its hash, the package version and
 the git commit). Running the same spec on the same folder again skips the finished runs; a
 different spec is refused. A run that raises is stored with its error and the sweep goes on.
+One sweep at a time writes a folder (:func:`em_abm.files.locked`); a second is refused.
+
+Stored rows are checked against the design when read: a part file with a run that is not in
+the design, or whose parameter values differ from the design's, is refused (one line naming the
+file) rather than skipped, because such a file was not written by this sweep (another sweep's,
+or edited), and silently dropping or keeping its rows would give results the spec does not
+describe; deleting the file and running the sweep again redoes its runs. The sweep deletes only
+the temporary files it writes itself (``.part-NNNNN.parquet.tmp``, ``.results.parquet.tmp``,
+``.manifest.json.tmp``). Loky workers end when the sweep process dies, even by ``kill -9``
+(:func:`_watch_parent`; dask's local workers do so by themselves).
 Each run depends only on its parameter values and seed, so the results are the same, bit for
 bit, whichever backend and however many workers run them.
 
@@ -61,6 +87,8 @@ import itertools
 import json
 import math
 import os
+import re
+import threading
 import time
 import traceback
 import warnings
@@ -72,10 +100,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from em_abm import __version__, limits
+from em_abm import __version__, files, limits
 from em_abm import params as P
 from em_abm.errors import UserError, check_known, read_toml
-from em_abm.results import clean_temporaries, write_atomic
+from em_abm.results import write_atomic
 
 DESIGNS = ("sobol", "morris", "lhs", "grid")
 BACKENDS = ("loky", "dask")
@@ -83,6 +111,22 @@ MANIFEST = "manifest.json"
 RUNS = "runs"
 RESULTS = "results.parquet"  # every run, one row each, rewritten at the end of each sweep
 STATUS_OK, STATUS_ERROR = "ok", "error"
+MAX_RUNS = 1_000_000
+MAX_VALUES = 20_000_000  # runs x factors: the run table's parameter values
+MAX_SAMPLES = MAX_RUNS
+MAX_REPLICATES = 10_000
+MAX_LEVELS = 1_000
+MAX_HORIZONS = 20
+SIZE_ALLOWED = (
+    f"at most {MAX_RUNS:,} runs and {MAX_VALUES:,} parameter values (runs x factors) in all"
+)
+# Columns of the run table besides the factors' (a factor named like one would overwrite it).
+RESERVED = ("run_id", "point", "replicate", "seed", "sample", "status", "error", "traceback",
+            "wall_time_s")  # fmt: skip
+_PART = re.compile(r"part-(\d+)\.parquet")
+# The temporary names of the sweep's own writes (results.write_atomic), in DIR and DIR/runs.
+_TEMPORARY = re.compile(rf"\.({re.escape(RESULTS)}|{re.escape(MANIFEST)})\.tmp")
+_PART_TEMPORARY = re.compile(r"\.part-\d+\.parquet\.tmp")
 _KEYS = {
     "name", "description", "model", "scenario", "design", "samples", "replicates", "seed",
     "paired", "years", "scale", "outputs", "horizons", "levels", "second_order", "vary",
@@ -269,8 +313,11 @@ def _typed(data: dict, key: str, kind, default, where: str, allowed: str):
     return value
 
 
-def spec_from_dict(data: dict[str, Any], *, where: str = "spec") -> Spec:
-    """Validate a spec table; every mistake is one line naming the field."""
+def spec_from_dict(
+    data: dict[str, Any], *, where: str = "spec", check_scenario: bool = True
+) -> Spec:
+    """Validate a spec table; every mistake is one line naming the field. With
+    ``check_scenario`` the scenario is loaded and every run's share groups checked."""
     unknown = set(data) - _KEYS
     if unknown:
         raise UserError(
@@ -284,17 +331,20 @@ def spec_from_dict(data: dict[str, Any], *, where: str = "spec") -> Spec:
     if design not in DESIGNS:
         raise UserError(f"{where}: design: got {design!r}; allowed: {', '.join(DESIGNS)}")
     name = _typed(data, "name", str, Path(where).stem, where, "a name")
-    samples = _typed(data, "samples", int, 64, where, "an integer >= 1")
-    replicates = _typed(data, "replicates", int, 1, where, "an integer >= 1")
+    allowed_samples = f"an integer >= 1 and at most {MAX_SAMPLES:,}"
+    allowed_replicates = f"an integer >= 1 and at most {MAX_REPLICATES:,}"
+    allowed_levels = f"an integer >= 2 and at most {MAX_LEVELS:,}"
+    samples = _typed(data, "samples", int, 64, where, allowed_samples)
+    replicates = _typed(data, "replicates", int, 1, where, allowed_replicates)
     seed = _typed(data, "seed", int, 1, where, "an integer >= 0")
-    levels = _typed(data, "levels", int, 4, where, "an integer >= 2")
+    levels = _typed(data, "levels", int, 4, where, allowed_levels)
     years = _typed(data, "years", float, 1.0, where, limits.YEARS_ALLOWED)
     scale = _typed(data, "scale", float, 0.1, where, limits.SCALE_ALLOWED)
     for key, ok, allowed in (
-        ("samples", samples >= 1, "an integer >= 1"),
-        ("replicates", replicates >= 1, "an integer >= 1"),
+        ("samples", 1 <= samples <= MAX_SAMPLES, allowed_samples),
+        ("replicates", 1 <= replicates <= MAX_REPLICATES, allowed_replicates),
         ("seed", seed >= 0, "an integer >= 0"),
-        ("levels", levels >= 2, "an integer >= 2"),
+        ("levels", 2 <= levels <= MAX_LEVELS, allowed_levels),
         ("years", limits.years_ok(years), limits.YEARS_ALLOWED),
         ("scale", limits.scale_ok(scale), limits.SCALE_ALLOWED),
     ):
@@ -309,11 +359,18 @@ def spec_from_dict(data: dict[str, Any], *, where: str = "spec") -> Spec:
         raise UserError(f"{where}: outputs: names repeat; allowed: each name once")
     model.check_outputs(outputs, f"{where}: outputs")
     horizons = data.get("horizons", [])
-    if not isinstance(horizons, list) or not all(
-        isinstance(h, int | float) and not isinstance(h, bool) and 0 < h < years for h in horizons
+    if (
+        not isinstance(horizons, list)
+        or len(horizons) > MAX_HORIZONS
+        or not all(
+            isinstance(h, int | float) and not isinstance(h, bool) and 0 < h < years
+            for h in horizons
+        )
+        or len({f"{h:g}" for h in horizons}) < len(horizons)  # each names its own columns
     ):
         raise UserError(
-            f"{where}: horizons: got {horizons!r}; allowed: a list of years in (0, {years:g})"
+            f"{where}: horizons: got {horizons!r}; allowed: a list of at most {MAX_HORIZONS} "
+            f"different years in (0, {years:g})"
         )
     vary = data.get("vary")
     if not isinstance(vary, dict) or not vary:
@@ -327,19 +384,22 @@ def spec_from_dict(data: dict[str, Any], *, where: str = "spec") -> Spec:
         )
     if design != "grid" and not any(f.numeric for f in factors):
         raise UserError(f"{where}: vary: allowed: at least one numeric range for {design}")
+    taken = set(RESERVED) | set(outputs)
+    for h in horizons:
+        taken |= {f"{o}@{h:g}y" for o in outputs}
+    clash = next((f.name for f in factors if f.name in taken), None)
+    if clash is not None:
+        raise UserError(
+            f"{where}: vary.{clash}: the name of a column of the run table; allowed: another "
+            f"name (not {', '.join(RESERVED)} or an output)"
+        )
     fixed = data.get("fixed", {})
     if not isinstance(fixed, dict):
         raise UserError(f"{where}: fixed: got {fixed!r}; allowed: a table of parameter values")
-    both = set(fixed) & set(vary)
-    if both:
-        raise UserError(f"{where}: fixed.{sorted(both)[0]}: also in vary; allowed: one of them")
     fixed = model.check_fixed(fixed, f"{where}: fixed.")
+    _check_set_once(fixed, factors, where)
     scenario = _typed(data, "scenario", str, "baseline_2026", where, "a scenario name or path")
-    if model_name == "em_abm":
-        from em_abm.scenario import load
-
-        load(scenario)  # a clear error for an unknown scenario
-    return Spec(
+    spec = Spec(
         name=name,
         factors=factors,
         outputs=tuple(outputs),
@@ -357,6 +417,105 @@ def spec_from_dict(data: dict[str, Any], *, where: str = "spec") -> Spec:
         second_order=_typed(data, "second_order", bool, False, where, "true or false"),
         fixed=fixed,
         description=_typed(data, "description", str, "", where, "text"),
+    )
+    check_size(spec, where)
+    if model_name == "em_abm" and check_scenario:
+        from em_abm.scenario import load
+
+        _check_shares(spec, load(scenario), where)  # and a clear error for an unknown scenario
+    return spec
+
+
+def _check_set_once(fixed: dict[str, Any], factors: tuple[Factor, ...], where: str) -> None:
+    """Refuse a parameter set in two places: a run would use one value and its row could
+    record the other."""
+    first: dict[str, str] = {name: f"fixed.{name}" for name in fixed}
+    for f in factors:
+        places = {f.name: f"vary.{f.name}"} if f.levels is None else {}
+        for label, values in (f.levels or {}).items():  # one factor's levels: one place
+            for name in values:
+                places.setdefault(name, f"vary.{f.name}.{label}")
+        for name, place in places.items():
+            if name in first:
+                raise UserError(
+                    f"{where}: {name}: set in {first[name]} and also in {place}; allowed: each "
+                    "parameter in one place (fixed, one range or values, or one factor's levels)"
+                )
+        first.update(places)
+
+
+def _check_shares(spec: Spec, scen, where: str) -> None:
+    """Refuse a spec under which some run would break a share group (shares summing to one).
+
+    A run's values are the scenario's, then the fixed ones, then one choice of each crossed
+    factor (each parameter from one place, :func:`_check_set_once`), so a group's sum is a sum
+    of one term per factor: every run keeps it at one exactly when the runs that change one
+    factor's choice, the others at their first, all do. Those are the runs checked (with the
+    scenario's dated changes). A sampled range moves its share alone and always breaks it."""
+    grouped = {n: g for g, names in P.groups().items() for n in names}
+    for f in spec.numeric:
+        if f.name in grouped:
+            g = grouped[f.name]
+            raise UserError(
+                f"{where}: vary.{f.name}: a share of {g}, whose shares must sum to 1 in every "
+                "run, and a sampled value would change it alone; allowed: named levels that "
+                f"each set all of {g}'s shares, e.g. [vary.{g}] a = {{...}}, b = {{...}}"
+            )
+    choices = {f.name: _choice_values(f) for f in spec.crossed}
+    # Only factors that set a share can break a group; the others are left at the scenario's.
+    choices = {k: c for k, c in choices.items() if any(n in grouped for v in c.values() for n in v)}
+    first = {k: v for c in choices.values() for k, v in next(iter(c.values())).items()}
+    others = " (the other factors at their first level)" if len(choices) > 1 else ""
+    checks = [("fixed", spec.fixed, "")]
+    for name, c in choices.items():
+        checks += [(f"vary.{name}.{label}", {**spec.fixed, **first, **v}, others)
+                   for label, v in c.items()]  # fmt: skip
+    for place, values, note in checks:
+        try:
+            scen.with_overrides(values)
+        except UserError as e:
+            raise UserError(
+                f"{where}: {place}{note}: {e}; allowed: values that keep every share group "
+                "summing to 1 in every run: set all of a group's shares together"
+            ) from None
+
+
+def _choice_values(f: Factor) -> dict[str, dict[str, Any]]:
+    """The parameter values of each choice of a crossed factor, by its label."""
+    if f.levels is not None:
+        return f.levels
+    return {repr(v): {f.name: v} for v in f.values or ()}
+
+
+def count_runs(spec: Spec) -> int:
+    """The number of runs of ``spec``, counted (nothing is sampled): the design's points times
+    the crossed factors' choices times the replicates."""
+    d = len(spec.numeric)
+    points = {
+        "sobol": spec.samples * (2 * d + 2 if spec.second_order else d + 2),
+        "morris": spec.samples * (d + 1),
+        "lhs": spec.samples,
+        "grid": spec.levels**d,
+    }[spec.design]
+    return points * math.prod(len(f.choices) for f in spec.crossed) * spec.replicates
+
+
+def check_size(spec: Spec, where: str = "spec") -> None:
+    """Refuse a sweep larger than :data:`MAX_RUNS` runs or :data:`MAX_VALUES` values."""
+    runs = count_runs(spec)
+    if runs <= MAX_RUNS and runs * len(spec.factors) <= MAX_VALUES:
+        return
+    d = len(spec.numeric)
+    points = {
+        "sobol": f"{spec.samples:,} samples x ({2 * d if spec.second_order else d} + 2)",
+        "morris": f"{spec.samples:,} trajectories x ({d} + 1)",
+        "lhs": f"{spec.samples:,} samples",
+        "grid": f"{spec.levels:,} levels ^ {d}",
+    }[spec.design]
+    crossed = "".join(f" x {len(f.choices):,} {f.name}" for f in spec.crossed)
+    raise UserError(
+        f"{where}: a {spec.design} design of {points}{crossed} x {spec.replicates:,} replicates "
+        f"= {runs:,} runs of {len(spec.factors)} factors; allowed: {SIZE_ALLOWED}"
     )
 
 
@@ -495,88 +654,152 @@ def open_store(out: Path, spec: Spec) -> None:
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: is a file; allowed: a folder for the sweep's results")
     manifest = out / MANIFEST
-    if manifest.exists():
-        clean_temporaries(out)  # what a killed flush left
-        clean_temporaries(out / RUNS)
-        try:
-            old = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise UserError(f"{manifest}: cannot read: {e}") from None
-        if old.get("spec_hash") != spec.hash():
+    if manifest.exists() or manifest.is_symlink():
+        clean_temporaries(out, _TEMPORARY)  # what a killed write left
+        clean_temporaries(out / RUNS, _PART_TEMPORARY)
+        old = spec_of(out)  # checked as a spec
+        if read_manifest(out)["spec_hash"] != spec.hash() or old.hash() != spec.hash():
             raise UserError(
-                f"{out}: holds a sweep of a different spec ({old.get('spec', {}).get('name')!r}); "
+                f"{out}: holds a sweep of a different spec ({old.name!r}); "
                 "allowed: the same spec to resume, or another --out folder"
             )
+        with _io(out):
+            (out / RUNS).mkdir(exist_ok=True)  # a kept sweep may have lost it
         return
     if out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")):
         raise UserError(f"{out}: exists and is not a sweep folder; allowed: an empty or new folder")
-    try:  # the manifest first: a folder without it is not taken for a sweep's
+    with _io(out):  # the manifest first: a folder without it is not taken for a sweep's
         out.mkdir(parents=True, exist_ok=True)
-        write_atomic(
-            manifest,
-            lambda p: p.write_text(json.dumps(manifest_for(spec), indent=2), encoding="utf-8"),
-        )
+        text = json.dumps(manifest_for(spec), indent=2)
+        write_atomic(manifest, lambda p: p.write_text(text, encoding="utf-8"))
         (out / RUNS).mkdir(exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{out}: cannot write: {e.strerror}") from None
 
 
-def read_manifest(out: Path) -> dict[str, Any]:
-    path = Path(out) / MANIFEST
+@contextlib.contextmanager
+def _io(where: Path):
+    """An OSError while writing the store (a full disk) as one :class:`files.IOFailure` line."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{out}: not a sweep folder (no {MANIFEST}); run `em-abm sweep`") from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"{path}: cannot read: {e}") from None
+        yield
+    except files.IOFailure:
+        raise
+    except OSError as e:
+        raise files.as_io_failure(e, where) from None
 
 
-def spec_of(out: Path) -> Spec:
-    d = read_manifest(out)["spec"]
-    factors = tuple(
-        Factor(
-            f["name"],
-            f["low"],
-            f["high"],
-            tuple(f["values"]) if f["values"] else None,
-            f["levels"],
+def clean_temporaries(folder: Path, names: re.Pattern) -> None:
+    """Delete the temporary files the sweep's own writes leave in ``folder`` when killed (their
+    ``names``), and nothing else: another ``.*.tmp`` file is not the sweep's to delete."""
+    try:
+        found = os.listdir(folder)
+    except OSError:
+        return
+    for name in found:
+        if names.fullmatch(name):
+            with contextlib.suppress(OSError):
+                (Path(folder) / name).unlink()
+
+
+def read_manifest(out: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of the sweep in ``out``: a JSON object with the spec and its hash."""
+    path = Path(out) / MANIFEST
+    if not (path.exists() or path.is_symlink()):
+        raise UserError(f"{out}: not a sweep folder (no {MANIFEST}); run `em-abm sweep`")
+    data = files.read_json(path, "sweep manifest")
+    if not isinstance(data.get("spec"), dict) or not isinstance(data.get("spec_hash"), str):
+        raise UserError(
+            f"{path}: not the sweep manifest em-abm writes (a spec table and its spec_hash); "
+            "allowed: the manifest.json of `em-abm sweep`"
         )
-        for f in d.pop("factors")
-    )
-    return Spec(
-        **{k: tuple(v) if k in ("outputs", "horizons") else v for k, v in d.items()},
-        factors=factors,
-    )
+    return data
 
 
-def stored_runs(out: Path) -> pd.DataFrame:
-    """Every stored row, one per run (a run stored twice keeps its successful row)."""
-    parts = sorted((Path(out) / RUNS).glob("part-*.parquet"))
-    if (Path(out) / RESULTS).is_file():  # a finished sweep kept without its parts
-        parts.insert(0, Path(out) / RESULTS)
+def spec_of(out: str | os.PathLike) -> Spec:
+    """The spec of the sweep in ``out``, validated again as a spec file would be (a manifest
+    edited into another shape is refused in one line naming it)."""
+    path = Path(out) / MANIFEST
+    d = read_manifest(out)["spec"]
+    factors = d.get("factors")
+    if not isinstance(factors, list) or not all(
+        isinstance(f, dict) and isinstance(f.get("name"), str) for f in factors
+    ):
+        raise UserError(
+            f"{path}: spec.factors: got {str(factors)[:60]!r}; allowed: the list of factors "
+            "em-abm writes (each a table with a name)"
+        )
+    vary = {}
+    for f in factors:
+        if f.get("levels") is not None:
+            vary[f["name"]] = f["levels"]
+        elif f.get("values") is not None:
+            vary[f["name"]] = {"values": f["values"]}
+        else:
+            vary[f["name"]] = [f.get("low"), f.get("high")]
+    table = {k: v for k, v in d.items() if k != "factors"} | {"vary": vary}
+    return spec_from_dict(table, where=f"{path}: spec", check_scenario=False)
+
+
+def stored_runs(
+    out: str | os.PathLike, spec: Spec | None = None, design: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Every stored row, one per run (a run stored twice keeps its successful row); each file
+    is checked against the design (see the module docstring)."""
+    out = Path(out)
+    spec = spec_of(out) if spec is None else spec
+    design = run_table(spec) if design is None else design
+    runs = out / RUNS
+    parts = sorted(p for p in runs.iterdir() if _PART.fullmatch(p.name)) if runs.is_dir() else []
+    if (out / RESULTS).exists():  # a finished sweep kept without its parts
+        parts.insert(0, out / RESULTS)
     if not parts:
         return pd.DataFrame(columns=["run_id", "status"])
-    df = pd.concat([_read_part(p) for p in parts], ignore_index=True)
+    df = pd.concat([_read_part(p, spec, design) for p in parts], ignore_index=True)
     df["_ok"] = df["status"] == STATUS_OK
     df = df.sort_values(["run_id", "_ok"], kind="stable").drop_duplicates("run_id", keep="last")
     return df.drop(columns="_ok").sort_values("run_id").reset_index(drop=True)
 
 
-def _read_part(path: Path) -> pd.DataFrame:
+def _read_part(path: Path, spec: Spec, design: pd.DataFrame) -> pd.DataFrame:
+    """A part (or results) file, refused unless every row is a run of ``design`` with the
+    design's values."""
     import pyarrow as pa
 
+    files.check_input(path, "sweep part", limit=files.TABLE_LIMIT)
+    fix = "allowed: a file this sweep wrote: delete it and run the sweep again to redo its runs"
     try:
-        return pd.read_parquet(path)
-    except (OSError, pa.ArrowException) as e:
-        raise UserError(
-            f"{path}: cannot read ({str(e).splitlines()[0]}); allowed: a Parquet file this "
-            "sweep wrote: delete it and run the sweep again to redo its runs"
-        ) from None
+        df = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as e:
+        raise UserError(f"{path}: cannot read ({str(e).splitlines()[0]}); {fix}") from None
+    missing = [c for c in (*design.columns, "status", *spec.output_columns) if c not in df]
+    if missing:
+        raise UserError(f"{path}: no column {missing[0]!r}; {fix}")
+    ids = df["run_id"]
+    if not pd.api.types.is_integer_dtype(ids):
+        raise UserError(f"{path}: run_id holds {ids.dtype} values, not run numbers; {fix}")
+    outside = np.flatnonzero((ids < 0) | (ids >= len(design)))
+    status = np.flatnonzero(~df["status"].isin([STATUS_OK, STATUS_ERROR]))
+    if len(outside) or len(status):
+        i = outside[0] if len(outside) else status[0]
+        what = "is not a run of this sweep" if len(outside) else "has a status not ok or error"
+        raise UserError(f"{path}: run {ids.iloc[i]} {what}; {fix}")
+    expected = design.iloc[ids.to_numpy()]  # a design's run_id is its row
+    for col in design.columns[1:]:
+        got, want = df[col].to_numpy(dtype=object), expected[col].to_numpy(dtype=object)
+        try:
+            same = np.asarray(got == want, dtype=bool)
+        except (ValueError, TypeError):  # cells that do not compare (lists)
+            same = np.zeros(len(got), dtype=bool)
+        if not same.all():
+            i = np.flatnonzero(~same)[0]
+            raise UserError(
+                f"{path}: run {ids.iloc[i]}: {col} is {got[i]!r}, the design's {want[i]!r}; {fix}"
+            )
+    return df
 
 
 def _next_part(out: Path) -> Iterator[Path]:
     runs = Path(out) / RUNS
-    n = max((int(p.stem.split("-")[1]) for p in runs.glob("part-*.parquet")), default=0)
+    names = (_PART.fullmatch(p.name) for p in runs.iterdir()) if runs.is_dir() else ()
+    n = max((int(m.group(1)) for m in names if m), default=0)
     while True:
         n += 1
         yield runs / f"part-{n:05d}.parquet"
@@ -591,8 +814,24 @@ def _flush(rows: list[dict], parts: Iterator[Path], design: pd.DataFrame) -> Non
         df["traceback"] = ""
     df["traceback"] = df["traceback"].fillna("")
     path = next(parts)
-    write_atomic(path, lambda p: df.to_parquet(p, index=False))
+    with _io(path):
+        write_atomic(path, lambda p: df.to_parquet(p, index=False))
     rows.clear()
+
+
+def _watch_parent(parent: int) -> None:
+    """A loky worker's initializer: end the worker when the sweep process ``parent`` that
+    started it dies (the worker's parent is then another). Loky's workers otherwise outlive a
+    ``kill -9`` of the sweep by their idle timeout (300 s), and keep loky's resource trackers
+    alive with them: those end when the last process holding their pipe does. ``parent`` is
+    passed, not read here, so that a sweep killed while the worker starts is noticed too."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="em-abm-watch-parent", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------- running
@@ -631,7 +870,8 @@ def _backend(backend: str, jobs: int, scheduler: str | None):
     from joblib import parallel_config
 
     if backend == "loky":
-        with parallel_config(backend="loky", n_jobs=jobs):
+        with parallel_config(backend="loky", n_jobs=jobs, initializer=_watch_parent,
+                             initargs=(os.getpid(),)):  # fmt: skip
             yield
         return
     try:
@@ -675,61 +915,65 @@ def sweep(
         raise UserError(f"--backend: got {backend!r}; allowed: {', '.join(BACKENDS)}")
     if scheduler and backend != "dask":
         raise UserError("--scheduler: allowed only with --backend dask")
-    out = Path(out)
+    check_size(spec)  # a spec made in code, not read by spec_from_dict
+    shown, out = Path(out), files.resolve_out(out, "--out")
     t0 = time.perf_counter()
     if scheduler:  # a wrong address is found before anything is written
         connect(scheduler).close()
-    open_store(out, spec)
-    design = run_table(spec)
-    done = stored_runs(out)
-    finished = (
-        set(done["run_id"][done["status"] == STATUS_OK]) if retry_failed else set(done["run_id"])
-    )
-    todo = design[~design["run_id"].isin(finished)]
-    rows: list[dict] = []
-    parts = _next_part(out)
-    failed = int((done["status"] == STATUS_ERROR).sum()) if not retry_failed else 0
-    ran = 0
-    bar = None
-    if progress and len(todo):
-        from tqdm import tqdm
+    with files.locked(out, "--out"):  # one sweep at a time writes a folder
+        open_store(out, spec)
+        design = run_table(spec)
+        done = stored_runs(out, spec, design)
+        finished = set(done["run_id"][done["status"] == STATUS_OK] if retry_failed
+                       else done["run_id"])  # fmt: skip
+        todo = design[~design["run_id"].isin(finished)]
+        rows: list[dict] = []
+        parts = _next_part(out)
+        failed = int((done["status"] == STATUS_ERROR).sum()) if not retry_failed else 0
+        ran = 0
+        bar = None
+        if progress and len(todo):
+            from tqdm import tqdm
 
-        bar = tqdm(total=len(design), initial=len(design) - len(todo), unit="run", desc=spec.name)
-        bar.set_postfix(failed=failed)
-    if len(todo):
-        from joblib import Parallel, delayed
+            bar = tqdm(total=len(design), initial=len(design) - len(todo), unit="run",
+                       desc=spec.name)  # fmt: skip
+            bar.set_postfix(failed=failed)
+        if len(todo):
+            from joblib import Parallel, delayed
 
-        records = todo.to_dict("records")
-        last = time.monotonic()
-        try:
-            with _backend(backend, jobs, scheduler), warnings.catch_warnings():
-                # loky restarts a worker whose memory grew (a large run does) and warns; the
-                # restart is harmless and the run is not lost.
-                warnings.filterwarnings("ignore", "A worker stopped", UserWarning)
-                it = Parallel(return_as="generator_unordered")(
-                    delayed(run_one)(spec, r) for r in records
-                )
-                for row in it:
-                    rows.append(row)
-                    ran += 1
-                    failed += row["status"] == STATUS_ERROR
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(failed=failed)
-                    if len(rows) >= flush_every or time.monotonic() - last > flush_seconds:
-                        _flush(rows, parts, design)
-                        last = time.monotonic()
-        finally:
-            _flush(rows, parts, design)  # finished runs survive an interruption
-            if bar is not None:
-                bar.close()
-    table = stored_runs(out)
-    write_atomic(out / RESULTS, lambda p: table.to_parquet(p, index=False))
-    return SweepSummary(out, len(design), len(design) - len(todo), ran, failed,
+            chunk = 10_000  # rows made into tasks as they are needed, not all at once
+            records = (r for i in range(0, len(todo), chunk)
+                       for r in todo.iloc[i : i + chunk].to_dict("records"))  # fmt: skip
+            last = time.monotonic()
+            try:
+                with _backend(backend, jobs, scheduler), warnings.catch_warnings():
+                    # loky restarts a worker whose memory grew (a large run does) and warns;
+                    # the restart is harmless and the run is not lost.
+                    warnings.filterwarnings("ignore", "A worker stopped", UserWarning)
+                    it = Parallel(return_as="generator_unordered")(
+                        delayed(run_one)(spec, r) for r in records
+                    )
+                    for row in it:
+                        rows.append(row)
+                        ran += 1
+                        failed += row["status"] == STATUS_ERROR
+                        if bar is not None:
+                            bar.update(1)
+                            bar.set_postfix(failed=failed)
+                        if len(rows) >= flush_every or time.monotonic() - last > flush_seconds:
+                            _flush(rows, parts, design)
+                            last = time.monotonic()
+            finally:
+                _flush(rows, parts, design)  # finished runs survive an interruption
+                if bar is not None:
+                    bar.close()
+        table = stored_runs(out, spec, design)
+        with _io(out / RESULTS):
+            write_atomic(out / RESULTS, lambda p: table.to_parquet(p, index=False))
+    return SweepSummary(shown, len(design), len(design) - len(todo), ran, failed,
                         time.perf_counter() - t0)  # fmt: skip
 
 
 def results(out: str | os.PathLike) -> pd.DataFrame:
     """The stored runs of a sweep, one row per run, in run order."""
-    read_manifest(out)
-    return stored_runs(Path(out))
+    return stored_runs(out)

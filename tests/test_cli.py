@@ -109,9 +109,9 @@ def test_console_entry_point_exit_code():
         [sys.executable, "-m", "em_abm", "run", "--years", "-2"], capture_output=True, text=True
     )
     assert r.returncode == 2
-    assert (
-        r.stderr.strip()
-        == "em-abm: error: argument --years: got '-2'; allowed: a number of years from 0.00274 (one day) to 50"
+    assert r.stderr.strip() == (
+        "em-abm: error: argument --years: got '-2'; allowed: a number of years from 0.00274 "
+        "(one day) to 50"
     )
 
 

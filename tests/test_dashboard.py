@@ -119,6 +119,16 @@ def test_the_dashboard_in_a_real_browser():
                       "--disable-sync"],
             )  # fmt: skip
             page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            # Every file from this server, none failing (404s and the like), no errors.
+            problems = []
+            page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("requestfailed", lambda r: problems.append(f"{r.url} {r.failure}"))
+            page.on(
+                "response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}")
+            )
+            page.on("request", lambda r: r.url.startswith((f"http://localhost:{port}/", "blob:"))
+                    or problems.append(f"off this server: {r.url}"))  # fmt: skip
             page.goto(f"http://localhost:{port}/", timeout=90_000)
             expect(page.get_by_text("press ▶ or Step")).to_be_visible(timeout=90_000)
             images = page.locator("img")
@@ -155,6 +165,7 @@ def test_the_dashboard_in_a_real_browser():
             # Reset builds a fresh model at the scenario's start.
             page.get_by_role("button", name="Reset").click()
             expect(page.get_by_text("press ▶ or Step")).to_be_visible(timeout=60_000)
+            assert problems == []
             browser.close()
     finally:
         server.terminate()

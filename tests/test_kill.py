@@ -1,6 +1,8 @@
 """Killed at a random moment (SIGKILL: no clean-up runs), a run or a sweep never leaves a file
-that a later read rejects, and the next run or resume tidies what was left."""
+that a later read rejects, and the next run or resume tidies what was left; a killed sweep
+leaves no worker process behind."""
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +12,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from em_abm import sweep as S
 from em_abm.results import RunResult
@@ -117,3 +120,67 @@ def test_a_sweep_killed_at_random_moments_resumes_to_the_same_results(tmp_path):
     cols = [c for c in a.columns if c != "wall_time_s"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
     assert not [p.name for p in out.rglob(".*")]  # no temporaries left behind
+
+
+ORPHANS = """
+name = "orphans"
+scenario = "baseline_2026"
+design = "lhs"
+samples = 400
+seed = 3
+years = 0.05
+scale = 0.01
+outputs = ["tagged"]
+[vary]
+"field.fit_success_prob" = [0.3, 0.5]
+"""
+
+
+def _session(sid):
+    """The live processes of session ``sid`` (pid: command line): a killed sweep's workers
+    keep its session when they are handed to init."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry)) != sid:
+                continue
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        if state != b"Z":  # a zombie has ended; only its parent's wait is missing
+            found[int(entry)] = command
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize(("backend", "worker"), [("loky", "popen_loky"), ("dask", "spawn_main")])
+def test_a_sweep_killed_with_its_workers_running_leaves_no_process(tmp_path, backend, worker):
+    (tmp_path / "spec.toml").write_text(ORPHANS, encoding="utf-8")
+    argv = [sys.executable, "-m", "em_abm", "sweep", str(tmp_path / "spec.toml"), "--jobs", "2",
+            "--out", str(tmp_path / "out"), "--backend", backend, "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while sum(worker in c for c in _session(proc.pid).values()) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, _session(proc.pid)
+            time.sleep(0.1)
+        time.sleep(1.5)  # the workers are running runs
+        assert proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while _session(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _session(proc.pid)  # workers and resource trackers alike
+    finally:
+        for pid in _session(proc.pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()

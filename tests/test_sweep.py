@@ -225,6 +225,36 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     assert len(runs) == summary.total and (runs["status"] == "ok").all()
 
 
+@pytest.mark.parametrize(("design", "analyze"), [("grid", False), ("grid", True), ("sobol", True)])
+def test_cli_sweep_exit_status_says_whether_every_run_succeeded(
+    tmp_path, capsys, monkeypatch, design, analyze
+):
+    """1 when runs failed, with a summary counting them, --analyze or not (an analysis that
+    the failures make impossible is reported too, in one line)."""
+    real = S.IshigamiRunner.run
+
+    def flaky(self, spec, values, seed):
+        if values["x1"] > 2.5:
+            raise ValueError("x1 too large for this test")
+        return real(self, spec, values, seed)
+
+    path = _spec(tmp_path, ISHIGAMI.format(design=design, samples=8, levels=4))
+    argv = ["sweep", str(path), "--jobs", "1", "--no-progress", *(["--analyze"] * analyze)]
+    assert main([*argv, "--out", str(tmp_path / "ok")]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(S.IshigamiRunner, "run", flaky)
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+    out, err = capsys.readouterr()
+    failed = int((S.results(tmp_path / "out")["status"] == "error").sum())
+    assert failed > 0 and f"{failed} failed in all" in out
+    assert f"{failed} runs failed: see the error column" in err
+    if design == "sobol":  # the analysis needs every point
+        assert err.count("em-abm: error:") == 1 and "no successful run" in err
+    elif analyze:
+        assert (tmp_path / "out" / "analysis" / "main_effects.csv").is_file()
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1  # still, on a resume
+
+
 KILL_SCRIPT = """
 import sys
 from em_abm import sweep as S

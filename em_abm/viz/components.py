@@ -1,6 +1,15 @@
-"""The dashboard's panels: Solara components drawing the model with matplotlib."""
+"""The dashboard's panels: Solara components drawing the model with matplotlib, and
+:func:`OneLineErrors`, which shows an error in the page as one line, never as a traceback.
+
+Text is drawn with plain HTML elements, not ``solara.Markdown``: that one loads KaTeX, Mermaid
+and RequireJS in the browser, which Solara's local copy of its front end (solara-assets) lacks
+(KaTeX), so the page would ask a CDN for them or get a 404.
+"""
 
 from __future__ import annotations
+
+import sys
+import traceback
 
 import matplotlib
 import numpy as np
@@ -9,6 +18,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
+from em_abm.errors import UserError
 from em_abm.metrics import COLUMN_INDEX
 from em_abm.params import COHORTS
 from em_abm.plots import OKABE_ITO
@@ -137,12 +147,47 @@ def _status(model):
     ix = COLUMN_INDEX
     if len(rows):
         last = rows[-1]
-        solara.Markdown(
-            f"**Day {model.day + 1} of {model.n_days}** ({model.scenario_def.name}, scale "
-            f"{model.scale:g}): {last[ix['tagged']]:,.0f} tagged, "
+        head = f"Day {model.day + 1} of {model.n_days}"
+        text = (
+            f" ({model.scenario_def.name}, scale {model.scale:g}): "
+            f"{last[ix['tagged']]:,.0f} tagged, "
             f"{last[ix['outstanding_visits']]:,.0f} visits outstanding, "
             f"{last[ix['notifications_awaiting_response']]:,.0f} notifications awaiting a "
             "response."
         )
     else:
-        solara.Markdown(f"**{model.scenario_def.name}**, scale {model.scale:g}: press ▶ or Step.")
+        head, text = model.scenario_def.name, f", scale {model.scale:g}: press ▶ or Step."
+    solara.v.Html(tag="p", children=[solara.v.Html(tag="b", children=[head]), text])
+
+
+def one_line(error: BaseException) -> str:
+    """An error as the page shows it: a :class:`UserError`'s line, or else the exception's
+    type and first line, at most 300 characters (its traceback goes to the server's log)."""
+    if isinstance(error, UserError):
+        line = str(error)
+    else:
+        line = f"{type(error).__name__}: {str(error).strip()}".rstrip(": ")
+    line = line.splitlines()[0] if line else type(error).__name__
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+@solara.component
+def OneLineErrors(children=()):
+    """``children``, or, once any of them raised (a control's value refused on Reset, a panel
+    failing to draw), that error as one line and a button that starts them afresh.
+
+    Without this, Solara replaces the whole page with the Python traceback."""
+    error, clear = solara.use_exception()
+
+    def log():
+        if error is not None and not isinstance(error, UserError):
+            traceback.print_exception(error, file=sys.stderr)
+
+    solara.use_effect(log, [error])
+    if error is None:
+        return children[0] if len(children) == 1 else solara.Column(children=list(children))
+    with solara.Column(style={"padding": "24px"}) as main:
+        solara.Error(one_line(error))
+        with solara.Row():
+            solara.Button("Back to the dashboard", on_click=clear, color="primary")
+    return main
