@@ -1,8 +1,9 @@
 """Wall time of each part of the daily cycle, per simulated day.
 
-Wraps the model's step methods with timers and runs ``baseline_2026`` for one year (plus
-warm-up). Comparing scales separates the fixed per-day overhead (what a tiny scale still
-costs) from the work that grows with the population.
+Wraps each component's ``step`` (em_abm/component.py) and the model's daily record with
+timers and runs ``baseline_2026`` for one year (plus warm-up). Comparing scales separates
+the fixed per-day overhead (what a tiny scale still costs) from the work that grows with the
+population.
 
 Usage: ``python benchmarks/profile_steps.py [--scale 1.0] [--years 1]``
 """
@@ -15,11 +16,6 @@ import time
 
 from em_abm.model import EMModel
 
-STEPS = (
-    "_arrivals", "_requesters_and_ends", "_behaviour", "_review_alerts", "_respond",
-    "_field_visits", "_contingency", "_record", "_finish_closed",
-)  # fmt: skip
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,16 +25,17 @@ def main() -> None:
     EMModel(rng=1, years=0.01, scale=0.01).run()  # compile kernels, warm caches
     model = EMModel(rng=1, years=args.years, scale=args.scale)
     spent: collections.Counter[str] = collections.Counter()
-    for name in STEPS:
-        method = getattr(model, name)
+    parts = [(stage, "step", name) for name, stage in model.stages.items()]
+    for owner, method_name, label in [*parts, (model, "_record", "(record)")]:
+        method = getattr(owner, method_name)
 
-        def timed(*a, _method=method, _name=name, **k):
+        def timed(*a, _method=method, _label=label, **k):
             t = time.perf_counter()
             out = _method(*a, **k)
-            spent[_name] += time.perf_counter() - t
+            spent[_label] += time.perf_counter() - t
             return out
 
-        setattr(model, name, timed)
+        setattr(owner, method_name, timed)
     t0 = time.perf_counter()
     model.run()
     total = time.perf_counter() - t0

@@ -18,13 +18,25 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 
-def run(scenario="baseline_2026", *, seed=1, years=3.0, scale=1.0, overrides=None, progress=False):
-    """Run one scenario and return a :class:`em_abm.results.RunResult`."""
+def run(
+    scenario="baseline_2026",
+    *,
+    seed=1,
+    years=3.0,
+    scale=1.0,
+    overrides=None,
+    components=None,
+    progress=False,
+):
+    """Run one scenario and return a :class:`em_abm.results.RunResult`. ``components``
+    replaces registered components by name (``{"responses": MyResponses}``; see
+    ``docs/extending.md``)."""
     from em_abm.results import run_model
 
     return run_model(
-        scenario, seed=seed, years=years, scale=scale, overrides=overrides, progress=progress
-    )
+        scenario, seed=seed, years=years, scale=scale, overrides=overrides,
+        components=components, progress=progress,
+    )  # fmt: skip
 
 
 __all__ = ["UserError", "__version__", "run"]

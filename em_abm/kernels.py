@@ -933,3 +933,11 @@ def write_notices(
         if a_serious[j]:
             n_serious += 1
     return in_window, n_serious
+
+
+def crn(keys: np.ndarray, event: int, index: np.ndarray | int) -> np.ndarray:
+    """Uniform [0, 1) numbers for (order key, event, index), independent across all three."""
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    if np.ndim(index) == 0:
+        return crn_uniform_scalar(keys, event, int(index))
+    return crn_uniform(keys, event, np.ascontiguousarray(index, dtype=np.int64))

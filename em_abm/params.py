@@ -16,6 +16,7 @@ Nothing here reads files or knows about the model: the model receives a resolved
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import math
@@ -1426,6 +1427,16 @@ _p(
 # Public API
 
 PARAMS: dict[str, Param] = dict(_REGISTRY)
+
+
+def add_choice(name: str, choice: str) -> None:
+    """Allow ``choice`` for the choice parameter ``name`` from now on (a policy registered
+    from outside the package, :func:`em_abm.policies.register`)."""
+    param = PARAMS[name]
+    if param.kind != "choice":
+        raise TypeError(f"{name} is not a choice parameter")
+    if choice not in param.choices:
+        PARAMS[name] = dataclasses.replace(param, choices=(*param.choices, choice))
 
 
 def defaults() -> dict[str, Any]:

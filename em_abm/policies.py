@@ -22,6 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from em_abm import params as P
 from em_abm.agents.monitoring import DISCONNECT, TECHNICAL
 from em_abm.errors import UserError
 from em_abm.params import COHORTS, RISK_LEVELS
@@ -87,7 +88,7 @@ class VisitDeadlineFirst(VisitPolicy):
 
     def key(self, model, slots):
         o = model.orders
-        return o.ready_day[slots] + model.required_days[o.visit[slots]]
+        return o.ready_day[slots] + model.stages.field.required_days[o.visit[slots]]
 
 
 # ---------------------------------------------------------------------------- alert triage
@@ -180,6 +181,35 @@ VISIT_POLICIES = {
 }
 TRIAGE_POLICIES = {p.name: p for p in (ReviewAllFCFS, RiskBasedTriage)}
 RESPONSE_POLICIES = {p.name: p for p in (ResponseFCFS, ResponseRiskFirst, ResponseCohortPriority)}
+# Each kind of policy: its base class, its registry and the parameter that chooses it.
+KINDS = {
+    "visit": (VisitPolicy, VISIT_POLICIES, "policy.visit_queue"),
+    "triage": (TriagePolicy, TRIAGE_POLICIES, "policy.alert_triage"),
+    "response": (ResponsePolicy, RESPONSE_POLICIES, "policy.response_queue"),
+}
+
+
+def register(cls):
+    """Class decorator: make a policy available by its ``name`` to the parameter of its kind
+    (a subclass of :class:`VisitPolicy`, :class:`TriagePolicy` or :class:`ResponsePolicy`),
+    from inside the package or outside it::
+
+        @em_abm.policies.register
+        class LongestWaitFirst(VisitPolicy):
+            name = "longest_wait_first"
+            def key(self, model, slots): ...
+
+    after which ``policy.visit_queue = "longest_wait_first"`` is accepted everywhere
+    parameters are (scenarios, ``--set``, sweeps, the API) in this process.
+    """
+    for base, registry, param in KINDS.values():
+        if isinstance(cls, type) and issubclass(cls, base):
+            if not cls.name:
+                raise TypeError(f"{cls.__name__}: a policy needs a name")
+            registry[cls.name] = cls
+            P.add_choice(param, cls.name)
+            return cls
+    raise TypeError(f"{cls!r}: not a VisitPolicy, TriagePolicy or ResponsePolicy subclass")
 
 
 def _make(registry: dict, name: str, param: str):

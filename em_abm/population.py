@@ -110,9 +110,21 @@ class SlotTable:
 
     FIELDS: ClassVar[dict[str, type]] = {}
 
-    def __init__(self, capacity: int = 1024):
+    def __init__(self, capacity: int = 1024, extra: dict[str, type] | None = None):
+        """``extra``: fields that components declare (``order_fields``, ``notice_fields``),
+        added to the table's own :attr:`FIELDS`."""
         capacity = max(int(capacity), 16)
-        for name, dtype in self.FIELDS.items():
+        self.fields = dict(self.FIELDS)
+        for name, dtype in (extra or {}).items():
+            if name in self.fields and np.dtype(self.fields[name]) != np.dtype(dtype):
+                raise ValueError(
+                    f"field {name!r} declared twice, as {self.fields[name]} and {dtype}"
+                )
+            self.fields[name] = dtype
+        # Declared fields start at zero for each new row (a reused slot keeps nothing of the
+        # row before); the table's own fields are written by the stage that creates rows.
+        self.extra = [name for name in self.fields if name not in self.FIELDS]
+        for name, dtype in self.fields.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.capacity = capacity
         self.n = 0  # slots [0, n) have ever been used
@@ -120,7 +132,7 @@ class SlotTable:
 
     def _grow(self, needed: int) -> None:
         new_cap = max(self.capacity * 2, needed)
-        for name, dtype in self.FIELDS.items():
+        for name, dtype in self.fields.items():
             old = getattr(self, name)
             arr = np.zeros(new_cap, dtype=dtype)
             arr[: self.capacity] = old
@@ -139,6 +151,8 @@ class SlotTable:
                 self._grow(self.n + extra)
             take[found:] = np.arange(self.n, self.n + extra)
             self.n += extra
+        for name in self.extra:
+            getattr(self, name)[take] = 0
         self.uid[take] = np.arange(self.next_uid, self.next_uid + k)
         self.next_uid += k
         return take
@@ -167,8 +181,8 @@ class OrderTable(SlotTable):
 
     FIELDS = ORDER_FIELDS
 
-    def __init__(self, capacity: int = 1024):
-        super().__init__(capacity)
+    def __init__(self, capacity: int = 1024, extra: dict[str, type] | None = None):
+        super().__init__(capacity, extra)
         self.agent: list = []
 
     def release(self, slots: np.ndarray) -> None:

@@ -269,13 +269,21 @@ def git_commit() -> str | None:
 
 
 def run_model(
-    scenario="baseline_2026", *, seed=1, years=3.0, scale=1.0, overrides=None, progress=False
+    scenario="baseline_2026",
+    *,
+    seed=1,
+    years=3.0,
+    scale=1.0,
+    overrides=None,
+    components=None,
+    progress=False,
 ) -> RunResult:
-    """Build, run and summarise one model run."""
+    """Build, run and summarise one model run (``components``: see :class:`EMModel`)."""
     from em_abm.model import STREAMS, EMModel
 
     t0 = time.perf_counter()
-    model = EMModel(scenario, rng=seed, years=years, scale=scale, overrides=overrides)
+    model = EMModel(scenario, rng=seed, years=years, scale=scale, overrides=overrides,
+                    components=components)  # fmt: skip
     model.run(progress=progress)
     wall = time.perf_counter() - t0
     ts = build_timeseries(model)
@@ -295,6 +303,9 @@ def run_model(
         "python": platform.python_version(),
         "params": dict(model.scenario_def.params),
         "streams": list(STREAMS),
+        "components": {
+            name: f"{type(c).__module__}:{type(c).__qualname__}" for name, c in model.stages.items()
+        },
     }
     return RunResult(
         timeseries=ts, summary=summary, params=dict(model.scenario_def.params), metadata=meta

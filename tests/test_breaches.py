@@ -143,6 +143,6 @@ def test_probation_shortfall_timeline_adds_officers():
     before = len(m.agents_by_type[ProbationOfficer])
     m.run()
     after = len(m.agents_by_type[ProbationOfficer])
-    assert after == m.probation_officers_per_region.sum()
+    assert after == m.stages.responses.probation_officers_per_region.sum()
     staffed = (1 - 1500 / 8650) / (1 - 2200 / 8650)
     assert after / before == pytest.approx(staffed, rel=0.05)

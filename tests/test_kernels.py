@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from em_abm import kernels as K
-from em_abm.model import EMModel, _bernoulli_positions
+from em_abm.model import EMModel
+from em_abm.stages.field import bernoulli_positions as _bernoulli_positions
 
 
 def _bernoulli_reference(rng, n, p):
-    """The numpy formulation of :func:`em_abm.model._bernoulli_positions`."""
+    """The numpy formulation of :func:`em_abm.stages.field.bernoulli_positions`."""
     if n == 0 or p <= 0.0:
         return np.empty(0, dtype=np.int64)
     if p >= 1.0:

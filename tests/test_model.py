@@ -32,8 +32,10 @@ def test_officers_never_exceed_their_hours(make_model):
     hours = []
     for _ in range(m.warmup + m.n_days):
         m.step()
-        assert np.all(m.officer_hours_used <= m.officer_hours_available + 1e-9)
-        hours.append(m.officer_hours_used.sum())
+        assert np.all(
+            m.stages.field.officer_hours_used <= m.stages.field.officer_hours_available + 1e-9
+        )
+        hours.append(m.stages.field.officer_hours_used.sum())
         officer = m.agents_by_type[FieldOfficer][0]
         assert 0 <= officer.hours_today <= officer.hours_available_today + 1e-9
     # Over the recorded days, hours used never pass the hours there were, but for hours
@@ -165,7 +167,9 @@ def test_dated_change_takes_effect_on_its_date(tmp_path):
 def test_scale_scales_population_and_capacity():
     small = EMModel(rng=1, years=0.2, scale=0.05)
     big = EMModel(rng=1, years=0.2, scale=0.2)
-    assert len(big.officers) == pytest.approx(4 * len(small.officers), rel=0.05)
+    assert len(big.stages.field.officers) == pytest.approx(
+        4 * len(small.stages.field.officers), rel=0.05
+    )
     small.run()
     big.run()
     ratio = col(big, "tagged").mean() / col(small, "tagged").mean()
@@ -177,13 +181,13 @@ def test_wearer_days_count_the_tagged_on_every_simulated_day(make_model):
     when each day's behaviour is simulated, warm-up days included."""
     m = make_model(years=0.2, scale=0.05)
     assert m.warmup > 0
-    behaviour, seen = m._behaviour, []
+    behaviour, seen = m.stages.behaviour.step, []
 
     def counted(d):
         seen.append(np.count_nonzero(m.orders.view("state") == State.FITTED))
         behaviour(d)
 
-    m._behaviour = counted
+    m.stages.behaviour.step = counted
     m.run()
     assert len(seen) == m.warmup + m.n_days
     assert m.wearer_days == sum(seen) > col(m, "tagged").sum()
@@ -279,7 +283,7 @@ def test_kernel_codes_agree_with_the_model():
 
 def test_bernoulli_positions_with_a_vanishing_probability():
     """Found by the property test: geometric gaps near 2**63 overflowed their sum."""
-    from em_abm.model import _bernoulli_positions
+    from em_abm.stages.field import bernoulli_positions as _bernoulli_positions
 
     rng = np.random.default_rng(0)
     for p in (2.220446049250313e-16, 1e-300, 1e-9):
@@ -335,7 +339,7 @@ def test_desks_never_exceed_their_capacity(make_model, ledger, short):
     their queues are long enough for the capacity to bind, so the check has work to do."""
     m = make_model(years=0.5, scale=0.05, **short)
     m.run()
-    allowed, done = m._ledger[ledger]
+    allowed, done = m.ledger[ledger]
     assert np.all(done <= allowed), (done, allowed)
     assert done.sum() >= 0.8 * allowed.sum(), (done, allowed)  # the capacity binds
 

@@ -92,7 +92,7 @@ def test_stopping_a_cohort_and_capping_another():
     declined = m.series[:, COLUMN_INDEX["orders_declined"]].sum()
     assert declined > 0
     # court bail: at most the cap (10,000 a year at scale 1 -> 500 at scale 0.05) per year
-    assert m._accepted_this_year[COHORTS.index("court_bail")] <= 500
+    assert m.stages.rationing._accepted_this_year[COHORTS.index("court_bail")] <= 500
 
 
 def test_contingency_adds_surge_capacity_when_the_backlog_passes_the_threshold():
@@ -199,13 +199,13 @@ def test_a_yearly_cap_holds_within_each_calendar_year():
     m = EMModel("baseline_2026", rng=3, years=1.0, scale=0.05,
                 overrides={"allocation.cap_per_year.court_bail": 10_000.0})  # fmt: skip
     accepted = []  # (day, cohort) of every order the model takes on
-    new_orders = m._new_orders
+    new_orders = m.stages.orders.new_orders
 
     def counting(attrs, *, received, end):
         accepted.extend((received, c) for c in attrs["cohort"].tolist())
         return new_orders(attrs, received=received, end=end)
 
-    m._new_orders = counting
+    m.stages.orders.new_orders = counting
     m.run()
     in_2026 = [c for day, c in accepted if 0 <= day < 365]
     assert in_2026.count(COHORTS.index("court_bail")) <= 500  # 10,000 a year at scale 0.05

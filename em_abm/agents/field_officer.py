@@ -26,8 +26,8 @@ class FieldOfficer(mesa.Agent):
 
     @property
     def hours_today(self) -> float:
-        return float(self.model.officer_hours_used[self.index])
+        return float(self.model.stages.field.officer_hours_used[self.index])
 
     @property
     def hours_available_today(self) -> float:
-        return float(self.model.officer_hours_available[self.index])
+        return float(self.model.stages.field.officer_hours_available[self.index])

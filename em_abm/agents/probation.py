@@ -22,4 +22,4 @@ class ProbationOfficer(mesa.Agent):
 
     @property
     def caseload(self) -> float:
-        return float(self.model.probation_caseload[self.region])
+        return float(self.model.stages.responses.probation_caseload[self.region])

@@ -1,0 +1,100 @@
+"""Stage 4, monitoring and behaviour: what wearers do and what their devices report.
+
+Every day, for every active order in one compiled pass (:func:`em_abm.kernels.behaviour_day`):
+a working device may see a violation (curfew breach, zone entry, drinking, a missed
+check-in), tampering or absconding, a loss of contact (fixed by an equipment-check visit) or
+a technical alert; each becomes an alert for the monitoring centre
+(:mod:`em_abm.stages.monitoring`). The same pass counts offending while tagged and while
+unmonitored, at the hazards of :mod:`em_abm.stages.reoffending`. Two uniforms per order and
+day come from hashing the order's key with the day: the same wearer draws the same numbers
+on the same day whatever the policy.
+
+Each order's daily hazards (violation, tampering, offending untagged and tagged) are worked
+out from its cohort, tag, risk and propensity when it arrives and when the parameters or its
+propensity change (:meth:`Behaviour.refresh_hazards`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from em_abm import params as P
+from em_abm.agents.monitoring import ALERT_DTYPE
+from em_abm.component import Component, register
+from em_abm.kernels import behaviour_day, refresh_hazards
+from em_abm.params import RISK_LEVELS, TAGS
+
+NEGATIVE_DAY_OFFSET = 1 << 20  # day indices are negative during warm-up; hash d + offset
+
+
+@register
+class Behaviour(Component):
+    name = "behaviour"
+    params = ("behaviour.", "pilot.proximity_effect", "pilot.proximity_alert_per_day")
+    metrics = ("unmonitored_days", "alerts")
+
+    def on_params(self) -> None:
+        p = self.model.p
+        risk_mult = np.array(P.vector(p, "behaviour.risk_multiplier", RISK_LEVELS))
+        base = np.array(P.vector(p, "behaviour.violation_per_day", TAGS))
+        self.violation_table = np.outer(base, risk_mult).ravel()  # [tag * 3 + risk]
+        self.tamper_by_risk = p["behaviour.tamper_per_day"] * risk_mult
+        self.serious_by_risk = np.array(P.vector(p, "behaviour.serious_share", RISK_LEVELS))
+        o = self.model.orders
+        if o.n:  # a change of parameters: every live order's hazards again
+            self.refresh_hazards(o.live())
+
+    def setup(self) -> None:
+        self._alert_buffer = np.empty(0, dtype=ALERT_DTYPE)
+        self.unmonitored_today = 0
+
+    def refresh_hazards(self, slots: np.ndarray) -> None:
+        """Per-order daily hazards from cohort, tag, risk, propensity and the parameters."""
+        o = self.model.orders
+        refresh_hazards(
+            np.asarray(slots, dtype=np.int64), o.tag, o.risk, o.cohort, o.propensity,
+            o.proximity, *self.hazard_terms(),
+        )  # fmt: skip
+
+    def hazard_terms(self) -> tuple:
+        """What :func:`~em_abm.kernels.refresh_hazards` needs besides the orders' own fields
+        (tables from the parameters, then the hazard columns it writes)."""
+        m = self.model
+        o, reoffending = m.orders, m.stages.reoffending
+        return (
+            self.violation_table, self.tamper_by_risk, reoffending.reoffend_table,
+            reoffending.effect_by_tag, 1.0 - m.p["pilot.proximity_effect"],
+            o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
+        )  # fmt: skip
+
+    def step(self, d: int) -> None:
+        """Violations, tampering, lost contact, technical alerts and reoffending, for every
+        active order at once; only orders with an event are gathered."""
+        m = self.model
+        o, p = m.orders, m.p
+        if len(self._alert_buffer) < o.n:
+            self._alert_buffer = np.empty(o.capacity, dtype=ALERT_DTYPE)
+        buf = self._alert_buffer
+        n_active, n_fitted, n_work, n_off_work, n_off, expected, k = behaviour_day(
+            o.n, o.state, o.disconnected_day, o.fitted_day, o.behaviour_key, o.proximity,
+            o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
+            o.uid, o.key, o.risk, o.tag, o.cohort, o.visit, o.ready_day,
+            self.serious_by_risk, d,
+            np.uint64(d + NEGATIVE_DAY_OFFSET),
+            d - p["behaviour.unmonitored_after_days"],
+            d - p["behaviour.early_days"],
+            np.float32(p["behaviour.early_multiplier"]),
+            np.float32(p["behaviour.disconnect_per_day"]),
+            np.float32(p["behaviour.technical_alert_per_day"]),
+            np.float32(p["pilot.proximity_alert_per_day"] / 2),
+            p["pilot.victim_proximity_share"] > 0,
+            buf["order_slot"], buf["order_uid"], buf["key"], buf["time"], buf["kind"],
+            buf["serious"], buf["risk"], buf["tag"], buf["cohort"],
+        )  # fmt: skip
+        m.stages.reoffending.count_while_on_order(n_off_work, n_off, expected)
+        m.count("unmonitored_days", n_active - n_work)
+        m.wearer_days += n_fitted
+        self.unmonitored_today = n_active - n_work
+        if k:
+            m.stages.monitoring.centre.add_alerts(buf[:k].copy())
+            m.count("alerts", k)

@@ -1,0 +1,218 @@
+"""Stage 2, the creation of orders: requesters send orders daily; rework of orders sent with
+errors; review of orders escalated after failed fitting; orders that end.
+
+Courts, prisons and the Home Office (:mod:`em_abm.agents.agencies`) send the day's new orders
+by cohort (NAO Figure 1 D), each with a tag type, home area, risk level and propensity to
+violate. About a fifth arrive with errors and go back for rework. Clean orders join the
+fitting queue (or are fitted at source under the pilots, :mod:`em_abm.interventions.pilots`),
+rationed first by the allocation levers (:mod:`em_abm.interventions.rationing`). The
+requesters review orders escalated after two failed attempts (re-issue, revoke, or leave
+active without a tag); orders that end today wait for removal if fitted and close otherwise
+(:mod:`em_abm.stages.removal`).
+
+The run starts from the stationary distribution of active orders (:meth:`Orders.init_state`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from em_abm import params as P
+from em_abm.agents import Court, HomeOffice, Prison, TagWearer
+from em_abm.component import Component, register
+from em_abm.kernels import (
+    arrival_terms,
+    init_orders,
+    order_attributes,
+    queue_new_orders,
+    requesters_and_ends_day,
+)
+from em_abm.params import COHORTS, RISK_LEVELS, TAGS
+from em_abm.population import NO_DAY, State, Visit
+
+COHORT_CODES = np.arange(len(COHORTS), dtype=np.int8)
+
+
+@register
+class Orders(Component):
+    name = "orders"
+    params = ("demand.", "orders.", "escalation.", "init.", "behaviour.risk_mix.")
+    metrics = ("orders_received", "orders_with_error", "orders_revoked")
+
+    def on_params(self) -> None:
+        m = self.model
+        p, s = m.p, m.scale
+        self.daily_orders = (
+            np.array(P.vector(p, "demand.orders_per_year", COHORTS))
+            * p["demand.multiplier"]
+            * s
+            / 365.0
+        )
+        self.duration_mean = np.array(P.vector(p, "demand.duration_mean_days", COHORTS))
+        self.tag_cdf = np.cumsum(
+            [P.vector(p, f"demand.tag_mix.{c}", TAGS) for c in COHORTS], axis=1
+        )
+        self.tag_cdf[:, -1] = 1.0
+        mix = self.tag_cdf - np.pad(self.tag_cdf[:, :-1], ((0, 0), (1, 0)))
+        # Expected new orders per day by region and tag, the supplier's planning figure.
+        by_tag = self.daily_orders @ mix
+        self.expected_daily_fits = np.outer(m.geography.region_population_share, by_tag)
+        self.risk_cdf = np.cumsum(
+            [P.vector(p, f"behaviour.risk_mix.{c}", RISK_LEVELS) for c in COHORTS], axis=1
+        )
+        self.risk_cdf[:, -1] = 1.0
+
+    def setup(self) -> None:
+        m = self.model
+        self.requesters = [Prison(m), Court(m), HomeOffice(m)]
+        self.home_office = self.requesters[2]
+        self._slot_buffer = np.empty(0, dtype=np.int64)
+
+    def step(self, d: int) -> None:
+        self.arrivals(d)
+        self.requesters_and_ends(d)
+
+    # ------------------------------------------------------------------ the initial state
+    def init_state(self) -> None:
+        """Active orders at the start of warm-up, drawn from the stationary distribution.
+
+        For orders arriving at a constant rate with gamma(k, theta) lengths, those active on a
+        given day have length-biased lengths, gamma(k + 1, theta), and are a uniform fraction
+        of the way through.
+        """
+        m = self.model
+        rng = m.rngs["init"]
+        p = m.p
+        k = p["demand.duration_shape"]
+        counts = rng.poisson(self.daily_orders * self.duration_mean)
+        cohort = np.repeat(COHORT_CODES, counts)
+        n = len(cohort)
+        length = rng.gamma(k + 1.0, self.duration_mean[cohort] / k)
+        elapsed = rng.random(n) * length
+        day0 = -m.warmup
+        slots = self.new_orders(
+            self.draw_orders(rng, cohort),
+            received=day0 - np.floor(elapsed).astype(np.int32),
+            end=day0 + np.maximum(1, np.ceil(length - elapsed)).astype(np.int32),
+        )
+        o = m.orders
+        fitted = rng.random(n) < p["init.tagged_share"]
+        o.state[slots] = np.where(fitted, State.FITTED, State.UNTAGGED)
+        o.fitted_day[slots] = np.where(fitted, o.received_day[slots], NO_DAY)
+        o.first_round_open[slots] = False
+        o.visit[slots] = Visit.NONE
+        f = slots[fitted]
+        devices = np.bincount(
+            o.region[f].astype(np.int64) * len(TAGS) + o.tag[f],
+            minlength=m.n_regions * len(TAGS),
+        )
+        self.initial_devices_fitted = int(devices.sum())
+
+    # ------------------------------------------------------------------ new orders
+    def draw_orders(self, rng: np.random.Generator, cohort: np.ndarray) -> dict[str, np.ndarray]:
+        """Attributes of new orders of the given cohorts (all drawn, whatever happens next,
+        so that later decisions never shift the random stream)."""
+        m = self.model
+        n = len(cohort)
+        k = m.p["behaviour.propensity_shape"]
+        u_area = rng.random(n)  # home areas in proportion to population
+        u_tag = rng.random(n)
+        # The same numbers as rng.integers(0, 2**63 - 1, n, dtype=np.int64, endpoint=True)
+        # (numpy takes the top 63 bits of each raw draw for this range), without its checks.
+        key = rng.bit_generator.random_raw(n) >> np.uint64(1)
+        u_risk = rng.random(n)
+        area, tag, risk = order_attributes(
+            cohort, u_area, m.geography.area_cdf, u_tag, self.tag_cdf, u_risk, self.risk_cdf
+        )
+        return {
+            "cohort": cohort,
+            "tag": tag,
+            "area": area,
+            "key": key,
+            "risk": risk,
+            "propensity": rng.gamma(k, 1.0 / k, size=n),
+        }
+
+    def new_orders(self, attrs: dict[str, np.ndarray], *, received, end) -> np.ndarray:
+        """Allocate slots for new orders, write their attributes and create their agents."""
+        m = self.model
+        n = len(attrs["cohort"])
+        o = m.orders
+        slots = o.allocate(n)
+        if n == 0:
+            return slots
+        behaviour = m.stages.behaviour
+        init_orders(
+            slots, attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
+            attrs["propensity"], np.full(n, received, dtype=np.int32),
+            np.asarray(end, dtype=np.int32), m.geography.area_region,
+            o.cohort, o.tag, o.area, o.key, o.risk, o.propensity, o.region, o.received_day,
+            o.end_day, o.attempts, o.attempts_total, o.rounds, o.first_round_open,
+            o.fitted_day, o.disconnected_day, o.notifications, o.to_custody, o.visit,
+            o.behaviour_key, o.proximity, *behaviour.hazard_terms(),
+        )  # fmt: skip
+        m.stages.victim_proximity.assign(slots)
+        TagWearer.enter(m, slots)
+        return slots
+
+    def arrivals(self, d: int) -> None:
+        m = self.model
+        rng, p = m.rngs["arrivals"], m.p
+        rate = self.daily_orders
+        growth = p["demand.growth_per_year"]
+        if growth and d > 0:
+            rate = rate * (1.0 + growth) ** (d / 365.0)
+        rates = rate.tolist()
+        counts = [0] * len(COHORTS)
+        for req in self.requesters:
+            for c, count in zip(req.cohort_ids, req.new_orders(rng, rates), strict=True):
+                counts[c] = count
+        cohort = np.repeat(COHORT_CODES, counts)
+        n = len(cohort)
+        k = p["demand.duration_shape"]
+        # gamma(k, scale) is scale times a standard gamma(k) draw: same numbers, and numpy's
+        # scalar-parameter path is much faster than an array of scales.
+        length, end, error, rework = arrival_terms(
+            cohort, rng.standard_gamma(k, size=n), self.duration_mean / k, rng.random(n),
+            p["orders.error_rate"], rng.exponential(p["orders.rework_days_mean"], n), d,
+        )  # fmt: skip
+        attrs = self.draw_orders(rng, cohort)
+        m.count("orders_received", n)
+        m.count("orders_with_error", int(np.count_nonzero(error)))
+        accept = m.stages.rationing.accept(d, attrs, length)
+        if accept is not None:
+            attrs = {name: v[accept] for name, v in attrs.items()}
+            end, error, rework = end[accept], error[accept], rework[accept]
+        slots = self.new_orders(attrs, received=d, end=end)
+        o = m.orders
+        queue_new_orders(
+            slots, error, rework, d, p["field.first_visit_delay_days"], o.state, o.visit,
+            o.ready_day,
+        )  # fmt: skip
+        m.stages.fit_at_source.fit(d, slots)
+
+    def record_fit_waits(self, d: int, fitted: np.ndarray) -> None:
+        """Days from order to fit of orders fitted today (a per-event sample)."""
+        m = self.model
+        o = m.orders
+        wait = d - o.received_day[fitted]
+        m.add_sample(d, "order_to_fit", wait)
+        m.add_sample(d, "order_to_fit_cohort", o.cohort[fitted])
+
+    # ------------------------------------------------------------------ requesters, ends
+    def requesters_and_ends(self, d: int) -> None:
+        """Requesters finish rework and review escalated orders (stage 2); orders that end
+        today wait for removal if fitted and otherwise close. One compiled pass."""
+        m = self.model
+        o, p = m.orders, m.p
+        if len(self._slot_buffer) < o.n:
+            self._slot_buffer = np.empty(o.capacity, dtype=np.int64)
+        k, revoked = requesters_and_ends_day(
+            o.n, d, o.state, o.ready_day, o.visit, o.attempts, o.rounds, o.end_day, o.key,
+            p["field.first_visit_delay_days"], p["escalation.reissue_share"],
+            p["escalation.revoke_share"], p["field.max_rounds"], self._slot_buffer,
+        )  # fmt: skip
+        if revoked:
+            m.count("orders_revoked", revoked)
+        if k:
+            m.stages.removal.close(self._slot_buffer[:k].copy())

@@ -1,0 +1,307 @@
+"""Stage 7, the response to breaches: probation, the police and the Home Office act on the
+breach packs they hold.
+
+Each responder's desks (probation by region, the police by force area, the Home Office
+nationally; numbered in that order) act on packs in the response policy's order
+(``policy.response_queue``) up to the day's capacity, in responses per day (fractions carry
+over). Probation's capacity is its officers' (:class:`~em_abm.agents.probation.
+ProbationOfficer`) daily rate, slowed once caseloads pass a threshold; the police's is in
+proportion to the population each force polices; the Home Office's is national. Packs past a
+responder's expiry lapse unanswered. An outcome (no further action, engage, warning, adjust
+conditions, recall, return to court, remand, bail continued, detention, arrest) is drawn from
+the responder's table for the cohort and for serious breaches
+(:func:`em_abm.kernels.responses_day`). Custodial outcomes end the order and add custody
+days; engagement and warnings lower the wearer's propensity to breach.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from em_abm import params as P
+from em_abm.agents.police import PoliceForce
+from em_abm.agents.probation import ProbationOfficer
+from em_abm.component import Component, register
+from em_abm.kernels import (
+    CRN_CUSTODY,
+    CRN_OUTCOME,
+    CRN_RESENTENCE,
+    responses_day,
+    responses_waiting,
+)
+from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS
+from em_abm.policies import response_policy
+from em_abm.population import State
+from em_abm.stages.breach_packs import POLICE, PROBATION, RESPONDER_OF_COHORT
+
+OUTCOME = {name: i for i, name in enumerate(OUTCOMES)}
+CUSTODIAL = ("recall", "remand", "detention", "arrest")
+COMPLIANCE = ("engage", "warning", "adjust_conditions", "bail_continued")
+CUSTODY_KIND = {
+    "recall": "recall",
+    "remand": "remand",
+    "detention": "detention",
+    "arrest": "detention",
+    "return_to_court": "resentence",
+}
+IS_CUSTODIAL = np.isin(OUTCOMES, CUSTODIAL)
+IS_COMPLIANCE = np.isin(OUTCOMES, COMPLIANCE)
+
+
+def apportion(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split an integer ``total`` in proportion to ``weights`` (largest remainders)."""
+    if total <= 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    quota = total * weights / weights.sum()
+    out = np.floor(quota).astype(np.int64)
+    rest = total - out.sum()
+    out[np.argsort(-(quota - out), kind="stable")[:rest]] += 1
+    return out
+
+
+@register
+class Responses(Component):
+    name = "responses"
+    params = ("response.", "probation.", "police.", "home_office.", "custody.", "court.",
+              "policy.response_queue", "specials.home_office_share")  # fmt: skip
+    metrics = (
+        "notifications_unanswered", "serious_unanswered_24h", "responses", "custody_days",
+        "cost_custody_gbp", "cost_probation_gbp", "cost_police_gbp",
+    )  # fmt: skip
+
+    def on_params(self) -> None:
+        """Outcome probabilities [responder, cohort, serious, outcome] and capacities."""
+        m = self.model
+        p = m.p
+        probs = np.zeros((len(RESPONDERS), len(COHORTS), 2, len(OUTCOMES)))
+        for r, responder in enumerate(RESPONDERS):
+            for c, cohort in enumerate(COHORTS):
+                row = np.zeros(len(OUTCOMES))
+                for name in P.groups()[f"response.{responder}"]:
+                    outcome = name.rsplit(".", 1)[-1]
+                    if outcome == "enforce":
+                        outcome = "return_to_court" if cohort == "court_sentence" else "recall"
+                    row[OUTCOME[outcome]] += p[name]
+                probs[r, c, 0] = row
+                serious = row.copy()
+                serious[OUTCOME["nfa"]] *= p["response.serious_nfa_factor"]
+                for o in (*CUSTODIAL, "return_to_court"):
+                    serious[OUTCOME[o]] *= p["response.serious_custody_factor"]
+                probs[r, c, 1] = serious / serious.sum() if serious.sum() > 0 else row
+        self.outcome_probs = probs
+        self.custody_days_mean = np.array(
+            [p[f"custody.days_mean.{CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
+        )
+        geo = m.geography
+        self.police_capacity = (
+            geo.population
+            / 1e5
+            * p["police.responses_per_100k_day"]
+            * p["police.capacity_multiplier"]
+            * m.scale
+        )
+        self.home_office_capacity = np.array(
+            [p["home_office.responses_per_day"] * p["home_office.capacity_multiplier"] * m.scale]
+        )
+        self.expiry_days = np.array(
+            [p["probation.expiry_days"], p["police.expiry_days"], p["home_office.expiry_days"]]
+        )
+        self.policy = response_policy(p["policy.response_queue"])
+        self.probation_cohort = np.array([RESPONDER_OF_COHORT[c] == PROBATION for c in COHORTS])
+        if getattr(self, "probation_officers", None):  # a change after the start
+            self.staff_probation()
+
+    def setup(self) -> None:
+        m = self.model
+        geo = m.geography
+        self.police_forces = [
+            PoliceForce(m, i, geo.area_names[i], int(geo.population[i]))
+            for i in range(len(geo.areas))
+        ]
+        # Response desks: probation regions, then police forces, then the Home Office.
+        self.desk_offset = np.array([0, m.n_regions, m.n_regions + len(geo.areas)])
+        self._credit = np.zeros(m.n_regions + len(geo.areas) + 1)
+        self._risk_first = response_policy("risk_first")
+        self._capacity_cache: tuple | None = None
+        self.probation_cases: np.ndarray | None = None
+        self.mean_probation_caseload = 0.0
+        self.probation_officers: list[ProbationOfficer] = []
+        self.probation_basis = self._expected_probation_cases()
+        self.staff_probation()
+
+    # ------------------------------------------------------------------ probation staffing
+    def _expected_probation_cases(self) -> float:
+        """EM cases probation supervises at the scenario's start (active orders, stationary):
+        the caseload the service is staffed for."""
+        m = self.model
+        orders = m.stages.orders
+        active = orders.daily_orders * orders.duration_mean
+        share = np.array([1.0 if RESPONDER_OF_COHORT[c] == PROBATION else 0.0 for c in COHORTS])
+        share[COHORTS.index("specials")] = 1.0 - m.p["specials.home_office_share"]
+        return float((active * share).sum())
+
+    def staff_probation(self) -> None:
+        """Probation officers by region: the staffed-for caseload over the target caseload,
+        times the staffed share of posts. Adds or removes officer agents to match."""
+        m = self.model
+        p = m.p
+        staffed = max(0.0, 1.0 - p["probation.shortfall_fte"] / p["probation.establishment_fte"])
+        total = round(self.probation_basis / p["probation.target_caseload"] * staffed)
+        per_region = apportion(total, m.geography.region_population_share)
+        current = (
+            np.bincount([o.region for o in self.probation_officers], minlength=m.n_regions)
+            if self.probation_officers
+            else np.zeros(m.n_regions, dtype=np.int64)
+        )
+        for r in range(m.n_regions):
+            have = [o for o in self.probation_officers if o.region == r]
+            for o in have[per_region[r] :]:
+                o.remove()
+                self.probation_officers.remove(o)
+            for _ in range(per_region[r] - current[r]):
+                self.probation_officers.append(ProbationOfficer(m, r))
+        self.probation_officers_per_region = per_region
+        self.probation_caseload = np.zeros(m.n_regions)
+
+    # ------------------------------------------------------------------ capacity
+    def capacity(self) -> np.ndarray:
+        """Responses each desk can make today: probation by region, the police by force, the
+        Home Office. Worked out again only when an input changes (probation caseloads are
+        counted weekly; capacities change when arrays are replaced, as in workforce changes,
+        or when a parameter changes)."""
+        p = self.model.p
+        arrays = (
+            self.probation_cases, self.probation_officers_per_region, self.police_capacity,
+            self.home_office_capacity,
+        )  # fmt: skip
+        values = (
+            p["probation.caseload_threshold"], p["probation.responses_per_officer_day"],
+            p["probation.capacity_multiplier"],
+        )  # fmt: skip
+        cached = self._capacity_cache
+        if (
+            cached is None
+            or cached[0][0] is not arrays[0]
+            or cached[0][1] is not arrays[1]
+            or cached[0][2] is not arrays[2]
+            or cached[0][3] is not arrays[3]
+            or cached[1] != values
+        ):
+            capacity = np.concatenate(
+                (self._probation_capacity(), self.police_capacity, self.home_office_capacity)
+            )
+            self._capacity_cache = cached = (arrays, values, capacity)
+        return cached[2]
+
+    def _probation_capacity(self) -> np.ndarray:
+        """Breach responses probation can make today, by region: officers times their daily
+        rate, slowed in proportion once the caseload passes the threshold."""
+        m = self.model
+        p = m.p
+        officers = self.probation_officers_per_region.astype(float)
+        self.probation_caseload = np.divide(
+            self.probation_cases, officers, out=np.zeros(m.n_regions), where=officers > 0
+        )
+        staffed = self.probation_officers_per_region > 0
+        total = self.probation_officers_per_region.sum()
+        cases = (self.probation_caseload * self.probation_officers_per_region)[staffed].sum()
+        self.mean_probation_caseload = cases / total if total else 0.0
+        threshold = p["probation.caseload_threshold"]
+        speed = np.minimum(1.0, threshold / np.maximum(self.probation_caseload, 1e-9))
+        return (
+            officers
+            * p["probation.responses_per_officer_day"]
+            * speed
+            * p["probation.capacity_multiplier"]
+        )
+
+    def _count_probation_cases(self, d: int) -> None:
+        """Active orders probation supervises, by region; caseloads move slowly: weekly."""
+        if d % 7 == 0 or self.probation_cases is None:
+            o = self.model.orders
+            state = o.view("state")
+            active = (state >= State.REWORK) & (state <= State.FITTED)
+            self.probation_cases = np.bincount(
+                o.view("region")[active & self.probation_cohort[o.view("cohort")]],
+                minlength=self.model.n_regions,
+            )
+
+    # ------------------------------------------------------------------ the day
+    def step(self, d: int) -> None:
+        """Probation (by region), police (by force) and the Home Office act on the breach
+        packs they hold, in the response policy's order, up to each desk's capacity; packs
+        past a responder's expiry lapse. All desks are handled in one pass: a desk is a group
+        numbered after the desks of the responders before it."""
+        m = self.model
+        self._count_probation_cases(d)
+        nt, o, p = m.notices, m.orders, m.p
+        waiting = np.empty(nt.n, dtype=np.int64)
+        desk = np.empty(nt.n, dtype=np.int64)
+        k, gone, gone_serious = responses_waiting(
+            nt.n, d, nt.state, nt.responder, nt.delivered_day, nt.serious, nt.region, nt.area,
+            self.expiry_days, self.desk_offset, waiting, desk,
+        )  # fmt: skip
+        if gone:
+            m.count("notifications_unanswered", gone)
+            m.count("serious_unanswered_24h", gone_serious)
+            m.notices_unanswered += gone
+        credit = self._credit
+        capacity = self.capacity()
+        credit += capacity
+        if m.check_invariants:  # capacity by responder (desks are numbered by responder)
+            m.ledger["responses"][0] += np.add.reduceat(capacity, self.desk_offset)
+        if k:
+            waiting, desk = waiting[:k], desk[:k]
+            policy = self._risk_first if m.stages.contingency.risk_first_override else self.policy
+            order = np.lexsort((nt.uid[waiting], policy.key(m, waiting), desk))
+            counts = np.zeros(2, dtype=np.int64)
+            outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
+            custody_by_cohort = np.zeros(len(COHORTS), dtype=np.int64)
+            waited = np.empty((len(RESPONDERS), k))
+            n_by = np.zeros(len(RESPONDERS), dtype=np.int64)
+            high, custody_days = np.empty(k), np.empty(k)
+            keep, close = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
+            k_high, k_keep, k_custody, k_close = responses_day(
+                waiting[order], desk[order], credit, d,
+                nt.state, nt.responder, nt.cohort, nt.serious, nt.risk, nt.region, nt.key,
+                nt.sent_time, nt.breach_time, nt.order_slot, nt.order_uid,
+                o.uid, o.state, o.to_custody, o.visit, o.ready_day,
+                self.outcome_probs, self.probation_caseload, p["probation.caseload_threshold"],
+                p["probation.overload_nfa_shift"], OUTCOME["nfa"], IS_CUSTODIAL, IS_COMPLIANCE,
+                OUTCOME["return_to_court"], p["court.resentence_custody_prob"],
+                self.custody_days_mean, CRN_OUTCOME, CRN_RESENTENCE, CRN_CUSTODY,
+                len(RISK_LEVELS) - 1,
+                counts, outcomes, custody_by_cohort, waited, n_by, high, keep, custody_days,
+                close,
+            )  # fmt: skip
+            if counts[0]:
+                self._record(d, counts, outcomes, waited, n_by, high[:k_high])
+            if m.check_invariants:
+                m.ledger["responses"][1] += n_by
+            if k_keep:
+                keep = keep[:k_keep]
+                o.propensity[keep] *= 1.0 - p["response.compliance_effect"]
+                m.stages.behaviour.refresh_hazards(keep)
+            if k_custody:
+                days = float(custody_days[:k_custody].sum())
+                m.count_by("custody_admissions_from_breach", custody_by_cohort)
+                m.count("custody_days", days)
+                m.count("cost_custody_gbp", days * p["cost.custody_per_day_gbp"])
+            if k_close:
+                m.stages.removal.close(close[:k_close])
+        np.minimum(credit, 1.0, out=credit)
+
+    def _record(self, d, counts, outcomes, waited, n_by, high) -> None:
+        m = self.model
+        p = m.p
+        m.count("responses", counts[0])
+        m.count_by("responses", outcomes)
+        m.notices_answered += int(counts[0])
+        m.count("cost_probation_gbp", n_by[PROBATION] * p["cost.probation_per_response_gbp"])
+        m.count("cost_police_gbp", n_by[POLICE] * p["cost.police_per_response_gbp"])
+        for k, name in enumerate(RESPONDERS):
+            if n_by[k]:
+                m.add_sample(d, f"response_time_days.{name}", waited[k, : n_by[k]].copy())
+        m.count("serious_unanswered_24h", counts[1])
+        m.add_sample(d, "breach_to_response_days.serious_high_risk", high)
+        m.stages.contingency.probation_response_times(d, waited[PROBATION, : n_by[PROBATION]])
