@@ -8,14 +8,8 @@ Quick start::
     result.save("out/")
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from em_abm.errors import UserError
-
-try:
-    __version__ = version("em-abm")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from em_abm.version import __version__
 
 
 def run(

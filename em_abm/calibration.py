@@ -47,7 +47,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from em_abm import files, limits
 from em_abm import params as P
 from em_abm import targets as T
-from em_abm.errors import UserError, check_schema, read_toml
+from em_abm.errors import UserError, check_schema
+from em_abm.files import read_toml
 from em_abm.results import write_text_atomic
 from em_abm.scenario import NAME_ALLOWED, NAME_PATTERN, available
 

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from em_abm import limits
-from em_abm.errors import UserError, read_toml
+from em_abm.errors import UserError
+from em_abm.files import read_toml
 
 EXIT_USER_ERROR = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell tool killed by a closed pipe returns

@@ -35,10 +35,7 @@ be given a replacement for any of them (``EMModel(..., components={"responses": 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:  # pragma: no cover
-    from em_abm.model import EMModel
+from typing import Any, ClassVar
 
 REGISTRY: dict[str, type[Component]] = {}
 
@@ -53,7 +50,7 @@ class Component:
     metrics: ClassVar[tuple[str, ...]] = ()
     after: ClassVar[str] = ""  # a component added to the model runs right after this one
 
-    def __init__(self, model: EMModel) -> None:
+    def __init__(self, model) -> None:  # an em_abm.model.EMModel
         self.model = model
 
     def on_params(self) -> None:

@@ -3,21 +3,13 @@
 Anything a user can get wrong (a scenario file, a parameter value, a command-line option)
 raises :class:`UserError` with a one-line message that names the field and what is
 allowed. The command line prints it and exits with status 2; everything else is a bug.
-:func:`read_toml` reads any input file and :func:`check_schema` checks its types, so that
-every loader fails the same way.
+Every input file is read through :func:`em_abm.files.read_toml` (or its siblings there) and
+:func:`check_schema` checks its types, so that every loader fails the same way.
 """
 
 
 class UserError(ValueError):
     """A mistake in user input, reported as one line."""
-
-
-def read_toml(path, what: str) -> dict:
-    """Parse the TOML file ``path`` (a ``what``: "scenario", "sweep spec", ...) through
-    :func:`em_abm.files.read_toml`: a regular file under its size limit, or one line."""
-    from em_abm.files import read_toml as read
-
-    return read(path, what)
 
 
 def check_schema(schema, data: dict, where: str):

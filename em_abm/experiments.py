@@ -27,7 +27,8 @@ import pandas as pd
 
 from em_abm import files
 from em_abm import sweep as S
-from em_abm.errors import UserError, read_toml
+from em_abm.errors import UserError
+from em_abm.files import read_toml
 from em_abm.results import write_atomic, write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,8 +133,8 @@ def run(
 
 def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: int,
          progress: bool) -> Context:  # fmt: skip
-    from em_abm import __version__
     from em_abm.results import git_commit
+    from em_abm.version import __version__
 
     ctx = Context(name=name, quick=quick, out=out, specs=specs)
     for sid, spec in specs.items():
@@ -171,7 +172,7 @@ def results_dir(name: str, quick: bool = False) -> Path:
 def is_current(name: str, *, quick: bool = False, out: str | os.PathLike | None = None) -> bool:
     """Whether ``out`` holds this experiment's report for its current specs and this version
     of em-abm, with every file the report wrote (so it need not run again)."""
-    from em_abm import __version__
+    from em_abm.version import __version__
 
     out = Path(out) if out else results_dir(name, quick)
     try:

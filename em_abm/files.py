@@ -430,7 +430,7 @@ def as_io_failure(e: OSError, where: Path) -> IOFailure:
 
 
 def _write_record(tmp: Path, kind: str) -> None:
-    from em_abm import __version__
+    from em_abm.version import __version__
 
     files = sorted(e for e in _entries(tmp) if (tmp / e).is_file())
     record = {"package": "em-abm", "version": __version__, "kind": kind, "files": files}

@@ -56,7 +56,14 @@ from em_abm import limits
 from em_abm.component import Component, Stages, declared_fields, resolve
 from em_abm.errors import UserError
 from em_abm.geography import Geography
-from em_abm.kernels import FIELD_COUNTERS, crn, record_orders  # noqa: F401 (crn: the API)
+from em_abm.kernels import (  # noqa: F401 (crn: the API)
+    FIELD_COUNTERS,
+    RecordColumns,
+    RecordOrders,
+    crn,
+    record_orders,
+    view,
+)
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, TAGS
 from em_abm.population import NoticeState, NotificationTable, OrderTable, State, Visit
@@ -87,7 +94,7 @@ _STATE_COLUMNS = {
     State.ESCALATED: "orders_escalated",
     State.AWAITING_REMOVAL: "orders_awaiting_removal",
 }
-_RECORD_COLUMNS = (
+_RECORD_COLUMNS = RecordColumns(
     np.array([COLUMN_INDEX[_STATE_COLUMNS[s]] if s in _STATE_COLUMNS else -1 for s in State]),
     COLUMN_INDEX["tagged"],
     np.array([COLUMN_INDEX[f"tagged.{c}"] for c in COHORTS]),
@@ -276,8 +283,7 @@ class EMModel(mesa.Model):
         o, s = self.orders, self.stages
         row = self.series[d]
         row[:] = self._flow
-        record_orders(o.n, o.state, o.cohort, o.tag, o.visit, o.ready_day, d, row,
-                      *_RECORD_COLUMNS)  # fmt: skip
+        record_orders(o.n, view(RecordOrders, o), d, row, _RECORD_COLUMNS)
         ix = COLUMN_INDEX
         supplier = s.supply.supplier
         row[ix["devices_in_stock"]] = supplier.stock.sum()

@@ -376,9 +376,9 @@ def calibration_numbers() -> dict[str, str]:
 
 
 def model_numbers() -> dict[str, str]:
-    from em_abm import __version__
     from em_abm import params as P
     from em_abm.geography import Geography
+    from em_abm.version import __version__
 
     n = {
         "model.version": __version__,

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from em_abm import __version__, files
+from em_abm import files
 from em_abm.errors import UserError
 from em_abm.metrics import (
     COLUMN_INDEX,
@@ -41,6 +41,7 @@ from em_abm.metrics import (
     column_names,
     keys_of,
 )
+from em_abm.version import __version__
 
 SCHEMA_VERSION = 1
 RESULT_FILES = ("timeseries.parquet", "summary.json", "metadata.json", "figures")

@@ -32,7 +32,8 @@ from typing import Any
 
 from em_abm import limits
 from em_abm import params as P
-from em_abm.errors import UserError, read_toml
+from em_abm.errors import UserError
+from em_abm.files import read_toml
 
 # A scenario's name is its results folder's default name (results/<name>).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")

@@ -100,10 +100,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from em_abm import __version__, files, limits
+from em_abm import files, limits
 from em_abm import params as P
-from em_abm.errors import UserError, check_known, read_toml
+from em_abm.errors import UserError, check_known
+from em_abm.files import read_toml
 from em_abm.results import write_atomic
+from em_abm.version import __version__
 
 DESIGNS = ("sobol", "morris", "lhs", "grid")
 BACKENDS = ("loky", "dask")

@@ -22,7 +22,8 @@ from joblib import Parallel, delayed
 from pydantic import BaseModel, ConfigDict, Field
 
 from em_abm import limits
-from em_abm.errors import UserError, check_known, check_schema, read_toml
+from em_abm.errors import UserError, check_known, check_schema
+from em_abm.files import read_toml
 from em_abm.metrics import scales_with_population
 from em_abm.scenario import available
 

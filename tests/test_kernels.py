@@ -124,3 +124,21 @@ def test_a_run_spaces_collections_and_restores_the_collector():
         assert seen and all(t[0] == 0 for t in seen)
     finally:
         gc.set_threshold(*before)
+
+
+def test_every_kernel_view_spreads_into_the_compiled_parameters_in_order():
+    """A stage passes named views; the wrapper spreads them positionally. The views' field
+    names, in order, must be the compiled function's parameter names, so no array can land
+    in another's place."""
+    import inspect
+
+    from em_abm import kernels
+
+    for name, (compiled, *parts) in kernels.PLANS.items():
+        spread = []
+        for part in parts:
+            spread += [part] if isinstance(part, str) else list(part._fields)
+        params = list(inspect.signature(compiled.py_func).parameters)
+        assert spread == params, name
+        wrapper = list(inspect.signature(getattr(kernels, name)).parameters)
+        assert len(wrapper) <= 12, (name, len(wrapper))

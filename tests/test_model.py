@@ -251,6 +251,31 @@ def test_observed_wearers_take_mesas_standard_path_with_the_same_results():
     assert ids == sorted(a.unique_id for a in plain.agents_by_type[TagWearer])
 
 
+def test_the_mesa_internals_batch_registration_relies_on_are_there():
+    """em_abm/agents/registration.py writes Mesa's registries directly for speed; if a Mesa
+    upgrade changes them, this fails (the model would still run, on Mesa's public path)."""
+    from em_abm.agents import registration
+
+    m = EMModel(rng=3, years=0.01, scale=0.02)
+    assert registration.fast_path_available(m, TagWearer)
+    assert isinstance(m._all_agents._agents, dict) and isinstance(m.agent_id_counter, int)
+    assert isinstance(m._agents_by_type[TagWearer]._agents, dict)
+
+
+def test_the_public_registration_path_gives_the_same_model(monkeypatch):
+    from em_abm.agents import registration
+
+    fast = EMModel(rng=3, years=0.1, scale=0.02)
+    fast.run()
+    monkeypatch.setattr(registration, "fast_path_available", lambda model, cls: False)
+    public = EMModel(rng=3, years=0.1, scale=0.02, check_invariants=True)
+    public.run()
+    np.testing.assert_array_equal(public.series, fast.series)
+    ids = [sorted(a.unique_id for a in x.agents_by_type[TagWearer]) for x in (fast, public)]
+    assert ids[0] == ids[1]
+    assert public.agent_id_counter == fast.agent_id_counter
+
+
 def test_common_random_numbers_are_uniform_and_independent():
     keys = np.arange(200_000, dtype=np.uint64) * np.uint64(7919)
     u0, u1 = crn(keys, 1, 0), crn(keys, 1, 1)

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import deque
 
 import mesa
 import numpy as np
-from mesa.experimental.mesa_signals import ModelSignals
 
+from em_abm.agents import registration
 from em_abm.params import COHORTS, TAGS
 from em_abm.population import State
-
-
-def _observed(model: mesa.Model) -> bool:
-    return model._has_subscribers("agents", ModelSignals.AGENT_ADDED) or model._has_subscribers(
-        "agents", ModelSignals.AGENT_REMOVED
-    )
 
 
 class TagWearer(mesa.Agent):
@@ -69,49 +62,22 @@ class TagWearer(mesa.Agent):
 
     @classmethod
     def enter(cls, model: mesa.Model, slots: np.ndarray) -> None:
-        """Register the agents of new orders with the model, in the orders' order.
-
-        Equivalent to ``model.register_agent(a)`` for each, but it fills Mesa's agent
-        registries directly: Mesa's per-agent registration (a signal emission and a log call
-        per agent) costs about 8 microseconds per agent added and removed, which for 300,000
-        orders would be most of a run's time. No em-abm component subscribes to agent
-        signals; when anything does (or the type has Mesa data sets, or is not yet
-        registered with this model), the standard path is used.
-        """
+        """Register the agents of new orders with the model, in the orders' order, as
+        ``model.register_agent`` would for each, in a batch
+        (:func:`em_abm.agents.registration.register`: Mesa's per-agent registration would
+        cost more than the rest of the model)."""
         table = model.orders
         if len(table.agent) < table.n:  # slots used for the first time (numbered last)
             table.agent.extend(cls.for_slots(model, range(len(table.agent), table.n)))
-        agents = table.agents(slots.tolist())
-        slow = cls._datasets or _observed(model)
-        if slow or cls not in model._agents_by_type:
-            head = agents if slow else agents[:1]  # the first of a model registers the type
-            for a in head:
-                model.register_agent(a)
-                for dataset in cls._datasets:
-                    model.data_registry[dataset].add_agent(a)
-            agents, slots = agents[len(head) :], slots[len(head) :]
-            if not agents:
-                return
-        registry = model._agents_by_type[cls]
-        first = model.agent_id_counter
-        table.agent_id[slots] = np.arange(first, first + len(agents))
-        model.agent_id_counter = first + len(agents)
-        keys = dict.fromkeys(agents)
-        model._all_agents._agents.update(keys)
-        registry._agents.update(keys)
+        head, first = registration.register(model, cls, table.agents(slots.tolist()))
+        rest = slots[head:]
+        table.agent_id[rest] = np.arange(first, first + len(rest))
 
     @classmethod
     def leave(cls, model: mesa.Model, slots: np.ndarray) -> None:
         """Deregister the agents of orders that have ended (the counterpart of
-        :meth:`enter`; ``Agent.remove`` for each, on the standard path)."""
-        agents = model.orders.agents(slots.tolist())
-        registry = model._agents_by_type.get(cls)
-        if registry is None or cls._datasets or _observed(model):
-            for a in agents:
-                a.remove()
-            return
-        deque(map(model._all_agents._agents.pop, agents), maxlen=0)
-        deque(map(registry._agents.pop, agents), maxlen=0)
+        :meth:`enter`; ``Agent.remove`` for each, on the public path)."""
+        registration.deregister(model, cls, model.orders.agents(slots.tolist()))
 
     def _get(self, name: str):
         return getattr(self.model.orders, name)[self.slot]

@@ -21,10 +21,23 @@ import numpy as np
 from em_abm import params as P
 from em_abm.agents.monitoring import ALERT_DTYPE
 from em_abm.component import Component, register
-from em_abm.kernels import behaviour_day, refresh_hazards
+from em_abm.kernels import (
+    AlertColumns,
+    BehaviourOrders,
+    BehaviourParams,
+    HazardColumns,
+    HazardOrders,
+    HazardTables,
+    behaviour_day,
+    refresh_hazards,
+    view,
+)
 from em_abm.params import RISK_LEVELS, TAGS
 
 NEGATIVE_DAY_OFFSET = 1 << 20  # day indices are negative during warm-up; hash d + offset
+# The alert queue's columns (agents.monitoring.ALERT_DTYPE) in AlertColumns' order.
+ALERT_FIELDS = ("order_slot", "order_uid", "key", "time", "kind", "serious", "risk", "tag",
+                "cohort")  # fmt: skip
 
 
 @register
@@ -51,20 +64,16 @@ class Behaviour(Component):
     def refresh_hazards(self, slots: np.ndarray) -> None:
         """Per-order daily hazards from cohort, tag, risk, propensity and the parameters."""
         o = self.model.orders
-        refresh_hazards(
-            np.asarray(slots, dtype=np.int64), o.tag, o.risk, o.cohort, o.propensity,
-            o.proximity, *self.hazard_terms(),
-        )  # fmt: skip
+        refresh_hazards(np.asarray(slots, dtype=np.int64), view(HazardOrders, o),
+                        self.hazard_tables(), view(HazardColumns, o))  # fmt: skip
 
-    def hazard_terms(self) -> tuple:
-        """What :func:`~em_abm.kernels.refresh_hazards` needs besides the orders' own fields
-        (tables from the parameters, then the hazard columns it writes)."""
+    def hazard_tables(self) -> HazardTables:
+        """The parameter tables the daily hazards come from."""
         m = self.model
-        o, reoffending = m.orders, m.stages.reoffending
-        return (
+        reoffending = m.stages.reoffending
+        return HazardTables(
             self.violation_table, self.tamper_by_risk, reoffending.reoffend_table,
             reoffending.effect_by_tag, 1.0 - m.p["pilot.proximity_effect"],
-            o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
         )  # fmt: skip
 
     def step(self, d: int) -> None:
@@ -75,22 +84,20 @@ class Behaviour(Component):
         if len(self._alert_buffer) < o.n:
             self._alert_buffer = np.empty(o.capacity, dtype=ALERT_DTYPE)
         buf = self._alert_buffer
+        params = BehaviourParams(
+            serious_by_risk=self.serious_by_risk,
+            working_after=d - p["behaviour.unmonitored_after_days"],
+            early_after=d - p["behaviour.early_days"],
+            early_mult=np.float32(p["behaviour.early_multiplier"]),
+            disconnect_p=np.float32(p["behaviour.disconnect_per_day"]),
+            technical_p=np.float32(p["behaviour.technical_alert_per_day"]),
+            proximity_half=np.float32(p["pilot.proximity_alert_per_day"] / 2),
+            use_proximity=p["pilot.victim_proximity_share"] > 0,
+        )
+        alerts = AlertColumns(*(buf[f] for f in ALERT_FIELDS))
         n_active, n_fitted, n_work, n_off_work, n_off, expected, k = behaviour_day(
-            o.n, o.state, o.disconnected_day, o.fitted_day, o.behaviour_key, o.proximity,
-            o.h_violation, o.h_tamper, o.h_reoffend, o.h_reoffend_tagged,
-            o.uid, o.key, o.risk, o.tag, o.cohort, o.visit, o.ready_day,
-            self.serious_by_risk, d,
-            np.uint64(d + NEGATIVE_DAY_OFFSET),
-            d - p["behaviour.unmonitored_after_days"],
-            d - p["behaviour.early_days"],
-            np.float32(p["behaviour.early_multiplier"]),
-            np.float32(p["behaviour.disconnect_per_day"]),
-            np.float32(p["behaviour.technical_alert_per_day"]),
-            np.float32(p["pilot.proximity_alert_per_day"] / 2),
-            p["pilot.victim_proximity_share"] > 0,
-            buf["order_slot"], buf["order_uid"], buf["key"], buf["time"], buf["kind"],
-            buf["serious"], buf["risk"], buf["tag"], buf["cohort"],
-        )  # fmt: skip
+            o.n, d, np.uint64(d + NEGATIVE_DAY_OFFSET), view(BehaviourOrders, o), params, alerts
+        )
         m.stages.reoffending.count_while_on_order(n_off_work, n_off, expected)
         m.count("unmonitored_days", n_active - n_work)
         m.wearer_days += n_fitted

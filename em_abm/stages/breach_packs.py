@@ -15,7 +15,14 @@ import numpy as np
 from scipy.special import ndtri
 
 from em_abm.component import Component, register
-from em_abm.kernels import notice_draws, write_notices
+from em_abm.kernels import (
+    NoticeAlerts,
+    NoticeColumns,
+    NoticeOrders,
+    notice_draws,
+    view,
+    write_notices,
+)
 from em_abm.params import COHORTS, RESPONDERS
 
 PROBATION, POLICE, HOME_OFFICE = range(len(RESPONDERS))
@@ -50,12 +57,11 @@ class BreachPacks(Component):
         slots = nt.allocate(n)
         by_cohort = np.zeros(len(COHORTS), dtype=np.int64)
         lag = np.empty(n)
+        alerts = NoticeAlerts(*(a[f] for f in ("order_slot", "order_uid", "cohort", "risk",
+                                                "serious", "time")))  # fmt: skip
         in_window, n_serious = write_notices(
-            slots, a["order_slot"], a["order_uid"], a["cohort"], a["risk"], a["serious"],
-            a["time"], key, responder, hours, d, o.uid, o.region, o.area, o.notifications,
-            nt.state, nt.order_slot, nt.order_uid, nt.cohort, nt.risk, nt.serious, nt.region,
-            nt.area, nt.responder, nt.breach_time, nt.sent_time, nt.delivered_day, nt.key,
-            p["kpi.notification_window_hours"], by_cohort, lag,
+            slots, alerts, key, responder, hours, d, view(NoticeOrders, o, "o_"),
+            view(NoticeColumns, nt, "nt_"), p["kpi.notification_window_hours"], by_cohort, lag,
         )  # fmt: skip
         m.notices_created += n
         m.count("breach_notifications", n)

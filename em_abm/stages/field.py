@@ -26,9 +26,13 @@ from em_abm.component import Component, register
 from em_abm.interventions.pilots import travel_factor
 from em_abm.kernels import (
     FIELD_COUNTERS,
+    FieldOrders,
+    FieldOut,
+    FieldParams,
     carried_hours,
     field_visits_day,
     gaps_to_positions,
+    view,
     visit_scan,
 )
 from em_abm.params import TAGS, VISIT_TYPES
@@ -176,15 +180,19 @@ class Field(Component):
             counts = np.zeros(len(FIELD_COUNTERS), dtype=np.int64)
             won = np.empty(len(cand), dtype=np.int64)
             removed = np.empty(len(cand), dtype=np.int64)
+            params = FieldParams(
+                crew=self.crew, onsite=self.onsite, travel=self.visit_travel,
+                required_days=self.required_days, n_regions=m.n_regions, n_tags=ntag,
+                fit_success=p["field.fit_success_prob"],
+                collection_rate=p["equipment.collection_rate"],
+                reattempt_delay=p["field.reattempt_delay_days"],
+                review_days=p["escalation.review_days"],
+            )  # fmt: skip
             n_won, n_removed = field_visits_day(
-                cand[order], o.region, o.visit, o.area, o.tag, o.state, o.attempts,
-                o.attempts_total, o.first_round_open, o.fitted_day, o.disconnected_day,
-                o.ready_day, o.key, o.to_custody, o.cohort, o.risk,
-                m.stages.supply.supplier.stock.reshape(-1), cap, self.crew, self.onsite,
-                self.visit_travel, self.required_days, m.n_regions, ntag, d,
-                p["field.fit_success_prob"], p["equipment.collection_rate"],
-                p["field.reattempt_delay_days"], p["escalation.review_days"],
-                m.stages.reoffending.removals_today(d), counts, used, waiting, won, removed,
+                cand[order], d, view(FieldOrders, o, region_of="region"),
+                m.stages.supply.supplier.stock.reshape(-1), cap, params,
+                m.stages.reoffending.removals_today(d),
+                FieldOut(counts, used, waiting, won, removed),
             )  # fmt: skip
             m.count_by("field", counts)
             m.count("cost_visits_gbp", counts[0] * p["cost.per_visit_gbp"])

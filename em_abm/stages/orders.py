@@ -21,11 +21,17 @@ from em_abm import params as P
 from em_abm.agents import Court, HomeOffice, Prison, TagWearer
 from em_abm.component import Component, register
 from em_abm.kernels import (
+    HazardColumns,
+    InitOrders,
+    NewOrders,
+    RequesterOrders,
+    RequesterParams,
     arrival_terms,
     init_orders,
     order_attributes,
     queue_new_orders,
     requesters_and_ends_day,
+    view,
 )
 from em_abm.params import COHORTS, RISK_LEVELS, TAGS
 from em_abm.population import NO_DAY, State, Visit
@@ -141,16 +147,12 @@ class Orders(Component):
         slots = o.allocate(n)
         if n == 0:
             return slots
-        behaviour = m.stages.behaviour
-        init_orders(
-            slots, attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
-            attrs["propensity"], np.full(n, received, dtype=np.int32),
-            np.asarray(end, dtype=np.int32), m.geography.area_region,
-            o.cohort, o.tag, o.area, o.key, o.risk, o.propensity, o.region, o.received_day,
-            o.end_day, o.attempts, o.attempts_total, o.rounds, o.first_round_open,
-            o.fitted_day, o.disconnected_day, o.notifications, o.to_custody, o.visit,
-            o.behaviour_key, o.proximity, *behaviour.hazard_terms(),
+        new = NewOrders(
+            *(attrs[f] for f in ("cohort", "tag", "area", "key", "risk", "propensity")),
+            received=np.full(n, received, dtype=np.int32), end=np.asarray(end, dtype=np.int32),
         )  # fmt: skip
+        init_orders(slots, new, m.geography.area_region, view(InitOrders, o),
+                    m.stages.behaviour.hazard_tables(), view(HazardColumns, o))  # fmt: skip
         m.stages.victim_proximity.assign(slots)
         TagWearer.enter(m, slots)
         return slots
@@ -207,11 +209,15 @@ class Orders(Component):
         o, p = m.orders, m.p
         if len(self._slot_buffer) < o.n:
             self._slot_buffer = np.empty(o.capacity, dtype=np.int64)
+        params = RequesterParams(
+            first_visit_delay=p["field.first_visit_delay_days"],
+            reissue=p["escalation.reissue_share"],
+            revoke=p["escalation.revoke_share"],
+            max_rounds=p["field.max_rounds"],
+        )
         k, revoked = requesters_and_ends_day(
-            o.n, d, o.state, o.ready_day, o.visit, o.attempts, o.rounds, o.end_day, o.key,
-            p["field.first_visit_delay_days"], p["escalation.reissue_share"],
-            p["escalation.revoke_share"], p["field.max_rounds"], self._slot_buffer,
-        )  # fmt: skip
+            o.n, d, view(RequesterOrders, o), params, self._slot_buffer
+        )
         if revoked:
             m.count("orders_revoked", revoked)
         if k:

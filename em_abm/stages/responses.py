@@ -26,8 +26,13 @@ from em_abm.kernels import (
     CRN_CUSTODY,
     CRN_OUTCOME,
     CRN_RESENTENCE,
+    ResponseNotices,
+    ResponseOrders,
+    ResponseOut,
+    ResponseParams,
     responses_day,
     responses_waiting,
+    view,
 )
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS
 from em_abm.policies import response_policy
@@ -261,18 +266,22 @@ class Responses(Component):
             n_by = np.zeros(len(RESPONDERS), dtype=np.int64)
             high, custody_days = np.empty(k), np.empty(k)
             keep, close = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
+            params = ResponseParams(
+                outcome_probs=self.outcome_probs, probation_caseload=self.probation_caseload,
+                caseload_threshold=p["probation.caseload_threshold"],
+                overload_shift=p["probation.overload_nfa_shift"], nfa=OUTCOME["nfa"],
+                is_custodial=IS_CUSTODIAL, is_compliance=IS_COMPLIANCE,
+                return_to_court=OUTCOME["return_to_court"],
+                resentence_prob=p["court.resentence_custody_prob"],
+                custody_days_mean=self.custody_days_mean, outcome_event=CRN_OUTCOME,
+                resentence_event=CRN_RESENTENCE, custody_event=CRN_CUSTODY,
+                high_risk=len(RISK_LEVELS) - 1,
+            )  # fmt: skip
+            out = ResponseOut(counts, outcomes, custody_by_cohort, waited, n_by, high, keep,
+                              custody_days, close)  # fmt: skip
             k_high, k_keep, k_custody, k_close = responses_day(
-                waiting[order], desk[order], credit, d,
-                nt.state, nt.responder, nt.cohort, nt.serious, nt.risk, nt.region, nt.key,
-                nt.sent_time, nt.breach_time, nt.order_slot, nt.order_uid,
-                o.uid, o.state, o.to_custody, o.visit, o.ready_day,
-                self.outcome_probs, self.probation_caseload, p["probation.caseload_threshold"],
-                p["probation.overload_nfa_shift"], OUTCOME["nfa"], IS_CUSTODIAL, IS_COMPLIANCE,
-                OUTCOME["return_to_court"], p["court.resentence_custody_prob"],
-                self.custody_days_mean, CRN_OUTCOME, CRN_RESENTENCE, CRN_CUSTODY,
-                len(RISK_LEVELS) - 1,
-                counts, outcomes, custody_by_cohort, waited, n_by, high, keep, custody_days,
-                close,
+                waiting[order], desk[order], credit, d, view(ResponseNotices, nt, "nt_"),
+                view(ResponseOrders, o, "o_"), params, out,
             )  # fmt: skip
             if counts[0]:
                 self._record(d, counts, outcomes, waited, n_by, high[:k_high])
