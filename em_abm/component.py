@@ -79,7 +79,16 @@ def register(cls: type[Component]) -> type[Component]:
 
 
 class Stages(dict):
-    """The model's components by name, also as attributes (``model.stages.field``)."""
+    """The model's components by name, also as attributes (``model.stages.field``; kept in
+    the instance's own attributes, so reaching one costs a plain attribute lookup)."""
+
+    def __init__(self, items=()) -> None:
+        super().__init__(items)
+        self.__dict__.update(self)
+
+    def __setitem__(self, name: str, component: Component) -> None:
+        super().__setitem__(name, component)
+        self.__dict__[name] = component
 
     def __getattr__(self, name: str) -> Component:
         try:

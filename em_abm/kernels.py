@@ -56,12 +56,11 @@ def _mix1(x):
 
 @njit(cache=True, nogil=True)
 def _behaviour_day(
-    n, d, day_hash,
+    n, d, day_hash, working_after, early_after,
     state, disconnected_day, fitted_day, behaviour_key, proximity,
     h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
     uid, key, risk, tag, cohort, visit, ready_day,
-    serious_by_risk, working_after, early_after, early_mult, disconnect_p, technical_p,
-    proximity_half, use_proximity,
+    serious_by_risk, early_mult, disconnect_p, technical_p, proximity_half, use_proximity,
     a_slot, a_uid, a_key, a_time, a_kind, a_serious, a_risk, a_tag, a_cohort,
 ):  # fmt: skip
     """One day of behaviour for every order slot.
@@ -1051,8 +1050,6 @@ class BehaviourOrders(NamedTuple):
 
 class BehaviourParams(NamedTuple):
     serious_by_risk: np.ndarray
-    working_after: int  # a device disconnected before this day is not working
-    early_after: int  # orders fitted after this day are in their early days
     early_mult: np.float32
     disconnect_p: np.float32
     technical_p: np.float32
@@ -1072,10 +1069,12 @@ class AlertColumns(NamedTuple):
     a_cohort: np.ndarray
 
 
-def behaviour_day(n, d, day_hash, orders: BehaviourOrders, params: BehaviourParams,
-                  alerts: AlertColumns):  # fmt: skip
-    """One day of behaviour for every order slot (see :func:`_behaviour_day`)."""
-    return _behaviour_day(n, d, day_hash, *orders, *params, *alerts)
+def behaviour_day(n, d, day_hash, working_after, early_after, orders: BehaviourOrders,
+                  params: BehaviourParams, alerts: AlertColumns):  # fmt: skip
+    """One day of behaviour for every order slot (see :func:`_behaviour_day`): a device
+    disconnected before day ``working_after`` is not working; orders fitted after
+    ``early_after`` are in their early days."""
+    return _behaviour_day(n, d, day_hash, working_after, early_after, *orders, *params, *alerts)
 
 
 class FieldOrders(NamedTuple):
@@ -1264,13 +1263,23 @@ def record_orders(n, orders: RecordOrders, d, row, columns: RecordColumns) -> No
     _record_orders(n, *orders, d, row, *columns)
 
 
+# Where a view's fields come from when their names are not the table's: a prefix to drop and
+# fields renamed (``SlotTable.views``).
+SOURCES = {
+    FieldOrders: ("", {"region_of": "region"}),
+    ResponseNotices: ("nt_", {}),
+    ResponseOrders: ("o_", {}),
+    NoticeOrders: ("o_", {}),
+    NoticeColumns: ("nt_", {}),
+}
+
 # Each wrapper's compiled function and what it spreads, in order (checked by the tests).
 PLANS = {
     "refresh_hazards": (_refresh_hazards, "slots", HazardOrders, HazardTables, HazardColumns),
     "init_orders": (_init_orders, "slots", NewOrders, "region_of_area", InitOrders,
                     HazardTables, HazardColumns),
-    "behaviour_day": (_behaviour_day, "n", "d", "day_hash", BehaviourOrders, BehaviourParams,
-                      AlertColumns),
+    "behaviour_day": (_behaviour_day, "n", "d", "day_hash", "working_after", "early_after",
+                      BehaviourOrders, BehaviourParams, AlertColumns),
     "field_visits_day": (_field_visits_day, "cand", "d", FieldOrders, "stock", "cap",
                          FieldParams, "after_removal", FieldOut),
     "requesters_and_ends_day": (_requesters_and_ends_day, "n", "d", RequesterOrders,

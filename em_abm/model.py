@@ -189,6 +189,12 @@ class EMModel(mesa.Model):
         self.samples: dict[str, list[np.ndarray]] = {}
         self.series = np.zeros((self.n_days, len(COLUMNS)), dtype=np.float64)
         self._flow = np.zeros(len(COLUMNS), dtype=np.float64)
+        # The components with a day's work (a patched instance's step counts too).
+        self._stepping = [
+            c
+            for c in self.stages.values()
+            if type(c).step is not Component.step or "step" in vars(c)
+        ]
         self.apply_params()
         for stage in self.stages.values():
             stage.setup()
@@ -269,7 +275,7 @@ class EMModel(mesa.Model):
         self.day += 1
         d = self.day
         self._flow[:] = 0.0
-        for stage in self.stages.values():
+        for stage in self._stepping:
             stage.step(d)
         if self.check_invariants:
             from em_abm.invariants import check
@@ -283,7 +289,7 @@ class EMModel(mesa.Model):
         o, s = self.orders, self.stages
         row = self.series[d]
         row[:] = self._flow
-        record_orders(o.n, view(RecordOrders, o), d, row, _RECORD_COLUMNS)
+        record_orders(o.n, o.views(RecordOrders), d, row, _RECORD_COLUMNS)
         ix = COLUMN_INDEX
         supplier = s.supply.supplier
         row[ix["devices_in_stock"]] = supplier.stock.sum()

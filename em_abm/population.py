@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from em_abm.kernels import lowest_free
+from em_abm.kernels import SOURCES, lowest_free, view
 
 
 class State(IntEnum):
@@ -127,6 +127,8 @@ class SlotTable:
         for name, dtype in self.fields.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.capacity = capacity
+        self.generation = 0  # how many times the arrays were replaced by larger ones
+        self._views: dict = {}
         self.n = 0  # slots [0, n) have ever been used
         self.next_uid = 0
 
@@ -138,6 +140,7 @@ class SlotTable:
             arr[: self.capacity] = old
             setattr(self, name, arr)
         self.capacity = new_cap
+        self.generation += 1
 
     def allocate(self, k: int) -> np.ndarray:
         """Slots for ``k`` new rows (free slots first, lowest index first), with fresh uids."""
@@ -163,6 +166,16 @@ class SlotTable:
     def live(self) -> np.ndarray:
         """Slots in use."""
         return np.flatnonzero(self.state[: self.n])
+
+    def views(self, cls):
+        """The named view ``cls`` of this table's arrays (:func:`em_abm.kernels.view`, with
+        the field names :data:`em_abm.kernels.SOURCES` gives), made again only when the arrays
+        have been replaced (the table grew)."""
+        hit = self._views.get(cls)
+        if hit is None or hit[0] != self.generation:
+            prefix, rename = SOURCES.get(cls, ("", {}))
+            hit = self._views[cls] = (self.generation, view(cls, self, prefix, **rename))
+        return hit[1]
 
     def view(self, name: str) -> np.ndarray:
         """Field ``name`` over the used slots [0, n)."""

@@ -31,7 +31,19 @@ from mesa.experimental.mesa_signals import ModelSignals
 
 
 def fast_path_available(model: mesa.Model, cls: type) -> bool:
-    """Whether ``model``'s registries have the shape the fast path writes (Mesa 3.5)."""
+    """Whether the fast path can register agents of ``cls`` with ``model`` now: its
+    registries have the shape the fast path writes (Mesa 3.5; checked once per model and
+    type) and nothing listens to its agent signals (checked every time)."""
+    known = model.__dict__.setdefault("_em_abm_registries", {})
+    shape = known.get(cls)
+    if shape is None:
+        shape = _registries_as_expected(model, cls)
+        if cls in getattr(model, "_agents_by_type", {}):  # the type's set exists: final
+            known[cls] = shape
+    return shape and not observed(model)
+
+
+def _registries_as_expected(model: mesa.Model, cls: type) -> bool:
     by_type = getattr(model, "_agents_by_type", None)
     everyone = getattr(model, "_all_agents", None)
     return (
@@ -41,7 +53,6 @@ def fast_path_available(model: mesa.Model, cls: type) -> bool:
         and isinstance(getattr(everyone, "_agents", None), dict)
         and isinstance(getattr(model, "agent_id_counter", None), int)
         and not getattr(cls, "_datasets", None)
-        and not observed(model)
     )
 
 

@@ -30,7 +30,6 @@ from em_abm.kernels import (
     HazardTables,
     behaviour_day,
     refresh_hazards,
-    view,
 )
 from em_abm.params import RISK_LEVELS, TAGS
 
@@ -53,19 +52,28 @@ class Behaviour(Component):
         self.violation_table = np.outer(base, risk_mult).ravel()  # [tag * 3 + risk]
         self.tamper_by_risk = p["behaviour.tamper_per_day"] * risk_mult
         self.serious_by_risk = np.array(P.vector(p, "behaviour.serious_share", RISK_LEVELS))
+        self.kernel_params = BehaviourParams(
+            serious_by_risk=self.serious_by_risk,
+            early_mult=np.float32(p["behaviour.early_multiplier"]),
+            disconnect_p=np.float32(p["behaviour.disconnect_per_day"]),
+            technical_p=np.float32(p["behaviour.technical_alert_per_day"]),
+            proximity_half=np.float32(p["pilot.proximity_alert_per_day"] / 2),
+            use_proximity=p["pilot.victim_proximity_share"] > 0,
+        )
         o = self.model.orders
         if o.n:  # a change of parameters: every live order's hazards again
             self.refresh_hazards(o.live())
 
     def setup(self) -> None:
         self._alert_buffer = np.empty(0, dtype=ALERT_DTYPE)
+        self._alerts = AlertColumns(*(self._alert_buffer[f] for f in ALERT_FIELDS))
         self.unmonitored_today = 0
 
     def refresh_hazards(self, slots: np.ndarray) -> None:
         """Per-order daily hazards from cohort, tag, risk, propensity and the parameters."""
         o = self.model.orders
-        refresh_hazards(np.asarray(slots, dtype=np.int64), view(HazardOrders, o),
-                        self.hazard_tables(), view(HazardColumns, o))  # fmt: skip
+        refresh_hazards(np.asarray(slots, dtype=np.int64), o.views(HazardOrders),
+                        self.hazard_tables(), o.views(HazardColumns))  # fmt: skip
 
     def hazard_tables(self) -> HazardTables:
         """The parameter tables the daily hazards come from."""
@@ -82,22 +90,14 @@ class Behaviour(Component):
         m = self.model
         o, p = m.orders, m.p
         if len(self._alert_buffer) < o.n:
-            self._alert_buffer = np.empty(o.capacity, dtype=ALERT_DTYPE)
+            self._alert_buffer = buf = np.empty(o.capacity, dtype=ALERT_DTYPE)
+            self._alerts = AlertColumns(*(buf[f] for f in ALERT_FIELDS))
         buf = self._alert_buffer
-        params = BehaviourParams(
-            serious_by_risk=self.serious_by_risk,
-            working_after=d - p["behaviour.unmonitored_after_days"],
-            early_after=d - p["behaviour.early_days"],
-            early_mult=np.float32(p["behaviour.early_multiplier"]),
-            disconnect_p=np.float32(p["behaviour.disconnect_per_day"]),
-            technical_p=np.float32(p["behaviour.technical_alert_per_day"]),
-            proximity_half=np.float32(p["pilot.proximity_alert_per_day"] / 2),
-            use_proximity=p["pilot.victim_proximity_share"] > 0,
-        )
-        alerts = AlertColumns(*(buf[f] for f in ALERT_FIELDS))
         n_active, n_fitted, n_work, n_off_work, n_off, expected, k = behaviour_day(
-            o.n, d, np.uint64(d + NEGATIVE_DAY_OFFSET), view(BehaviourOrders, o), params, alerts
-        )
+            o.n, d, np.uint64(d + NEGATIVE_DAY_OFFSET),
+            d - p["behaviour.unmonitored_after_days"], d - p["behaviour.early_days"],
+            o.views(BehaviourOrders), self.kernel_params, self._alerts,
+        )  # fmt: skip
         m.stages.reoffending.count_while_on_order(n_off_work, n_off, expected)
         m.count("unmonitored_days", n_active - n_work)
         m.wearer_days += n_fitted

@@ -20,7 +20,6 @@ from em_abm.kernels import (
     NoticeColumns,
     NoticeOrders,
     notice_draws,
-    view,
     write_notices,
 )
 from em_abm.params import COHORTS, RESPONDERS
@@ -57,11 +56,11 @@ class BreachPacks(Component):
         slots = nt.allocate(n)
         by_cohort = np.zeros(len(COHORTS), dtype=np.int64)
         lag = np.empty(n)
-        alerts = NoticeAlerts(*(a[f] for f in ("order_slot", "order_uid", "cohort", "risk",
-                                                "serious", "time")))  # fmt: skip
+        alerts = NoticeAlerts(a["order_slot"], a["order_uid"], a["cohort"], a["risk"],
+                              a["serious"], a["time"])  # fmt: skip
         in_window, n_serious = write_notices(
-            slots, alerts, key, responder, hours, d, view(NoticeOrders, o, "o_"),
-            view(NoticeColumns, nt, "nt_"), p["kpi.notification_window_hours"], by_cohort, lag,
+            slots, alerts, key, responder, hours, d, o.views(NoticeOrders),
+            nt.views(NoticeColumns), p["kpi.notification_window_hours"], by_cohort, lag,
         )  # fmt: skip
         m.notices_created += n
         m.count("breach_notifications", n)

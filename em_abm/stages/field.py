@@ -32,7 +32,6 @@ from em_abm.kernels import (
     carried_hours,
     field_visits_day,
     gaps_to_positions,
-    view,
     visit_scan,
 )
 from em_abm.params import TAGS, VISIT_TYPES
@@ -82,6 +81,14 @@ class Field(Component):
         self.crew = 1.0 + p["field.double_crew_share"]
         self.policy = visit_policy(p["policy.visit_queue"])
         self.required_days = np.array([0.0, *P.vector(p, "kpi.required_days", VISIT_TYPES)])
+        self.kernel_params = FieldParams(
+            crew=self.crew, onsite=self.onsite, travel=self.visit_travel,
+            required_days=self.required_days, n_regions=m.n_regions, n_tags=len(TAGS),
+            fit_success=p["field.fit_success_prob"],
+            collection_rate=p["equipment.collection_rate"],
+            reattempt_delay=p["field.reattempt_delay_days"],
+            review_days=p["escalation.review_days"],
+        )  # fmt: skip
         if hasattr(self, "officers") and len(self.officers) != round(p["field.officers"] * m.scale):
             self.create_officers()
 
@@ -141,7 +148,6 @@ class Field(Component):
     def step(self, d: int) -> None:
         m = self.model
         o, p = m.orders, m.p
-        ntag = len(TAGS)
         # Officer hours today: the rota averaged over the week (every day is covered by the
         # same share of the workforce), at the expected availability.
         hours = (
@@ -180,17 +186,9 @@ class Field(Component):
             counts = np.zeros(len(FIELD_COUNTERS), dtype=np.int64)
             won = np.empty(len(cand), dtype=np.int64)
             removed = np.empty(len(cand), dtype=np.int64)
-            params = FieldParams(
-                crew=self.crew, onsite=self.onsite, travel=self.visit_travel,
-                required_days=self.required_days, n_regions=m.n_regions, n_tags=ntag,
-                fit_success=p["field.fit_success_prob"],
-                collection_rate=p["equipment.collection_rate"],
-                reattempt_delay=p["field.reattempt_delay_days"],
-                review_days=p["escalation.review_days"],
-            )  # fmt: skip
             n_won, n_removed = field_visits_day(
-                cand[order], d, view(FieldOrders, o, region_of="region"),
-                m.stages.supply.supplier.stock.reshape(-1), cap, params,
+                cand[order], d, o.views(FieldOrders),
+                m.stages.supply.supplier.stock.reshape(-1), cap, self.kernel_params,
                 m.stages.reoffending.removals_today(d),
                 FieldOut(counts, used, waiting, won, removed),
             )  # fmt: skip

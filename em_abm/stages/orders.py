@@ -31,7 +31,6 @@ from em_abm.kernels import (
     order_attributes,
     queue_new_orders,
     requesters_and_ends_day,
-    view,
 )
 from em_abm.params import COHORTS, RISK_LEVELS, TAGS
 from em_abm.population import NO_DAY, State, Visit
@@ -67,6 +66,12 @@ class Orders(Component):
             [P.vector(p, f"behaviour.risk_mix.{c}", RISK_LEVELS) for c in COHORTS], axis=1
         )
         self.risk_cdf[:, -1] = 1.0
+        self.requester_params = RequesterParams(
+            first_visit_delay=p["field.first_visit_delay_days"],
+            reissue=p["escalation.reissue_share"],
+            revoke=p["escalation.revoke_share"],
+            max_rounds=p["field.max_rounds"],
+        )
 
     def setup(self) -> None:
         m = self.model
@@ -148,11 +153,12 @@ class Orders(Component):
         if n == 0:
             return slots
         new = NewOrders(
-            *(attrs[f] for f in ("cohort", "tag", "area", "key", "risk", "propensity")),
-            received=np.full(n, received, dtype=np.int32), end=np.asarray(end, dtype=np.int32),
+            attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
+            attrs["propensity"], np.full(n, received, dtype=np.int32),
+            np.asarray(end, dtype=np.int32),
         )  # fmt: skip
-        init_orders(slots, new, m.geography.area_region, view(InitOrders, o),
-                    m.stages.behaviour.hazard_tables(), view(HazardColumns, o))  # fmt: skip
+        init_orders(slots, new, m.geography.area_region, o.views(InitOrders),
+                    m.stages.behaviour.hazard_tables(), o.views(HazardColumns))  # fmt: skip
         m.stages.victim_proximity.assign(slots)
         TagWearer.enter(m, slots)
         return slots
@@ -206,17 +212,11 @@ class Orders(Component):
         """Requesters finish rework and review escalated orders (stage 2); orders that end
         today wait for removal if fitted and otherwise close. One compiled pass."""
         m = self.model
-        o, p = m.orders, m.p
+        o = m.orders
         if len(self._slot_buffer) < o.n:
             self._slot_buffer = np.empty(o.capacity, dtype=np.int64)
-        params = RequesterParams(
-            first_visit_delay=p["field.first_visit_delay_days"],
-            reissue=p["escalation.reissue_share"],
-            revoke=p["escalation.revoke_share"],
-            max_rounds=p["field.max_rounds"],
-        )
         k, revoked = requesters_and_ends_day(
-            o.n, d, view(RequesterOrders, o), params, self._slot_buffer
+            o.n, d, o.views(RequesterOrders), self.requester_params, self._slot_buffer
         )
         if revoked:
             m.count("orders_revoked", revoked)

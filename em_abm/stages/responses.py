@@ -32,7 +32,6 @@ from em_abm.kernels import (
     ResponseParams,
     responses_day,
     responses_waiting,
-    view,
 )
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS
 from em_abm.policies import response_policy
@@ -112,6 +111,7 @@ class Responses(Component):
             [p["probation.expiry_days"], p["police.expiry_days"], p["home_office.expiry_days"]]
         )
         self.policy = response_policy(p["policy.response_queue"])
+        self._params_cache: ResponseParams | None = None
         self.probation_cohort = np.array([RESPONDER_OF_COHORT[c] == PROBATION for c in COHORTS])
         if getattr(self, "probation_officers", None):  # a change after the start
             self.staff_probation()
@@ -266,22 +266,11 @@ class Responses(Component):
             n_by = np.zeros(len(RESPONDERS), dtype=np.int64)
             high, custody_days = np.empty(k), np.empty(k)
             keep, close = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
-            params = ResponseParams(
-                outcome_probs=self.outcome_probs, probation_caseload=self.probation_caseload,
-                caseload_threshold=p["probation.caseload_threshold"],
-                overload_shift=p["probation.overload_nfa_shift"], nfa=OUTCOME["nfa"],
-                is_custodial=IS_CUSTODIAL, is_compliance=IS_COMPLIANCE,
-                return_to_court=OUTCOME["return_to_court"],
-                resentence_prob=p["court.resentence_custody_prob"],
-                custody_days_mean=self.custody_days_mean, outcome_event=CRN_OUTCOME,
-                resentence_event=CRN_RESENTENCE, custody_event=CRN_CUSTODY,
-                high_risk=len(RISK_LEVELS) - 1,
-            )  # fmt: skip
             out = ResponseOut(counts, outcomes, custody_by_cohort, waited, n_by, high, keep,
                               custody_days, close)  # fmt: skip
             k_high, k_keep, k_custody, k_close = responses_day(
-                waiting[order], desk[order], credit, d, view(ResponseNotices, nt, "nt_"),
-                view(ResponseOrders, o, "o_"), params, out,
+                waiting[order], desk[order], credit, d, nt.views(ResponseNotices),
+                o.views(ResponseOrders), self._kernel_params(), out,
             )  # fmt: skip
             if counts[0]:
                 self._record(d, counts, outcomes, waited, n_by, high[:k_high])
@@ -300,6 +289,25 @@ class Responses(Component):
                 m.stages.removal.close(close[:k_close])
         np.minimum(credit, 1.0, out=credit)
 
+    def _kernel_params(self) -> ResponseParams:
+        """What the responses kernel reads besides the packs and orders (made again when the
+        parameters or probation's caseloads change)."""
+        kp = self._params_cache
+        if kp is None or kp.probation_caseload is not self.probation_caseload:
+            p = self.model.p
+            kp = self._params_cache = ResponseParams(
+                outcome_probs=self.outcome_probs, probation_caseload=self.probation_caseload,
+                caseload_threshold=p["probation.caseload_threshold"],
+                overload_shift=p["probation.overload_nfa_shift"], nfa=OUTCOME["nfa"],
+                is_custodial=IS_CUSTODIAL, is_compliance=IS_COMPLIANCE,
+                return_to_court=OUTCOME["return_to_court"],
+                resentence_prob=p["court.resentence_custody_prob"],
+                custody_days_mean=self.custody_days_mean, outcome_event=CRN_OUTCOME,
+                resentence_event=CRN_RESENTENCE, custody_event=CRN_CUSTODY,
+                high_risk=len(RISK_LEVELS) - 1,
+            )  # fmt: skip
+        return kp
+
     def _record(self, d, counts, outcomes, waited, n_by, high) -> None:
         m = self.model
         p = m.p
@@ -313,4 +321,5 @@ class Responses(Component):
                 m.add_sample(d, f"response_time_days.{name}", waited[k, : n_by[k]].copy())
         m.count("serious_unanswered_24h", counts[1])
         m.add_sample(d, "breach_to_response_days.serious_high_risk", high)
-        m.stages.contingency.probation_response_times(d, waited[PROBATION, : n_by[PROBATION]])
+        if n_by[PROBATION]:
+            m.stages.contingency.probation_response_times(d, waited[PROBATION, : n_by[PROBATION]])
