@@ -168,7 +168,7 @@ def _analyze(out: Path, spec: S.Spec, num_resamples: int) -> dict[str, pd.DataFr
     from em_abm import files, plots
 
     # The analysis folder is em-abm's own: replaced whole, but never over a user's files.
-    files.check_out_dir(out / "analysis", force=True, kind="analysis", option="analyze")
+    files.check_out_dir(out / "analysis", force=False, own=True, kind="analysis", option="analyze")
     runs = S.stored_runs(out, spec)
     design, means = point_means(spec, runs)
     tables: dict[str, pd.DataFrame] = {}
@@ -187,7 +187,9 @@ def _analyze(out: Path, spec: S.Spec, num_resamples: int) -> dict[str, pd.DataFr
         tables["delta"] = delta_table(spec, design, means, min(num_resamples, 200))
     else:
         tables["main_effects"] = main_effects_table(spec, design, runs)
-    with files.writing(out / "analysis", force=True, kind="analysis", option="analyze") as tmp:
+    with files.writing(
+        out / "analysis", force=False, own=True, kind="analysis", option="analyze"
+    ) as tmp:
         for name, table in tables.items():
             table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
         plots.sensitivity(spec, tables, folder=tmp / "figures")

@@ -51,6 +51,7 @@ TOML_LIMIT = 10 * MB  # scenarios, sweep specs, targets files, calibration confi
 JSON_LIMIT = 64 * MB  # summaries, metadata, manifests
 TABLE_LIMIT = 4096 * MB  # Parquet and CSV tables a sweep or calibration wrote
 RECORD = ".em-abm.json"  # the files em-abm wrote in a folder
+TMP_MARKER = ".em-abm-partial"  # inside a result folder still being written
 EXIT_IO = 74  # sysexits.h EX_IOERR: an input/output failure, not a user mistake
 
 
@@ -182,48 +183,81 @@ def _entries(folder: Path) -> list[str]:
 def _record(folder: Path) -> dict | None:
     path = folder / RECORD
     try:
-        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8")) if _regular(path) else None
+    except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         return None
     return data
 
 
-# Results written before the record existed: their names, and a key of em-abm's metadata.
+def _regular(path: Path) -> bool:
+    """A regular file, not a link to one."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _stamp(path: Path) -> list[int]:
+    st = os.lstat(path)
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _plain(rel: str) -> bool:
+    """A relative path inside the folder: no root, no '..', nothing odd."""
+    p = Path(rel)
+    return bool(rel) and not p.is_absolute() and ".." not in p.parts and rel == str(p)
+
+
+# Results written before the record existed: their files, and what their metadata holds.
 _LEGACY = {
-    "run": ({"timeseries.parquet", "summary.json", "metadata.json"}, "schema_version"),
-    "compare": ({"runs.csv", "compare.csv", "metadata.json"}, "arms"),
-}
+    "run": (
+        {"timeseries.parquet", "summary.json", "metadata.json", "figures/overview.png",
+         "figures/breaches.png", "figures/system.png"},
+        {"package": "em-abm"}, {"schema_version", "params"},
+    ),
+    "compare": (
+        {"runs.csv", "compare.csv", "metadata.json", "figures/compare.png"}, {},
+        {"arms", "reference", "seeds", "root_seed"},
+    ),
+}  # fmt: skip
 
 
 def ours(folder: Path, kind: str) -> set[str]:
     """The entries of ``folder`` (relative paths, folders included) that em-abm wrote as a
-    result of ``kind``."""
+    result of ``kind``: the regular files its record lists, still with the size and time
+    it recorded (a file put there later under the same name, or a link, is not em-abm's),
+    and the folders holding them. Results written before records existed are recognised by
+    their file names and metadata."""
     record = _record(folder)
-    if record is not None and record.get("kind") == kind:
-        listed = {str(f) for f in record["files"]} | {RECORD}
-        dirs = {str(Path(f).parent) for f in listed if Path(f).parent != Path(".")}
-        return listed | dirs
-    if kind not in _LEGACY:
+    if record is not None:
+        if record.get("kind") != kind:
+            return set()
+        found = {RECORD}
+        for rel, stamp in record["files"].items():
+            if isinstance(rel, str) and _plain(rel) and _regular(folder / rel):
+                if _stamp(folder / rel) == stamp:
+                    found.add(rel)
+    elif kind in _LEGACY:
+        names, values, keys = _LEGACY[kind]
+        try:
+            meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return set()
+        if not isinstance(meta, dict) or not keys <= set(meta):
+            return set()
+        if any(meta.get(k) != v for k, v in values.items()):
+            return set()
+        found = {rel for rel in names if _regular(folder / rel)}
+    else:
         return set()
-    names, key = _LEGACY[kind]
-    try:
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return set()
-    if not isinstance(meta, dict) or key not in meta:
-        return set()
-    found = set()
-    for rel in _entries(folder):
-        p = Path(rel)
-        if (
-            rel in names
-            or rel == "figures"
-            or (p.parent == Path("figures") and p.suffix in (".png", ".svg"))
-        ):
-            found.add(rel)
-    return found
+    dirs = set()
+    for rel in found:
+        for parent in Path(rel).parents:
+            if str(parent) != "." and not (folder / parent).is_symlink():
+                dirs.add(str(parent))
+    return found | dirs
 
 
 def check_out_dir(
@@ -233,12 +267,14 @@ def check_out_dir(
     kind: str = "run",
     option: str = "--out",
     writes: tuple[str, ...] | None = None,
+    own: bool = False,
 ) -> Path:
     """The resolved output folder for a result of ``kind``, if em-abm may write it (see the
     module docstring); else one :class:`UserError` line naming ``option``. ``writes`` names
     the entries the result will have at its top level (by default every one a ``kind`` may
     write, :data:`TOP_LEVEL`); with ``force``, one of them taken by a file em-abm did not
-    write is refused here, before any work."""
+    write is refused here, before any work. ``own``: a folder em-abm keeps inside one of its
+    results (a sweep's ``analysis/``), whose earlier result is replaced without ``force``."""
     path = resolve_out(out, option)
     if path.exists() and not path.is_dir():
         raise UserError(f"{option}: {out} exists and is not a folder; allowed: a folder")
@@ -250,7 +286,7 @@ def check_out_dir(
         if entries:
             mine = ours(path, kind)
             foreign = [e for e in entries if e not in mine]
-            if not force:
+            if not force and not (own and not foreign):
                 if foreign:
                     raise UserError(
                         f"{option}: {out} holds files em-abm did not write ({foreign[0]}); "
@@ -286,7 +322,9 @@ def _clashes(path: Path, names: tuple[str, ...], mine: set[str]) -> str | None:
         target = path / name
         if not (target.exists() or target.is_symlink()):
             continue
-        if target.is_dir() and not target.is_symlink():
+        if target.is_symlink():  # a link is never em-abm's to replace
+            return name
+        if target.is_dir():
             inside = [f"{name}/{e}" for e in _entries(target)]
             if name in mine and all(e in mine for e in inside):
                 continue
@@ -316,8 +354,32 @@ _held: dict[tuple[Path, int], list] = {}  # (lock file, thread) -> [fd, depth]
 _held_lock = threading.Lock()
 
 
+LOCK_SUFFIX = ".em-abm-lock"
+
+
 def lock_path(out: Path) -> Path:
-    return out.parent / f".{out.name}.lock"
+    return out.parent / f".{out.name}{LOCK_SUFFIX}"
+
+
+def _open_lock(path: Path, out: Path, option: str) -> int:
+    """Open (or create) the lock file; refuse a link or a file that is not em-abm's lock
+    (an empty file or a process number), which it would otherwise overwrite."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UserError(f"{option}: {path} is a link; allowed: em-abm's lock file only "
+                            "(remove the link)") from None  # fmt: skip
+        raise UserError(f"{option}: cannot write in {out.parent}: {e.strerror}") from None
+    st = os.fstat(fd)
+    content = os.pread(fd, 32, 0) if st.st_size <= 32 else b"x"
+    if not stat.S_ISREG(st.st_mode) or not (content.strip().isdigit() or not content):
+        os.close(fd)
+        raise UserError(
+            f"{option}: {path} exists and is not em-abm's lock file; allowed: a folder name "
+            "whose lock name is free (remove or rename that file)"
+        )
+    return fd
 
 
 @contextlib.contextmanager
@@ -349,10 +411,7 @@ def locked(out: str | os.PathLike, option: str = "--out"):
     except OSError as e:
         raise UserError(f"{option}: cannot create {out.parent}: {e.strerror}") from None
     for _ in range(5):
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise UserError(f"{option}: cannot write in {out.parent}: {e.strerror}") from None
+        fd = _open_lock(path, out, option)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -386,28 +445,31 @@ def locked(out: str | os.PathLike, option: str = "--out"):
     finally:
         with _held_lock:
             del _held[key]
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        with contextlib.suppress(OSError):  # only the file this lock is (not a replacement)
+            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                path.unlink()
         os.close(fd)
 
 
 # ---------------------------------------------------------------------------- writing
 @contextlib.contextmanager
 def writing(out: str | os.PathLike, *, force: bool, kind: str, option: str = "--out",
-            writes: tuple[str, ...] | None = None):  # fmt: skip
+            writes: tuple[str, ...] | None = None, own: bool = False):  # fmt: skip
     """Check and lock the output folder ``out``, then yield a temporary folder to write the
     result into; on success the result takes ``out``'s place (see the module docstring), on
     any failure or interruption the temporary folder is deleted and ``out`` is as before."""
-    check = dict(force=force, kind=kind, option=option, writes=writes)
+    check = dict(force=force, kind=kind, option=option, writes=writes, own=own)
     path = check_out_dir(out, **check)
     with locked(path, option):
         path = check_out_dir(out, **check)  # again, under the lock
         _recover(path)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent))
+        (tmp / TMP_MARKER).touch()  # what _recover looks for before it deletes a folder
         try:
             # mkdtemp makes the folder private (0700); a result gets a new folder's usual mode.
             tmp.chmod(0o777 & ~_umask())
             yield tmp
+            (tmp / TMP_MARKER).unlink()
             _write_record(tmp, kind)
             _commit(tmp, path, kind)
         except BaseException as e:
@@ -430,9 +492,11 @@ def as_io_failure(e: OSError, where: Path) -> IOFailure:
 
 
 def _write_record(tmp: Path, kind: str) -> None:
+    """The record of the files em-abm wrote: each with its size and time, so that a file
+    put in their place later is not taken for em-abm's (renames keep both)."""
     from em_abm.version import __version__
 
-    files = sorted(e for e in _entries(tmp) if (tmp / e).is_file())
+    files = {e: _stamp(tmp / e) for e in sorted(_entries(tmp)) if _regular(tmp / e)}
     record = {"package": "em-abm", "version": __version__, "kind": kind, "files": files}
     (tmp / RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
@@ -452,7 +516,6 @@ def _commit(tmp: Path, out: Path, kind: str) -> None:
             tmp.rename(out)
         return
     mine = ours(out, kind)
-    old_files = {e for e in mine if (out / e).is_file()}
     for name in os.listdir(tmp):  # every clash refused before anything moves
         target = out / name
         inside = [f"{name}/{e}" for e in _entries(target)] if target.is_dir() else []
@@ -465,20 +528,14 @@ def _commit(tmp: Path, out: Path, kind: str) -> None:
                 f"{out}/{name} was not written by em-abm and the result would replace it; "
                 "nothing was written: allowed: a folder without it"
             )
+    # Beside files em-abm did not write, it replaces only its own entries of the same name
+    # and deletes nothing else (an earlier result's other files stay).
     for name in sorted(os.listdir(tmp)):
         target = out / name
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)  # checked: only em-abm's files are inside
         os.replace(tmp / name, target)
-    for rel in old_files - set(_entries_of_record(out)):  # stale files of an earlier result
-        with contextlib.suppress(OSError):
-            (out / rel).unlink()
     shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _entries_of_record(out: Path) -> list[str]:
-    record = _record(out)
-    return [*record["files"], RECORD] if record else []
 
 
 def _umask() -> int:
@@ -499,15 +556,24 @@ def _alive(pid: int) -> bool:
 
 def _recover(out: Path) -> None:
     """Tidy what a killed write of ``out`` left (its process no longer running): delete its
-    temporary folder, and put back a previous result it had moved aside to replace."""
-    import glob
+    temporary folder (one that holds em-abm's marker), and put back a previous result it had
+    moved aside to replace (one whose record shows it is em-abm's). Anything else of a
+    similar name is left alone."""
+    import re
 
-    for p in out.parent.glob(f".{glob.escape(out.name)}.*-*"):
-        kind, _, rest = p.name[len(out.name) + 2 :].partition("-")
-        pid = rest.split("-")[0]
-        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
+    name = re.escape(out.name)
+    tmp = re.compile(rf"\.{name}\.tmp-(\d+)-[A-Za-z0-9_]{{8}}")
+    old = re.compile(rf"\.{name}\.old-(\d+)")
+    for p in out.parent.iterdir():
+        found = tmp.fullmatch(p.name) or old.fullmatch(p.name)
+        if not found or p.is_symlink() or not p.is_dir() or _alive(int(found[1])):
             continue
-        if kind == "old" and not out.exists():
-            p.rename(out)
-        else:
+        if found.re is tmp and (p / TMP_MARKER).is_file():
             shutil.rmtree(p, ignore_errors=True)
+        elif found.re is tmp and _record(p) is not None:  # killed between marker and rename
+            shutil.rmtree(p, ignore_errors=True)
+        elif found.re is old and _record(p) is not None:
+            if not out.exists():
+                p.rename(out)
+            else:
+                shutil.rmtree(p, ignore_errors=True)

@@ -45,7 +45,7 @@ def test_a_users_file_beside_a_metadata_json_survives_run_without_force(capsys, 
     (out / "metadata.json").write_text(json.dumps({"schema_version": 1}))
     before = _tree(out)
     code, _, err = _cli(capsys, "run", *SMALL, "--no-figures", "--out", str(out))
-    assert code == 2 and "did not write (thesis.txt)" in err
+    assert code == 2 and "did not write" in err
     _one_line(err)
     assert _tree(out) == before
 
@@ -437,3 +437,80 @@ def test_targets_out_never_replaces_a_users_file(capsys, tmp_path):
     assert notes.read_text() == "my notes" and (tmp_path / "t.csv").read_text() == "a,b\n1,2\n"
     code, _, err = _cli(capsys, "targets", "--out", str(files.package_dir() / "t.md"))
     assert code == 2 and "inside the installed package" in err
+
+
+# ---------------------------------------------------------------------------- red-team cases
+def test_a_tampered_record_never_makes_em_abm_delete_other_files(capsys, tmp_path):
+    """A record listing paths outside the folder, or files put there later, deletes none of
+    them: only files with the size and time em-abm recorded count as its own."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    out = tmp_path / "r"
+    assert _cli(capsys, "run", *SMALL, "--no-figures", "--out", str(out))[0] == 0
+    (out / "notes.txt").write_text("mine")
+    record = json.loads((out / files.RECORD).read_text())
+    record["files"][str(victim)] = [4, 0]
+    record["files"]["../victim.txt"] = [4, 0]
+    record["files"]["notes.txt"] = [4, 0]
+    (out / files.RECORD).write_text(json.dumps(record))
+    code, _, err = _cli(capsys, "run", *SMALL, "--no-figures", "--out", str(out), "--force")
+    assert code == 0, err
+    assert victim.read_text() == "keep" and (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_users_files_named_like_em_abms_own_beside_the_out_folder_are_left_alone(
+    capsys, tmp_path
+):
+    out = tmp_path / "r"
+    lock = files.lock_path(out)
+    lock.write_text("my notes")
+    code, _, err = _cli(capsys, "run", *SMALL, "--no-figures", "--out", str(out))
+    assert code == 2 and "not em-abm's lock file" in err
+    assert lock.read_text() == "my notes"
+    lock.unlink()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    lock.symlink_to(victim)
+    code, _, err = _cli(capsys, "run", *SMALL, "--no-figures", "--out", str(out))
+    assert code == 2 and "is a link" in err and victim.read_text() == "keep"
+    lock.unlink()
+    backup = tmp_path / ".r.tmp-999999-backup"
+    backup.mkdir()
+    (backup / "data.txt").write_text("keep")
+    old = tmp_path / ".r.old-999999"
+    old.mkdir()
+    (old / "data.txt").write_text("keep")
+    code, _, err = _cli(capsys, "run", *SMALL, "--no-figures", "--out", str(out))
+    assert code == 0, err
+    assert (backup / "data.txt").read_text() == "keep" and (old / "data.txt").read_text() == "keep"
+    assert not (out / "data.txt").exists()
+
+
+def test_a_hand_made_metadata_json_is_not_taken_for_an_old_result(capsys, tmp_path):
+    out = tmp_path / "leg"
+    (out / "figures").mkdir(parents=True)
+    (out / "metadata.json").write_text(json.dumps({"schema_version": 1}))
+    (out / "figures" / "holiday.png").write_bytes(b"png")
+    (out / "notes.txt").write_text("mine")
+    code, _, err = _cli(capsys, "run", *SMALL, "--out", str(out), "--force")
+    assert code == 2 and ("metadata.json" in err or "figures" in err)
+    assert (out / "figures" / "holiday.png").read_bytes() == b"png"
+
+
+def test_a_linked_figures_folder_is_refused_before_the_run(capsys, tmp_path, monkeypatch):
+    out = tmp_path / "r"
+    assert _cli(capsys, "run", *SMALL, "--out", str(out))[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    import shutil
+
+    shutil.rmtree(out / "figures")
+    (out / "figures").symlink_to(elsewhere)
+    (out / "notes.txt").write_text("mine")
+    ran = []
+    import em_abm.results
+
+    real = em_abm.results.run_model
+    monkeypatch.setattr(em_abm.results, "run_model", lambda *a, **k: ran.append(1) or real(*a, **k))
+    code, _, err = _cli(capsys, "run", *SMALL, "--out", str(out), "--force")
+    assert code == 2 and "figures" in err and not ran
