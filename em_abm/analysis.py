@@ -170,6 +170,11 @@ def _analyze(out: Path, spec: S.Spec, num_resamples: int) -> dict[str, pd.DataFr
     # The analysis folder is em-abm's own: replaced whole, but never over a user's files.
     files.check_out_dir(out / "analysis", force=False, own=True, kind="analysis", option="analyze")
     runs = S.stored_runs(out, spec)
+    if "status" not in runs or not (runs["status"] == S.STATUS_OK).any():
+        raise UserError(
+            f"{out}: no finished runs to analyse; allowed: a sweep with runs stored (run "
+            "`em-abm sweep` on it again to finish it)"
+        )
     design, means = point_means(spec, runs)
     tables: dict[str, pd.DataFrame] = {}
     if spec.design == "sobol":

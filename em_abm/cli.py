@@ -20,6 +20,12 @@ from em_abm.files import read_toml
 
 EXIT_USER_ERROR = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell tool killed by a closed pipe returns
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+def _one_line(text: str) -> str:
+    """A message kept to one line: line breaks in it (a path with a newline) shown escaped."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,8 +70,12 @@ def _integer(low: int, high: int | None = None, *, also: int | None = None, allo
     return parse
 
 
-_seed = _integer(0, allowed="a non-negative integer")
-_jobs_arg = _integer(1, also=-1, allowed="a positive number, or -1 for all cores")
+_seed = _integer(0, 2**63 - 1, allowed="a non-negative integer below 2**63")
+# Upper bounds keep a mistyped number from asking for more memory than a machine has: each
+# worker process holds a model (up to 400 MB), each seed a run's table.
+MAX_JOBS, MAX_SEEDS = 256, 10_000
+_jobs_arg = _integer(1, MAX_JOBS, also=-1,
+                     allowed=f"1 to {MAX_JOBS}, or -1 for all cores")  # fmt: skip
 _JOBS_HELP = "parallel processes (default -1: all cores)"
 
 
@@ -118,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ARM",
         help="SCENARIO or SCENARIO@NAME=VALUE,NAME=VALUE; the first is the reference",
     )
-    c.add_argument("--seeds", type=_integer(2), default=5, help="paired seeds per arm (default 5)")
+    c.add_argument("--seeds", type=_integer(2, MAX_SEEDS), default=5,
+                   help="paired seeds per arm (default 5)")  # fmt: skip
     c.add_argument(
         "--root-seed", type=_seed, default=0, help="root of the seed sequence (default 0)"
     )
@@ -173,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("targets", help="evaluate the model against calibration targets and checks")
     t.add_argument("--file", default=None, help="targets file (default calibration/targets.toml)")
-    t.add_argument("--seeds", type=_integer(1), default=3, help="seeds (default 3)")
+    t.add_argument("--seeds", type=_integer(1, MAX_SEEDS), default=3, help="seeds (default 3)")
     t.add_argument(
         "--root-seed", type=_seed, default=0, help="root of the seed sequence (default 0)"
     )
@@ -562,6 +573,10 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     _stopped_by.clear()
+    if sys.stdout is None:  # started with stdout closed (`em-abm params >&-`)
+        import os
+
+        sys.stdout = open(os.devnull, "w")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
         # A process started in the background inherits SIGINT ignored; `kill -INT` should
@@ -585,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         }[args.command]
         return handler(args)
     except UserError as e:
-        print(f"em-abm: error: {e}", file=sys.stderr)
+        print(f"em-abm: error: {_one_line(str(e))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:
         # The reader of our output went away (`em-abm run | head`): stop quietly, as shell
@@ -600,15 +615,22 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a full disk, a file too large: not the user's mistake
         from em_abm.files import EXIT_IO, IOFailure, as_io_failure
 
-        failure = e if isinstance(e, IOFailure) else as_io_failure(e, Path(e.filename or "?"))
-        print(f"em-abm: I/O error: {failure.strerror}", file=sys.stderr)
+        if isinstance(e, IOFailure):
+            failure = e
+        elif e.filename:
+            failure = as_io_failure(e, Path(e.filename))
+        else:  # no file named: say what failed, not a made-up name
+            failure = IOFailure(
+                e.errno or 0, f"an input/output operation failed: {e.strerror or e}"
+            )
+        print(f"em-abm: I/O error: {_one_line(str(failure.strerror))}", file=sys.stderr)
         return EXIT_IO
     except KeyboardInterrupt:
         print("em-abm: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
     except Terminated:
         print("em-abm: terminated; nothing half-written was kept", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return EXIT_TERMINATED
     except Exception:
         if not _stopped_by:  # a failure, not a stop
             raise
@@ -616,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
         # another error: still a stop.
         word = _stopped_by[-1]
         print(f"em-abm: {word}; nothing half-written was kept", file=sys.stderr)
-        return 130 if word == "interrupted" else EXIT_USER_ERROR
+        return 130 if word == "interrupted" else EXIT_TERMINATED
 
 
 if __name__ == "__main__":

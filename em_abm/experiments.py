@@ -128,7 +128,41 @@ def run(
     specs = load_specs(name, quick=quick)
     out = files.resolve_out(out if out else results_dir(name, quick))
     with files.locked(out):  # a second run of the same experiment is refused, not interleaved
+        _check_out(out, name)
         return _run(name, specs, out, quick=quick, jobs=jobs, progress=progress)
+
+
+def _check_out(out: Path, name: str) -> None:
+    """An experiment writes into a new or empty folder, or one holding its own earlier
+    report (``experiment.json`` naming it): never among a user's files."""
+    if not out.is_dir() or not any(out.iterdir()):
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out: {out} is a file; allowed: a folder")
+        return
+    try:
+        record = files.read_json(out / "experiment.json", "experiment record")
+    except UserError:
+        record = {}
+    if record.get("experiment") != name:
+        raise UserError(
+            f"--out: {out} holds files that are not this experiment's report; allowed: a new "
+            "or empty folder, or the folder of an earlier run of the same experiment"
+        )
+
+
+def _own_store(store: Path) -> bool:
+    """Whether ``store`` holds nothing but a sweep em-abm wrote (so it may be deleted)."""
+    if store.is_symlink() or not store.is_dir():
+        return False
+    allowed = {S.MANIFEST, S.RESULTS, S.RUNS, "analysis"}
+    for p in store.iterdir():
+        if p.name not in allowed or p.is_symlink():
+            return False
+    runs = store / S.RUNS
+    return not runs.exists() or all(
+        p.name.startswith("part-") and p.suffix == ".parquet" and not p.is_symlink()
+        for p in runs.iterdir()
+    )
 
 
 def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: int,
@@ -141,6 +175,11 @@ def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: i
         store = out / "sweeps" / sid
         if (store / S.MANIFEST).exists() and S.read_manifest(store).get("spec_hash") != spec.hash():
             # The experiment's own store of an earlier version of the spec: run it afresh.
+            if not _own_store(store):
+                raise UserError(
+                    f"{store}: holds files that are not a sweep em-abm wrote; allowed: a "
+                    "folder holding only the experiment's own sweeps (move those files away)"
+                )
             print(f"{store}: the spec changed; discarding its stored runs")
             shutil.rmtree(store)
         summary = S.sweep(spec, store, jobs=jobs, progress=progress)

@@ -115,12 +115,32 @@ def read_toml(path: str | os.PathLike, what: str) -> dict:
     import tomllib
 
     text = read_text(path, what, limit=TOML_LIMIT)
+    too_deep = f"{path}: tables nested more than {MAX_DEPTH} deep; allowed: a {what} file"
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: invalid TOML in the {what} file: {e}") from None
     except RecursionError:  # nesting deep enough to exhaust the parser's stack
-        raise UserError(f"{path}: nested too deeply; allowed: a {what} file (TOML)") from None
+        raise UserError(too_deep) from None
+    if _depth(data) > MAX_DEPTH:  # every reader after this one may recurse into the tables
+        raise UserError(too_deep)
+    return data
+
+
+MAX_DEPTH = 32  # tables and arrays inside each other in an input file (the packaged use 3)
+
+
+def _depth(data) -> int:
+    """How deep tables and arrays nest in ``data`` (without recursion)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
 def read_json(path: str | os.PathLike, what: str, *, kind: type = dict) -> Any:

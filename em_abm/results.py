@@ -77,7 +77,7 @@ class RunResult:
                 raise UserError(f"{folder}: not a run's result (no {name})")
         meta = files.read_json(folder / "metadata.json", "run metadata")
         summary = files.read_json(folder / "summary.json", "run summary")
-        if meta.get("schema_version") != SCHEMA_VERSION:
+        if type(meta.get("schema_version")) is not int or meta["schema_version"] != SCHEMA_VERSION:
             raise UserError(
                 f"{folder}: schema_version {meta.get('schema_version')!r}; "
                 f"allowed: {SCHEMA_VERSION} (re-run with this version)"
@@ -96,6 +96,10 @@ class RunResult:
                 f"{path}: not a time series em-abm wrote ({first[:120]}); allowed: the "
                 "timeseries.parquet of a run"
             ) from None
+        bad = [c for c in ts.columns[1:] if not pd.api.types.is_numeric_dtype(ts[c])]
+        if ts.columns[0] != "date" or bad or ts.empty:
+            why = f"column {bad[0]!r} is not numbers" if bad else "no days, or no date first"
+            raise UserError(f"{path}: not a time series em-abm wrote ({why})")
         return cls(timeseries=ts, summary=summary, params=params, metadata=meta)
 
     def plot(self, folder: str | os.PathLike | None = None, *, which: str = "overview"):

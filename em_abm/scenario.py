@@ -298,8 +298,10 @@ def parse_assignments(items: list[str] | None, *, where: str = "--set ") -> dict
     """
     out: dict[str, Any] = {}
     for item in items or []:
-        if "=" not in item:
-            raise UserError(f"{where}{item}: expected NAME=VALUE, e.g. field.officers=300")
+        if "=" not in item or "\n" in item or "\r" in item:
+            raise UserError(
+                f"{where}{item!r}: expected one NAME=VALUE on one line, e.g. field.officers=300"
+            )
         name, value = (s.strip() for s in item.split("=", 1))
         if name in out:
             raise UserError(f"{where}{name}: given twice; allowed: one value per parameter")

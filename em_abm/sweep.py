@@ -453,7 +453,10 @@ def _check_shares(spec: Spec, scen, where: str) -> None:
     factor (each parameter from one place, :func:`_check_set_once`), so a group's sum is a sum
     of one term per factor: every run keeps it at one exactly when the runs that change one
     factor's choice, the others at their first, all do. Those are the runs checked (with the
-    scenario's dated changes). A sampled range moves its share alone and always breaks it."""
+    scenario's dated changes). Sums are checked within a tolerance, though, so two factors
+    each a little off can break a group together: when the factors that set shares have at
+    most :data:`MAX_SHARE_COMBINATIONS` combinations of choices, every combination is checked.
+    A sampled range moves its share alone and always breaks it."""
     grouped = {n: g for g, names in P.groups().items() for n in names}
     for f in spec.numeric:
         if f.name in grouped:
@@ -472,6 +475,13 @@ def _check_shares(spec: Spec, scen, where: str) -> None:
     for name, c in choices.items():
         checks += [(f"vary.{name}.{label}", {**spec.fixed, **first, **v}, others)
                    for label, v in c.items()]  # fmt: skip
+    if len(choices) > 1 and math.prod(len(c) for c in choices.values()) <= MAX_SHARE_COMBINATIONS:
+        for combo in itertools.product(*(c.items() for c in choices.values())):
+            values = {k: v for _, vals in combo for k, v in vals.items()}
+            place = " and ".join(
+                f"vary.{n}.{label}" for n, (label, _) in zip(choices, combo, strict=True)
+            )
+            checks.append((place, {**spec.fixed, **values}, " together"))
     for place, values, note in checks:
         try:
             scen.with_overrides(values)
@@ -480,6 +490,9 @@ def _check_shares(spec: Spec, scen, where: str) -> None:
                 f"{where}: {place}{note}: {e}; allowed: values that keep every share group "
                 "summing to 1 in every run: set all of a group's shares together"
             ) from None
+
+
+MAX_SHARE_COMBINATIONS = 10_000
 
 
 def _choice_values(f: Factor) -> dict[str, dict[str, Any]]:
@@ -665,10 +678,12 @@ def open_store(out: Path, spec: Spec) -> None:
                 f"{out}: holds a sweep of a different spec ({old.name!r}); "
                 "allowed: the same spec to resume, or another --out folder"
             )
+        if (out / RUNS).exists() and not (out / RUNS).is_dir():
+            raise UserError(f"{out / RUNS}: is not a folder; allowed: the sweep's runs/ folder")
         with _io(out):
             (out / RUNS).mkdir(exist_ok=True)  # a kept sweep may have lost it
         return
-    if out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")):
+    if out.exists() and any(p for p in out.iterdir() if p.name != f".{MANIFEST}.tmp"):
         raise UserError(f"{out}: exists and is not a sweep folder; allowed: an empty or new folder")
     with _io(out):  # the manifest first: a folder without it is not taken for a sweep's
         out.mkdir(parents=True, exist_ok=True)
@@ -774,6 +789,9 @@ def _read_part(path: Path, spec: Spec, design: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in (*design.columns, "status", *spec.output_columns) if c not in df]
     if missing:
         raise UserError(f"{path}: no column {missing[0]!r}; {fix}")
+    bad = [c for c in spec.output_columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if bad:
+        raise UserError(f"{path}: output {bad[0]!r} holds {df[bad[0]].dtype} values; {fix}")
     ids = df["run_id"]
     if not pd.api.types.is_integer_dtype(ids):
         raise UserError(f"{path}: run_id holds {ids.dtype} values, not run numbers; {fix}")

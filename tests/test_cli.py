@@ -159,7 +159,7 @@ def test_compare_writes_table_and_figure(capsys, tmp_path):
         (["compare", "baseline_2026", "baseline_2026@field.officers=-3"], "field.officers: got -3"),
         (
             ["compare", "baseline_2026", "serco_efficiency", "--seeds", "1"],
-            "--seeds: got '1'; allowed: an integer of at least 2",
+            "--seeds: got '1'; allowed: 2 to 10000",
         ),
     ],
 )

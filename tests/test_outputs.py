@@ -514,3 +514,113 @@ def test_a_linked_figures_folder_is_refused_before_the_run(capsys, tmp_path, mon
     monkeypatch.setattr(em_abm.results, "run_model", lambda *a, **k: ran.append(1) or real(*a, **k))
     code, _, err = _cli(capsys, "run", *SMALL, "--out", str(out), "--force")
     assert code == 2 and "figures" in err and not ran
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        (["validate", "{f}"], 'name = "x"\nstart = 2026-01-01\n[params.' + "a." * 5000 + "b]\n"),
+        (
+            ["validate", "{f}"],
+            'name = "x"\nstart = 2026-01-01\n[[changes]]\ndate = 2026-02-01\n'
+            + "a." * 5000
+            + "b = 1\n",
+        ),
+        (["targets", "--file", "{f}"], "[[target]]\n" + "a." * 5000 + "b = 1\n"),
+        (["calibrate", "--config", "{f}"], "[free." + "a." * 5000 + "b]\n"),
+        (["sweep", "{f}", "--out", "{out}"], "description." + "a." * 5000 + "b = 1\n"),
+    ],
+    ids=["scenario", "change", "targets", "calibrate", "sweep"],
+)
+def test_deeply_nested_tables_are_one_line(capsys, tmp_path, argv, text):
+    f = tmp_path / "deep.toml"
+    f.write_text(text)
+    code, _, err = _cli(capsys, *(a.format(f=f, out=tmp_path / "o") for a in argv))
+    assert code == 2 and "nested" in err
+    _one_line(err)
+
+
+def test_line_breaks_in_names_stay_on_one_line(capsys, tmp_path):
+    code, _, err = _cli(capsys, "run", str(tmp_path / "new\nline.toml"))
+    assert code == 2
+    _one_line(err)
+    code, _, err = _cli(capsys, "run", *SMALL, "--set", "field.officers=300\nfield.officers=1",
+                        "--out", str(tmp_path / "o"))  # fmt: skip
+    assert code == 2 and "one line" in err
+    _one_line(err)
+
+
+@pytest.mark.parametrize("argv", [["compare", "a", "b", "--seeds", "100000000000"],
+                                  ["sweep", "s.toml", "--out", "o", "--jobs", "100000"],
+                                  ["targets", "--seeds", "100000000"]])  # fmt: skip
+def test_sizes_that_would_exhaust_memory_are_refused_at_once(capsys, argv):
+    code, _, err = _cli(capsys, *argv)
+    assert code == 2
+    _one_line(err)
+
+
+def test_a_closed_stdout_is_not_a_traceback():
+    r = subprocess.run(f"{PY} -m em_abm params >&-", shell=True, capture_output=True, text=True,
+                       timeout=60)  # fmt: skip
+    assert r.returncode == 0 and r.stderr == ""
+
+
+def test_an_experiment_never_writes_among_a_users_files(capsys, tmp_path):
+    out = tmp_path / "u"
+    out.mkdir()
+    (out / "summary.md").write_text("MINE")
+    code, _, err = _cli(capsys, "experiment", "pilots", "--quick", "--out", str(out),
+                        "--no-progress")  # fmt: skip
+    assert code == 2 and "not this experiment's report" in err
+    assert [p.name for p in out.iterdir()] == ["summary.md"]
+
+
+def test_a_sweep_into_a_folder_holding_hidden_files_is_refused(capsys, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('design = "grid"\nyears = 0.05\nscale = 0.01\noutputs = ["tagged"]\n'
+                    '[vary]\n"field.officers" = { values = [400, 500] }\n')  # fmt: skip
+    out = tmp_path / "d"
+    (out / ".git").mkdir(parents=True)
+    code, _, err = _cli(capsys, "sweep", str(spec), "--out", str(out), "--no-progress")
+    assert code == 2 and "not a sweep folder" in err
+    assert [p.name for p in out.iterdir()] == [".git"]
+
+
+def test_analyze_with_no_finished_runs_is_one_line(capsys, tmp_path):
+    from em_abm import sweep as S
+
+    spec = S.spec_from_dict({"design": "grid", "years": 0.05, "scale": 0.01,
+                             "outputs": ["tagged"],
+                             "vary": {"field.officers": {"values": [400, 500]}}})  # fmt: skip
+    out = tmp_path / "sw"
+    S.open_store(out, spec)  # as a sweep killed before its first store leaves it
+    code, _, err = _cli(capsys, "analyze", str(out))
+    assert code == 2 and "no finished runs" in err
+    _one_line(err)
+
+
+def test_a_time_series_with_words_or_no_days_is_refused(tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from em_abm.results import RunResult
+
+    good = tmp_path / "good"
+    assert main(["run", *SMALL, "--no-figures", "--out", str(good)]) == 0
+    for name, change in {
+        "words": lambda ts: ts.assign(tagged="x"),
+        "empty": lambda ts: ts.iloc[:0],
+        "no_date": lambda ts: ts.drop(columns="date"),
+    }.items():
+        folder = tmp_path / name
+        shutil.copytree(good, folder)
+        change(pd.read_parquet(good / "timeseries.parquet")).to_parquet(
+            folder / "timeseries.parquet"
+        )
+        with pytest.raises(UserError):
+            RunResult.load(folder)
+    meta = json.loads((good / "metadata.json").read_text())
+    (good / "metadata.json").write_text(json.dumps({**meta, "schema_version": True}))
+    with pytest.raises(UserError, match="schema_version"):
+        RunResult.load(good)

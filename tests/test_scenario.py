@@ -121,7 +121,7 @@ def test_parse_assignments():
         ["field.officers=300", "policy.visit_queue=fcfs", "orders.error_rate=0.3"]
     )
     assert got == {"field.officers": 300, "policy.visit_queue": "fcfs", "orders.error_rate": 0.3}
-    with pytest.raises(UserError, match="expected NAME=VALUE"):
+    with pytest.raises(UserError, match="expected one NAME=VALUE"):
         sc.parse_assignments(["field.officers"])
 
 

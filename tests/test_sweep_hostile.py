@@ -423,3 +423,18 @@ def test_a_full_disk_is_an_io_failure_in_one_line(capsys, tmp_path, monkeypatch,
     assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--no-progress"]) == 74
     err = capsys.readouterr().err
     assert err.startswith("em-abm: I/O error: cannot write") and err.count("\n") == 1, err
+
+
+def test_two_factors_each_within_tolerance_that_break_a_share_group_together(tmp_path):
+    from em_abm import sweep as S
+    from em_abm.errors import UserError
+
+    spec = {
+        "design": "grid", "years": 0.05, "scale": 0.01, "outputs": ["tagged"],
+        "vary": {
+            "escalation.reissue_share": {"values": [0.55, 0.5500009]},
+            "escalation.revoke_share": {"values": [0.30, 0.3000009]},
+        },
+    }  # fmt: skip
+    with pytest.raises(UserError, match="together"):
+        S.spec_from_dict(spec)
