@@ -217,9 +217,13 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
             all(limits.scale_ok(v) for v in cfg.scale_by_scenario.values()),
             f"numbers from {limits.MIN_SCALE:g} to {limits.MAX_SCALE:g}",
         ),
-        ("seeds", len(cfg.seeds) > 0 and min(cfg.seeds) >= 0, "non-negative integers"),
-        ("waves", cfg.waves >= 1, "an integer >= 1"),
-        ("points", cfg.points >= 2, "an integer >= 2"),
+        (
+            "seeds",
+            0 < len(cfg.seeds) <= 100 and min(cfg.seeds) >= 0,
+            "1 to 100 non-negative integers",
+        ),
+        ("waves", 1 <= cfg.waves <= 100, "an integer from 1 to 100"),
+        ("points", 2 <= cfg.points <= 100_000, "an integer from 2 to 100,000"),
         ("cutoff", cfg.cutoff >= ACCEPT, f"a number >= {ACCEPT}"),
     ):
         if not ok:

@@ -326,7 +326,7 @@ def _targets_out(text: str) -> Path:
     from em_abm import files
 
     allowed = "a Markdown file name such as results/targets.md (its .csv goes beside it)"
-    if Path(text).suffix.lower() == ".csv" or not Path(text).name:
+    if Path(text).suffix.lower() == ".csv" or not Path(text).name or text.endswith("/"):
         raise UserError(f"--out: got {text!r}; allowed: {allowed}")
     out = files.resolve_out(text)
     # What em-abm targets writes begins so; any other file of the same name is the user's.
