@@ -85,3 +85,13 @@ def test_no_kernel_call_takes_more_than_12_arguments():
                 if name in public and n_args > 12:
                     too_many.append(f"{path.name}:{node.lineno} {name} ({n_args})")
     assert not too_many, too_many
+
+
+def test_each_responder_is_an_agent_type_with_its_own_rules():
+    from em_abm.agents.responder import Responder
+    from em_abm.params import RESPONDERS
+    from em_abm.stages.responses import RESPONDER_TYPES
+
+    assert [t.responder for t in RESPONDER_TYPES] == list(RESPONDERS)
+    for t in RESPONDER_TYPES:
+        assert issubclass(t, Responder) and "capacity" in vars(t), t

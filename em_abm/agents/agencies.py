@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import mesa
 import numpy as np
 
+from em_abm.agents.responder import Responder
 from em_abm.kernels import reorder_quantities
 from em_abm.params import COHORTS
 
@@ -46,12 +47,20 @@ class Court(Requester):
     cohorts = ("court_bail", "court_sentence")
 
 
-class HomeOffice(Requester):
+class HomeOffice(Requester, Responder):
     """The Home Office: requests immigration bail orders and responds to their breaches (and
     to those of immigration-related specials): adjust bail, prioritise casework, detention,
     administrative arrest or prosecution, within a national daily capacity."""
 
     cohorts = ("immigration",)
+    responder = "home_office"
+
+    @classmethod
+    def capacity(cls, p: dict, scale: float) -> np.ndarray:
+        """Responses a day, nationally (one desk)."""
+        return np.array(
+            [p["home_office.responses_per_day"] * p["home_office.capacity_multiplier"] * scale]
+        )
 
 
 class EquipmentSupplier(mesa.Agent):

@@ -17,6 +17,19 @@ class FieldOfficer(mesa.Agent):
     ``hours_today`` and ``hours_available_today`` read the model's arrays.
     """
 
+    @classmethod
+    def hours_per_day(cls, p: dict) -> float:
+        """Hours a full-time officer gives each day: the rota averaged over the week (every
+        day is covered by the same share of the workforce), at the expected availability and
+        the capacity multiplier."""
+        return (
+            p["field.shift_hours"]
+            * p["field.days_per_week"]
+            / 7.0
+            * p["field.availability"]
+            * p["field.capacity_multiplier"]
+        )
+
     def __init__(self, model: mesa.Model, index: int, region: int, base_area: int, fte: float):
         super().__init__(model)
         self.index = index

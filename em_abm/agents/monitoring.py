@@ -38,6 +38,11 @@ class MonitoringCentre(mesa.Agent):
         super().__init__(model)
         self.queue = np.empty(0, dtype=ALERT_DTYPE)  # waiting alerts, oldest first
 
+    @classmethod
+    def reviews_per_day(cls, p: dict, scale: float) -> float:
+        """Alerts the centre's staff review a day (fractions carry over to the next day)."""
+        return p["monitoring.reviews_per_day"] * p["monitoring.capacity_multiplier"] * scale
+
     @property
     def waiting(self) -> int:
         return len(self.queue)

@@ -148,16 +148,7 @@ class Field(Component):
     def step(self, d: int) -> None:
         m = self.model
         o, p = m.orders, m.p
-        # Officer hours today: the rota averaged over the week (every day is covered by the
-        # same share of the workforce), at the expected availability.
-        hours = (
-            p["field.shift_hours"]
-            * p["field.days_per_week"]
-            / 7.0
-            * p["field.availability"]
-            * p["field.capacity_multiplier"]
-        )
-        hours *= m.stages.contingency.surge_factor(d)
+        hours = FieldOfficer.hours_per_day(p) * m.stages.contingency.surge_factor(d)
         cached = self._hours_cache
         if cached[0] != hours or cached[1] is not self.officer_fte:
             base = hours * self.officer_fte

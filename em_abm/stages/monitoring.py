@@ -35,7 +35,7 @@ class Monitoring(Component):
     def step(self, d: int) -> None:
         m = self.model
         p, centre = m.p, self.centre
-        capacity = p["monitoring.reviews_per_day"] * p["monitoring.capacity_multiplier"] * m.scale
+        capacity = MonitoringCentre.reviews_per_day(p, m.scale)
         self._review_credit += capacity
         k = int(self._review_credit)
         closed = centre.auto_close(self.triage.auto_close(m, centre.queue))

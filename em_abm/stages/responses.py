@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from em_abm import params as P
+from em_abm.agents.agencies import HomeOffice
 from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
 from em_abm.component import Component, register
@@ -39,6 +40,8 @@ from em_abm.population import State
 from em_abm.stages.breach_packs import POLICE, PROBATION, RESPONDER_OF_COHORT
 
 OUTCOME = {name: i for i, name in enumerate(OUTCOMES)}
+# The agent type of each responder, in params.RESPONDERS' order (the desks' order).
+RESPONDER_TYPES = (ProbationOfficer, PoliceForce, HomeOffice)
 CUSTODIAL = ("recall", "remand", "detention", "arrest")
 COMPLIANCE = ("engage", "warning", "adjust_conditions", "bail_continued")
 CUSTODY_KIND = {
@@ -96,20 +99,9 @@ class Responses(Component):
         self.custody_days_mean = np.array(
             [p[f"custody.days_mean.{CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
         )
-        geo = m.geography
-        self.police_capacity = (
-            geo.population
-            / 1e5
-            * p["police.responses_per_100k_day"]
-            * p["police.capacity_multiplier"]
-            * m.scale
-        )
-        self.home_office_capacity = np.array(
-            [p["home_office.responses_per_day"] * p["home_office.capacity_multiplier"] * m.scale]
-        )
-        self.expiry_days = np.array(
-            [p["probation.expiry_days"], p["police.expiry_days"], p["home_office.expiry_days"]]
-        )
+        self.police_capacity = PoliceForce.capacity(p, m.scale, population=m.geography.population)
+        self.home_office_capacity = HomeOffice.capacity(p, m.scale)
+        self.expiry_days = np.array([t.expiry_days(p) for t in RESPONDER_TYPES])
         self.policy = response_policy(p["policy.response_queue"])
         self._params_cache: ResponseParams | None = None
         self.probation_cohort = np.array([RESPONDER_OF_COHORT[c] == PROBATION for c in COHORTS])
@@ -149,9 +141,7 @@ class Responses(Component):
         """Probation officers by region: the staffed-for caseload over the target caseload,
         times the staffed share of posts. Adds or removes officer agents to match."""
         m = self.model
-        p = m.p
-        staffed = max(0.0, 1.0 - p["probation.shortfall_fte"] / p["probation.establishment_fte"])
-        total = round(self.probation_basis / p["probation.target_caseload"] * staffed)
+        total = ProbationOfficer.staffed(m.p, self.probation_basis)
         per_region = apportion(total, m.geography.region_population_share)
         current = (
             np.bincount([o.region for o in self.probation_officers], minlength=m.n_regions)
@@ -202,7 +192,6 @@ class Responses(Component):
         """Breach responses probation can make today, by region: officers times their daily
         rate, slowed in proportion once the caseload passes the threshold."""
         m = self.model
-        p = m.p
         officers = self.probation_officers_per_region.astype(float)
         self.probation_caseload = np.divide(
             self.probation_cases, officers, out=np.zeros(m.n_regions), where=officers > 0
@@ -211,14 +200,10 @@ class Responses(Component):
         total = self.probation_officers_per_region.sum()
         cases = (self.probation_caseload * self.probation_officers_per_region)[staffed].sum()
         self.mean_probation_caseload = cases / total if total else 0.0
-        threshold = p["probation.caseload_threshold"]
-        speed = np.minimum(1.0, threshold / np.maximum(self.probation_caseload, 1e-9))
-        return (
-            officers
-            * p["probation.responses_per_officer_day"]
-            * speed
-            * p["probation.capacity_multiplier"]
-        )
+        return ProbationOfficer.capacity(
+            m.p, m.scale, officers=self.probation_officers_per_region,
+            caseload=self.probation_caseload,
+        )  # fmt: skip
 
     def _count_probation_cases(self, d: int) -> None:
         """Active orders probation supervises, by region; caseloads move slowly: weekly."""
