@@ -25,7 +25,7 @@ def test_each_example_is_quoted_whole_in_the_guide(name):
 def test_a_replaced_responses_stage_answers_more_bail_breaches():
     base, fast = _example("faster_police")["main"]()
     assert fast.summary["notifications_unanswered"] < base.summary["notifications_unanswered"]
-    assert fast.metadata["components"]["responses"].endswith(":FasterPolice")
+    assert fast.metadata["components"]["responses"].endswith(":WithFasterPolice")
     assert base.metadata["components"]["responses"] == "em_abm.stages.responses:Responses"
 
 

@@ -71,6 +71,9 @@ class Responses(Component):
     name = "responses"
     params = ("response.", "probation.", "police.", "home_office.", "custody.", "court.",
               "policy.response_queue", "specials.home_office_share")  # fmt: skip
+    # The agent type of each responder (probation, police, the Home Office), whose class
+    # methods give its capacity and expiry: a subclass of the stage can replace one.
+    responder_types = RESPONDER_TYPES
     metrics = (
         "notifications_unanswered", "serious_unanswered_24h", "responses", "custody_days",
         "cost_custody_gbp", "cost_probation_gbp", "cost_police_gbp",
@@ -99,9 +102,10 @@ class Responses(Component):
         self.custody_days_mean = np.array(
             [p[f"custody.days_mean.{CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
         )
-        self.police_capacity = PoliceForce.capacity(p, m.scale, population=m.geography.population)
-        self.home_office_capacity = HomeOffice.capacity(p, m.scale)
-        self.expiry_days = np.array([t.expiry_days(p) for t in RESPONDER_TYPES])
+        _, police, home_office = self.responder_types
+        self.police_capacity = police.capacity(p, m.scale, population=m.geography.population)
+        self.home_office_capacity = home_office.capacity(p, m.scale)
+        self.expiry_days = np.array([t.expiry_days(p) for t in self.responder_types])
         self.policy = response_policy(p["policy.response_queue"])
         self._params_cache: ResponseParams | None = None
         self.probation_cohort = np.array([RESPONDER_OF_COHORT[c] == PROBATION for c in COHORTS])
@@ -112,7 +116,7 @@ class Responses(Component):
         m = self.model
         geo = m.geography
         self.police_forces = [
-            PoliceForce(m, i, geo.area_names[i], int(geo.population[i]))
+            self.responder_types[POLICE](m, i, geo.area_names[i], int(geo.population[i]))
             for i in range(len(geo.areas))
         ]
         # Response desks: probation regions, then police forces, then the Home Office.
@@ -141,7 +145,7 @@ class Responses(Component):
         """Probation officers by region: the staffed-for caseload over the target caseload,
         times the staffed share of posts. Adds or removes officer agents to match."""
         m = self.model
-        total = ProbationOfficer.staffed(m.p, self.probation_basis)
+        total = self.responder_types[PROBATION].staffed(m.p, self.probation_basis)
         per_region = apportion(total, m.geography.region_population_share)
         current = (
             np.bincount([o.region for o in self.probation_officers], minlength=m.n_regions)
@@ -154,7 +158,7 @@ class Responses(Component):
                 o.remove()
                 self.probation_officers.remove(o)
             for _ in range(per_region[r] - current[r]):
-                self.probation_officers.append(ProbationOfficer(m, r))
+                self.probation_officers.append(self.responder_types[PROBATION](m, r))
         self.probation_officers_per_region = per_region
         self.probation_caseload = np.zeros(m.n_regions)
 
@@ -200,7 +204,7 @@ class Responses(Component):
         total = self.probation_officers_per_region.sum()
         cases = (self.probation_caseload * self.probation_officers_per_region)[staffed].sum()
         self.mean_probation_caseload = cases / total if total else 0.0
-        return ProbationOfficer.capacity(
+        return self.responder_types[PROBATION].capacity(
             m.p, m.scale, officers=self.probation_officers_per_region,
             caseload=self.probation_caseload,
         )  # fmt: skip
