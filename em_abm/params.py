@@ -1193,6 +1193,21 @@ _p(
     kind="choice",
     choices=("fcfs", "risk_first", "cohort_priority"),
 )
+_p(
+    "policy.response_rule",
+    "outcome_table",
+    None,
+    None,
+    "-",
+    "How responders decide what to do about a breach: the rule that turns the outcome "
+    "shares (response.<responder>.*) into each responder's, cohort's and seriousness' "
+    "outcome probabilities.",
+    "model design: 'outcome_table' takes the published shares as they are (NAO para 13: "
+    "nearly half no further action); other rules are registered with "
+    "em_abm.policies.register",
+    kind="choice",
+    choices=("outcome_table",),
+)
 for _c in COHORTS:
     _p(
         f"policy.cohort_rank.{_c}",

@@ -176,16 +176,37 @@ class ResponseCohortPriority(ResponsePolicy):
         return cohort_ranks(model.p)[nt.cohort[notices]] * LEVEL + nt.sent_time[notices]
 
 
+# ---------------------------------------------------------------------------- decisions
+class ResponseRule:
+    """A responder's decision rule: ``outcome_probs(model, table)`` returns the outcome
+    probabilities responders use, ``[responder, cohort, serious, outcome]`` (each row sums to
+    one), given the table made from the parameters."""
+
+    name: ClassVar[str] = ""
+
+    def outcome_probs(self, model, table: np.ndarray) -> np.ndarray:
+        return table
+
+
+class OutcomeTable(ResponseRule):
+    """The published outcome shares as they are, with serious breaches' no-further-action
+    and custodial shares scaled (``response.serious_*_factor``): today's practice."""
+
+    name = "outcome_table"
+
+
 VISIT_POLICIES = {
     p.name: p for p in (VisitFCFS, VisitCohortPriority, VisitRiskFirst, VisitDeadlineFirst)
 }
 TRIAGE_POLICIES = {p.name: p for p in (ReviewAllFCFS, RiskBasedTriage)}
 RESPONSE_POLICIES = {p.name: p for p in (ResponseFCFS, ResponseRiskFirst, ResponseCohortPriority)}
+RESPONSE_RULES = {p.name: p for p in (OutcomeTable,)}
 # Each kind of policy: its base class, its registry and the parameter that chooses it.
 KINDS = {
     "visit": (VisitPolicy, VISIT_POLICIES, "policy.visit_queue"),
     "triage": (TriagePolicy, TRIAGE_POLICIES, "policy.alert_triage"),
     "response": (ResponsePolicy, RESPONSE_POLICIES, "policy.response_queue"),
+    "rule": (ResponseRule, RESPONSE_RULES, "policy.response_rule"),
 }
 
 
@@ -209,7 +230,9 @@ def register(cls):
             registry[cls.name] = cls
             P.add_choice(param, cls.name)
             return cls
-    raise TypeError(f"{cls!r}: not a VisitPolicy, TriagePolicy or ResponsePolicy subclass")
+    raise TypeError(
+        f"{cls!r}: not a VisitPolicy, TriagePolicy, ResponsePolicy or ResponseRule subclass"
+    )
 
 
 def _make(registry: dict, name: str, param: str):
@@ -231,3 +254,7 @@ def triage_policy(name: str) -> TriagePolicy:
 
 def response_policy(name: str) -> ResponsePolicy:
     return _make(RESPONSE_POLICIES, name, "policy.response_queue")
+
+
+def response_rule(name: str) -> ResponseRule:
+    return _make(RESPONSE_RULES, name, "policy.response_rule")

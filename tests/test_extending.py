@@ -72,3 +72,46 @@ def test_a_component_that_is_not_one_or_has_no_place_is_refused():
 
     with pytest.raises(UserError, match="names the one it follows"):
         em_abm.run(years=0.02, scale=0.01, components={"nowhere": Nowhere})
+
+
+def test_every_policy_parameters_choices_are_its_registry():
+    from em_abm import params as P
+    from em_abm import policies
+
+    for _base, registry, param in policies.KINDS.values():
+        assert set(P.PARAMS[param].choices) == set(registry), param
+
+
+def test_a_registered_decision_rule_changes_what_responders_decide():
+    import em_abm
+    from em_abm.params import OUTCOMES
+    from em_abm.policies import ResponseRule, register
+
+    @register
+    class NeverNoFurtherAction(ResponseRule):
+        """Responders always act: the no-further-action share goes to warnings."""
+
+        name = "never_nfa"
+
+        def outcome_probs(self, model, table):
+            out = table.copy()
+            nfa, warning = OUTCOMES.index("nfa"), OUTCOMES.index("warning")
+            out[..., warning] += out[..., nfa]
+            out[..., nfa] = 0.0
+            return out
+
+    args = dict(seed=2, years=0.3, scale=0.05)
+    base = em_abm.run(**args)
+    acting = em_abm.run(**args, overrides={"policy.response_rule": "never_nfa"})
+    nfa = [r.summary["responses_by_outcome"]["nfa"] for r in (base, acting)]
+    assert nfa[1] < nfa[0] / 10  # left: probation past its caseload threshold (its own rule)
+
+    @register
+    class Broken(ResponseRule):
+        name = "broken_rule"
+
+        def outcome_probs(self, model, table):
+            return table * 2
+
+    with pytest.raises(UserError, match="not probabilities"):
+        em_abm.run(**args, overrides={"policy.response_rule": "broken_rule"})

@@ -23,6 +23,7 @@ from em_abm.agents.agencies import HomeOffice
 from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
 from em_abm.component import Component, register
+from em_abm.errors import UserError
 from em_abm.kernels import (
     CRN_CUSTODY,
     CRN_OUTCOME,
@@ -35,7 +36,7 @@ from em_abm.kernels import (
     responses_waiting,
 )
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS
-from em_abm.policies import response_policy
+from em_abm.policies import response_policy, response_rule
 from em_abm.population import State
 from em_abm.stages.breach_packs import POLICE, PROBATION, RESPONDER_OF_COHORT
 
@@ -53,6 +54,19 @@ CUSTODY_KIND = {
 }
 IS_CUSTODIAL = np.isin(OUTCOMES, CUSTODIAL)
 IS_COMPLIANCE = np.isin(OUTCOMES, COMPLIANCE)
+
+
+def _checked(table, shape: tuple, rule: str) -> np.ndarray:
+    """A decision rule's outcome probabilities, refused unless they are probabilities."""
+    table = np.asarray(table, dtype=np.float64)
+    ok = table.shape == shape and np.all(table >= 0) and np.allclose(table.sum(axis=-1), 1.0)
+    if not ok:
+        raise UserError(
+            f"policy.response_rule: {rule!r} gave outcome probabilities of shape {table.shape} "
+            f"that are not probabilities; allowed: an array of shape {shape} whose last axis "
+            "sums to 1"
+        )
+    return table
 
 
 def apportion(total: int, weights: np.ndarray) -> np.ndarray:
@@ -98,7 +112,10 @@ class Responses(Component):
                 for o in (*CUSTODIAL, "return_to_court"):
                     serious[OUTCOME[o]] *= p["response.serious_custody_factor"]
                 probs[r, c, 1] = serious / serious.sum() if serious.sum() > 0 else row
-        self.outcome_probs = probs
+        self.outcome_probs = _checked(
+            response_rule(p["policy.response_rule"]).outcome_probs(m, probs), probs.shape,
+            p["policy.response_rule"],
+        )  # fmt: skip
         self.custody_days_mean = np.array(
             [p[f"custody.days_mean.{CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
         )
