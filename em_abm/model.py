@@ -56,14 +56,9 @@ from em_abm import limits
 from em_abm.component import Component, Stages, declared_fields, resolve
 from em_abm.errors import UserError
 from em_abm.geography import Geography
-from em_abm.kernels import (  # noqa: F401 (crn: the API)
-    FIELD_COUNTERS,
-    RecordColumns,
-    RecordOrders,
-    crn,
-    record_orders,
-    view,
-)
+from em_abm.kernels.core import crn  # noqa: F401 (em_abm.model.crn: the API tests use)
+from em_abm.kernels.field import FIELD_COUNTERS
+from em_abm.kernels.record import RecordColumns, RecordOrders, record_orders
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, TAGS
 from em_abm.population import NoticeState, NotificationTable, OrderTable, State, Visit

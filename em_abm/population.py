@@ -20,7 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from em_abm.kernels import SOURCES, lowest_free, view
+from em_abm.kernels.core import lowest_free, view
+from em_abm.kernels.plans import SOURCES
 
 
 class State(IntEnum):

@@ -69,14 +69,14 @@ def test_every_packaged_component_is_registered_and_runs_in_the_model():
 
 
 def test_no_kernel_call_takes_more_than_12_arguments():
-    """Kernels are called with named views (em_abm/kernels.py), not dozens of arrays."""
+    """Kernels are called with named views (em_abm/kernels/), not dozens of arrays."""
     from em_abm import kernels
 
     compiled = {n for n in dir(kernels) if hasattr(getattr(kernels, n), "py_func")}
     public = compiled | set(kernels.PLANS)
     too_many = []
     for path in PACKAGE.rglob("*.py"):
-        if path.name == "kernels.py":
+        if path.parent.name == "kernels":  # the wrappers spread views into compiled calls
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):

@@ -9,7 +9,7 @@ import mesa
 import numpy as np
 
 from em_abm.agents.responder import Responder
-from em_abm.kernels import reorder_quantities
+from em_abm.kernels.supply import reorder_quantities
 from em_abm.params import COHORTS
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from em_abm.component import Component, register
-from em_abm.kernels import CRN_PROXIMITY, CRN_SOURCE, crn, rank_within
+from em_abm.kernels.core import CRN_PROXIMITY, CRN_SOURCE, crn, rank_within
 from em_abm.params import COHORTS, TAGS
 from em_abm.population import State, Visit
 

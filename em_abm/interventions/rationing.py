@@ -9,7 +9,7 @@ import numpy as np
 
 from em_abm import params as P
 from em_abm.component import Component, register
-from em_abm.kernels import CRN_ALLOCATION, crn
+from em_abm.kernels.core import CRN_ALLOCATION, crn
 from em_abm.params import COHORTS
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from em_abm import params as P
 from em_abm.agents.monitoring import ALERT_DTYPE
 from em_abm.component import Component, register
-from em_abm.kernels import (
+from em_abm.kernels.behaviour import (
     AlertColumns,
     BehaviourOrders,
     BehaviourParams,

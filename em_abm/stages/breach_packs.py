@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from em_abm.component import Component, register
-from em_abm.kernels import (
+from em_abm.kernels.breach_packs import (
     NoticeAlerts,
     NoticeColumns,
     NoticeOrders,

@@ -24,14 +24,14 @@ from em_abm import params as P
 from em_abm.agents import FieldOfficer
 from em_abm.component import Component, register
 from em_abm.interventions.pilots import travel_factor
-from em_abm.kernels import (
+from em_abm.kernels.core import gaps_to_positions
+from em_abm.kernels.field import (
     FIELD_COUNTERS,
     FieldOrders,
     FieldOut,
     FieldParams,
     carried_hours,
     field_visits_day,
-    gaps_to_positions,
     visit_scan,
 )
 from em_abm.params import TAGS, VISIT_TYPES

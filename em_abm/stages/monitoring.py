@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from em_abm.agents.monitoring import MonitoringCentre
 from em_abm.component import Component, register
-from em_abm.kernels import CRN_NOTIFY, notify_decisions
+from em_abm.kernels.core import CRN_NOTIFY
+from em_abm.kernels.monitoring import notify_decisions
 from em_abm.params import TAGS
 from em_abm.policies import triage_policy
 from em_abm.stages.behaviour import NEGATIVE_DAY_OFFSET

@@ -20,8 +20,8 @@ import numpy as np
 from em_abm import params as P
 from em_abm.agents import Court, HomeOffice, Prison, TagWearer
 from em_abm.component import Component, register
-from em_abm.kernels import (
-    HazardColumns,
+from em_abm.kernels.behaviour import HazardColumns
+from em_abm.kernels.orders import (
     InitOrders,
     NewOrders,
     RequesterOrders,

@@ -24,10 +24,8 @@ from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
 from em_abm.component import Component, register
 from em_abm.errors import UserError
-from em_abm.kernels import (
-    CRN_CUSTODY,
-    CRN_OUTCOME,
-    CRN_RESENTENCE,
+from em_abm.kernels.core import CRN_CUSTODY, CRN_OUTCOME, CRN_RESENTENCE
+from em_abm.kernels.responses import (
     ResponseNotices,
     ResponseOrders,
     ResponseOut,

@@ -1,0 +1,71 @@
+"""Each wrapper's compiled function and the views it spreads (checked by the tests), and where
+views' fields come from when their names are not the table's."""
+
+from __future__ import annotations
+
+from em_abm.kernels.behaviour import (
+    AlertColumns,
+    BehaviourOrders,
+    BehaviourParams,
+    HazardColumns,
+    HazardOrders,
+    HazardTables,
+    _behaviour_day,
+    _refresh_hazards,
+)
+from em_abm.kernels.breach_packs import (
+    NoticeAlerts,
+    NoticeColumns,
+    NoticeOrders,
+    _write_notices,
+)
+from em_abm.kernels.field import (
+    FieldOrders,
+    FieldOut,
+    FieldParams,
+    _field_visits_day,
+)
+from em_abm.kernels.orders import (
+    InitOrders,
+    NewOrders,
+    RequesterOrders,
+    RequesterParams,
+    _init_orders,
+    _requesters_and_ends_day,
+)
+from em_abm.kernels.record import RecordColumns, RecordOrders, _record_orders
+from em_abm.kernels.responses import (
+    ResponseNotices,
+    ResponseOrders,
+    ResponseOut,
+    ResponseParams,
+    _responses_day,
+)
+
+# Where a view's fields come from when their names are not the table's: a prefix to drop and
+# fields renamed (``SlotTable.views``).
+SOURCES = {
+    FieldOrders: ("", {"region_of": "region"}),
+    ResponseNotices: ("nt_", {}),
+    ResponseOrders: ("o_", {}),
+    NoticeOrders: ("o_", {}),
+    NoticeColumns: ("nt_", {}),
+}
+
+# Each wrapper's compiled function and what it spreads, in order (checked by the tests).
+PLANS = {
+    "refresh_hazards": (_refresh_hazards, "slots", HazardOrders, HazardTables, HazardColumns),
+    "init_orders": (_init_orders, "slots", NewOrders, "region_of_area", InitOrders,
+                    HazardTables, HazardColumns),
+    "behaviour_day": (_behaviour_day, "n", "d", "day_hash", "working_after", "early_after",
+                      BehaviourOrders, BehaviourParams, AlertColumns),
+    "field_visits_day": (_field_visits_day, "cand", "d", FieldOrders, "stock", "cap",
+                         FieldParams, "after_removal", FieldOut),
+    "requesters_and_ends_day": (_requesters_and_ends_day, "n", "d", RequesterOrders,
+                                RequesterParams, "out_closed"),
+    "responses_day": (_responses_day, "waiting", "desk", "credit", "d", ResponseNotices,
+                      ResponseOrders, ResponseParams, ResponseOut),
+    "write_notices": (_write_notices, "slots", NoticeAlerts, "key", "responder", "hours", "d",
+                      NoticeOrders, NoticeColumns, "window_hours", "by_cohort", "out_lag"),
+    "record_orders": (_record_orders, "n", RecordOrders, "d", "row", RecordColumns),
+}  # fmt: skip
