@@ -34,6 +34,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -212,6 +213,11 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
     for key, ok, allowed in (
         ("scale", limits.scale_ok(cfg.scale), limits.SCALE_ALLOWED),
         ("report_scale", limits.scale_ok(cfg.report_scale), limits.SCALE_ALLOWED),
+        (
+            "report",
+            re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.md", cfg.report) is not None,
+            "a file name ending .md, written in calibration/ (no folders)",
+        ),
         (
             "scale_by_scenario",
             all(limits.scale_ok(v) for v in cfg.scale_by_scenario.values()),

@@ -151,7 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="sensitivity indices and figures of a finished sweep")
     a.add_argument("folder", help="a sweep's --out folder")
     a.add_argument(
-        "--resamples", type=_integer(10), default=1000, help="bootstrap resamples (1000)"
+        "--resamples",
+        type=_integer(10, 100_000),
+        default=1000,
+        help="bootstrap resamples (1000; at most 100,000)",
     )
 
     e = sub.add_parser("experiment", help="run a named experiment (experiments/)")

@@ -139,6 +139,9 @@ def _check_out(out: Path, name: str) -> None:
         if out.exists() and not out.is_dir():
             raise UserError(f"--out: {out} is a file; allowed: a folder")
         return
+    for sub in ("figures", "sweeps"):  # written into: never through a link or over a file
+        if (out / sub).is_symlink() or ((out / sub).exists() and not (out / sub).is_dir()):
+            raise UserError(f"--out: {out / sub} is a link or a file; allowed: a folder")
     try:
         record = files.read_json(out / "experiment.json", "experiment record")
     except UserError:
@@ -158,6 +161,9 @@ def _own_store(store: Path) -> bool:
     for p in store.iterdir():
         if p.name not in allowed or p.is_symlink():
             return False
+    analysis = store / "analysis"
+    if analysis.exists() and set(files._entries(analysis)) - files.ours(analysis, "analysis"):
+        return False  # the user's files in the analysis folder
     runs = store / S.RUNS
     return not runs.exists() or all(
         p.name.startswith("part-") and p.suffix == ".parquet" and not p.is_symlink()

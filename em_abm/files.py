@@ -167,6 +167,10 @@ def resolve_out(out: str | os.PathLike, option: str = "--out") -> Path:
     if not text.strip():
         raise UserError(f"{option}: got {text!r}; allowed: a folder name")
     try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(f"{option}: got {text!r}; allowed: a name in UTF-8") from None
+    try:
         path = Path(text).expanduser().resolve()
     except (OSError, RuntimeError) as e:  # a loop of links
         raise UserError(f"{option}: cannot resolve {text}: {e}") from None
@@ -200,12 +204,19 @@ def _entries(folder: Path) -> list[str]:
     return out
 
 
-def _record(folder: Path) -> dict | None:
-    path = folder / RECORD
+def _small_json(path: Path):
+    """A regular file's JSON, read only if it is small (never a FIFO, a device or a huge
+    file), or None."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8")) if _regular(path) else None
+        if not _regular(path) or os.lstat(path).st_size > MB:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
+
+
+def _record(folder: Path) -> dict | None:
+    data = _small_json(folder / RECORD)
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         return None
     return data
@@ -233,15 +244,18 @@ def _plain(rel: str) -> bool:
 # Results written before the record existed: their files, and what their metadata holds.
 _LEGACY = {
     "run": (
-        {"timeseries.parquet", "summary.json", "metadata.json", "figures/overview.png",
-         "figures/breaches.png", "figures/system.png"},
-        {"package": "em-abm"}, {"schema_version", "params"},
+        {
+            "timeseries.parquet",
+            "summary.json",
+            "metadata.json",
+            "figures/overview.png",
+            "figures/breaches.png",
+            "figures/system.png",
+        },
+        {"package": "em-abm"},
+        {"schema_version", "params"},
     ),
-    "compare": (
-        {"runs.csv", "compare.csv", "metadata.json", "figures/compare.png"}, {},
-        {"arms", "reference", "seeds", "root_seed"},
-    ),
-}  # fmt: skip
+}  # fmt: skip (a compare folder of before the record has no signature of em-abm's: none)
 
 
 def ours(folder: Path, kind: str) -> set[str]:
@@ -261,10 +275,7 @@ def ours(folder: Path, kind: str) -> set[str]:
                     found.add(rel)
     elif kind in _LEGACY:
         names, values, keys = _LEGACY[kind]
-        try:
-            meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            return set()
+        meta = _small_json(folder / "metadata.json")
         if not isinstance(meta, dict) or not keys <= set(meta):
             return set()
         if any(meta.get(k) != v for k, v in values.items()):
@@ -590,10 +601,5 @@ def _recover(out: Path) -> None:
             continue
         if found.re is tmp and (p / TMP_MARKER).is_file():
             shutil.rmtree(p, ignore_errors=True)
-        elif found.re is tmp and _record(p) is not None:  # killed between marker and rename
-            shutil.rmtree(p, ignore_errors=True)
-        elif found.re is old and _record(p) is not None:
-            if not out.exists():
-                p.rename(out)
-            else:
-                shutil.rmtree(p, ignore_errors=True)
+        elif found.re is old and _record(p) is not None and not out.exists():
+            p.rename(out)  # a replaced result put back (otherwise left for the user)

@@ -624,3 +624,28 @@ def test_a_time_series_with_words_or_no_days_is_refused(tmp_path):
     (good / "metadata.json").write_text(json.dumps({**meta, "schema_version": True}))
     with pytest.raises(UserError, match="schema_version"):
         RunResult.load(good)
+
+
+def test_second_red_team_pass_cases(capsys, tmp_path):
+    """A FIFO named metadata.json does not hang the folder check; a name that is not UTF-8 is
+    one line; analyze's resamples are bounded; a calibration report is a file name only."""
+    ff = tmp_path / "ff"
+    ff.mkdir()
+    os.mkfifo(ff / "metadata.json")
+    t0 = time.perf_counter()
+    code, _, err = _cli(capsys, "run", *SMALL, "--out", str(ff))
+    assert code == 2 and time.perf_counter() - t0 < 10
+    code, _, err = _cli(capsys, "run", *SMALL, "--out", str(tmp_path) + "/bad\udcff")
+    assert code == 2 and "UTF-8" in err
+    _one_line(err)
+    code, _, err = _cli(capsys, "analyze", str(tmp_path), "--resamples", "100000000")
+    assert code == 2 and "--resamples" in err
+    cfg = tmp_path / "cal.toml"
+    (tmp_path / "victim.md").write_text("keep")
+    from em_abm import calibration
+
+    text = calibration.DEFAULT_CONFIG.read_text(encoding="utf-8")
+    cfg.write_text(f'report = "{tmp_path / "victim.md"}"\n' + text)
+    code, _, err = _cli(capsys, "calibrate", "--config", str(cfg), "--report", "--jobs", "1")
+    assert code == 2 and "report" in err
+    assert (tmp_path / "victim.md").read_text() == "keep"
