@@ -20,6 +20,10 @@ import numpy as np
 from em_abm.metrics import BY_NAME
 from em_abm.params import COHORTS, OUTCOMES, PARAMS
 
+# Labels come from users (scenario names, arms, spec names): a "$" in one is text, not
+# mathtext to parse (no figure of em-abm's uses mathtext).
+matplotlib.rcParams["text.parse_math"] = False
+
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 # HMPPS's tolerable level of outstanding visits (NAO para 10), declared once in params.py.
 TOLERABLE_BACKLOG = PARAMS["contingency.visit_threshold"].default

@@ -333,6 +333,10 @@ def spec_from_dict(
     if design not in DESIGNS:
         raise UserError(f"{where}: design: got {design!r}; allowed: {', '.join(DESIGNS)}")
     name = _typed(data, "name", str, Path(where).stem, where, "a name")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(f"{where}: name: got {name!r}; allowed: a name in UTF-8") from None
     allowed_samples = f"an integer >= 1 and at most {MAX_SAMPLES:,}"
     allowed_replicates = f"an integer >= 1 and at most {MAX_REPLICATES:,}"
     allowed_levels = f"an integer >= 2 and at most {MAX_LEVELS:,}"
@@ -548,6 +552,11 @@ def _factor(model, name: str, rng: Any, design: str, where: str) -> Factor:
                 "table of named levels"
             )
         values = tuple(rng["values"])
+        kinds = {bool if isinstance(v, bool) else float if isinstance(v, int | float) else type(v)
+                 for v in values}  # fmt: skip
+        if len(kinds) > 1 or not kinds <= {bool, float, str}:
+            raise UserError(f"{where}: got {rng['values']!r}; allowed: values of one kind "
+                            "(numbers, strings or true/false)")  # fmt: skip
         if model is MODELS["em_abm"]:
             for v in values:
                 P.validate({name: v}, prefix=where.rsplit("vary.", 1)[0] + "vary.")

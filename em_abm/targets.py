@@ -63,7 +63,8 @@ class Target:
             return value / scale if scales_with_population(self.series) else value
         if self.metric.startswith("share:"):
             num, den = self.metric[len("share:") :].split("/")
-            return _lookup(result.summary, num) / _lookup(result.summary, den)
+            den = _lookup(result.summary, den)  # none of the denominator: undefined, not an error
+            return _lookup(result.summary, num) / den if den else float("nan")
         value = _lookup(result.summary, self.metric)
         if self.per_year:
             value /= result.summary["years"]

@@ -649,3 +649,18 @@ def test_second_red_team_pass_cases(capsys, tmp_path):
     code, _, err = _cli(capsys, "calibrate", "--config", str(cfg), "--report", "--jobs", "1")
     assert code == 2 and "report" in err
     assert (tmp_path / "victim.md").read_text() == "keep"
+
+
+def test_names_and_values_that_broke_figures_or_tables(capsys, tmp_path):
+    """A "$" in a label is text (no mathtext); a spec's values of mixed kinds are refused; a
+    targets share whose denominator is zero is undefined, not a traceback."""
+    import matplotlib
+
+    from em_abm import plots  # noqa: F401
+
+    assert matplotlib.rcParams["text.parse_math"] is False
+    spec = tmp_path / "s.toml"
+    spec.write_text('design = "grid"\nyears = 0.05\nscale = 0.01\noutputs = ["tagged"]\n'
+                    '[vary]\n"policy.visit_queue" = { values = ["fcfs", 1.0] }\n')  # fmt: skip
+    code, _, err = _cli(capsys, "validate", str(spec))
+    assert code == 2 and "one kind" in err
