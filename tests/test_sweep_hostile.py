@@ -12,6 +12,7 @@ import time
 
 import pandas as pd
 import pytest
+from test_hostile import _one_line_exit_2  # one line, exit 2, nothing written
 
 from em_abm import files
 from em_abm import params as P
@@ -65,16 +66,6 @@ def _em(tmp_path, vary="", fixed="", scenario="baseline_2026"):
 def _ishigami(tmp_path, design="lhs", samples=4, levels=4, replicates=1):
     text = ISHIGAMI.format(design=design, samples=samples, levels=levels, replicates=replicates)
     return _spec(tmp_path, text)
-
-
-def _one_line_exit_2(capsys, argv, out=None):
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, (argv, err)
-    assert err.startswith("em-abm: error: ") and err.count("\n") == 1, err
-    if out is not None:
-        assert not out.exists()
-    return err
 
 
 # ---------------------------------------------------------------------------- 1. sizes
