@@ -125,16 +125,6 @@ def check_out_dir(out: Path, *, force: bool, figures: bool = True) -> Path:
     return files.check_out_dir(out, force=force, kind="run", writes=result_files(figures))
 
 
-check_writable = files.check_writable
-
-
-def clean_temporaries(folder: Path) -> None:
-    """Delete the temporary files :func:`write_atomic` leaves when killed mid-write."""
-    for p in Path(folder).glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            p.unlink()
-
-
 def write_atomic(path: Path, write) -> None:
     """Write one file through ``write(temporary_path)``, then rename it into place: a reader
     sees the old file or the whole new one, never a part."""

@@ -33,7 +33,7 @@ from em_abm.kernels.breach_packs import (  # noqa: F401
     _S40,
     NoticeAlerts,
     NoticeColumns,
-    NoticeOrders,
+    PackOrders,
     _write_notices,
     notice_draws,
     write_notices,

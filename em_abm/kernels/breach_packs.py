@@ -95,7 +95,10 @@ class NoticeAlerts(NamedTuple):
     a_time: np.ndarray
 
 
-class NoticeOrders(NamedTuple):
+class PackOrders(NamedTuple):
+    """The columns of the orders a breach pack is about, which write_notices reads and counts
+    the pack against."""
+
     o_uid: np.ndarray
     o_region: np.ndarray
     o_area: np.ndarray
@@ -118,7 +121,7 @@ class NoticeColumns(NamedTuple):
     nt_key: np.ndarray
 
 
-def write_notices(slots, alerts: NoticeAlerts, key, responder, hours, d, orders: NoticeOrders,
+def write_notices(slots, alerts: NoticeAlerts, key, responder, hours, d, orders: PackOrders,
                   notices: NoticeColumns, window_hours, by_cohort, out_lag):  # fmt: skip
     """Write new breach notifications (see :func:`_write_notices`)."""
     return _write_notices(slots, *alerts, key, responder, hours, d, *orders, *notices,

@@ -16,7 +16,7 @@ from em_abm.kernels.behaviour import (
 from em_abm.kernels.breach_packs import (
     NoticeAlerts,
     NoticeColumns,
-    NoticeOrders,
+    PackOrders,
     _write_notices,
 )
 from em_abm.kernels.field import (
@@ -48,7 +48,7 @@ SOURCES = {
     FieldOrders: ("", {"region_of": "region"}),
     ResponseNotices: ("nt_", {}),
     ResponseOrders: ("o_", {}),
-    NoticeOrders: ("o_", {}),
+    PackOrders: ("o_", {}),
     NoticeColumns: ("nt_", {}),
 }
 
@@ -66,6 +66,6 @@ PLANS = {
     "responses_day": (_responses_day, "waiting", "desk", "credit", "d", ResponseNotices,
                       ResponseOrders, ResponseParams, ResponseOut),
     "write_notices": (_write_notices, "slots", NoticeAlerts, "key", "responder", "hours", "d",
-                      NoticeOrders, NoticeColumns, "window_hours", "by_cohort", "out_lag"),
+                      PackOrders, NoticeColumns, "window_hours", "by_cohort", "out_lag"),
     "record_orders": (_record_orders, "n", RecordOrders, "d", "row", RecordColumns),
 }  # fmt: skip

@@ -18,7 +18,7 @@ from em_abm.component import Component, register
 from em_abm.kernels.breach_packs import (
     NoticeAlerts,
     NoticeColumns,
-    NoticeOrders,
+    PackOrders,
     notice_draws,
     write_notices,
 )
@@ -59,7 +59,7 @@ class BreachPacks(Component):
         alerts = NoticeAlerts(a["order_slot"], a["order_uid"], a["cohort"], a["risk"],
                               a["serious"], a["time"])  # fmt: skip
         in_window, n_serious = write_notices(
-            slots, alerts, key, responder, hours, d, o.views(NoticeOrders),
+            slots, alerts, key, responder, hours, d, o.views(PackOrders),
             nt.views(NoticeColumns), p["kpi.notification_window_hours"], by_cohort, lag,
         )  # fmt: skip
         m.notices_created += n
