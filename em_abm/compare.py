@@ -32,7 +32,7 @@ KEY_METRICS = (
     "unmonitored_share",
     "outstanding_visits",
     "public_protection.unmonitored_person_days",
-    "public_protection.reoffences_while_tagged_or_unmonitored",
+    "followup_offences_per_100",
     "public_protection.serious_breaches_unanswered_24h",
     "custody_days",
     "cost_total_gbp.total",

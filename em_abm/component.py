@@ -8,10 +8,10 @@ A component declares, as class attributes (after Starsim's modules, whose ``defi
 * ``name``: its key in the model's registry (``model.stages.<name>``);
 * ``params``: the parameter prefixes it reads (``"field."``); documentation, and the
   parameters whose change calls its :meth:`Component.on_params`;
-* ``order_fields`` and ``notice_fields``: the per-order and per-notification fields it owns,
-  ``{name: dtype}``, registered into the model's state tables
-  (:class:`~em_abm.population.OrderTable`, :class:`~em_abm.population.NotificationTable`)
-  when the model is built;
+* ``order_fields``, ``notice_fields`` and ``person_fields``: the per-order, per-notification
+  and per-person fields it owns, ``{name: dtype}``, registered into the model's state tables
+  (:class:`~em_abm.population.OrderTable`, :class:`~em_abm.population.NotificationTable`,
+  :class:`~em_abm.population.PersonTable`) when the model is built;
 * ``metrics``: the metric columns (:mod:`em_abm.metrics`) it records;
 * ``after``: for a component added to the model (not replacing one), the name of the one it
   runs after each day.
@@ -47,6 +47,7 @@ class Component:
     params: ClassVar[tuple[str, ...]] = ()
     order_fields: ClassVar[dict[str, Any]] = {}
     notice_fields: ClassVar[dict[str, Any]] = {}
+    person_fields: ClassVar[dict[str, Any]] = {}
     metrics: ClassVar[tuple[str, ...]] = ()
     after: ClassVar[str] = ""  # a component added to the model runs right after this one
 

@@ -1,14 +1,16 @@
 """Conservation and capacity invariants, checked every day when a model is built with
-``check_invariants=True`` (the tests do): orders, devices and notifications are conserved,
-every live order has its agent, visits wait only where they belong, no stock is negative,
-and no desk does more than its capacity."""
+``check_invariants=True`` (the tests do): people, orders, devices and notifications are
+conserved, every person followed has its agent and is in exactly one state, orders belong
+to people, no offence is committed in custody, everyone released was in custody, visits
+wait only where they belong, no stock is negative, and no desk does more than its
+capacity."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from em_abm.agents import TagWearer
-from em_abm.population import NoticeState, State, Visit
+from em_abm.agents import Person
+from em_abm.population import NO_DAY, NoticeState, PersonState, State, Visit
 
 
 def check(model) -> None:
@@ -17,14 +19,10 @@ def check(model) -> None:
     o = m.orders
     n = o.n
     live = int(np.count_nonzero(o.state[:n]))
-    # Every order ever created is live (in exactly one state) or closed, and has one agent.
+    # Every order ever created is live (in exactly one state) or closed.
     assert live + m.orders_closed == o.next_uid, "orders not conserved"
-    live_slots = o.live().tolist()
-    in_model = m.agents_by_type.get(TagWearer, ())
-    assert len(o.agent) == n and all(a.slot == i for i, a in enumerate(o.agent)), "slots"
-    assert live == len(in_model), "agents of closed orders kept"
-    assert all(o.agent[i] in in_model for i in live_slots), "live order without its agent"
     assert set(np.unique(o.state[:n])) <= {int(x) for x in State}
+    _check_people(m)
     # Pending visits only where they belong.
     visit, state = o.visit[:n], o.state[:n]
     assert not np.any((visit == Visit.FIT) & (state != State.AWAITING_FIT))
@@ -53,3 +51,39 @@ def check(model) -> None:
     # Breach packs reach responders on their delivery day, never before.
     assert np.all(delivered[nstate == NoticeState.AWAITING_RESPONSE] <= m.day)
     assert np.all(delivered[nstate == NoticeState.IN_TRANSIT] > m.day)
+
+
+def _check_people(m) -> None:
+    """People: conserved, each in exactly one state with one agent; orders belong to people;
+    no offence in custody; everyone released was in custody."""
+    pt, o, people = m.people, m.orders, m.stages.people
+    n = pt.n
+    state = pt.state[:n]
+    live = np.flatnonzero(state)
+    assert set(np.unique(state)) <= {int(x) for x in PersonState}, "a person in no state"
+    assert len(live) + people.people_left == pt.next_uid == people.people_entered, "people"
+    in_model = m.agents_by_type.get(Person, ())
+    assert len(pt.agent) == n and all(a.slot == i for i, a in enumerate(pt.agent)), "slots"
+    assert len(live) == len(in_model), "agents of people who left kept"
+    assert all(pt.agent[i] in in_model for i in live.tolist()), "a person without an agent"
+    # Every active order belongs to a live person, on it (an ended order waiting only for
+    # its tag's removal may outlast its person's following).
+    orders = o.live()
+    orders = orders[o.state[orders] != State.AWAITING_REMOVAL]
+    owner = o.person[orders]
+    assert np.all(pt.state[owner] == PersonState.ON_ORDER), "an active order of nobody"
+    assert np.all(pt.order[owner] == orders), "an active order that is not its person's"
+    # A person on an order has it live, in an active state, and it is theirs.
+    on = live[state[live] == PersonState.ON_ORDER]
+    slots = pt.order[on]
+    assert np.all(slots >= 0) and np.all(o.uid[slots] == pt.order_uid[on]), "lost order"
+    assert np.all(o.person[slots] == on), "an order that is not its person's"
+    # No offence in custody: nobody in custody since before today offended after admission.
+    held = live[state[live] == PersonState.CUSTODY]
+    since, last = pt.custody_since[held], pt.last_offence_day[held]
+    assert np.all((last == NO_DAY) | (last <= since)), "an offence in custody"
+    assert np.all(pt.release_day[held] > m.day), "a person held past release"
+    assert np.all(since <= m.day)
+    # Everyone released was in custody: admissions = releases + people held now + those who
+    # left from custody (none do: people leave only from liberty).
+    assert people.admitted == people.released + len(held), "custody not conserved"

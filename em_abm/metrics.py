@@ -42,6 +42,7 @@ class Metric:
     den: str = ""  # rate: denominator column
     of: str = ""  # peak: stock column; quantile: sample name
     q: float = 0.0  # quantile level
+    factor: float = 1.0  # rate: multiplier on the ratio (100 for "per 100 people")
     summary_name: str = ""  # name in summary.json when it differs (dicts of `by` metrics)
     parts: tuple = ()  # composite: (key, (summary names summed)) pairs
 
@@ -302,6 +303,20 @@ METRICS: tuple[Metric, ...] = (
         "person-days",
         "flow",
     ),
+    # People followed (stages.people): offending wherever they are, custody and release
+    Metric("people_followed", "People followed (on an order, in custody after one, or in "
+           "their after-order or follow-up period)", "people", "stock"),
+    Metric("people_on_order", "People on an active order", "people", "stock"),
+    Metric("people_in_custody", "People followed who are in custody", "people", "stock"),
+    Metric("offences", "Offences by people followed (all, at liberty)", "offences/day", "flow"),
+    Metric(
+        "offences_expected_untagged",
+        "Offences the people at liberty would commit with no tag effect (expected)",
+        "offences/day",
+        "flow",
+    ),
+    Metric("proven_offences", "Offences leading to a conviction or caution", "offences/day",
+           "flow"),
     Metric(
         "reoffences_while_tagged", "Offences by wearers with a working tag", "offences/day", "flow"
     ),
@@ -318,8 +333,15 @@ METRICS: tuple[Metric, ...] = (
         "flow",
     ),
     Metric(
-        "reoffences_after_removal_12m",
-        "Offences in the 12 months after tag removal",
+        "reoffences_while_on_order",
+        "Offences by people on an active order (tagged or not); falls when people leave "
+        "orders for custody, so not a public-protection outcome",
+        "offences/day",
+        "flow",
+    ),
+    Metric(
+        "reoffences_after_order",
+        "Offences by people followed who are at liberty and not on an order",
         "offences/day",
         "flow",
     ),
@@ -331,7 +353,110 @@ METRICS: tuple[Metric, ...] = (
         by="cohort",
         summary_name="custody_admissions_from_breach",
     ),
-    Metric("custody_days", "Custody days committed by breach admissions", "bed-days", "flow"),
+    Metric("custody_admissions", "Custody admissions of people followed", "people/day", "flow"),
+    Metric(
+        "custody_admissions_from_offence",
+        "Custody admissions after a proven offence (remand or sentence)",
+        "people/day",
+        "flow",
+    ),
+    Metric("releases_from_custody", "Releases from custody", "people/day", "flow"),
+    Metric("custody_days", "Days in custody of people followed", "bed-days", "flow"),
+    Metric("orders_endogenous", "Orders for people already followed", "orders/day", "flow"),
+    Metric("orders_endogenous", "Orders for people already followed, by cohort", "orders/day",
+           "flow", by="cohort", summary_name="orders_endogenous_by_cohort"),
+    Metric("orders_received", "Orders received, by cohort", "orders/day", "flow", by="cohort",
+           summary_name="orders_received_by_cohort"),
+    Metric("orders_from_releases", "New EM orders on release from custody", "orders/day", "flow"),
+    Metric("orders_from_offences", "New tagged orders after a proven offence", "orders/day",
+           "flow"),
+    # The person-level follow-up: people whose first order in the recorded period starts in
+    # its first year, each followed for 12 months wherever they are (stages.people).
+    Metric("followup_people_12m", "People in the 12-month follow-up cohort (entering)",
+           "people", "flow"),
+    Metric("followup_people_12m", "People in the follow-up cohort by cohort of their order",
+           "people", "flow", by="cohort", summary_name="followup_people_12m_by_cohort"),
+    Metric("followup_offences_12m", "Offences by the follow-up cohort in their 12 months",
+           "offences", "flow"),
+    Metric(
+        "followup_expected_offences_12m",
+        "Offences the follow-up cohort would commit in the same days at liberty with no tag "
+        "effect (expected)",
+        "offences",
+        "flow",
+    ),
+    Metric("followup_custody_days_12m", "Days in custody of the follow-up cohort in their 12 "
+           "months", "bed-days", "flow"),
+    Metric("followup_liberty_days_12m", "Days at liberty of the follow-up cohort in their 12 "
+           "months", "person-days", "flow"),
+    Metric("followup_proven_offences_12m", "Proven offences of the follow-up cohort in their "
+           "12 months", "offences", "flow"),
+    Metric("followup_proven_reoffenders_12m", "People of the follow-up cohort with a proven "
+           "offence in their 12 months", "people", "flow"),
+    Metric("followup_proven_reoffenders_12m", "People of the follow-up cohort with a proven "
+           "offence in their 12 months, by cohort of their order", "people", "flow",
+           by="cohort", summary_name="followup_proven_reoffenders_12m_by_cohort"),
+    Metric(
+        "followup_offences_per_100",
+        "Offences per 100 people in the 12 months of follow-up (the primary public-protection "
+        "outcome)",
+        "offences/100 people",
+        "rate",
+        False,
+        num="followup_offences_12m",
+        den="followup_people_12m",
+        factor=100.0,
+    ),
+    Metric(
+        "followup_expected_offences_per_100",
+        "Offences per 100 people expected at liberty with no tag effect (what custody left)",
+        "offences/100 people",
+        "rate",
+        False,
+        num="followup_expected_offences_12m",
+        den="followup_people_12m",
+        factor=100.0,
+    ),
+    Metric(
+        "followup_offence_rate_12m",
+        "Offences per person-year at liberty in the follow-up",
+        "offences/person-year",
+        "rate",
+        False,
+        num="followup_offences_12m",
+        den="followup_liberty_days_12m",
+        factor=365.0,
+    ),
+    Metric(
+        "followup_proven_reoffending_12m",
+        "Share of the follow-up cohort with a proven offence within 12 months (the MoJ measure)",
+        "share",
+        "rate",
+        False,
+        num="followup_proven_reoffenders_12m",
+        den="followup_people_12m",
+    ),
+    Metric(
+        "followup_proven_reoffending_12m",
+        "Share with a proven offence within 12 months, by cohort of the order that started "
+        "the follow-up",
+        "share",
+        "rate",
+        False,
+        num="followup_proven_reoffenders_12m",
+        den="followup_people_12m",
+        by="cohort",
+        summary_name="followup_proven_reoffending_12m_by_cohort",
+    ),
+    Metric(
+        "followup_proven_offences_per_reoffender",
+        "Proven offences per proven reoffender in the follow-up",
+        "offences/person",
+        "rate",
+        False,
+        num="followup_proven_offences_12m",
+        den="followup_proven_reoffenders_12m",
+    ),
     Metric(
         "probation_caseload",
         "Mean EM caseload per probation officer",
@@ -342,7 +467,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("cost_em_gbp", "Direct cost of EM (per tagged person-day)", "GBP", "flow"),
     Metric("cost_probation_gbp", "Probation cost of breach responses", "GBP", "flow"),
     Metric("cost_police_gbp", "Police cost of breach responses", "GBP", "flow"),
-    Metric("cost_custody_gbp", "Cost of custody after breaches", "GBP", "flow"),
+    Metric("cost_custody_gbp", "Cost of custody of people followed", "GBP", "flow"),
     Metric("cost_visits_gbp", "Activity cost of field visits", "GBP", "flow"),
     Metric("cost_devices_lost_gbp", "Cost of replacing devices not collected", "GBP", "flow"),
     # Levers and system-wide measures (NAO recommendations a-c)
@@ -480,13 +605,12 @@ METRICS: tuple[Metric, ...] = (
         "composite",
         parts=(
             ("unmonitored_person_days", ("unmonitored_days", "declined_person_days")),
+            ("followup_offences_12m", ("followup_offences_12m",)),
+            ("followup_expected_offences_12m", ("followup_expected_offences_12m",)),
+            ("followup_custody_days_12m", ("followup_custody_days_12m",)),
             (
-                "reoffences_while_tagged_or_unmonitored",
-                (
-                    "reoffences_while_tagged",
-                    "reoffences_while_unmonitored",
-                    "reoffences_expected_declined",
-                ),
+                "reoffences_while_on_order",
+                ("reoffences_while_on_order", "reoffences_expected_declined"),
             ),
             ("serious_breaches_unanswered_24h", ("serious_unanswered_24h",)),
         ),
@@ -546,7 +670,7 @@ SERIES_NAMES_ALLOWED = "a column of timeseries.parquet (declared in em_abm/metri
 def series_names() -> list[str]:
     """Every column of a run's daily series besides ``date``: the recorded columns and the
     rates derived from them (:func:`em_abm.results.build_timeseries`)."""
-    return [*COLUMNS, *(m.name for m in METRICS if m.kind == "rate")]
+    return [*COLUMNS, *(c for m in METRICS if m.kind == "rate" for c in column_names(m))]
 
 
 def summary_keys() -> dict[str, Metric]:

@@ -10,8 +10,9 @@ of their day. A day:
 1. ``orders`` (stage 2, :mod:`em_abm.stages.orders`): requesters send new orders, rationed by
    ``rationing`` and fitted at source by ``fit_at_source`` under those pilots; rework and
    review of escalated orders; orders that end today;
-2. ``reoffending`` (:mod:`em_abm.stages.reoffending`): the pool of people in their first year
-   after removal offends;
+2. ``people`` (:mod:`em_abm.stages.people`): everyone followed (on an order, in custody after
+   one, or in their after-order or follow-up period) is released, offends at the rates of
+   ``reoffending`` (:mod:`em_abm.stages.reoffending`) and meets the courts' response;
 3. ``behaviour`` (stage 4, :mod:`em_abm.stages.behaviour`): violations, tampering, lost
    contact, false alarms and offending, for every active order in one compiled pass;
 4. ``monitoring`` (stages 4 and 6, :mod:`em_abm.stages.monitoring`): alerts are reviewed up to
@@ -61,7 +62,7 @@ from em_abm.kernels.field import FIELD_COUNTERS
 from em_abm.kernels.record import RecordColumns, RecordOrders, record_orders
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, TAGS
-from em_abm.population import NoticeState, NotificationTable, OrderTable, State, Visit
+from em_abm.population import NoticeState, NotificationTable, OrderTable, PersonTable, State, Visit
 from em_abm.scenario import Scenario, load
 
 # Random streams spawned from the run's seed, in this order. Append new streams at the end
@@ -70,8 +71,9 @@ STREAMS = ("arrivals", "init", "maintenance", "behaviour")
 
 # The components, in the order they run each day (and are set up).
 COMPONENTS = (
-    "orders", "rationing", "fit_at_source", "victim_proximity", "reoffending", "behaviour",
-    "monitoring", "breach_packs", "responses", "field", "contingency", "supply", "removal",
+    "orders", "rationing", "fit_at_source", "victim_proximity", "reoffending", "people",
+    "behaviour", "monitoring", "breach_packs", "responses", "field", "contingency", "supply",
+    "removal",
 )  # fmt: skip
 
 # Metric columns of per-cohort, per-outcome and per-counter counts, added in one go.
@@ -79,6 +81,10 @@ COUNT_GROUPS = {
     "breach_notifications": [f"breach_notifications.{c}" for c in COHORTS],
     "responses": [f"responses.{x}" for x in OUTCOMES],
     "custody_admissions_from_breach": [f"custody_admissions_from_breach.{c}" for c in COHORTS],
+    "orders_received": [f"orders_received.{c}" for c in COHORTS],
+    "orders_endogenous": [f"orders_endogenous.{c}" for c in COHORTS],
+    "followup_people_12m": [f"followup_people_12m.{c}" for c in COHORTS],
+    "followup_proven_reoffenders_12m": [f"followup_proven_reoffenders_12m.{c}" for c in COHORTS],
     "field": list(FIELD_COUNTERS),
 }
 _GROUP_INDEX = {k: np.array([COLUMN_INDEX[c] for c in v]) for k, v in COUNT_GROUPS.items()}
@@ -176,10 +182,12 @@ class EMModel(mesa.Model):
         self.n_regions = len(self.geography.regions)
         self.stages = Stages((name, cls(self)) for name, cls in classes.items())
         # The state tables, with the fields the components declare.
-        orders, notices = (
-            declared_fields(self.stages, k) for k in ("order_fields", "notice_fields")
+        orders, notices, people = (
+            declared_fields(self.stages, k)
+            for k in ("order_fields", "notice_fields", "person_fields")
         )
         self.orders = OrderTable(capacity=int(60_000 * self.scale) + 64, extra=orders)
+        self.people = PersonTable(capacity=int(150_000 * self.scale) + 64, extra=people)
         self.notices = NotificationTable(capacity=int(4000 * self.scale) + 64, extra=notices)
         self.samples: dict[str, list[np.ndarray]] = {}
         self.series = np.zeros((self.n_days, len(COLUMNS)), dtype=np.float64)
@@ -296,6 +304,10 @@ class EMModel(mesa.Model):
             self.notices.view("state") == NoticeState.AWAITING_RESPONSE
         )
         row[ix["probation_caseload"]] = s.responses.mean_probation_caseload
+        people = s.people
+        row[ix["people_followed"]] = people.people_entered - people.people_left
+        row[ix["people_in_custody"]] = people.in_custody
+        row[ix["people_on_order"]] = people.on_order
 
     def run(self, *, progress: bool = False) -> None:
         """Simulate warm-up and the scenario period."""

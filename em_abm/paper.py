@@ -43,7 +43,7 @@ EXPERIMENTS = ("prioritisation_under_constraint", "pilots", "sensitivity_baselin
 TIMESTAMP = 1767225600
 
 # Outcomes the paper reports, with their labels and units.
-REOFFENCES = "public_protection.reoffences_while_tagged_or_unmonitored"
+REOFFENCES = "followup_offences_per_100"
 UNMONITORED = "public_protection.unmonitored_person_days"
 SERIOUS = "public_protection.serious_breaches_unanswered_24h"
 COST = "cost_total_gbp.total"
@@ -390,8 +390,8 @@ def model_numbers() -> dict[str, str]:
     value = {name: P.PARAMS[name].default for name in P.PARAMS}
     n["model.field_officers"] = _int(value["field.officers"])
     n["model.reviews_per_day"] = _int(value["monitoring.reviews_per_day"])
-    n["model.effect_rf"] = _pct(value["reoffending.effect_while_tagged.rf"])
-    n["model.effect_gps"] = _pct(value["reoffending.effect_while_tagged.gps"])
+    n["model.effect_rf"] = _pct(value["reoffending.effect_while_tagged.rf.medium"])
+    n["model.effect_gps"] = _pct(value["reoffending.effect_while_tagged.gps.medium"])
     n["model.effect_after"] = _pct(value["reoffending.effect_after_removal"])
     n["model.warmup_days"] = _int(value["time.warmup_days"])
     n["model.caseload_threshold"] = _int(value["probation.caseload_threshold"])

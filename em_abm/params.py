@@ -134,11 +134,11 @@ _p(
 # kept them: its demand.multiplier has a median of 1.01; the script run again now moves each
 # by under 2%, inside the stock target's 5% tolerance).
 _ORDERS = {
-    "post_release": 47_603.0,
-    "court_bail": 47_871.0,
-    "immigration": 7_178.0,
-    "court_sentence": 13_437.0,
-    "specials": 150.0,
+    "post_release": 51_176.0,
+    "court_bail": 50_741.0,
+    "immigration": 7_419.0,
+    "court_sentence": 15_599.0,
+    "specials": 167.0,
 }
 _DURATION = {
     "post_release": (
@@ -592,8 +592,8 @@ for _r in RISK_LEVELS:
         0.0,
         10.0,
         "x",
-        f"Multiplier on violation and reoffending hazards for {_r}-risk wearers.",
-        "assumption: risk assessments rank the likelihood of non-compliance and reoffending",
+        f"Multiplier on violation and tampering hazards for {_r}-risk wearers (true risk).",
+        "assumption: risk assessments rank the likelihood of non-compliance",
     )
 _VIOLATION = {
     "rf": (
@@ -722,60 +722,135 @@ _p(
     kind="int",
 )
 
-# Reoffending
-_REOFFEND = {
-    "post_release": 0.32,
-    "court_bail": 0.25,
-    "immigration": 0.08,
-    "court_sentence": 0.30,
-    "specials": 0.10,
+# Reoffending: people, not orders (everyone the model follows offends while at liberty,
+# tagged or not, and never in custody)
+_REOFFEND = {  # calibrated by scripts/calibrate_people.py (immigration, specials: assumption)
+    "post_release": 7.05,
+    "court_bail": 3.77,
+    "immigration": 0.5,
+    "court_sentence": 4.96,
+    "specials": 1.0,
 }
 for _c in COHORTS:
     _p(
         f"reoffending.annual_rate.{_c}",
         _REOFFEND[_c],
         0.0,
-        2.0,
-        "offences/person/year",
-        f"Proven offences per person-year of a medium-risk {_c} wearer if not monitored "
-        "(used as a daily hazard: rate / 365).",
-        "assumption: set at the MoJ proven reoffending rate for adults (about a quarter to "
-        "a third reoffend within a year; a share of people, not in FACTS.md), read as a rate "
-        "of offences, which counts each reoffender once; Sugg, Moore and Howard 2001 found "
-        "~73% of curfew order cases reconvicted within two years (FACTS.md), about 0.65 a "
-        "year: the default is the low end, so offences averted are a lower bound",
+        10.0,
+        "offences/person-year",
+        f"Mean offences per person-year at liberty, untagged, of people whose first order "
+        f"is a {_c} order (all offences, proven or not; individual rates vary around it, "
+        "``reoffending.rate_sd``).",
+        "calibrated: to 12-month proven reoffending by cohort (MoJ proven reoffending "
+        "bulletin; docs/FACTS.md, 'Re-offending, custody and risk assessment') with "
+        "``reoffending.proven_share``; immigration and specials: assumption (no published "
+        "rate; immigration bail is not offending-led, specials are held closely)",
     )
+_p(
+    "reoffending.rate_sd",
+    2.44,
+    0.0,
+    3.0,
+    "log-sd",
+    "Spread of individual offending rates: each person's rate is the cohort's mean times a "
+    "lognormal factor (mean 1) with this standard deviation on the log scale; the same "
+    "latent score sets true risk (its quantiles by the cohort's risk mix).",
+    "calibrated: jointly with the annual rates, to the share of people who reoffend within "
+    "12 months and the proven reoffences per reoffender (about 2.9; MoJ, docs/FACTS.md): a "
+    "uniform rate would make far more people reoffend once, and fewer many times",
+)
+_p(
+    "reoffending.proven_share",
+    0.5,
+    0.05,
+    1.0,
+    "share",
+    "Share of offences that lead to a conviction or caution (a proven offence), and so to "
+    "the courts (``court.offence_*``).",
+    "assumption: unknown (most offences are never solved); it scales all offences relative "
+    "to proven ones and does not change proven reoffending, which the calibration fixes",
+)
+RISK_EFFECT_MULT = {"low": -0.2, "medium": 1.0, "high": 1.0}
 _EFFECT = {
     "rf": (
-        0.25,
-        "assumption: MoJ evaluations find RF tags reduce reoffending while tagged (NAO para "
-        "15) without a size; Di Tella and Schargrodsky 2013 and Williams and Weatherburn 2019 "
-        "(FACTS.md) compare EM with prison and measure reoffending after it, so they support "
-        "the direction, not this value",
+        0.15,
+        "prior: the MoJ's RF evaluations (community orders, 2014-2018) find small reductions "
+        "in reoffending while tagged (NAO para 15; docs/FACTS.md); Belur et al. 2020: "
+        "favourable overall, not significant for proportions",
     ),
-    "gps": (0.25, "as rf; Padgett, Bales and Blomberg 2006: RF = GPS (FACTS.md)"),
-    "alcohol": (0.10, "assumption: alcohol monitoring targets drinking, not location"),
+    "gps": (
+        0.2,
+        "prior: MoJ Acquisitive Crime GPS evaluation (docs/FACTS.md); Padgett, Bales and "
+        "Blomberg 2006: RF = GPS",
+    ),
+    "alcohol": (0.1, "assumption: alcohol monitoring targets drinking, not location"),
     "non_fitted": (0.05, "assumption: periodic check-ins constrain little"),
 }
 for _t in TAGS:
-    _p(
-        f"reoffending.effect_while_tagged.{_t}",
-        _EFFECT[_t][0],
-        0.0,
-        0.9,
-        "relative reduction",
-        f"Relative reduction in offending while monitored by a working {_t} device.",
-        _EFFECT[_t][1],
-    )
+    for _r in RISK_LEVELS:
+        _base, _why = _EFFECT[_t]
+        _v = round(_base * RISK_EFFECT_MULT[_r], 4)
+        _p(
+            f"reoffending.effect_while_tagged.{_t}.{_r}",
+            _v,
+            -0.5,
+            0.9,
+            "relative reduction",
+            f"Relative reduction in offending of a {_r}-risk person (true risk) while "
+            f"monitored by a working {_t} device (negative = more offending).",
+            _why
+            + (
+                "; low risk: slightly harmful by default (the risk principle: intensive "
+                "supervision of low-risk people can raise their reoffending, Andrews and "
+                "Bonta; Lowenkamp and Latessa 2004; docs/FACTS.md)"
+                if _r == "low"
+                else ""
+            ),
+        )
 _p(
     "reoffending.effect_after_removal",
     0.0,
     -0.5,
     0.5,
     "relative reduction",
-    "Relative reduction in offending in the 12 months after removal (negative = more).",
+    "Relative reduction in offending in the days after an order ends of people who were "
+    "tagged during it (``reoffending.after_removal_days``; negative = more).",
     f"{NAO} para 15: effects after removal are unknown; Marie et al. 2011 and Sugg et al. 2001 "
     "found no difference (FACTS.md)",
+)
+_p(
+    "reoffending.after_removal_days",
+    365,
+    0,
+    3650,
+    "days",
+    "How long people are followed after an order ends (their after-removal period): they "
+    "may offend, be arrested and return on a new order or to custody until then.",
+    "assumption: the MoJ's proven reoffending follow-up is 12 months",
+    kind="int",
+)
+_p(
+    "risk.assessment_correlation",
+    0.58,
+    0.0,
+    1.0,
+    "correlation",
+    "Correlation between the latent score that sets a person's true offending rate and the "
+    "score of the risk assessment policies see (assessed risk levels are the same quantiles "
+    "of the assessed score); 1 = policies know true risk.",
+    "calibrated: so that the assessed score predicts 12-month proven reoffending with an "
+    "AUC of about 0.7, as OGRS and OASys predictors do (docs/FACTS.md)",
+)
+_p(
+    "time.followup_days",
+    365,
+    30,
+    1095,
+    "days",
+    "Length of the person-level follow-up: people whose first order in the recorded period "
+    "starts in its first year are followed this long, wherever they are.",
+    "MoJ proven reoffending measure: a 12-month follow-up (docs/FACTS.md)",
+    kind="int",
 )
 
 # --------------------------------------------------------------------------------------
@@ -1100,18 +1175,121 @@ _p(
     "assumption",
 )
 
-# Custody
-_CUSTODY = {"recall": 56.0, "remand": 90.0, "detention": 30.0, "resentence": 120.0}
-for _k, _v in _CUSTODY.items():
+# Custody and release (people follow their orders into custody and out again)
+CUSTODY_KINDS: tuple[str, ...] = ("recall", "remand", "detention", "resentence", "sentence")
+_CUSTODY = {
+    "recall": (
+        180.0,
+        "assumption: standard recalls hold people to the end of the sentence or until the "
+        "Parole Board or a review releases them, months rather than weeks (docs/FACTS.md); "
+        "fixed-term recalls are 14 or 28 days (``custody.fixed_term_recall_share``)",
+    ),
+    "remand": (
+        90.0,
+        "assumption: remand until trial or sentence, months (docs/FACTS.md: remand "
+        "durations)",
+    ),
+    "detention": (30.0, "assumption: immigration detention until removal or release"),
+    "resentence": (120.0, "assumption: time served after re-sentencing, about half a short sentence"),
+    "sentence": (
+        150.0,
+        "assumption: time served for a new custodial sentence (about half of sentences of a "
+        "year or less, most of those given for new offences)",
+    ),
+}
+for _k, (_v, _why) in _CUSTODY.items():
     _p(
         f"custody.days_mean.{_k}",
         _v,
         1.0,
         3650.0,
         "days",
-        f"Mean days in custody after {_k} following a breach (exponential).",
-        "assumption: fixed-term recalls are 14 or 28 days, standard recalls longer; remand "
-        "until trial; immigration detention until removal or release",
+        f"Mean days in custody after {_k} (exponential; a standard recall for recall).",
+        _why,
+    )
+_p(
+    "custody.fixed_term_recall_share",
+    0.6,
+    0.0,
+    1.0,
+    "share",
+    "Share of recalls that are fixed-term (released after ``custody.fixed_term_recall_days``).",
+    "assumption: most recalls of short-sentence and HDC cases are fixed-term since 2014 "
+    "(Offender Rehabilitation Act); docs/FACTS.md",
+)
+_p(
+    "custody.fixed_term_recall_days",
+    28,
+    1,
+    365,
+    "days",
+    "Days in custody after a fixed-term recall.",
+    "study: Criminal Justice Act 2003 s.255B, 14 days for sentences under 12 months, 28 otherwise",
+    kind="int",
+)
+_RELEASE_EM = {
+    "recall": (0.10, "assumption: re-release onto licence, a minority with a tag"),
+    "remand": (0.15, "assumption: some released from remand go on to tagged court bail"),
+    "detention": (0.3, "assumption: immigration bail after detention often carries a tag"),
+    "resentence": (0.15, "assumption: as sentence"),
+    "sentence": (
+        0.15,
+        "assumption: HDC and licence tagging of short-sentence releases (HDC releases were "
+        "about 9,000-15,000 a year against about 60,000 releases, docs/FACTS.md)",
+    ),
+}
+for _k, (_v, _why) in _RELEASE_EM.items():
+    _p(
+        f"release.em_order_prob.{_k}",
+        _v,
+        0.0,
+        1.0,
+        "probability",
+        f"Probability that a person released from custody after {_k} starts a new EM order "
+        "(post-release after recall, re-sentence or sentence; court bail after remand; "
+        "immigration bail after detention).",
+        _why,
+    )
+_OFFENCE_OUTCOME = {
+    "remand": (0.08, "assumption: remand in custody after charge (docs/FACTS.md, courts)"),
+    "custody": (
+        0.24,
+        "assumption: immediate custody for proven offences of people with previous orders "
+        "(about a third of indictable convictions; cautions and summary offences less)",
+    ),
+    "bail_tag": (0.08, "assumption: court bail with a tag while awaiting trial"),
+    "community_tag": (0.045, "assumption: a community or suspended sentence with an EM requirement"),
+}
+for _k, (_v, _why) in _OFFENCE_OUTCOME.items():
+    _p(
+        f"court.offence_{_k}_prob",
+        _v,
+        0.0,
+        1.0,
+        "probability",
+        f"Probability that a proven offence leads to {_k.replace('_', ' ')}, of those that "
+        "no outcome listed before it took (remand, custody, bail with a tag, community order "
+        "with a tag, in that order; the rest: a fine, caution or untagged order).",
+        _why,
+    )
+_ENDOGENOUS = {  # measured by scripts/calibrate_people.py at baseline
+    "post_release": 0.056,
+    "court_bail": 0.146,
+    "immigration": 0.041,
+    "court_sentence": 0.216,
+    "specials": 0.0,
+}
+for _c in COHORTS:
+    _p(
+        f"demand.endogenous_share.{_c}",
+        _ENDOGENOUS[_c],
+        0.0,
+        0.9,
+        "share",
+        f"Share of {_c} orders that come from people the model follows (releases from "
+        "custody, new offences): the exogenous inflow is ``demand.orders_per_year`` times one "
+        "minus this, so that the calibrated inflow holds.",
+        "calibrated: measured at baseline (scripts/endogenous_share.py)",
     )
 
 _p(

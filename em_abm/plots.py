@@ -246,7 +246,7 @@ def breaches(result, *, folder: str | os.PathLike | None = None):
     cols = [
         "reoffences_while_tagged",
         "reoffences_while_unmonitored",
-        "reoffences_after_removal_12m",
+        "reoffences_after_order",
     ]
     month = _monthly(ts, cols)
     for i, c in enumerate(cols):
@@ -258,7 +258,7 @@ def breaches(result, *, folder: str | os.PathLike | None = None):
             ms=3,
             label=c.replace("reoffences_", "").replace("_", " "),
         )
-    ax.set_title("Offences per month", fontsize=10)
+    ax.set_title("Offences per month by people followed", fontsize=10)
     ax.set_ylabel("offences/month")
     ax.grid(alpha=0.3, linewidth=0.5)
     ax.legend(fontsize=8)

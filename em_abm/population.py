@@ -4,7 +4,9 @@ About 37,000 orders are live at once and over 300,000 pass through in three year
 per-day state lives in numpy arrays and daily work is vectorised over them (as in
 Starsim). A slot holds one order from its arrival until it closes; closed slots are reused
 by later orders, so the arrays stay about the size of the live population. Each order has a
-permanent ``uid``; :class:`~em_abm.agents.wearer.TagWearer` agents point at their slot.
+permanent ``uid``. Orders are episodes of people (:class:`PersonTable`), whom the model
+follows through orders, custody and release; :class:`~em_abm.agents.person.Person` agents
+point at their person's slot.
 
 Every live order is in exactly one :class:`State`. Independently, it may be waiting for a
 field visit (:class:`Visit`); a fitted order can wait for an equipment check while staying
@@ -50,11 +52,12 @@ NO_DAY = np.iinfo(np.int32).max  # "never" for day fields
 # name -> dtype of each per-order field
 ORDER_FIELDS: dict[str, type] = {
     "uid": np.int64,
-    "agent_id": np.int64,  # Mesa ``unique_id`` of the order's agent (TagWearer.unique_id)
+    "person": np.int64,  # slot of the order's person in the PersonTable
     "state": np.int8,
     "cohort": np.int8,
     "tag": np.int8,
-    "risk": np.int8,  # 0 low, 1 medium, 2 high
+    "risk": np.int8,  # assessed risk, what policies see: 0 low, 1 medium, 2 high
+    "true_risk": np.int8,  # the person's true risk level (behaviour hazards)
     "area": np.int16,
     "region": np.int8,
     "received_day": np.int32,  # day the order reached the supplier
@@ -71,8 +74,6 @@ ORDER_FIELDS: dict[str, type] = {
     # Daily hazards derived from the fields above and the parameters (EMModel._refresh_hazards)
     "h_violation": np.float32,  # violation while monitored
     "h_tamper": np.float32,  # tampering or absconding while monitored
-    "h_reoffend": np.float32,  # offending when not monitored
-    "h_reoffend_tagged": np.float32,  # offending while monitored by a working tag
     "behaviour_key": np.uint64,  # hash of key for the daily behaviour draws
     "notifications": np.int16,  # breach notifications sent about this order
     "to_custody": np.bool_,  # the order ended because the wearer went into custody
@@ -86,6 +87,8 @@ NOTIFICATION_FIELDS: dict[str, type] = {
     "state": np.int8,  # NoticeState
     "order_slot": np.int64,
     "order_uid": np.int64,
+    "person": np.int64,  # slot of the person the breach is about (PersonTable)
+    "person_uid": np.int64,
     "cohort": np.int8,
     "risk": np.int8,
     "serious": np.bool_,
@@ -96,6 +99,44 @@ NOTIFICATION_FIELDS: dict[str, type] = {
     "sent_time": np.float64,  # model day (fractional) the breach pack was sent
     "delivered_day": np.int32,  # first day the responder can act on it
     "key": np.uint64,
+}
+
+
+class PersonState(IntEnum):
+    FREE = 0  # slot not in use (the person has left the model)
+    LIBERTY = 1  # at liberty, not on an active order (after an order, or one declined)
+    ON_ORDER = 2  # on an active order: awaiting its fit, tagged, or untagged
+    CUSTODY = 3  # in custody (remand, recall, detention or sentence) until release_day
+
+
+# The people the model follows: everyone with an order, from their first request until they
+# leave (at liberty, with no order, past their after-order and follow-up periods).
+PERSON_FIELDS: dict[str, type] = {
+    "uid": np.int64,
+    "agent_id": np.int64,  # Mesa ``unique_id`` of the person's agent (Person.unique_id)
+    "state": np.int8,  # PersonState
+    "cohort": np.int8,  # cohort of the person's first order (sets the offending rate)
+    "area": np.int16,  # home area
+    "risk": np.int8,  # assessed risk level (what policies see)
+    "true_risk": np.int8,  # true risk level (quantile of the latent score)
+    "score": np.float32,  # assessed risk score (standard normal, correlated with true)
+    "rate": np.float32,  # daily offending hazard at liberty, untagged
+    "propensity": np.float32,  # individual multiplier on violation hazards (mean 1)
+    "key": np.uint64,  # the person's random key (daily offending draws, later orders)
+    "offence_key": np.uint64,  # hash the daily offending draws start from
+    "order": np.int64,  # slot of the current order in the OrderTable (-1: none)
+    "order_uid": np.int64,
+    "episodes": np.int16,  # orders started (numbers the keys of later orders)
+    "tagged_episode": np.bool_,  # the current or last order had a tag fitted
+    "custody_kind": np.int8,  # index into params.CUSTODY_KINDS while in custody
+    "custody_since": np.int32,
+    "release_day": np.int32,
+    "after_until": np.int32,  # the after-removal period lasts until this day
+    "track_until": np.int32,  # followed at least until this day
+    "last_offence_day": np.int32,
+    "f_start": np.int32,  # start of the person-level follow-up (NO_DAY: not in the cohort)
+    "f_cohort": np.int8,  # cohort of the order that started the follow-up
+    "f_proven": np.bool_,  # a proven offence inside the follow-up
 }
 
 
@@ -184,24 +225,31 @@ class SlotTable:
 
 
 class OrderTable(SlotTable):
-    """Orders, with ``agent``: a list of the :class:`~em_abm.agents.wearer.TagWearer` of
-    each slot ever used (``agent[i]`` belongs to slot ``i``; it is in the model while the
-    slot's order is live, and joins it again for each later order in the slot).
+    """Orders: episodes of a person (``person``), from the request to the removal of the
+    tag."""
+
+    FIELDS = ORDER_FIELDS
+
+    def release(self, slots: np.ndarray) -> None:
+        self.visit[slots] = Visit.NONE
+        super().release(slots)
+
+
+class PersonTable(SlotTable):
+    """People, with ``agent``: a list of the :class:`~em_abm.agents.person.Person` of each
+    slot ever used (``agent[i]`` belongs to slot ``i``; it is in the model while the slot's
+    person is followed, and joins it again for each later person in the slot).
 
     A list rather than an object array: agents refer to their model, which refers to this
     table, and Python's collector can follow that cycle through a list but not through a
     numpy array, so a finished model held in an object array would never be freed.
     """
 
-    FIELDS = ORDER_FIELDS
+    FIELDS = PERSON_FIELDS
 
     def __init__(self, capacity: int = 1024, extra: dict[str, type] | None = None):
         super().__init__(capacity, extra)
         self.agent: list = []
-
-    def release(self, slots: np.ndarray) -> None:
-        self.visit[slots] = Visit.NONE
-        super().release(slots)
 
     def agents(self, slots: list[int]) -> list:
         """The agents of ``slots``."""

@@ -167,16 +167,25 @@ def build_timeseries(model) -> pd.DataFrame:
     for c in COLUMNS:
         data[c] = model.series[:, COLUMN_INDEX[c]]
     df = pd.DataFrame(data)
+    rates = {}
     for m in METRICS:
         if m.kind != "rate":
             continue
-        num, den = df[m.num], df[m.den]
-        if _kind_of(m.num) == "flow":
-            num = num.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
-            den = den.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
-        rate = (num / den.where(den > 0)).ffill().bfill().fillna(0.0)
-        df[m.name] = rate
-    return df
+        for name, n_col, d_col in _rate_columns(m):
+            num, den = df[n_col], df[d_col]
+            if _kind_of(m.num) == "flow":
+                num = num.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
+                den = den.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
+            rates[name] = (num / den.where(den > 0)).ffill().bfill().fillna(0.0) * m.factor
+    return pd.concat([df, pd.DataFrame(rates)], axis=1)
+
+
+def _rate_columns(m) -> list[tuple[str, str, str]]:
+    """(series column, numerator column, denominator column) of a rate metric: one, or one
+    per key of its ``by``."""
+    if not m.by:
+        return [(m.name, m.num, m.den)]
+    return [(f"{m.name}.{k}", f"{m.num}.{k}", f"{m.den}.{k}") for k in keys_of(m)]
 
 
 def _kind_of(column: str) -> str:
@@ -218,8 +227,18 @@ def summarise_series(ts: pd.DataFrame, sample=None) -> dict[str, Any]:
                 out[name] = reduce(frame[m.name])
         elif m.kind == "rate":
             frame = final if _kind_of(m.num) == "stock" else ts
-            den = float(frame[m.den].sum())
-            out[name] = float(frame[m.num].sum()) / den if den > 0 else 0.0
+
+            def ratio(n_col, d_col, frame=frame, f=m.factor):
+                den = float(frame[d_col].sum())
+                return float(frame[n_col].sum()) / den * f if den > 0 else 0.0
+
+            if m.by:
+                out[name] = {
+                    k: ratio(n_col, d_col)
+                    for k, (_, n_col, d_col) in zip(keys_of(m), _rate_columns(m), strict=True)
+                }
+            else:
+                out[name] = ratio(m.num, m.den)
         elif m.kind == "peak":
             out[name] = float(ts[m.of].max())
         elif m.kind == "composite":

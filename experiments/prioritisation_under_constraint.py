@@ -38,7 +38,7 @@ DISCOVERY_STRATEGIES = (
     "risk_first_everywhere",
     "tag_half_of_low_risk_cohorts",
 )
-PRIMARY = "public_protection.reoffences_while_tagged_or_unmonitored"
+PRIMARY = "followup_offences_per_100"
 
 
 def prepare(tables: dict, quick: bool) -> None:
@@ -130,7 +130,7 @@ def summary_text(spec, ranked: pd.DataFrame, shortfalls: list[str]) -> str:
 HIGH, LOW = "visits_high_risk_cohorts_first", "visits_low_risk_cohorts_first"
 FAIR = (
     "public_protection.unmonitored_person_days",
-    "public_protection.reoffences_while_tagged_or_unmonitored",
+    "followup_offences_per_100",
 )
 
 
@@ -194,12 +194,12 @@ def discovery(ctx, runs: pd.DataFrame, spec) -> str:
         ctx.write_table(win, f"discovery{suffix_name}.csv")
         ctx.figure(plots.winner_map(
             win, x=x, y=y, label="winner", tree=tree, features=features,
-            title=f"Fewest reoffences while tagged or unmonitored, {hlabel} "
+            title=f"Fewest follow-up offences per 100 people, {hlabel} "
                   f"({len(win)} sampled conditions, {len(DISCOVERY_STRATEGIES)} strategies)",
             folder=ctx.figures, name=f"discovery{suffix_name}.png",
         ))  # fmt: skip
         shares = win["winner"].value_counts()
-        lines += [f"**{hlabel}** (fewest reoffences while tagged or unmonitored): "
+        lines += [f"**{hlabel}** (fewest follow-up offences per 100 people): "
                   + ", ".join(f"{k} wins {v} of {len(win)}" for k, v in shares.items()) + ".",
                   "", "```", rules.rstrip(), "```", ""]  # fmt: skip
     return "\n".join(lines)

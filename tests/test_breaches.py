@@ -8,7 +8,7 @@ from joblib import Parallel, delayed
 
 from em_abm.metrics import COLUMN_INDEX
 from em_abm.model import EMModel
-from em_abm.params import OUTCOMES, TAGS
+from em_abm.params import RISK_LEVELS, OUTCOMES, TAGS
 
 QUIET = {
     **{f"behaviour.violation_per_day.{t}": 0.0 for t in TAGS},
@@ -48,7 +48,8 @@ def test_no_violations_no_alerts_means_no_notifications_and_no_breach_custody():
         sum(total(m, f"custody_admissions_from_breach.{c}") for c in ("post_release", "court_bail"))
         == 0
     )
-    assert total(m, "custody_days") == 0
+    # custody now comes only from new offences (remand and sentences)
+    assert total(m, "custody_admissions") == total(m, "custody_admissions_from_offence") > 0
 
 
 def test_unlimited_capacity_answers_every_notification():
@@ -70,7 +71,9 @@ def test_every_notification_ends_in_one_outcome_or_unanswered():
 
 @pytest.mark.parametrize("effect", [0.0, 0.25])
 def test_reoffending_while_tagged_matches_the_untagged_rate_times_the_effect(effect):
-    overrides = {f"reoffending.effect_while_tagged.{t}": effect for t in TAGS}
+    overrides = {
+        f"reoffending.effect_while_tagged.{t}.{r}": effect for t in TAGS for r in RISK_LEVELS
+    }
     m = run(years=2.0, scale=0.2, **overrides)
     observed = total(m, "reoffences_while_tagged")
     expected = total(m, "reoffences_expected_if_untagged") * (1 - effect)

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from em_abm import scenario as sc
-from em_abm.agents import FieldOfficer, TagWearer
+from em_abm.agents import FieldOfficer, Person
 from em_abm.metrics import COLUMN_INDEX
 from em_abm.model import EMModel, crn
-from em_abm.population import ACTIVE_STATES, State
+from em_abm.params import CUSTODY_KINDS
+from em_abm.population import ACTIVE_STATES, PersonState, State
 
 
 def col(model, name):
@@ -24,7 +25,8 @@ def test_invariants_hold_every_day(make_model):
     m.run()
     assert m.orders.next_uid > 1000
     states = m.orders.view("state")
-    assert len(m.agents_by_type[TagWearer]) == np.count_nonzero(states)
+    assert np.count_nonzero(states) > 0
+    assert len(m.agents_by_type[Person]) == np.count_nonzero(m.people.view("state"))
 
 
 def test_officers_never_exceed_their_hours(make_model):
@@ -132,13 +134,18 @@ def test_more_officers_always_bring_more_field_hours():
 
 
 def test_capacity_does_not_change_arrivals():
-    """Common random numbers: the same seed brings the same orders whatever the capacity."""
+    """Common random numbers: the same seed brings the same orders from outside whatever the
+    capacity (orders for people already followed depend on what happened to them)."""
     a = EMModel(rng=5, years=0.3, scale=0.05, overrides={"field.officers": 150})
     b = EMModel(rng=5, years=0.3, scale=0.05)
     a.run()
     b.run()
-    assert np.array_equal(col(a, "orders_received"), col(b, "orders_received"))
-    assert np.array_equal(col(a, "orders_with_error"), col(b, "orders_with_error"))
+
+    def exogenous(m):
+        return col(m, "orders_received") - col(m, "orders_endogenous")
+
+    assert np.array_equal(exogenous(a), exogenous(b))
+    assert not np.array_equal(col(a, "tagged"), col(b, "tagged"))
 
 
 def test_demand_grows_at_the_stated_rate_from_the_start():
@@ -159,7 +166,7 @@ def test_dated_change_takes_effect_on_its_date(tmp_path):
     path.write_text("start = 2026-01-01\n[[changes]]\ndate = 2026-03-01\ndemand.multiplier = 0.0\n")
     m = EMModel(sc.load(str(path)), rng=1, years=0.5, scale=0.05, check_invariants=True)
     m.run()
-    received = col(m, "orders_received")
+    received = col(m, "orders_received") - col(m, "orders_endogenous")
     cut = (dt.date(2026, 3, 1) - dt.date(2026, 1, 1)).days
     assert received[:cut].sum() > 0 and received[cut:].sum() == 0
 
@@ -193,44 +200,48 @@ def test_wearer_days_count_the_tagged_on_every_simulated_day(make_model):
     assert m.wearer_days == sum(seen) > col(m, "tagged").sum()
 
 
-def test_wearer_agents_read_their_order():
+def test_person_agents_read_their_person_and_order():
     m = EMModel(rng=1, years=0.1, scale=0.02)
     m.run()
-    w = next(iter(m.agents_by_type[TagWearer]))
-    assert w.state in (*ACTIVE_STATES, State.AWAITING_REMOVAL)
+    people = list(m.agents_by_type[Person])
+    assert {p.status for p in people} >= {PersonState.ON_ORDER, PersonState.LIBERTY}
+    w = next(p for p in people if p.status == PersonState.ON_ORDER)
+    assert w.order_state in (*ACTIVE_STATES,)
     assert w.cohort in ("post_release", "court_bail", "immigration", "court_sentence", "specials")
     assert w.home_area in m.geography.areas
-    assert w.order_end >= w.order_start
-    # each live order has one agent, which knows its order's number; agents are numbered
-    # by Mesa in the order they are created, as orders are
-    uids = [a.order_uid for a in m.agents_by_type[TagWearer]]
-    assert sorted(uids) == sorted(m.orders.uid[m.orders.live()].tolist())
-    ids = [a.unique_id for a in m.agents_by_type[TagWearer]]
-    by_order = [i for _, i in sorted(zip(uids, ids, strict=True))]
-    assert by_order == sorted(set(ids))
-    assert w.pos is None and f"uid={w.order_uid}," in repr(w)
+    assert w.assessed_risk in ("low", "medium", "high") and w.offences_per_year >= 0
+    assert m.orders.person[w.order_slot] == w.slot
+    # each person followed has one agent, which knows its number; agents are numbered by
+    # Mesa in the order they are created, as people are
+    uids = [a.person_uid for a in people]
+    assert sorted(uids) == sorted(m.people.uid[m.people.live()].tolist())
+    ids = [a.unique_id for a in people]
+    by_person = [i for _, i in sorted(zip(uids, ids, strict=True))]
+    assert by_person == sorted(set(ids))
+    assert w.pos is None and f"uid={w.person_uid}," in repr(w)
+    held = [p for p in people if p.status == PersonState.CUSTODY]
+    assert held and all(p.custody in CUSTODY_KINDS and p.release_date for p in held)
 
 
-def test_wearer_agents_are_reused_by_their_slot_under_a_new_number():
-    m = EMModel(rng=2, years=0.2, scale=0.02, check_invariants=True)
-    first = {id(a): a.unique_id for a in m.orders.agent}
-    m.run()  # the daily invariants check that the agents in the model are the live orders
-    again = [a for a in m.orders.agent if id(a) in first and a.unique_id != first[id(a)]]
+def test_person_agents_are_reused_by_their_slot_under_a_new_number():
+    m = EMModel(rng=2, years=0.6, scale=0.02, check_invariants=True)
+    first = {id(a): a.unique_id for a in m.people.agent}
+    m.run()  # the daily invariants check that the agents in the model are the people followed
+    again = [a for a in m.people.agent if id(a) in first and a.unique_id != first[id(a)]]
     assert again, "no slot was reused"
-    assert all(a.unique_id > first[id(a)] and a.order_uid >= 0 for a in again)
-    # an object reused by a later order is that order's agent, under a fresh number
-    ids = [a.unique_id for a in m.agents_by_type[TagWearer]]
-    assert len(ids) == len(set(ids)) == np.count_nonzero(m.orders.view("state"))
+    assert all(a.unique_id > first[id(a)] and a.person_uid >= 0 for a in again)
+    ids = [a.unique_id for a in m.agents_by_type[Person]]
+    assert len(ids) == len(set(ids)) == np.count_nonzero(m.people.view("state"))
 
 
 def test_observed_wearers_take_mesas_standard_path_with_the_same_results():
     """Anything subscribed to Mesa's agent signals hears every wearer enter and leave."""
     from mesa.experimental.mesa_signals import ModelSignals
 
-    plain = EMModel(rng=3, years=0.1, scale=0.02)
+    plain = EMModel(rng=3, years=0.5, scale=0.02)
     plain.run()
-    m = EMModel(rng=3, years=0.1, scale=0.02, check_invariants=True)
-    before = m.orders.next_uid
+    m = EMModel(rng=3, years=0.5, scale=0.02, check_invariants=True)
+    before = m.people.next_uid
     added, removed = [], []
 
     def on_added(signal):  # Mesa keeps a weak reference: handlers must outlive the run
@@ -242,13 +253,14 @@ def test_observed_wearers_take_mesas_standard_path_with_the_same_results():
     m.observe("agents", ModelSignals.AGENT_ADDED, on_added)
     m.observe("agents", ModelSignals.AGENT_REMOVED, on_removed)
     m.run()
-    assert len(added) == m.orders.next_uid - before > 0
-    assert len(removed) == m.orders_closed > 0
     entered = [s.additional_kwargs["args"][0] for s in added]
-    assert all(isinstance(a, TagWearer) for a in entered)
+    left = [s.additional_kwargs["args"][0] for s in removed]
+    entered = [a for a in entered if isinstance(a, Person)]  # (officers join on dated changes)
+    assert len(entered) == m.people.next_uid - before > 0
+    assert len([a for a in left if isinstance(a, Person)]) == m.stages.people.people_left > 0
     np.testing.assert_array_equal(m.series, plain.series)
-    ids = sorted(a.unique_id for a in m.agents_by_type[TagWearer])
-    assert ids == sorted(a.unique_id for a in plain.agents_by_type[TagWearer])
+    ids = sorted(a.unique_id for a in m.agents_by_type[Person])
+    assert ids == sorted(a.unique_id for a in plain.agents_by_type[Person])
 
 
 def test_the_mesa_internals_batch_registration_relies_on_are_there():
@@ -257,9 +269,9 @@ def test_the_mesa_internals_batch_registration_relies_on_are_there():
     from em_abm.agents import registration
 
     m = EMModel(rng=3, years=0.01, scale=0.02)
-    assert registration.fast_path_available(m, TagWearer)
+    assert registration.fast_path_available(m, Person)
     assert isinstance(m._all_agents._agents, dict) and isinstance(m.agent_id_counter, int)
-    assert isinstance(m._agents_by_type[TagWearer]._agents, dict)
+    assert isinstance(m._agents_by_type[Person]._agents, dict)
 
 
 def test_the_public_registration_path_gives_the_same_model(monkeypatch):
@@ -271,7 +283,7 @@ def test_the_public_registration_path_gives_the_same_model(monkeypatch):
     public = EMModel(rng=3, years=0.1, scale=0.02, check_invariants=True)
     public.run()
     np.testing.assert_array_equal(public.series, fast.series)
-    ids = [sorted(a.unique_id for a in x.agents_by_type[TagWearer]) for x in (fast, public)]
+    ids = [sorted(a.unique_id for a in x.agents_by_type[Person]) for x in (fast, public)]
     assert ids[0] == ids[1]
     assert public.agent_id_counter == fast.agent_id_counter
 
@@ -343,7 +355,7 @@ def test_a_finished_model_is_freed():
 
     model = EMModel(rng=1, years=0.05, scale=0.02)
     model.run()
-    assert len(model.agents_by_type[TagWearer]) > 0
+    assert len(model.agents_by_type[Person]) > 0
     ref = weakref.ref(model)
     del model
     gc.collect()

@@ -5,7 +5,7 @@ from em_abm.agents.field_officer import FieldOfficer
 from em_abm.agents.monitoring import MonitoringCentre
 from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
-from em_abm.agents.wearer import TagWearer
+from em_abm.agents.person import Person
 
 __all__ = [
     "Court",
@@ -13,9 +13,9 @@ __all__ = [
     "FieldOfficer",
     "HomeOffice",
     "MonitoringCentre",
+    "Person",
     "PoliceForce",
     "Prison",
     "ProbationOfficer",
     "Requester",
-    "TagWearer",
 ]

@@ -1,7 +1,8 @@
 """Rationing who is tagged at all: a share of each cohort's orders accepted
 (``allocation.tag_share.<cohort>``), then a yearly cap (``allocation.cap_per_year.<cohort>``,
 per England and Wales). Declined orders are never tagged; their person-days and the offences
-their people are expected to commit untagged are counted."""
+their people are expected to commit untagged are counted, and their people are followed at
+liberty (:meth:`em_abm.stages.people.People.declined`)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ class Rationing(Component):
         days = np.maximum(1, np.round(length[gone]))
         m.count("declined_person_days", float(days.sum()))
         expected = m.stages.reoffending.expected_untagged(
-            attrs["cohort"][gone], attrs["risk"][gone], days
+            attrs["cohort"][gone], attrs["rate"][gone], days
         )
         m.count("reoffences_expected_declined", expected)
         return accept

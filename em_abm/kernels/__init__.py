@@ -130,6 +130,15 @@ from em_abm.kernels.orders import (  # noqa: F401
     requesters_and_ends_day,
     review_decision,
 )
+from em_abm.kernels.people import (  # noqa: F401
+    N_COUNTS,
+    PeopleDay,
+    PeopleOrders,
+    PeopleOut,
+    PeopleParams,
+    _people_day,
+    people_day,
+)
 from em_abm.kernels.plans import (  # noqa: F401
     PLANS,
     SOURCES,

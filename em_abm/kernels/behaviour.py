@@ -27,16 +27,15 @@ from em_abm.kernels.core import (
 def _behaviour_day(
     n, d, day_hash, working_after, early_after,
     state, disconnected_day, fitted_day, behaviour_key, proximity,
-    h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
-    uid, key, risk, tag, cohort, visit, ready_day,
+    h_violation, h_tamper,
+    uid, key, risk, true_risk, tag, cohort, visit, ready_day,
     serious_by_risk, early_mult, disconnect_p, technical_p, proximity_half, use_proximity,
     a_slot, a_uid, a_key, a_time, a_kind, a_serious, a_risk, a_tag, a_cohort,
 ):  # fmt: skip
     """One day of behaviour for every order slot.
 
-    Counts (active, tagged, working, offences while working, all offences) and the expected
-    offences of the working had they been untagged are returned, with the number of alerts
-    last.
+    Counts (active, tagged, working) are returned, with the number of alerts last (offending
+    is the people stage's: :mod:`em_abm.kernels.people`).
     Alerts are written to ``a_*`` (the fields of the monitoring centre's queue). An order
     whose device is tampered with or loses contact is marked disconnected and, unless a
     visit is already pending, gets an equipment-check visit due today.
@@ -49,11 +48,7 @@ def _behaviour_day(
     n_active = 0
     n_fitted = 0
     n_work = 0
-    n_off_work = 0
-    n_off = 0
-    expected = 0.0
     k = 0
-    one = np.float32(1.0)
     half = np.float32(0.5)
     t = d + 0.5
     # Caps keep the bands of u1 disjoint (violation, tamper, lost contact <= 0.1 by its
@@ -73,16 +68,8 @@ def _behaviour_day(
         h = _mix1(behaviour_key[i] + day_hash)
         u1 = np.float32(h >> _S32) * _U
         u2 = np.float32(h & _LOW) * _U
-        hr = h_reoffend[i]
-        hr_eff = h_reoffend_tagged[i] if working else hr
-        offended = (one - u2) < hr_eff
         if working:
             n_work += 1
-            expected += np.float64(hr)
-            if offended:
-                n_off_work += 1
-        if offended:
-            n_off += 1
         if not connected:
             continue
         base = h_violation[i]
@@ -108,7 +95,7 @@ def _behaviour_day(
                 serious = True
             else:
                 kind = _VIOLATION
-                serious = np.float64(u1) < np.float64(hv) * serious_by_risk[risk[i]]
+                serious = np.float64(u1) < np.float64(hv) * serious_by_risk[true_risk[i]]
         elif prox and not false_alarm:  # a proximity alert is a serious violation
             kind = _VIOLATION
             serious = True
@@ -129,52 +116,40 @@ def _behaviour_day(
         a_tag[k] = tag[i]
         a_cohort[k] = cohort[i]
         k += 1
-    return n_active, n_fitted, n_work, n_off_work, n_off, expected, k
+    return n_active, n_fitted, n_work, k
 
 
 @njit(cache=True, nogil=True)
 def _refresh_hazards(
-    slots, tag, risk, cohort, propensity, proximity,
-    violation_table, tamper_by_risk, reoffend_table, effect_by_tag, proximity_factor,
-    h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
+    slots, tag, true_risk, propensity,
+    violation_table, tamper_by_risk,
+    h_violation, h_tamper,
 ):  # fmt: skip
-    """Daily hazards of the orders in ``slots`` from their tag, risk, cohort and propensity:
-    violation and tampering while monitored, offending untagged and while tagged (less
-    under a victim-proximity condition)."""
+    """Daily hazards of the orders in ``slots`` from their tag, the wearer's true risk and
+    propensity: violation and tampering while monitored."""
     for j in range(slots.shape[0]):
         i = slots[j]
-        r = np.int64(risk[i])
+        r = np.int64(true_risk[i])
         t = np.int64(tag[i])
         prop = np.float64(propensity[i])
         h_violation[i] = violation_table[t * 3 + r] * prop
         h_tamper[i] = tamper_by_risk[r] * prop
-        hr = reoffend_table[cohort[i], r]
-        h_reoffend[i] = hr
-        prox = proximity_factor if proximity[i] else 1.0
-        h_reoffend_tagged[i] = hr * (1.0 - effect_by_tag[t]) * prox
 
 
 class HazardOrders(NamedTuple):
     tag: np.ndarray
-    risk: np.ndarray
-    cohort: np.ndarray
+    true_risk: np.ndarray
     propensity: np.ndarray
-    proximity: np.ndarray
 
 
 class HazardTables(NamedTuple):
-    violation_table: np.ndarray  # [tag * 3 + risk]
+    violation_table: np.ndarray  # [tag * 3 + true risk]
     tamper_by_risk: np.ndarray
-    reoffend_table: np.ndarray  # [cohort, risk]
-    effect_by_tag: np.ndarray
-    proximity_factor: float
 
 
 class HazardColumns(NamedTuple):
     h_violation: np.ndarray
     h_tamper: np.ndarray
-    h_reoffend: np.ndarray
-    h_reoffend_tagged: np.ndarray
 
 
 def refresh_hazards(slots, orders: HazardOrders, tables: HazardTables, out: HazardColumns):
@@ -190,11 +165,10 @@ class BehaviourOrders(NamedTuple):
     proximity: np.ndarray
     h_violation: np.ndarray
     h_tamper: np.ndarray
-    h_reoffend: np.ndarray
-    h_reoffend_tagged: np.ndarray
     uid: np.ndarray
     key: np.ndarray
     risk: np.ndarray
+    true_risk: np.ndarray
     tag: np.ndarray
     cohort: np.ndarray
     visit: np.ndarray

@@ -21,7 +21,10 @@ _U = np.float32(1.0 / 4294967296.0)
 CRN_FIT, CRN_COLLECT, CRN_REVIEW, CRN_BEHAVIOUR, CRN_SPECIALS = 1, 2, 3, 4, 5
 CRN_OUTCOME, CRN_RESENTENCE, CRN_ALLOCATION, CRN_SOURCE, CRN_PROXIMITY = 6, 7, 8, 9, 10
 CRN_PACK, CRN_CUSTODY = 11, 12
-CRN_NOTIFY = 16  # + alert kind
+CRN_NOTIFY = 16  # + alert kind (four kinds)
+# People: daily offending, later orders' keys, release onto an order, the kind of recall,
+# custody after a proven offence.
+CRN_OFFENCE, CRN_PERSON_ORDER, CRN_RELEASE, CRN_RECALL_TYPE, CRN_OFFENCE_CUSTODY = range(20, 25)
 
 # Codes shared with the model (kernels cannot import them: population imports this module);
 # tests/test_model.py checks that they agree with population.State, Visit, NoticeState,

@@ -40,11 +40,10 @@ _CRN_COLLECT_TAG = np.uint64(CRN_COLLECT) << _S56
 def _field_visits_day(
     cand, d,
     region_of, visit, area, tag, state, attempts, attempts_total, first_round_open,
-    fitted_day, disconnected_day, ready_day, key, to_custody, cohort, risk,
+    fitted_day, disconnected_day, ready_day, key,
     stock, cap,
     crew, onsite, travel, required_days, n_regions, n_tags,
     fit_success, collection_rate, reattempt_delay, review_days,
-    after_removal,
     counts, used, waiting, out_won, out_removed,
 ):  # fmt: skip
     """One day of field visits: each region's officers take the visits ``cand`` (already in
@@ -113,8 +112,6 @@ def _field_visits_day(
                 counts[16] += 1
             else:
                 counts[17] += 1
-            if not to_custody[i]:  # back in the community after removal
-                after_removal[cohort[i], risk[i]] += 1.0
             out_removed[k_rem] = i
             k_rem += 1
         else:
@@ -202,9 +199,6 @@ class FieldOrders(NamedTuple):
     disconnected_day: np.ndarray
     ready_day: np.ndarray
     key: np.ndarray
-    to_custody: np.ndarray
-    cohort: np.ndarray
-    risk: np.ndarray
 
 
 class FieldParams(NamedTuple):
@@ -229,6 +223,6 @@ class FieldOut(NamedTuple):
 
 
 def field_visits_day(cand, d, orders: FieldOrders, stock, cap, params: FieldParams,
-                     after_removal, out: FieldOut):  # fmt: skip
+                     out: FieldOut):  # fmt: skip
     """One day of field visits (see :func:`_field_visits_day`)."""
-    return _field_visits_day(cand, d, *orders, stock, cap, *params, after_removal, *out)
+    return _field_visits_day(cand, d, *orders, stock, cap, *params, *out)

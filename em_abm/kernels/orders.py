@@ -30,13 +30,14 @@ from em_abm.kernels.core import (
 
 @njit(cache=True, nogil=True)
 def _init_orders(
-    slots, new_cohort, new_tag, new_area, new_key, new_risk, new_propensity, received, end,
+    slots, new_cohort, new_tag, new_area, new_key, new_risk, new_true_risk, new_propensity,
+    new_person, received, end,
     region_of_area,
-    cohort, tag, area, key, risk, propensity, region, received_day, end_day, attempts,
-    attempts_total, rounds, first_round_open, fitted_day, disconnected_day, notifications,
-    to_custody, visit, behaviour_key, proximity,
-    violation_table, tamper_by_risk, reoffend_table, effect_by_tag, proximity_factor,
-    h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
+    cohort, tag, area, key, risk, true_risk, propensity, person, region, received_day, end_day,
+    attempts, attempts_total, rounds, first_round_open, fitted_day, disconnected_day,
+    notifications, to_custody, visit, behaviour_key, proximity,
+    violation_table, tamper_by_risk,
+    h_violation, h_tamper,
 ):  # fmt: skip
     """Write new orders' attributes into their slots, with every per-order counter reset:
     no attempts yet, first round open, not fitted, connected, no notifications, no visit
@@ -49,7 +50,9 @@ def _init_orders(
         area[i] = new_area[j]
         key[i] = new_key[j]
         risk[i] = new_risk[j]
+        true_risk[i] = new_true_risk[j]
         propensity[i] = new_propensity[j]
+        person[i] = new_person[j]
         region[i] = region_of_area[new_area[j]]
         received_day[i] = received[j]
         end_day[i] = end[j]
@@ -65,10 +68,8 @@ def _init_orders(
         behaviour_key[i] = _mix1(new_key[j] ^ _CRN_BEHAVIOUR_TAG)
         proximity[i] = False
     _refresh_hazards(
-        slots, tag, risk, cohort, propensity, proximity,
-        violation_table, tamper_by_risk, reoffend_table, effect_by_tag, proximity_factor,
-        h_violation, h_tamper, h_reoffend, h_reoffend_tagged,
-    )  # fmt: skip
+        slots, tag, true_risk, propensity, violation_table, tamper_by_risk, h_violation, h_tamper
+    )
 
 
 # What a requester decides about an order escalated after two failed fitting attempts.
@@ -201,7 +202,9 @@ class NewOrders(NamedTuple):
     new_area: np.ndarray
     new_key: np.ndarray
     new_risk: np.ndarray
+    new_true_risk: np.ndarray
     new_propensity: np.ndarray
+    new_person: np.ndarray
     received: np.ndarray
     end: np.ndarray
 
@@ -212,7 +215,9 @@ class InitOrders(NamedTuple):
     area: np.ndarray
     key: np.ndarray
     risk: np.ndarray
+    true_risk: np.ndarray
     propensity: np.ndarray
+    person: np.ndarray
     region: np.ndarray
     received_day: np.ndarray
     end_day: np.ndarray

@@ -33,6 +33,7 @@ from em_abm.kernels.orders import (
     _init_orders,
     _requesters_and_ends_day,
 )
+from em_abm.kernels.people import PeopleDay, PeopleOrders, PeopleOut, PeopleParams, _people_day
 from em_abm.kernels.record import RecordColumns, RecordOrders, _record_orders
 from em_abm.kernels.responses import (
     ResponseNotices,
@@ -50,6 +51,7 @@ SOURCES = {
     ResponseOrders: ("o_", {}),
     PackOrders: ("o_", {}),
     NoticeColumns: ("nt_", {}),
+    PeopleOrders: ("o_", {}),
 }
 
 # Each wrapper's compiled function and what it spreads, in order (checked by the tests).
@@ -60,12 +62,14 @@ PLANS = {
     "behaviour_day": (_behaviour_day, "n", "d", "day_hash", "working_after", "early_after",
                       BehaviourOrders, BehaviourParams, AlertColumns),
     "field_visits_day": (_field_visits_day, "cand", "d", FieldOrders, "stock", "cap",
-                         FieldParams, "after_removal", FieldOut),
+                         FieldParams, FieldOut),
     "requesters_and_ends_day": (_requesters_and_ends_day, "n", "d", RequesterOrders,
                                 RequesterParams, "out_closed"),
     "responses_day": (_responses_day, "waiting", "desk", "credit", "d", ResponseNotices,
                       ResponseOrders, ResponseParams, ResponseOut),
     "write_notices": (_write_notices, "slots", NoticeAlerts, "key", "responder", "hours", "d",
                       PackOrders, NoticeColumns, "window_hours", "by_cohort", "out_lag"),
+    "people_day": (_people_day, "n", "d", "day_hash", "working_after", PeopleDay, PeopleOrders,
+                   PeopleParams, PeopleOut),
     "record_orders": (_record_orders, "n", RecordOrders, "d", "row", RecordColumns),
 }  # fmt: skip

@@ -70,10 +70,10 @@ def _responses_day(
     nt_breach_time, nt_order_slot, nt_order_uid,
     o_uid, o_state, o_to_custody, o_visit, o_ready_day,
     outcome_probs, probation_caseload, caseload_threshold, overload_shift, nfa,
-    is_custodial, is_compliance, return_to_court, resentence_prob, custody_days_mean,
-    outcome_event, resentence_event, custody_event, high_risk,
+    is_custodial, is_compliance, return_to_court, resentence_prob, custody_kind_of,
+    resentence_kind, outcome_event, resentence_event, high_risk,
     counts, outcome_counts, custody_by_cohort, out_waited, n_by, out_high, out_keep,
-    out_custody_days, out_close,
+    out_custody, out_custody_kind, out_close,
 ):  # fmt: skip
     """Each desk acts on its packs (``waiting``, in the policy's order and grouped by desk)
     up to its whole ``credit``; ``credit`` is reduced by the packs taken.
@@ -88,12 +88,13 @@ def _responses_day(
     Returns (answered, serious unanswered within 24 hours, orders to keep count, custody
     admissions, orders to close). Waiting times go to ``out_waited[responder]`` (counts in
     ``n_by``), breach-to-response times of serious high-risk breaches to ``out_high``,
-    custody lengths to ``out_custody_days``.
+    the packs that send their person to custody to ``out_custody`` with the kind of custody
+    (``custody_kind_of[outcome]``, ``resentence_kind`` after a return to court) in
+    ``out_custody_kind``.
     """
     n = waiting.shape[0]
     outcome_tag = np.uint64(outcome_event) << _S56
     resentence_tag = np.uint64(resentence_event) << _S56
-    custody_tag = np.uint64(custody_event) << _S56
     seen = np.zeros(credit.shape[0], dtype=np.int64)
     cap = np.floor(credit).astype(np.int64)
     n_outcomes = outcome_probs.shape[3]
@@ -161,8 +162,8 @@ def _responses_day(
             k_keep += 1
         if custody:
             custody_by_cohort[c] += 1
-            u_c = _crn1(nt_key[i], custody_tag, 0)
-            out_custody_days[k_cust] = -custody_days_mean[outcome] * np.log1p(-u_c)
+            out_custody[k_cust] = i
+            out_custody_kind[k_cust] = resentence_kind if to_court else custody_kind_of[outcome]
             k_cust += 1
             if valid[j] and not o_to_custody[slot]:
                 o_to_custody[slot] = True
@@ -211,10 +212,10 @@ class ResponseParams(NamedTuple):
     is_compliance: np.ndarray
     return_to_court: int
     resentence_prob: float
-    custody_days_mean: np.ndarray
+    custody_kind_of: np.ndarray  # kind of custody (params.CUSTODY_KINDS) by outcome
+    resentence_kind: int
     outcome_event: int
     resentence_event: int
-    custody_event: int
     high_risk: int
 
 
@@ -226,7 +227,8 @@ class ResponseOut(NamedTuple):
     n_by: np.ndarray
     out_high: np.ndarray
     out_keep: np.ndarray
-    out_custody_days: np.ndarray
+    out_custody: np.ndarray
+    out_custody_kind: np.ndarray
     out_close: np.ndarray
 
 

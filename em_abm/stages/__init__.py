@@ -11,7 +11,8 @@
 | 6 breach packs | :mod:`em_abm.stages.breach_packs` |
 | 7 response | :mod:`em_abm.stages.responses` |
 | 8 removal | :mod:`em_abm.stages.removal` |
-| reoffending | :mod:`em_abm.stages.reoffending` |
+| reoffending (offending rates, tag effects, courts) | :mod:`em_abm.stages.reoffending` |
+| people (custody, release, follow-up) | :mod:`em_abm.stages.people` |
 """
 
 from em_abm.stages import (  # noqa: F401
@@ -20,6 +21,7 @@ from em_abm.stages import (  # noqa: F401
     field,
     monitoring,
     orders,
+    people,
     removal,
     reoffending,
     responses,

@@ -4,14 +4,15 @@ Every day, for every active order in one compiled pass (:func:`em_abm.kernels.be
 a working device may see a violation (curfew breach, zone entry, drinking, a missed
 check-in), tampering or absconding, a loss of contact (fixed by an equipment-check visit) or
 a technical alert; each becomes an alert for the monitoring centre
-(:mod:`em_abm.stages.monitoring`). The same pass counts offending while tagged and while
-unmonitored, at the hazards of :mod:`em_abm.stages.reoffending`. Two uniforms per order and
-day come from hashing the order's key with the day: the same wearer draws the same numbers
-on the same day whatever the policy.
+(:mod:`em_abm.stages.monitoring`). Offending is the people stage's
+(:mod:`em_abm.stages.people`), for everyone followed, on an order or not. Two uniforms per
+order and day come from hashing the order's key with the day: the same wearer draws the same
+numbers on the same day whatever the policy.
 
-Each order's daily hazards (violation, tampering, offending untagged and tagged) are worked
-out from its cohort, tag, risk and propensity when it arrives and when the parameters or its
-propensity change (:meth:`Behaviour.refresh_hazards`).
+Each order's daily hazards (violation, tampering) are worked out from its tag, the wearer's
+true risk and propensity when it arrives and when the parameters or its propensity change
+(:meth:`Behaviour.refresh_hazards`). Alerts carry the assessed risk, which is what triage
+and response policies see.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ ALERT_FIELDS = ("order_slot", "order_uid", "key", "time", "kind", "serious", "ri
 @register
 class Behaviour(Component):
     name = "behaviour"
-    params = ("behaviour.", "pilot.proximity_effect", "pilot.proximity_alert_per_day")
+    params = ("behaviour.", "pilot.proximity_alert_per_day")
     metrics = ("unmonitored_days", "alerts")
 
     def on_params(self) -> None:
@@ -77,12 +78,7 @@ class Behaviour(Component):
 
     def hazard_tables(self) -> HazardTables:
         """The parameter tables the daily hazards come from."""
-        m = self.model
-        reoffending = m.stages.reoffending
-        return HazardTables(
-            self.violation_table, self.tamper_by_risk, reoffending.reoffend_table,
-            reoffending.effect_by_tag, 1.0 - m.p["pilot.proximity_effect"],
-        )  # fmt: skip
+        return HazardTables(self.violation_table, self.tamper_by_risk)
 
     def step(self, d: int) -> None:
         """Violations, tampering, lost contact, technical alerts and reoffending, for every
@@ -93,12 +89,11 @@ class Behaviour(Component):
             self._alert_buffer = buf = np.empty(o.capacity, dtype=ALERT_DTYPE)
             self._alerts = AlertColumns(*(buf[f] for f in ALERT_FIELDS))
         buf = self._alert_buffer
-        n_active, n_fitted, n_work, n_off_work, n_off, expected, k = behaviour_day(
+        n_active, n_fitted, n_work, k = behaviour_day(
             o.n, d, np.uint64(d + NEGATIVE_DAY_OFFSET),
             d - p["behaviour.unmonitored_after_days"], d - p["behaviour.early_days"],
             o.views(BehaviourOrders), self.kernel_params, self._alerts,
         )  # fmt: skip
-        m.stages.reoffending.count_while_on_order(n_off_work, n_off, expected)
         m.count("unmonitored_days", n_active - n_work)
         m.wearer_days += n_fitted
         self.unmonitored_today = n_active - n_work

@@ -180,7 +180,6 @@ class Field(Component):
             n_won, n_removed = field_visits_day(
                 cand[order], d, o.views(FieldOrders),
                 m.stages.supply.supplier.stock.reshape(-1), cap, self.kernel_params,
-                m.stages.reoffending.removals_today(d),
                 FieldOut(counts, used, waiting, won, removed),
             )  # fmt: skip
             m.count_by("field", counts)

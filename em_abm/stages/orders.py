@@ -18,9 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from em_abm import params as P
-from em_abm.agents import Court, HomeOffice, Prison, TagWearer
+from scipy.special import gammaincinv, ndtr
+
+from em_abm.agents import Court, HomeOffice, Prison
 from em_abm.component import Component, register
 from em_abm.kernels.behaviour import HazardColumns
+from em_abm.kernels.core import CRN_PERSON_ORDER
 from em_abm.kernels.orders import (
     InitOrders,
     NewOrders,
@@ -32,6 +35,7 @@ from em_abm.kernels.orders import (
     queue_new_orders,
     requesters_and_ends_day,
 )
+from em_abm.kernels.people import episode_keys
 from em_abm.params import COHORTS, RISK_LEVELS, TAGS
 from em_abm.population import NO_DAY, State, Visit
 
@@ -42,7 +46,7 @@ COHORT_CODES = np.arange(len(COHORTS), dtype=np.int8)
 class Orders(Component):
     name = "orders"
     params = ("demand.", "orders.", "escalation.", "init.", "behaviour.risk_mix.")
-    metrics = ("orders_received", "orders_with_error", "orders_revoked")
+    metrics = ("orders_received", "orders_with_error", "orders_revoked", "orders_endogenous")
 
     def on_params(self) -> None:
         m = self.model
@@ -53,6 +57,9 @@ class Orders(Component):
             * s
             / 365.0
         )
+        # Orders from outside the people followed: the calibrated inflow less the share
+        # that comes from them (releases and new offences, stages.people).
+        self.exogenous_share = 1.0 - np.array(P.vector(p, "demand.endogenous_share", COHORTS))
         self.duration_mean = np.array(P.vector(p, "demand.duration_mean_days", COHORTS))
         self.tag_cdf = np.cumsum(
             [P.vector(p, f"demand.tag_mix.{c}", TAGS) for c in COHORTS], axis=1
@@ -101,11 +108,14 @@ class Orders(Component):
         length = rng.gamma(k + 1.0, self.duration_mean[cohort] / k)
         elapsed = rng.random(n) * length
         day0 = -m.warmup
+        attrs = self.draw_orders(rng, cohort)
+        attrs["person"] = m.stages.people.enter(day0, attrs)
         slots = self.new_orders(
-            self.draw_orders(rng, cohort),
+            attrs,
             received=day0 - np.floor(elapsed).astype(np.int32),
             end=day0 + np.maximum(1, np.ceil(length - elapsed)).astype(np.int32),
         )
+        m.stages.people.start_orders(day0, attrs["person"], slots)
         o = m.orders
         fitted = rng.random(n) < p["init.tagged_share"]
         o.state[slots] = np.where(fitted, State.FITTED, State.UNTAGGED)
@@ -131,21 +141,23 @@ class Orders(Component):
         # The same numbers as rng.integers(0, 2**63 - 1, n, dtype=np.int64, endpoint=True)
         # (numpy takes the top 63 bits of each raw draw for this range), without its checks.
         key = rng.bit_generator.random_raw(n) >> np.uint64(1)
-        u_risk = rng.random(n)
-        area, tag, risk = order_attributes(
-            cohort, u_area, m.geography.area_cdf, u_tag, self.tag_cdf, u_risk, self.risk_cdf
+        z = rng.standard_normal(n)  # the person's latent score (offending rate, true risk)
+        eps = rng.standard_normal(n)  # the risk assessment's error
+        area, tag, _ = order_attributes(
+            cohort, u_area, m.geography.area_cdf, u_tag, self.tag_cdf, ndtr(z), self.risk_cdf
         )
         return {
             "cohort": cohort,
             "tag": tag,
             "area": area,
             "key": key,
-            "risk": risk,
             "propensity": rng.gamma(k, 1.0 / k, size=n),
+            **m.stages.reoffending.draw_people(cohort, z, eps),
         }
 
     def new_orders(self, attrs: dict[str, np.ndarray], *, received, end) -> np.ndarray:
-        """Allocate slots for new orders, write their attributes and create their agents."""
+        """Allocate slots for new orders of the people ``attrs["person"]`` and write their
+        attributes."""
         m = self.model
         n = len(attrs["cohort"])
         o = m.orders
@@ -154,19 +166,18 @@ class Orders(Component):
             return slots
         new = NewOrders(
             attrs["cohort"], attrs["tag"], attrs["area"], attrs["key"], attrs["risk"],
-            attrs["propensity"], np.full(n, received, dtype=np.int32),
-            np.asarray(end, dtype=np.int32),
+            attrs["true_risk"], attrs["propensity"], attrs["person"],
+            np.full(n, received, dtype=np.int32), np.asarray(end, dtype=np.int32),
         )  # fmt: skip
         init_orders(slots, new, m.geography.area_region, o.views(InitOrders),
                     m.stages.behaviour.hazard_tables(), o.views(HazardColumns))  # fmt: skip
         m.stages.victim_proximity.assign(slots)
-        TagWearer.enter(m, slots)
         return slots
 
     def arrivals(self, d: int) -> None:
         m = self.model
         rng, p = m.rngs["arrivals"], m.p
-        rate = self.daily_orders
+        rate = self.daily_orders * self.exogenous_share
         growth = p["demand.growth_per_year"]
         if growth and d > 0:
             rate = rate * (1.0 + growth) ** (d / 365.0)
@@ -185,10 +196,21 @@ class Orders(Component):
             p["orders.error_rate"], rng.exponential(p["orders.rework_days_mean"], n), d,
         )  # fmt: skip
         attrs = self.draw_orders(rng, cohort)
-        m.count("orders_received", n)
+        attrs["person"] = m.stages.people.enter(d, attrs)
+        self.admit(d, attrs, length, end, error, rework)
+
+    def admit(self, d: int, attrs: dict[str, np.ndarray], length, end, error, rework) -> None:
+        """Today's new orders of the people ``attrs["person"]``: counted, rationed, queued
+        for fitting (or fitted at source), and started as their people's episodes."""
+        m = self.model
+        p = m.p
+        m.count("orders_received", len(attrs["cohort"]))
+        m.count_by("orders_received", np.bincount(attrs["cohort"], minlength=len(COHORTS)))
         m.count("orders_with_error", int(np.count_nonzero(error)))
         accept = m.stages.rationing.accept(d, attrs, length)
         if accept is not None:
+            gone = ~accept
+            m.stages.people.declined(d, attrs["person"][gone], attrs["cohort"][gone], length[gone])
             attrs = {name: v[accept] for name, v in attrs.items()}
             end, error, rework = end[accept], error[accept], rework[accept]
         slots = self.new_orders(attrs, received=d, end=end)
@@ -197,7 +219,40 @@ class Orders(Component):
             slots, error, rework, d, p["field.first_visit_delay_days"], o.state, o.visit,
             o.ready_day,
         )  # fmt: skip
+        m.stages.people.start_orders(d, attrs["person"], slots)
         m.stages.fit_at_source.fit(d, slots)
+
+    def orders_for_people(self, d: int, persons: np.ndarray, cohort: np.ndarray) -> None:
+        """New orders for people the model follows (released onto a tagged licence or bail,
+        or bailed or sentenced with a tag after a new offence). Their attributes come from
+        common random numbers of the person and the episode, so a person's later orders are
+        the same whichever policy brought them about."""
+        m = self.model
+        p, pt = m.p, m.people
+        cohort = np.asarray(cohort, dtype=np.int8)
+        key, u = episode_keys(pt.key[persons], np.uint64(CRN_PERSON_ORDER) << np.uint64(56),
+                              pt.episodes[persons].astype(np.int64), 4)  # fmt: skip
+        k = p["demand.duration_shape"]
+        length = gammaincinv(k, u[:, 1]) * self.duration_mean[cohort] / k
+        end = d + np.maximum(1, np.rint(length)).astype(np.int32)
+        error = u[:, 2] < p["orders.error_rate"]
+        rework = np.ceil(-np.log1p(-u[:, 3]) * p["orders.rework_days_mean"]).astype(np.int32)
+        tag = (u[:, :1] >= self.tag_cdf[cohort]).sum(axis=1).astype(np.int8)
+        attrs = {
+            "cohort": cohort,
+            "tag": np.minimum(tag, len(TAGS) - 1).astype(np.int8),
+            "area": pt.area[persons],
+            "key": key,
+            "propensity": pt.propensity[persons].astype(np.float64),
+            "rate": pt.rate[persons].astype(np.float64),
+            "true_risk": pt.true_risk[persons],
+            "risk": pt.risk[persons],
+            "score": pt.score[persons].astype(np.float64),
+            "person": persons,
+        }
+        m.count("orders_endogenous", len(persons))
+        m.count_by("orders_endogenous", np.bincount(cohort, minlength=len(COHORTS)))
+        self.admit(d, attrs, length, end, error, rework)
 
     def record_fit_waits(self, d: int, fitted: np.ndarray) -> None:
         """Days from order to fit of orders fitted today (a per-event sample)."""

@@ -3,16 +3,15 @@
 An order that ends while its tag is fitted waits for a removal visit (made by the field
 officers, :mod:`em_abm.stages.field`, where the device is collected with probability
 ``equipment.collection_rate`` or lost and replaced); any other order closes when it ends,
-is revoked, or ends in custody. A closed order's slot is freed at once for the next order;
-it is counted, and its :class:`~em_abm.agents.wearer.TagWearer` leaves the model, at the end
-of the day (:meth:`Removal.step`).
+is revoked, or ends in custody. A closed order's slot is freed at once for the next order
+and its person, if still on it, is back at liberty (:mod:`em_abm.stages.people`); it is
+counted at the end of the day (:meth:`Removal.step`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from em_abm.agents import TagWearer
 from em_abm.component import Component, register
 from em_abm.population import NO_DAY
 
@@ -27,9 +26,10 @@ class Removal(Component):
         self._closed_today: list[np.ndarray] = []
 
     def close(self, slots: np.ndarray) -> None:
-        """Orders that are over: their slots are freed now; they are counted and their
-        agents removed at the end of the day."""
+        """Orders that are over: their slots are freed now (their people are at liberty);
+        they are counted at the end of the day."""
         self._closed_today.append(slots)
+        self.model.stages.people.orders_closed(self.model.day, slots)
         self.model.orders.release(slots)
 
     def step(self, d: int) -> None:
@@ -46,4 +46,3 @@ class Removal(Component):
             "orders_closed_with_breach", np.count_nonzero(was_fitted & (o.notifications[slots] > 0))
         )
         m.orders_closed += len(slots)
-        TagWearer.leave(m, slots)

@@ -1,83 +1,86 @@
-"""Reoffending: a cohort- and risk-specific hazard, lower while a working tag is on.
+"""Reoffending: who offends how often, and what a tag, its removal and the courts change.
 
-Wearers offend at their cohort's annual rate times their risk level's multiplier; a working
-RF or GPS tag lowers the hazard by ``reoffending.effect_while_tagged.<tag>`` (the MoJ
-evaluations' direction). Wearers with no working tag (never fitted, or disconnected 14 days
-or more) are unmonitored and offend as if untagged. The daily draws are made in the
-behaviour stage's pass over the orders (:mod:`em_abm.stages.behaviour`), which reports
-them here. People in their first 12 months after removal offend as a pool, by cohort and
-risk, at the untagged rate times the after-removal effect (a parameter centred on zero).
+Everyone the model follows (:mod:`em_abm.stages.people`) offends while at liberty, tagged or
+not, and never in custody. A person's daily hazard is the mean rate of the cohort of their
+first order (``reoffending.annual_rate.<cohort>`` / 365) times a lognormal factor of mean 1
+(``reoffending.rate_sd``) drawn from a latent score; the same score sets their true risk
+level (its quantile against the cohort's risk mix), and the risk assessment policies see is
+a noisy copy of it (``risk.assessment_correlation``). A working tag scales the hazard by one
+minus ``reoffending.effect_while_tagged.<tag>.<true risk>`` (negative effects, harm, are
+allowed: the risk principle), and for ``reoffending.after_removal_days`` after a tagged order
+by one minus ``reoffending.effect_after_removal``.
+
+A share of offences is proven (``reoffending.proven_share``); a proven offence leads to
+remand, a custodial sentence, court bail with a tag, a community order with a tag, or none
+of these (``court.offence_*_prob``, each of the offences no earlier outcome took).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from em_abm import params as P
 from em_abm.component import Component, register
 from em_abm.params import COHORTS, RISK_LEVELS, TAGS
 
-HISTORY = 366  # days of removals the after-removal pool remembers (a ring buffer)
+OFFENCE_OUTCOMES = ("remand", "custody", "bail_tag", "community_tag")
 
 
 @register
 class Reoffending(Component):
     name = "reoffending"
-    params = ("reoffending.", "behaviour.risk_multiplier.")
+    params = ("reoffending.", "risk.", "court.offence_", "behaviour.risk_mix.")
     metrics = (
-        "reoffences_while_tagged", "reoffences_while_unmonitored",
-        "reoffences_expected_if_untagged", "reoffences_after_removal_12m",
+        "reoffences_while_tagged", "reoffences_while_unmonitored", "reoffences_while_on_order",
+        "reoffences_after_order", "reoffences_expected_if_untagged", "offences",
+        "offences_expected_untagged", "proven_offences",
     )  # fmt: skip
 
     def on_params(self) -> None:
         p = self.model.p
-        risk_mult = np.array(P.vector(p, "behaviour.risk_multiplier", RISK_LEVELS))
-        annual = np.array(P.vector(p, "reoffending.annual_rate", COHORTS))
-        self.reoffend_table = np.outer(annual / 365.0, risk_mult)  # [cohort, risk]
-        self.effect_by_tag = np.array(P.vector(p, "reoffending.effect_while_tagged", TAGS))
+        self.daily_rate = np.array(P.vector(p, "reoffending.annual_rate", COHORTS)) / 365.0
+        self.rate_sd = float(p["reoffending.rate_sd"])
+        self.tag_factor = np.array(
+            [1.0 - p[f"reoffending.effect_while_tagged.{t}.{r}"] for t in TAGS for r in RISK_LEVELS]
+        )  # [tag * 3 + true risk]
+        self.after_factor = 1.0 - p["reoffending.effect_after_removal"]
+        self.proven_share = float(p["reoffending.proven_share"])
+        # Each outcome's probability applies to the offences no earlier outcome took.
+        conditional = np.array([p[f"court.offence_{k}_prob"] for k in OFFENCE_OUTCOMES])
+        left = np.concatenate(([1.0], np.cumprod(1.0 - conditional)[:-1]))
+        self.outcome_cdf = np.cumsum(conditional * left)
+        self.assessment_rho = float(p["risk.assessment_correlation"])
+        risk_cdf = np.cumsum(
+            [P.vector(p, f"behaviour.risk_mix.{c}", RISK_LEVELS) for c in COHORTS], axis=1
+        )
+        risk_cdf[:, -1] = 1.0
+        self.risk_cdf = risk_cdf
 
-    def setup(self) -> None:
-        # Removals per day by cohort and risk over the last year (a ring buffer by day), and
-        # the pool they make up.
-        self.after_removal = np.zeros((HISTORY, len(COHORTS), len(RISK_LEVELS)))
-        self._after_pool = np.zeros((len(COHORTS), len(RISK_LEVELS)))
+    def draw_people(self, cohort: np.ndarray, z: np.ndarray, eps: np.ndarray) -> dict:
+        """People's offending rates and risk levels from their cohort, latent score ``z`` and
+        the assessment's noise ``eps`` (both standard normal)."""
+        s = self.rate_sd
+        rate = self.daily_rate[cohort] * np.exp(s * z - 0.5 * s * s)
+        rho = self.assessment_rho
+        score = rho * z + np.sqrt(max(1.0 - rho * rho, 0.0)) * eps
+        return {
+            "rate": rate,
+            "true_risk": self.level(cohort, z),
+            "risk": self.level(cohort, score),
+            "score": score,
+        }
 
-    def removals_today(self, d: int) -> np.ndarray:
-        """Today's row of the removal history, which removal visits add to [cohort, risk]."""
-        return self.after_removal[d % HISTORY]
+    def level(self, cohort: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """Risk levels: the quantile of ``score`` against the cohort's risk mix."""
+        u = ndtr(score)
+        cdf = self.risk_cdf[cohort]
+        return np.minimum((u[:, None] >= cdf).sum(axis=1), len(RISK_LEVELS) - 1).astype(np.int8)
 
-    def count_while_on_order(self, n_tagged: int, n_all: int, expected: float) -> None:
-        """The behaviour pass's offences: while a working tag is on, while unmonitored, and
-        the expected number had no one been tagged."""
-        m = self.model
-        m.count("reoffences_while_tagged", n_tagged)
-        m.count("reoffences_while_unmonitored", n_all - n_tagged)
-        m.count("reoffences_expected_if_untagged", expected)
+    @staticmethod
+    def score_of_quantile(u: np.ndarray) -> np.ndarray:
+        return ndtri(np.clip(u, 1e-12, 1 - 1e-12))
 
-    def expected_untagged(self, cohort: np.ndarray, risk: np.ndarray, days) -> float:
-        """Offences people of these cohorts and risks would commit untagged in ``days``."""
-        return float((days * self.reoffend_table[cohort, risk]).sum())
-
-    def step(self, d: int) -> None:
-        """The after-removal pool: people in their first 12 months after removal, by cohort
-        and risk, offending at the untagged rate times the after-removal effect."""
-        m = self.model
-        if d == 0 and m.warmup:
-            self._extend_history()
-        slot = d % HISTORY
-        self._after_pool += self.after_removal[(d - 1) % HISTORY]
-        self._after_pool -= self.after_removal[slot]
-        self.after_removal[slot] = 0.0
-        lam = float((self._after_pool * self.reoffend_table).sum())
-        lam *= 1.0 - m.p["reoffending.effect_after_removal"]
-        m.count("reoffences_after_removal_12m", int(m.rngs["behaviour"].poisson(max(lam, 0.0))))
-
-    def _extend_history(self) -> None:
-        """At the scenario start, fill the year before warm-up with the removals per day seen
-        during warm-up, so that the 12-month after-removal pool starts full, not empty."""
-        w = min(self.model.warmup, 365)
-        seen = [(-k) % HISTORY for k in range(1, w + 1)]
-        daily = self.after_removal[seen].sum(axis=0) / w
-        for k in range(w + 1, HISTORY):
-            self.after_removal[(-k) % HISTORY] = daily
-        self._after_pool += daily * (365 - w)
+    def expected_untagged(self, cohort: np.ndarray, rate: np.ndarray, days) -> float:
+        """Offences people with these daily rates would commit untagged in ``days``."""
+        return float((np.asarray(days) * rate).sum())

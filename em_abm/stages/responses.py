@@ -10,8 +10,9 @@ proportion to the population each force polices; the Home Office's is national. 
 responder's expiry lapse unanswered. An outcome (no further action, engage, warning, adjust
 conditions, recall, return to court, remand, bail continued, detention, arrest) is drawn from
 the responder's table for the cohort and for serious breaches
-(:func:`em_abm.kernels.responses_day`). Custodial outcomes end the order and add custody
-days; engagement and warnings lower the wearer's propensity to breach.
+(:func:`em_abm.kernels.responses_day`). Custodial outcomes end the order and send its person
+to custody (:meth:`em_abm.stages.people.People.to_custody`); engagement and warnings lower
+the wearer's propensity to breach.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from em_abm.agents.police import PoliceForce
 from em_abm.agents.probation import ProbationOfficer
 from em_abm.component import Component, register
 from em_abm.errors import UserError
-from em_abm.kernels.core import CRN_CUSTODY, CRN_OUTCOME, CRN_RESENTENCE
+from em_abm.kernels.core import CRN_OUTCOME, CRN_RESENTENCE
 from em_abm.kernels.responses import (
     ResponseNotices,
     ResponseOrders,
@@ -33,7 +34,7 @@ from em_abm.kernels.responses import (
     responses_day,
     responses_waiting,
 )
-from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, RISK_LEVELS
+from em_abm.params import COHORTS, CUSTODY_KINDS, OUTCOMES, RESPONDERS, RISK_LEVELS
 from em_abm.policies import response_policy, response_rule
 from em_abm.population import State
 from em_abm.stages.breach_packs import POLICE, PROBATION, RESPONDER_OF_COHORT
@@ -51,6 +52,9 @@ CUSTODY_KIND = {
     "return_to_court": "resentence",
 }
 IS_CUSTODIAL = np.isin(OUTCOMES, CUSTODIAL)
+CUSTODY_KIND_OF = np.array(
+    [CUSTODY_KINDS.index(CUSTODY_KIND.get(x, "detention")) for x in OUTCOMES], dtype=np.int8
+)
 IS_COMPLIANCE = np.isin(OUTCOMES, COMPLIANCE)
 
 
@@ -87,8 +91,8 @@ class Responses(Component):
     # methods give its capacity and expiry: a subclass of the stage can replace one.
     responder_types = RESPONDER_TYPES
     metrics = (
-        "notifications_unanswered", "serious_unanswered_24h", "responses", "custody_days",
-        "cost_custody_gbp", "cost_probation_gbp", "cost_police_gbp",
+        "notifications_unanswered", "serious_unanswered_24h", "responses",
+        "custody_admissions_from_breach", "cost_probation_gbp", "cost_police_gbp",
     )  # fmt: skip
 
     def on_params(self) -> None:
@@ -114,9 +118,6 @@ class Responses(Component):
             response_rule(p["policy.response_rule"]).outcome_probs(m, probs), probs.shape,
             p["policy.response_rule"],
         )  # fmt: skip
-        self.custody_days_mean = np.array(
-            [p[f"custody.days_mean.{CUSTODY_KIND.get(x, 'detention')}"] for x in OUTCOMES]
-        )
         _, police, home_office = self.responder_types
         self.police_capacity = police.capacity(p, m.scale, population=m.geography.population)
         self.home_office_capacity = home_office.capacity(p, m.scale)
@@ -268,10 +269,11 @@ class Responses(Component):
             custody_by_cohort = np.zeros(len(COHORTS), dtype=np.int64)
             waited = np.empty((len(RESPONDERS), k))
             n_by = np.zeros(len(RESPONDERS), dtype=np.int64)
-            high, custody_days = np.empty(k), np.empty(k)
+            high = np.empty(k)
             keep, close = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
+            custody, custody_kind = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int8)
             out = ResponseOut(counts, outcomes, custody_by_cohort, waited, n_by, high, keep,
-                              custody_days, close)  # fmt: skip
+                              custody, custody_kind, close)  # fmt: skip
             k_high, k_keep, k_custody, k_close = responses_day(
                 waiting[order], desk[order], credit, d, nt.views(ResponseNotices),
                 o.views(ResponseOrders), self._kernel_params(), out,
@@ -285,10 +287,11 @@ class Responses(Component):
                 o.propensity[keep] *= 1.0 - p["response.compliance_effect"]
                 m.stages.behaviour.refresh_hazards(keep)
             if k_custody:
-                days = float(custody_days[:k_custody].sum())
                 m.count_by("custody_admissions_from_breach", custody_by_cohort)
-                m.count("custody_days", days)
-                m.count("cost_custody_gbp", days * p["cost.custody_per_day_gbp"])
+                i = custody[:k_custody]
+                m.stages.people.breach_custody(
+                    d, nt.person[i], nt.person_uid[i], custody_kind[:k_custody], nt.key[i]
+                )
             if k_close:
                 m.stages.removal.close(close[:k_close])
         np.minimum(credit, 1.0, out=credit)
@@ -306,9 +309,9 @@ class Responses(Component):
                 is_custodial=IS_CUSTODIAL, is_compliance=IS_COMPLIANCE,
                 return_to_court=OUTCOME["return_to_court"],
                 resentence_prob=p["court.resentence_custody_prob"],
-                custody_days_mean=self.custody_days_mean, outcome_event=CRN_OUTCOME,
-                resentence_event=CRN_RESENTENCE, custody_event=CRN_CUSTODY,
-                high_risk=len(RISK_LEVELS) - 1,
+                custody_kind_of=CUSTODY_KIND_OF,
+                resentence_kind=CUSTODY_KINDS.index("resentence"), outcome_event=CRN_OUTCOME,
+                resentence_event=CRN_RESENTENCE, high_risk=len(RISK_LEVELS) - 1,
             )  # fmt: skip
         return kp
 
