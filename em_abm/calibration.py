@@ -642,12 +642,17 @@ def report(
     median = {k: _round(v, P.PARAMS[k.rpartition(":")[2]].kind) for k, v in median.items()}
     at_median = _values_over_seeds({**base, **median}, all_rows, cfg, REPORT_SEEDS, jobs)
     pick = np.unique(np.linspace(0, len(sets) - 1, min(REPORT_SETS, len(sets))).astype(int))
+    # Targets added after these sets were evaluated (fitted by another script): their
+    # intervals come from the same sampled sets as the checks'.
+    later = [t for t in targets if t.name not in sets.columns]
+    targets = [t for t in targets if t.name in sets.columns]
+    checks_and_later = [*checks, *later]
     check_sets = _parallel(
         jobs,
         (
             delayed(evaluate_set)(
                 {**base, **{k: float(sets[k].iloc[i]) for k in cfg.names}},
-                checks,
+                checks_and_later,
                 scale=cfg.report_scale,
                 seeds=(REPORT_SEEDS[0],),
                 scale_by_scenario=cfg.scale_by_scenario,
@@ -690,6 +695,14 @@ def report(
         return lines, sum(t.lower <= float(np.median(at_median[t.name])) <= t.upper for t in rows)
 
     target_lines, n_ok = table(targets, sets[[t.name for t in targets]].to_numpy())
+    later_values = check_values[:, len(checks):]
+    check_values = check_values[:, : len(checks)]
+    if later:
+        more, n_more = table(later, later_values)
+        target_lines += [f"{line[:-2]} (fitted outside this history matching) |"
+                         for line in more[2:]]  # fmt: skip
+        n_ok += n_more
+        targets = [*targets, *later]
     check_lines, n_check_ok = table(checks, check_values)
     summary = summary_table_from(cfg, sets)
     param_lines = [

@@ -131,8 +131,9 @@ _p(
 # Demand: orders by cohort (stage 2)
 # Orders per year are calibrated so that the tagged stock is 28,700 with the March 2026 mix,
 # by calibration/tune_demand.py, before the history matching of the other parameters (which
-# kept them: its demand.multiplier has a median of 1.01; the script run again now moves each
-# by under 2%, inside the stock target's 5% tolerance).
+# kept them: its demand.multiplier has a median of 1.01). Tuned again once people were
+# followed (2.3): custody after new offences cuts orders short, so the same stock needs more
+# inflow (court sentence +16%, the others +4-8%).
 _ORDERS = {
     "post_release": 51_176.0,
     "court_bail": 50_741.0,

@@ -93,6 +93,7 @@ class People(Component):
         self.admitted = 0  # custody admissions since the start of warm-up
         self.released = 0
         self._buffers = None
+        self._passed = None  # the last day whose pass over people has run
 
     def kernel_params(self) -> K.PeopleParams:
         kp = self._params
@@ -167,7 +168,9 @@ class People(Component):
         if not new.any():
             return
         p = persons[new]
-        pt.f_start[p] = d
+        # An order started after today's pass over people (a release or an offence today)
+        # starts the window tomorrow, so that every window has its 365 days counted.
+        pt.f_start[p] = d + 1 if self._passed == d else d
         pt.f_cohort[p] = cohort[new]
         pt.track_until[p] = np.maximum(pt.track_until[p], d + self.followup_days)
         m = self.model
@@ -274,6 +277,7 @@ class People(Component):
             o.views(K.PeopleOrders), self.kernel_params(),
             K.PeopleOut(counts, f_reoff, released, offender, outcome, leave, done),
         )  # fmt: skip
+        self._passed = d
         self._record(d, counts, f_reoff)
         if k_rel:
             self._released(d, released[:k_rel].copy())
