@@ -695,7 +695,7 @@ def report(
         return lines, sum(t.lower <= float(np.median(at_median[t.name])) <= t.upper for t in rows)
 
     target_lines, n_ok = table(targets, sets[[t.name for t in targets]].to_numpy())
-    later_values = check_values[:, len(checks):]
+    later_values = check_values[:, len(checks) :]
     check_values = check_values[:, : len(checks)]
     if later:
         more, n_more = table(later, later_values)

@@ -304,8 +304,13 @@ METRICS: tuple[Metric, ...] = (
         "flow",
     ),
     # People followed (stages.people): offending wherever they are, custody and release
-    Metric("people_followed", "People followed (on an order, in custody after one, or in "
-           "their after-order or follow-up period)", "people", "stock"),
+    Metric(
+        "people_followed",
+        "People followed (on an order, in custody after one, or in "
+        "their after-order or follow-up period)",
+        "people",
+        "stock",
+    ),
     Metric("people_on_order", "People on an active order", "people", "stock"),
     Metric("people_in_custody", "People followed who are in custody", "people", "stock"),
     Metric("offences", "Offences by people followed (all, at liberty)", "offences/day", "flow"),
@@ -315,8 +320,9 @@ METRICS: tuple[Metric, ...] = (
         "offences/day",
         "flow",
     ),
-    Metric("proven_offences", "Offences leading to a conviction or caution", "offences/day",
-           "flow"),
+    Metric(
+        "proven_offences", "Offences leading to a conviction or caution", "offences/day", "flow"
+    ),
     Metric(
         "reoffences_while_tagged", "Offences by wearers with a working tag", "offences/day", "flow"
     ),
@@ -363,21 +369,48 @@ METRICS: tuple[Metric, ...] = (
     Metric("releases_from_custody", "Releases from custody", "people/day", "flow"),
     Metric("custody_days", "Days in custody of people followed", "bed-days", "flow"),
     Metric("orders_endogenous", "Orders for people already followed", "orders/day", "flow"),
-    Metric("orders_endogenous", "Orders for people already followed, by cohort", "orders/day",
-           "flow", by="cohort", summary_name="orders_endogenous_by_cohort"),
-    Metric("orders_received", "Orders received, by cohort", "orders/day", "flow", by="cohort",
-           summary_name="orders_received_by_cohort"),
+    Metric(
+        "orders_endogenous",
+        "Orders for people already followed, by cohort",
+        "orders/day",
+        "flow",
+        by="cohort",
+        summary_name="orders_endogenous_by_cohort",
+    ),
+    Metric(
+        "orders_received",
+        "Orders received, by cohort",
+        "orders/day",
+        "flow",
+        by="cohort",
+        summary_name="orders_received_by_cohort",
+    ),
     Metric("orders_from_releases", "New EM orders on release from custody", "orders/day", "flow"),
-    Metric("orders_from_offences", "New tagged orders after a proven offence", "orders/day",
-           "flow"),
+    Metric(
+        "orders_from_offences", "New tagged orders after a proven offence", "orders/day", "flow"
+    ),
     # The person-level follow-up: people whose first order in the recorded period starts in
     # its first year, each followed for 12 months wherever they are (stages.people).
-    Metric("followup_people_12m", "People in the 12-month follow-up cohort (entering)",
-           "people", "flow"),
-    Metric("followup_people_12m", "People in the follow-up cohort by cohort of their order",
-           "people", "flow", by="cohort", summary_name="followup_people_12m_by_cohort"),
-    Metric("followup_offences_12m", "Offences by the follow-up cohort in their 12 months",
-           "offences", "flow"),
+    Metric(
+        "followup_people_12m",
+        "People in the 12-month follow-up cohort (entering)",
+        "people",
+        "flow",
+    ),
+    Metric(
+        "followup_people_12m",
+        "People in the follow-up cohort by cohort of their order",
+        "people",
+        "flow",
+        by="cohort",
+        summary_name="followup_people_12m_by_cohort",
+    ),
+    Metric(
+        "followup_offences_12m",
+        "Offences by the follow-up cohort in their 12 months",
+        "offences",
+        "flow",
+    ),
     Metric(
         "followup_expected_offences_12m",
         "Offences the follow-up cohort would commit in the same days at liberty with no tag "
@@ -385,17 +418,39 @@ METRICS: tuple[Metric, ...] = (
         "offences",
         "flow",
     ),
-    Metric("followup_custody_days_12m", "Days in custody of the follow-up cohort in their 12 "
-           "months", "bed-days", "flow"),
-    Metric("followup_liberty_days_12m", "Days at liberty of the follow-up cohort in their 12 "
-           "months", "person-days", "flow"),
-    Metric("followup_proven_offences_12m", "Proven offences of the follow-up cohort in their "
-           "12 months", "offences", "flow"),
-    Metric("followup_proven_reoffenders_12m", "People of the follow-up cohort with a proven "
-           "offence in their 12 months", "people", "flow"),
-    Metric("followup_proven_reoffenders_12m", "People of the follow-up cohort with a proven "
-           "offence in their 12 months, by cohort of their order", "people", "flow",
-           by="cohort", summary_name="followup_proven_reoffenders_12m_by_cohort"),
+    Metric(
+        "followup_custody_days_12m",
+        "Days in custody of the follow-up cohort in their 12 months",
+        "bed-days",
+        "flow",
+    ),
+    Metric(
+        "followup_liberty_days_12m",
+        "Days at liberty of the follow-up cohort in their 12 months",
+        "person-days",
+        "flow",
+    ),
+    Metric(
+        "followup_proven_offences_12m",
+        "Proven offences of the follow-up cohort in their 12 months",
+        "offences",
+        "flow",
+    ),
+    Metric(
+        "followup_proven_reoffenders_12m",
+        "People of the follow-up cohort with a proven offence in their 12 months",
+        "people",
+        "flow",
+    ),
+    Metric(
+        "followup_proven_reoffenders_12m",
+        "People of the follow-up cohort with a proven "
+        "offence in their 12 months, by cohort of their order",
+        "people",
+        "flow",
+        by="cohort",
+        summary_name="followup_proven_reoffenders_12m_by_cohort",
+    ),
     Metric(
         "followup_offences_per_100",
         "Offences per 100 people in the 12 months of follow-up (the primary public-protection "

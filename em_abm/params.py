@@ -1187,11 +1187,13 @@ _CUSTODY = {
     ),
     "remand": (
         90.0,
-        "assumption: remand until trial or sentence, months (docs/FACTS.md: remand "
-        "durations)",
+        "assumption: remand until trial or sentence, months (docs/FACTS.md: remand durations)",
     ),
     "detention": (30.0, "assumption: immigration detention until removal or release"),
-    "resentence": (120.0, "assumption: time served after re-sentencing, about half a short sentence"),
+    "resentence": (
+        120.0,
+        "assumption: time served after re-sentencing, about half a short sentence",
+    ),
     "sentence": (
         150.0,
         "assumption: time served for a new custodial sentence (about half of sentences of a "
@@ -1259,7 +1261,10 @@ _OFFENCE_OUTCOME = {
         "(about a third of indictable convictions; cautions and summary offences less)",
     ),
     "bail_tag": (0.08, "assumption: court bail with a tag while awaiting trial"),
-    "community_tag": (0.045, "assumption: a community or suspended sentence with an EM requirement"),
+    "community_tag": (
+        0.045,
+        "assumption: a community or suspended sentence with an EM requirement",
+    ),
 }
 for _k, (_v, _why) in _OFFENCE_OUTCOME.items():
     _p(

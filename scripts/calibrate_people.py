@@ -65,8 +65,10 @@ def main() -> None:
         s = measure(values, scale)
         proven = s["followup_proven_reoffending_12m_by_cohort"]
         per = s["followup_proven_offences_per_reoffender"]
-        print(f"iteration {it}: proven {', '.join(f'{c} {proven[c]:.3f}' for c in TARGET_PROVEN)}"
-              f"; per reoffender {per:.2f}; AUC {s['auc']:.3f}")
+        print(
+            f"iteration {it}: proven {', '.join(f'{c} {proven[c]:.3f}' for c in TARGET_PROVEN)}"
+            f"; per reoffender {per:.2f}; AUC {s['auc']:.3f}"
+        )
         for c, target in TARGET_PROVEN.items():
             n = f"reoffending.annual_rate.{c}"
             ratio = np.log1p(-target) / np.log1p(-min(proven[c], 0.95))
@@ -82,9 +84,16 @@ def main() -> None:
             values[f"demand.endogenous_share.{c}"] = round(float(min(share, 0.9)), 3)
     s = measure(values, scale, seed=2)
     proven = s["followup_proven_reoffending_12m_by_cohort"]
-    print("check (seed 2):", {c: round(proven[c], 3) for c in TARGET_PROVEN},
-          "per reoffender", round(s["followup_proven_offences_per_reoffender"], 2),
-          "AUC", round(s["auc"], 3), "tagged", round(s["tagged"] / scale))
+    print(
+        "check (seed 2):",
+        {c: round(proven[c], 3) for c in TARGET_PROVEN},
+        "per reoffender",
+        round(s["followup_proven_offences_per_reoffender"], 2),
+        "AUC",
+        round(s["auc"], 3),
+        "tagged",
+        round(s["tagged"] / scale),
+    )
     for n, v in values.items():
         print(f"{n} = {v}")
 

@@ -8,7 +8,7 @@ from joblib import Parallel, delayed
 
 from em_abm.metrics import COLUMN_INDEX
 from em_abm.model import EMModel
-from em_abm.params import RISK_LEVELS, OUTCOMES, TAGS
+from em_abm.params import OUTCOMES, RISK_LEVELS, TAGS
 
 QUIET = {
     **{f"behaviour.violation_per_day.{t}": 0.0 for t in TAGS},

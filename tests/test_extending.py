@@ -36,6 +36,7 @@ def test_a_registered_visit_policy_is_a_value_of_its_parameter():
     assert "longest_order_first" in P.PARAMS["policy.visit_queue"].choices
     assert longest.params["policy.visit_queue"] == "longest_order_first"
     assert not longest.timeseries.equals(fcfs.timeseries)  # the order of visits mattered
+
     # Arrivals from outside do not depend on the policy (common random numbers).
     def exogenous(r):
         return r.timeseries["orders_received"] - r.timeseries["orders_endogenous"]

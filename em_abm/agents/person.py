@@ -156,4 +156,3 @@ class Person(mesa.Agent):
             f"Person(uid={self.person_uid}, cohort={self.cohort}, status={self.status.name}, "
             f"assessed_risk={self.assessed_risk}, area={self.home_area})"
         )
-

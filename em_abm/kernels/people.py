@@ -241,4 +241,3 @@ def people_day(n, d, day_hash, working_after, people: PeopleDay, orders: PeopleO
                params: PeopleParams, out: PeopleOut):  # fmt: skip
     """A day of everyone followed (see :func:`_people_day`)."""
     return _people_day(n, d, day_hash, working_after, *people, *orders, *params, *out)
-

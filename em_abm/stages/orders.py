@@ -16,10 +16,9 @@ The run starts from the stationary distribution of active orders (:meth:`Orders.
 from __future__ import annotations
 
 import numpy as np
-
-from em_abm import params as P
 from scipy.special import gammaincinv, ndtr
 
+from em_abm import params as P
 from em_abm.agents import Court, HomeOffice, Prison
 from em_abm.component import Component, register
 from em_abm.kernels.behaviour import HazardColumns

@@ -263,9 +263,8 @@ class People(Component):
         buf = self._buffers
         if buf is None or len(buf[0]) < n:
             cap = pt.capacity
-            buf = self._buffers = tuple(np.empty(cap, dtype=np.int64) for _ in range(5)) + (
-                np.empty(cap, dtype=np.int8),
-            )
+            ints = [np.empty(cap, dtype=np.int64) for _ in range(5)]
+            buf = self._buffers = (*ints, np.empty(cap, dtype=np.int8))
         released, offender, leave, done, _, outcome = buf
         counts = self.counts
         counts[:] = 0.0
@@ -357,4 +356,3 @@ class People(Component):
         m.add_sample(d, "followup_assessed_risk", pt.risk[persons])
         m.add_sample(d, "followup_cohort", pt.f_cohort[persons])
         m.add_sample(d, "followup_proven", pt.f_proven[persons])
-
