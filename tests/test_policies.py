@@ -132,6 +132,21 @@ def test_transition_2024_backlog_path():
     assert ts["2025-06":].mean() < 400
 
 
+def test_sentencing_act_adds_its_orders_to_the_calibrated_baseline():
+    """The Act's inflows are the baseline's defaults plus the NAO's increments (so that
+    re-tuning the baseline's demand cannot silently shrink or reverse the Act)."""
+    from em_abm import params as P
+    from em_abm import scenario as sc
+
+    act = sc.load("sentencing_act_2027")
+    d = P.defaults()
+    full = next(c.values for c in act.changes if "demand.orders_per_year.court_bail" in c.values)
+    extra = {"post_release": 13_000, "court_bail": 8_000, "court_sentence": 1_000}
+    for cohort, more in extra.items():
+        name = f"demand.orders_per_year.{cohort}"
+        assert full[name] == pytest.approx(d[name] + more, abs=1), cohort
+
+
 def test_sentencing_act_grows_the_tagged_population_by_15000():
     base = run_model("baseline_2026", seed=1, years=3, scale=0.25)
     act = run_model("sentencing_act_2027", seed=1, years=3, scale=0.25)

@@ -58,6 +58,21 @@ def _people_day(
     The day's uniforms come from hashing each person's ``offence_key`` with the day, so the
     same person draws the same numbers on the same day whatever the policy. Returns the
     numbers written to each output list."""
+    a_c_off_tagged = 0.0
+    a_c_off_unmonitored = 0.0
+    a_c_off_after = 0.0
+    a_c_expected_tagged = 0.0
+    a_c_proven = 0.0
+    a_c_custody_days = 0.0
+    a_c_f_offences = 0.0
+    a_c_f_expected = 0.0
+    a_c_f_custody = 0.0
+    a_c_f_liberty = 0.0
+    a_c_f_proven = 0.0
+    a_c_on_order = 0.0
+    a_c_liberty = 0.0
+    a_c_released = 0.0
+    a_c_expected_all = 0.0
     k_rel = 0
     k_off = 0
     k_leave = 0
@@ -77,11 +92,11 @@ def _people_day(
                     track_until[i] = d + after_days
                 out_released[k_rel] = i
                 k_rel += 1
-                counts[C_RELEASED] += 1
+                a_c_released += 1
             else:
-                counts[C_CUSTODY_DAYS] += 1
+                a_c_custody_days += 1
                 if in_window:
-                    counts[C_F_CUSTODY] += 1
+                    a_c_f_custody += 1
                     if d == fs + followup_days - 1:
                         out_done[k_done] = i
                         k_done += 1
@@ -108,16 +123,16 @@ def _people_day(
             hz = base * tag_factor[tag * 3 + true_risk[i]]
             if prox:
                 hz *= proximity_factor
-            counts[C_EXPECTED_TAGGED] += base
+            a_c_expected_tagged += base
         elif s == _P_LIBERTY and tagged_episode[i] and d < after_until[i]:
             hz = base * after_factor
         else:
             hz = base
-        counts[C_EXPECTED_ALL] += base
+        a_c_expected_all += base
         if s == _P_ON_ORDER:
-            counts[C_ON_ORDER] += 1
+            a_c_on_order += 1
         else:
-            counts[C_LIBERTY] += 1
+            a_c_liberty += 1
         h = _mix1(offence_key[i] + day_hash)
         u1 = np.float64(np.float32(h >> _S32) * _U)
         offended = u1 < hz
@@ -125,21 +140,21 @@ def _people_day(
         if offended:
             last_offence_day[i] = d
             if working:
-                counts[C_OFF_TAGGED] += 1
+                a_c_off_tagged += 1
             elif s == _P_ON_ORDER:
-                counts[C_OFF_UNMONITORED] += 1
+                a_c_off_unmonitored += 1
             else:
-                counts[C_OFF_AFTER] += 1
+                a_c_off_after += 1
             proven = np.float32(h & _LOW) * _U < proven_share
             if proven:
-                counts[C_PROVEN] += 1
+                a_c_proven += 1
         if in_window:
-            counts[C_F_LIBERTY] += 1
-            counts[C_F_EXPECTED] += base
+            a_c_f_liberty += 1
+            a_c_f_expected += base
             if offended:
-                counts[C_F_OFFENCES] += 1
+                a_c_f_offences += 1
                 if proven:
-                    counts[C_F_PROVEN] += 1
+                    a_c_f_proven += 1
                     if not f_proven[i]:
                         f_proven[i] = True
                         f_reoffenders[f_cohort[i]] += 1
@@ -162,6 +177,21 @@ def _people_day(
             state[i] = _P_FREE
             out_leave[k_leave] = i
             k_leave += 1
+    counts[C_OFF_TAGGED] += a_c_off_tagged
+    counts[C_OFF_UNMONITORED] += a_c_off_unmonitored
+    counts[C_OFF_AFTER] += a_c_off_after
+    counts[C_EXPECTED_TAGGED] += a_c_expected_tagged
+    counts[C_PROVEN] += a_c_proven
+    counts[C_CUSTODY_DAYS] += a_c_custody_days
+    counts[C_F_OFFENCES] += a_c_f_offences
+    counts[C_F_EXPECTED] += a_c_f_expected
+    counts[C_F_CUSTODY] += a_c_f_custody
+    counts[C_F_LIBERTY] += a_c_f_liberty
+    counts[C_F_PROVEN] += a_c_f_proven
+    counts[C_ON_ORDER] += a_c_on_order
+    counts[C_LIBERTY] += a_c_liberty
+    counts[C_RELEASED] += a_c_released
+    counts[C_EXPECTED_ALL] += a_c_expected_all
     return k_rel, k_off, k_leave, k_done
 
 
