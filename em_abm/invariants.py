@@ -87,3 +87,12 @@ def _check_people(m) -> None:
     # Everyone released was in custody: admissions = releases + people held now + those who
     # left from custody (none do: people leave only from liberty).
     assert people.admitted == people.released + len(held), "custody not conserved"
+    # The running totals the daily pass counts skipped people by are exact (for tomorrow),
+    # and everyone at liberty or in custody is due a visit after today.
+    agg = np.zeros_like(people.agg)
+    from em_abm.kernels.people import membership
+
+    membership(live, m.day + 1, 1, pt.state, pt.f_start, pt.rate_fx, people.followup_days, agg)
+    assert np.array_equal(agg, people.agg), ("running totals", agg, people.agg)
+    waiting = live[state[live] != PersonState.ON_ORDER]
+    assert np.all(pt.next_day[waiting] > m.day), "a person at liberty or held, never visited"

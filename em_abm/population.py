@@ -121,6 +121,7 @@ PERSON_FIELDS: dict[str, type] = {
     "true_risk": np.int8,  # true risk level (quantile of the latent score)
     "score": np.float32,  # assessed risk score (standard normal, correlated with true)
     "rate": np.float32,  # daily offending hazard at liberty, untagged
+    "rate_fx": np.int64,  # the same in fixed point (kernels.people.RATE_ONE), for totals
     "propensity": np.float32,  # individual multiplier on violation hazards (mean 1)
     "key": np.uint64,  # the person's random key (daily offending draws, later orders)
     "offence_key": np.uint64,  # hash the daily offending draws start from
@@ -137,6 +138,13 @@ PERSON_FIELDS: dict[str, type] = {
     "f_start": np.int32,  # start of the person-level follow-up (NO_DAY: not in the cohort)
     "f_cohort": np.int8,  # cohort of the order that started the follow-up
     "f_proven": np.bool_,  # a proven offence inside the follow-up
+    # Offending as a Poisson process in cumulative-hazard time (kernels.people)
+    "cumhaz": np.float64,  # cumulative hazard up to the start of cum_day
+    "cum_day": np.int32,
+    "h_now": np.float64,  # the daily hazard since cum_day (constant between visits)
+    "target": np.float64,  # the cumulative hazard at which the next offence happens
+    "n_offences": np.int32,  # offences so far (numbers the next threshold)
+    "next_day": np.int32,  # the next day a person at liberty or in custody needs a visit
 }
 
 

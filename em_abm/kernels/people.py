@@ -1,5 +1,23 @@
 """Kernel of the people stage (:mod:`em_abm.stages.people`): a day of everyone the model
-follows, in one compiled pass."""
+follows, in one compiled pass that visits only the people who need it.
+
+**Offending as a Poisson process in cumulative-hazard time.** Each person has a running
+cumulative hazard (``cumhaz``: the sum of their daily offending hazards so far, at liberty)
+and thresholds ``E_0, E_0 + E_1, ...`` of unit exponentials hashed from their key and the
+offence's number. An offence happens on the day the cumulative hazard crosses the next
+threshold (several if it crosses several). So offences are a Poisson process whose expected
+number is exactly the sum of the daily hazards, and the *k*-th offence of a person has the
+same threshold whatever the policy: common random numbers that move an offence smoothly
+when a policy changes how long someone is at liberty or tagged.
+
+**Who is visited.** People on an order are visited every day (their hazard depends on
+whether their tag works that day). People at liberty or in custody have a constant hazard
+until something happens, so each carries ``next_day``: the first day that needs them (their
+next offence, release, the end of the after-removal period, the last day of their follow-up
+window, or the day they may leave). Other days they are skipped: what they add to the day's
+counts (days at liberty and in custody, expected offences) comes from running totals
+(``agg``) kept exactly, in fixed point, by every change of state (:func:`membership`).
+"""
 
 from __future__ import annotations
 
@@ -8,98 +26,184 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from em_abm.kernels.core import (
-    _FITTED,
-    _LOW,
-    _NO_DAY,
-    _REWORK,
-    _S32,
-    _U,
-    _mix1,
-)
+from em_abm.kernels.core import _FITTED, _NO_DAY, _REWORK, _mix1
 
 # Person states (population.PersonState)
 _P_FREE, _P_LIBERTY, _P_ON_ORDER, _P_CUSTODY = 0, 1, 2, 3
 # Consequences of a proven offence (the cumulative probabilities' order in PeopleParams)
 OFFENCE_REMAND, OFFENCE_CUSTODY, OFFENCE_BAIL_TAG, OFFENCE_COMMUNITY_TAG, OFFENCE_NONE = range(5)
-# Positions in the day's counts (PeopleDay.counts)
+# Positions in the day's counts (PeopleOut.counts)
 (
     C_OFF_TAGGED, C_OFF_UNMONITORED, C_OFF_AFTER, C_EXPECTED_TAGGED, C_PROVEN, C_CUSTODY_DAYS,
     C_F_OFFENCES, C_F_EXPECTED, C_F_CUSTODY, C_F_LIBERTY, C_F_PROVEN, C_ON_ORDER, C_LIBERTY,
     C_RELEASED, C_EXPECTED_ALL,
 ) = range(15)  # fmt: skip
 N_COUNTS = 15
+# Running totals of the people skipped on a day (PeopleOut.agg): at liberty (number, sum of
+# rates), at liberty inside a follow-up window (number, sum of rates), in custody (number,
+# inside a window). Rates are summed in fixed point (RATE_ONE per offence a day), exactly.
+A_LIBERTY, A_LIBERTY_RATE, A_F_LIBERTY, A_F_LIBERTY_RATE, A_CUSTODY, A_F_CUSTODY = range(6)
+N_AGG = 6
+RATE_ONE = 2.0**40
+_INV53 = 1.0 / 9007199254740992.0
+_S11 = np.uint64(11)
+_PROVEN_TAG = np.uint64(0x5BD1E995) << np.uint64(24)
+_OUTCOME_TAG = np.uint64(0x27D4EB2F) << np.uint64(24)
+
+
+@njit(cache=True, nogil=True)
+def _uniform(key, k):
+    """A uniform [0, 1) number from a person's key and an index (53 bits)."""
+    return np.float64(_mix1(key + np.uint64(k)) >> _S11) * _INV53
+
+
+@njit(cache=True, nogil=True)
+def threshold_gap(key, k):
+    """The unit exponential between a person's offences ``k - 1`` and ``k``."""
+    return -np.log1p(-_uniform(key, k))
+
+
+@njit(cache=True, nogil=True)
+def _in_window(fs, day, followup_days):
+    return fs != _NO_DAY and day >= fs and day < fs + followup_days
+
+
+@njit(cache=True, nogil=True)
+def _add(agg, s, in_window, rate_fx, sign):
+    """Add (``sign`` 1) or take away (-1) one person's part of the running totals."""
+    if s == _P_LIBERTY:
+        agg[A_LIBERTY] += sign
+        agg[A_LIBERTY_RATE] += sign * rate_fx
+        if in_window:
+            agg[A_F_LIBERTY] += sign
+            agg[A_F_LIBERTY_RATE] += sign * rate_fx
+    elif s == _P_CUSTODY:
+        agg[A_CUSTODY] += sign
+        if in_window:
+            agg[A_F_CUSTODY] += sign
+
+
+@njit(cache=True, nogil=True)
+def membership(persons, day, sign, state, f_start, rate_fx, followup_days, agg):
+    """Add or take away the running-total parts of ``persons`` (in their current states,
+    for the day ``day``): done around every change of state made outside the daily pass."""
+    for j in range(persons.shape[0]):
+        i = persons[j]
+        _add(agg, state[i], _in_window(f_start[i], day, followup_days), rate_fx[i], sign)
+
+
+@njit(cache=True, nogil=True)
+def settle(persons, day, cumhaz, h_now, cum_day):
+    """Bring the cumulative hazards of ``persons`` up to the start of ``day`` (people
+    skipped since their last visit accumulated ``h_now`` a day)."""
+    for j in range(persons.shape[0]):
+        i = persons[j]
+        if cum_day[i] < day:
+            cumhaz[i] += h_now[i] * (day - cum_day[i])
+            cum_day[i] = day
+
+
+@njit(cache=True, nogil=True)
+def _liberty_next(i, day, cumhaz, target, h, track_until, tagged_episode, after_until, fs,
+                  followup_days):  # fmt: skip
+    """The next day a person at liberty needs a visit, from the start of ``day``: their next
+    offence (the day the cumulative hazard crosses the threshold), the end of the
+    after-removal period, the last day of the follow-up window, or the day they may leave."""
+    nd = np.int64(_NO_DAY)
+    if h > 0.0:
+        gap = (target[i] - cumhaz[i]) / h  # > 0: days of hazard until the crossing
+        if gap < 1e9:
+            nd = day - 1 + np.int64(np.ceil(gap))
+            if nd < day:
+                nd = day
+    leave = max(np.int64(track_until[i]), np.int64(day))
+    nd = min(nd, leave)
+    if tagged_episode[i] and after_until[i] >= day:
+        nd = min(nd, np.int64(after_until[i]))
+    if _in_window(fs, day, followup_days):
+        nd = min(nd, np.int64(fs) + followup_days - 1)
+    return nd
 
 
 @njit(cache=True, nogil=True)
 def _people_day(
-    n, d, day_hash, working_after,
-    state, rate, offence_key, order, order_uid, true_risk, release_day, after_until,
-    tagged_episode, track_until, last_offence_day, f_start, f_cohort, f_proven,
+    n, d, working_after,
+    state, rate, rate_fx, offence_key, order, order_uid, true_risk, release_day, after_until,
+    tagged_episode, track_until, last_offence_day, f_start, f_cohort, f_proven, cumhaz,
+    target, h_now, cum_day, n_offences, next_day,
     o_uid, o_state, o_tag, o_disconnected_day, o_fitted_day, o_proximity,
     tag_factor, after_factor, proven_share, outcome_cdf, proximity_factor, followup_days,
     after_days,
-    counts, f_reoffenders, out_released, out_offender, out_outcome, out_leave, out_done,
+    counts, agg, f_reoffenders, out_released, out_offender, out_outcome, out_leave, out_done,
 ):  # fmt: skip
-    """One day of every person followed (slots ``[0, n)``).
+    """One day of the people followed (slots ``[0, n)``; see the module docstring).
 
-    In custody: released when the release day has come (written to ``out_released``), else a
-    day in custody. On an order whose order has ended since yesterday (its state is no longer
-    active): back at liberty, in the after-removal period. Everyone at liberty (on an order or
-    not) may offend: a working tag scales the hazard by ``tag_factor[tag * 3 + true_risk]``
-    (and a victim-proximity condition by ``proximity_factor``); after a tagged order, by
-    ``after_factor`` for ``after_days``. A proven offence (share ``proven_share``) has a
-    consequence from ``outcome_cdf``: custody, or a new tagged order for people not on one;
-    offenders with a consequence go to ``out_offender`` with it in ``out_outcome``.
-    People in the follow-up window (``f_start`` for ``followup_days`` days) add to the
-    follow-up counts; those whose window ends today go to ``out_done``. People at liberty
-    past ``track_until`` leave (``out_leave``; their slots are freed).
-
-    The day's uniforms come from hashing each person's ``offence_key`` with the day, so the
-    same person draws the same numbers on the same day whatever the policy. Returns the
-    numbers written to each output list."""
-    a_c_off_tagged = 0.0
-    a_c_off_unmonitored = 0.0
-    a_c_off_after = 0.0
-    a_c_expected_tagged = 0.0
-    a_c_proven = 0.0
-    a_c_custody_days = 0.0
-    a_c_f_offences = 0.0
-    a_c_f_expected = 0.0
-    a_c_f_custody = 0.0
-    a_c_f_liberty = 0.0
-    a_c_f_proven = 0.0
-    a_c_on_order = 0.0
-    a_c_liberty = 0.0
-    a_c_released = 0.0
-    a_c_expected_all = 0.0
+    People on an order, and people at liberty or in custody whose ``next_day`` has come:
+    in custody, released on the release day (written to ``out_released``); on an order that
+    has ended since yesterday (no longer active), back at liberty in the after-removal
+    period. Everyone at liberty (on an order or not) accumulates their hazard: a working tag
+    scales it by ``tag_factor[tag * 3 + true_risk]`` (and a victim-proximity condition by
+    ``proximity_factor``); after a tagged order, by ``after_factor`` until ``after_until``.
+    Each offence is proven with probability ``proven_share``; a proven offence has a
+    consequence from ``outcome_cdf``: custody, or a new tagged order for people not on one
+    (the day's first such offender goes to ``out_offender``, its outcome to ``out_outcome``).
+    Follow-up windows (``f_start`` for ``followup_days`` days) add to the follow-up counts;
+    people whose window ends today go to ``out_done``. People at liberty past
+    ``track_until`` and outside a window leave (``out_leave``; their slots are freed).
+    Returns the numbers written to each output list."""
+    a_off_tagged = 0.0
+    a_off_unmonitored = 0.0
+    a_off_after = 0.0
+    a_expected_tagged = 0.0
+    a_proven = 0.0
+    a_custody = 0.0
+    a_f_offences = 0.0
+    a_f_expected = 0.0
+    a_f_custody = 0.0
+    a_f_liberty = 0.0
+    a_f_proven = 0.0
+    a_on_order = 0.0
+    a_liberty = 0.0
+    a_released = 0.0
+    a_expected = 0.0
+    sk = agg.copy()  # the skipped people's totals: agg less everyone visited today
     k_rel = 0
     k_off = 0
     k_leave = 0
     k_done = 0
     for i in range(n):
         s = state[i]
-        if s == _P_FREE:
+        if s == _P_FREE or (s != _P_ON_ORDER and next_day[i] > d):
             continue
         fs = f_start[i]
-        in_window = fs != _NO_DAY and d >= fs and d < fs + followup_days
+        in_window = _in_window(fs, d, followup_days)
+        last_window_day = in_window and d == fs + followup_days - 1
+        if s != _P_ON_ORDER:
+            _add(sk, s, in_window, rate_fx[i], -1)
+            _add(agg, s, in_window, rate_fx[i], -1)
         if s == _P_CUSTODY:
             if release_day[i] <= d:
                 s = _P_LIBERTY
                 state[i] = s
                 tagged_episode[i] = False
+                cum_day[i] = d
                 if track_until[i] < d + after_days:
                     track_until[i] = d + after_days
                 out_released[k_rel] = i
                 k_rel += 1
-                a_c_released += 1
+                a_released += 1
             else:
-                a_c_custody_days += 1
+                a_custody += 1
                 if in_window:
-                    a_c_f_custody += 1
-                    if d == fs + followup_days - 1:
+                    a_f_custody += 1
+                    if last_window_day:
                         out_done[k_done] = i
                         k_done += 1
+                _add(agg, s, _in_window(fs, d + 1, followup_days), rate_fx[i], 1)
+                nd = np.int64(release_day[i])
+                if _in_window(fs, d + 1, followup_days):
+                    nd = min(nd, np.int64(fs) + followup_days - 1)
+                next_day[i] = nd
                 continue
         working = False
         tag = 0
@@ -118,80 +222,98 @@ def _people_day(
                 working = os == _FITTED and o_disconnected_day[o] > working_after
                 tag = o_tag[o]
                 prox = o_proximity[o]
-        base = min(np.float64(rate[i]), 1.0)  # at most one offence a day
+        base = np.float64(rate[i])
         if working:
             hz = base * tag_factor[tag * 3 + true_risk[i]]
             if prox:
                 hz *= proximity_factor
-            a_c_expected_tagged += base
+            a_expected_tagged += base
         elif s == _P_LIBERTY and tagged_episode[i] and d < after_until[i]:
             hz = base * after_factor
         else:
             hz = base
-        a_c_expected_all += base
+        if hz < 0.0:
+            hz = 0.0
+        a_expected += base
         if s == _P_ON_ORDER:
-            a_c_on_order += 1
+            a_on_order += 1
         else:
-            a_c_liberty += 1
-        h = _mix1(offence_key[i] + day_hash)
-        u1 = np.float64(np.float32(h >> _S32) * _U)
-        offended = u1 < hz
-        proven = False
-        if offended:
+            a_liberty += 1
+        if in_window:
+            a_f_liberty += 1
+            a_f_expected += base
+        # Days skipped since the last visit, then today's hazard: thresholds crossed today
+        # are today's offences.
+        if cum_day[i] < d:
+            cumhaz[i] += h_now[i] * (d - cum_day[i])
+        end = cumhaz[i] + hz
+        key = offence_key[i]
+        outcome = OFFENCE_NONE
+        while target[i] <= end:
+            k = n_offences[i]
+            n_offences[i] = k + 1
+            target[i] += threshold_gap(key, k + 1)
             last_offence_day[i] = d
             if working:
-                a_c_off_tagged += 1
+                a_off_tagged += 1
             elif s == _P_ON_ORDER:
-                a_c_off_unmonitored += 1
+                a_off_unmonitored += 1
             else:
-                a_c_off_after += 1
-            proven = np.float32(h & _LOW) * _U < proven_share
+                a_off_after += 1
+            proven = _uniform(key ^ _PROVEN_TAG, k) < proven_share
             if proven:
-                a_c_proven += 1
-        if in_window:
-            a_c_f_liberty += 1
-            a_c_f_expected += base
-            if offended:
-                a_c_f_offences += 1
+                a_proven += 1
+            if in_window:
+                a_f_offences += 1
                 if proven:
-                    a_c_f_proven += 1
+                    a_f_proven += 1
                     if not f_proven[i]:
                         f_proven[i] = True
                         f_reoffenders[f_cohort[i]] += 1
-            if d == fs + followup_days - 1:
-                out_done[k_done] = i
-                k_done += 1
-        if proven:
-            u3 = np.float64(_mix1(h) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-            outcome = OFFENCE_NONE
-            for x in range(outcome_cdf.shape[0]):
-                if u3 < outcome_cdf[x]:
-                    outcome = x
-                    break
-            new_tag = outcome == OFFENCE_BAIL_TAG or outcome == OFFENCE_COMMUNITY_TAG
-            if outcome < OFFENCE_BAIL_TAG or (new_tag and s == _P_LIBERTY):
-                out_offender[k_off] = i
-                out_outcome[k_off] = outcome
-                k_off += 1
-        if s == _P_LIBERTY and d >= track_until[i] and not in_window:
-            state[i] = _P_FREE
-            out_leave[k_leave] = i
-            k_leave += 1
-    counts[C_OFF_TAGGED] += a_c_off_tagged
-    counts[C_OFF_UNMONITORED] += a_c_off_unmonitored
-    counts[C_OFF_AFTER] += a_c_off_after
-    counts[C_EXPECTED_TAGGED] += a_c_expected_tagged
-    counts[C_PROVEN] += a_c_proven
-    counts[C_CUSTODY_DAYS] += a_c_custody_days
-    counts[C_F_OFFENCES] += a_c_f_offences
-    counts[C_F_EXPECTED] += a_c_f_expected
-    counts[C_F_CUSTODY] += a_c_f_custody
-    counts[C_F_LIBERTY] += a_c_f_liberty
-    counts[C_F_PROVEN] += a_c_f_proven
-    counts[C_ON_ORDER] += a_c_on_order
-    counts[C_LIBERTY] += a_c_liberty
-    counts[C_RELEASED] += a_c_released
-    counts[C_EXPECTED_ALL] += a_c_expected_all
+            if proven and outcome == OFFENCE_NONE:
+                u3 = _uniform(key ^ _OUTCOME_TAG, k)
+                x_out = OFFENCE_NONE
+                for x in range(outcome_cdf.shape[0]):
+                    if u3 < outcome_cdf[x]:
+                        x_out = x
+                        break
+                new_tag = x_out == OFFENCE_BAIL_TAG or x_out == OFFENCE_COMMUNITY_TAG
+                if x_out < OFFENCE_BAIL_TAG or (new_tag and s == _P_LIBERTY):
+                    outcome = x_out
+        if outcome != OFFENCE_NONE:
+            out_offender[k_off] = i
+            out_outcome[k_off] = outcome
+            k_off += 1
+        cumhaz[i] = end
+        cum_day[i] = d + 1
+        h_now[i] = hz
+        if last_window_day:
+            out_done[k_done] = i
+            k_done += 1
+        if s == _P_LIBERTY:
+            if d >= track_until[i] and not in_window:
+                state[i] = _P_FREE
+                out_leave[k_leave] = i
+                k_leave += 1
+                continue
+            _add(agg, s, _in_window(fs, d + 1, followup_days), rate_fx[i], 1)
+            next_day[i] = _liberty_next(i, d + 1, cumhaz, target, hz, track_until,
+                                        tagged_episode, after_until, fs, followup_days)  # fmt: skip
+    counts[C_OFF_TAGGED] += a_off_tagged
+    counts[C_OFF_UNMONITORED] += a_off_unmonitored
+    counts[C_OFF_AFTER] += a_off_after
+    counts[C_EXPECTED_TAGGED] += a_expected_tagged
+    counts[C_PROVEN] += a_proven
+    counts[C_CUSTODY_DAYS] += a_custody + sk[A_CUSTODY]
+    counts[C_F_OFFENCES] += a_f_offences
+    counts[C_F_EXPECTED] += a_f_expected + sk[A_F_LIBERTY_RATE] / RATE_ONE
+    counts[C_F_CUSTODY] += a_f_custody + sk[A_F_CUSTODY]
+    counts[C_F_LIBERTY] += a_f_liberty + sk[A_F_LIBERTY]
+    counts[C_F_PROVEN] += a_f_proven
+    counts[C_ON_ORDER] += a_on_order
+    counts[C_LIBERTY] += a_liberty + sk[A_LIBERTY]
+    counts[C_RELEASED] += a_released
+    counts[C_EXPECTED_ALL] += a_expected + sk[A_LIBERTY_RATE] / RATE_ONE
     return k_rel, k_off, k_leave, k_done
 
 
@@ -201,6 +323,15 @@ def mix_keys(keys, tag):
     out = np.empty(keys.shape[0], dtype=np.uint64)
     for i in range(keys.shape[0]):
         out[i] = _mix1(keys[i] ^ tag)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def first_thresholds(offence_keys):
+    """Each new person's first threshold: a unit exponential."""
+    out = np.empty(offence_keys.shape[0])
+    for i in range(offence_keys.shape[0]):
+        out[i] = threshold_gap(offence_keys[i], 0)
     return out
 
 
@@ -215,15 +346,14 @@ def episode_keys(keys, tag, episode, count):
         base = _mix1(keys[i] ^ tag) + np.uint64(episode[i]) * np.uint64(16)
         out_key[i] = _mix1(base) >> np.uint64(1)
         for j in range(count):
-            out_u[i, j] = np.float64(_mix1(base + np.uint64(j + 1)) >> np.uint64(11)) * (
-                1.0 / 9007199254740992.0
-            )
+            out_u[i, j] = np.float64(_mix1(base + np.uint64(j + 1)) >> _S11) * _INV53
     return out_key, out_u
 
 
 class PeopleDay(NamedTuple):
     state: np.ndarray
     rate: np.ndarray
+    rate_fx: np.ndarray
     offence_key: np.ndarray
     order: np.ndarray
     order_uid: np.ndarray
@@ -236,6 +366,12 @@ class PeopleDay(NamedTuple):
     f_start: np.ndarray
     f_cohort: np.ndarray
     f_proven: np.ndarray
+    cumhaz: np.ndarray
+    target: np.ndarray
+    h_now: np.ndarray
+    cum_day: np.ndarray
+    n_offences: np.ndarray
+    next_day: np.ndarray
 
 
 class PeopleOrders(NamedTuple):
@@ -259,6 +395,7 @@ class PeopleParams(NamedTuple):
 
 class PeopleOut(NamedTuple):
     counts: np.ndarray  # float64 [N_COUNTS]
+    agg: np.ndarray  # int64 [N_AGG]: the running totals
     f_reoffenders: np.ndarray  # by cohort of the follow-up's first order
     out_released: np.ndarray
     out_offender: np.ndarray
@@ -267,7 +404,7 @@ class PeopleOut(NamedTuple):
     out_done: np.ndarray
 
 
-def people_day(n, d, day_hash, working_after, people: PeopleDay, orders: PeopleOrders,
+def people_day(n, d, working_after, people: PeopleDay, orders: PeopleOrders,
                params: PeopleParams, out: PeopleOut):  # fmt: skip
-    """A day of everyone followed (see :func:`_people_day`)."""
-    return _people_day(n, d, day_hash, working_after, *people, *orders, *params, *out)
+    """A day of the people followed (see :func:`_people_day`)."""
+    return _people_day(n, d, working_after, *people, *orders, *params, *out)

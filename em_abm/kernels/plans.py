@@ -69,7 +69,7 @@ PLANS = {
                       ResponseOrders, ResponseParams, ResponseOut),
     "write_notices": (_write_notices, "slots", NoticeAlerts, "key", "responder", "hours", "d",
                       PackOrders, NoticeColumns, "window_hours", "by_cohort", "out_lag"),
-    "people_day": (_people_day, "n", "d", "day_hash", "working_after", PeopleDay, PeopleOrders,
+    "people_day": (_people_day, "n", "d", "working_after", PeopleDay, PeopleOrders,
                    PeopleParams, PeopleOut),
     "record_orders": (_record_orders, "n", RecordOrders, "d", "row", RecordColumns),
 }  # fmt: skip

@@ -87,6 +87,7 @@ class People(Component):
         self.followup_days = int(m.p["time.followup_days"])
         self.entry_end = max(0, min(365, m.n_days - self.followup_days))
         self.counts = np.zeros(K.N_COUNTS)
+        self.agg = np.zeros(K.N_AGG, dtype=np.int64)
         self.f_reoffenders = np.zeros(len(COHORTS), dtype=np.int64)
         self.people_entered = 0  # since the start of warm-up
         self.people_left = 0
@@ -123,6 +124,14 @@ class People(Component):
         for name in ("cohort", "area", "key", "propensity", "rate", "true_risk", "risk", "score"):
             getattr(pt, name)[slots] = attrs[name]
         pt.offence_key[slots] = K.mix_keys(pt.key[slots], _OFFENCE_TAG)
+        pt.rate_fx[slots] = np.rint(pt.rate[slots].astype(np.float64) * K.RATE_ONE)
+        day = self._next_pass(d)
+        pt.cumhaz[slots] = 0.0
+        pt.cum_day[slots] = day
+        pt.h_now[slots] = 0.0
+        pt.target[slots] = K.first_thresholds(pt.offence_key[slots])
+        pt.n_offences[slots] = 0
+        pt.next_day[slots] = day
         pt.order[slots] = -1
         pt.order_uid[slots] = -1
         pt.episodes[slots] = 0
@@ -136,14 +145,33 @@ class People(Component):
         pt.f_start[slots] = NO_DAY
         pt.f_cohort[slots] = 0
         pt.f_proven[slots] = False
+        self._membership(slots, d, 1)
         self.people_entered += n
         Person.enter(m, slots)
         return slots
+
+    def _next_pass(self, d: int) -> int:
+        """The day of the next pass over people: today's, unless it has run."""
+        return d + 1 if self._passed == d else d
+
+    def _membership(self, persons: np.ndarray, d: int, sign: int) -> None:
+        """Add (1) or take away (-1) ``persons``' parts of the running totals the daily pass
+        counts skipped people by (for the next pass's day)."""
+        pt = self.model.people
+        K.membership(np.asarray(persons, dtype=np.int64), self._next_pass(d), sign, pt.state,
+                     pt.f_start, pt.rate_fx, self.followup_days, self.agg)  # fmt: skip
+
+    def _settle(self, persons: np.ndarray, d: int) -> None:
+        pt = self.model.people
+        K.settle(np.asarray(persons, dtype=np.int64), self._next_pass(d), pt.cumhaz, pt.h_now,
+                 pt.cum_day)  # fmt: skip
 
     def start_orders(self, d: int, persons: np.ndarray, orders: np.ndarray) -> None:
         """People whose new orders (``orders``, their slots) start today."""
         m = self.model
         pt, o = m.people, m.orders
+        self._settle(persons, d)
+        self._membership(persons, d, -1)
         pt.state[persons] = PersonState.ON_ORDER
         pt.order[persons] = orders
         pt.order_uid[persons] = o.uid[orders]
@@ -170,9 +198,13 @@ class People(Component):
         p = persons[new]
         # An order started after today's pass over people (a release or an offence today)
         # starts the window tomorrow, so that every window has its 365 days counted.
-        pt.f_start[p] = d + 1 if self._passed == d else d
+        start = self._next_pass(d)
+        self._membership(p, d, -1)
+        pt.f_start[p] = start
         pt.f_cohort[p] = cohort[new]
-        pt.track_until[p] = np.maximum(pt.track_until[p], d + self.followup_days)
+        pt.track_until[p] = np.maximum(pt.track_until[p], start + self.followup_days)
+        self._membership(p, d, 1)
+        pt.next_day[p] = np.minimum(pt.next_day[p], start + self.followup_days - 1)
         m = self.model
         m.count("followup_people_12m", int(new.sum()))
         m.count_by("followup_people_12m", np.bincount(cohort[new], minlength=len(COHORTS)))
@@ -191,10 +223,13 @@ class People(Component):
         if not mine.any():
             return
         p, s = persons[mine], slots[mine]
+        self._settle(p, d)
         pt.state[p] = PersonState.LIBERTY
         pt.tagged_episode[p] = o.fitted_day[s] != NO_DAY
         pt.after_until[p] = d + self.after_days
         pt.track_until[p] = np.maximum(pt.track_until[p], d + self.after_days)
+        self._membership(p, d, 1)
+        pt.next_day[p] = self._next_pass(d)  # the next pass schedules them
 
     # ------------------------------------------------------------------ custody
     def breach_custody(self, d, persons, uids, kinds, keys) -> None:
@@ -228,10 +263,30 @@ class People(Component):
         if not ok.any():
             return 0
         persons, kinds, days = persons[ok], np.asarray(kinds)[ok], np.asarray(days)[ok]
+        self._settle(persons, d)
+        self._membership(persons, d, -1)
         on_order = pt.state[persons] == PersonState.ON_ORDER
-        if on_order.any():
-            slots = pt.order[persons[on_order]]
-            same = o.uid[slots] == pt.order_uid[persons[on_order]]
+        held_orders = pt.order[persons[on_order]]
+        held_uids = pt.order_uid[persons[on_order]]
+        pt.state[persons] = PersonState.CUSTODY
+        pt.custody_kind[persons] = kinds
+        pt.custody_since[persons] = d
+        pt.release_day[persons] = d + np.maximum(1, np.rint(days)).astype(np.int64)
+        pt.order[persons] = -1
+        pt.order_uid[persons] = -1
+        pt.tagged_episode[persons] = False
+        pt.h_now[persons] = 0.0
+        self._membership(persons, d, 1)
+        nxt = self._next_pass(d)
+        window_last = pt.f_start[persons].astype(np.int64) + self.followup_days - 1
+        in_window = (pt.f_start[persons] != NO_DAY) & (window_last >= nxt)
+        pt.next_day[persons] = np.where(
+            in_window, np.minimum(pt.release_day[persons], window_last), pt.release_day[persons]
+        )
+        if on_order.any():  # their orders end (after the state: a closing order must not
+            # set its person at liberty)
+            slots = held_orders
+            same = o.uid[slots] == held_uids
             s = slots[same]
             active = (o.state[s] >= State.REWORK) & (o.state[s] <= State.FITTED)
             s = s[active]
@@ -243,13 +298,6 @@ class People(Component):
             o.ready_day[f] = d
             if (~fitted).any():
                 m.stages.removal.close(s[~fitted])
-        pt.state[persons] = PersonState.CUSTODY
-        pt.custody_kind[persons] = kinds
-        pt.custody_since[persons] = d
-        pt.release_day[persons] = d + np.maximum(1, np.rint(days)).astype(np.int64)
-        pt.order[persons] = -1
-        pt.order_uid[persons] = -1
-        pt.tagged_episode[persons] = False
         n = len(persons)
         self.admitted += n
         m.count("custody_admissions", n)
@@ -271,10 +319,9 @@ class People(Component):
         f_reoff = self.f_reoffenders
         f_reoff[:] = 0
         k_rel, k_off, k_leave, k_done = K.people_day(
-            n, d, np.uint64(d + NEGATIVE_DAY_OFFSET),
-            d - m.p["behaviour.unmonitored_after_days"], pt.views(K.PeopleDay),
+            n, d, d - m.p["behaviour.unmonitored_after_days"], pt.views(K.PeopleDay),
             o.views(K.PeopleOrders), self.kernel_params(),
-            K.PeopleOut(counts, f_reoff, released, offender, outcome, leave, done),
+            K.PeopleOut(counts, self.agg, f_reoff, released, offender, outcome, leave, done),
         )  # fmt: skip
         self._passed = d
         self._record(d, counts, f_reoff)
