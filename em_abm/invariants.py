@@ -92,7 +92,15 @@ def _check_people(m) -> None:
     agg = np.zeros_like(people.agg)
     from em_abm.kernels.people import membership
 
-    membership(live, m.day + 1, 1, pt.state, pt.f_start, pt.rate_fx, people.followup_days, agg)
+    membership(live, m.day + 1, 1, pt.state, pt.f_start, pt.rate_fx, pt.working,
+               people.followup_days, agg)  # fmt: skip
     assert np.array_equal(agg, people.agg), ("running totals", agg, people.agg)
-    waiting = live[state[live] != PersonState.ON_ORDER]
-    assert np.all(pt.next_day[waiting] > m.day), "a person at liberty or held, never visited"
+    assert np.all(pt.next_day[live] > m.day), "a person never visited again"
+    # A person on an order not due tomorrow has the working tag (or not) the last visit saw:
+    # whatever changed it brought the visit forward.
+    later = on[pt.next_day[on] > m.day + 1]
+    slots = pt.order[later]
+    works = (o.state[slots] == State.FITTED) & (
+        o.disconnected_day[slots] > m.day + 1 - m.p["behaviour.unmonitored_after_days"]
+    )
+    assert np.array_equal(works, pt.working[later]), "a tag's working changed unseen"

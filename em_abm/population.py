@@ -144,7 +144,8 @@ PERSON_FIELDS: dict[str, type] = {
     "h_now": np.float64,  # the daily hazard since cum_day (constant between visits)
     "target": np.float64,  # the cumulative hazard at which the next offence happens
     "n_offences": np.int32,  # offences so far (numbers the next threshold)
-    "next_day": np.int32,  # the next day a person at liberty or in custody needs a visit
+    "next_day": np.int32,  # the next day the daily pass needs to visit the person
+    "working": np.bool_,  # on an order with a working tag (as of the last visit)
 }
 
 
@@ -159,6 +160,10 @@ class SlotTable:
     slot, to be reused before the arrays grow."""
 
     FIELDS: ClassVar[dict[str, type]] = {}
+    # Whether every freed slot is reported (release, freed), so that allocation can take the
+    # lowest from a list of them (the people table: few of its slots are free, and a scan
+    # would cross most of it); otherwise allocation scans for them.
+    TRACK_FREE: ClassVar[bool] = True
 
     def __init__(self, capacity: int = 1024, extra: dict[str, type] | None = None):
         """``extra``: fields that components declare (``order_fields``, ``notice_fields``),
@@ -180,6 +185,7 @@ class SlotTable:
         self.generation = 0  # how many times the arrays were replaced by larger ones
         self._views: dict = {}
         self.n = 0  # slots [0, n) have ever been used
+        self._free = np.empty(0, dtype=np.int64)  # free slots below n, sorted (TRACK_FREE)
         self.next_uid = 0
 
     def _grow(self, needed: int) -> None:
@@ -197,7 +203,12 @@ class SlotTable:
         take = np.empty(k, dtype=np.int64)
         if k == 0:
             return take
-        found = lowest_free(self.state, self.n, take)
+        if self.TRACK_FREE:  # the free slots are known, lowest first
+            found = min(k, len(self._free))
+            take[:found] = self._free[:found]
+            self._free = self._free[found:]
+        else:
+            found = lowest_free(self.state, self.n, take)
         extra = k - found
         if extra:
             if self.n + extra > self.capacity:
@@ -212,6 +223,13 @@ class SlotTable:
 
     def release(self, slots: np.ndarray) -> None:
         self.state[slots] = 0
+        self.freed(slots)
+
+    def freed(self, slots: np.ndarray) -> None:
+        """Note slots freed (``state`` set to 0) outside :meth:`release`, as a compiled pass
+        does: :meth:`allocate` takes the lowest free slots from a sorted list of them."""
+        if self.TRACK_FREE and len(slots):
+            self._free = np.union1d(self._free, slots)
 
     def live(self) -> np.ndarray:
         """Slots in use."""
@@ -237,6 +255,9 @@ class OrderTable(SlotTable):
     tag."""
 
     FIELDS = ORDER_FIELDS
+    # Orders close every day in small batches and a third of the slots are free at any time:
+    # a scan from the lowest slot finds them at once, where keeping a list would cost more.
+    TRACK_FREE = False
 
     def release(self, slots: np.ndarray) -> None:
         self.visit[slots] = Visit.NONE
@@ -266,3 +287,4 @@ class PersonTable(SlotTable):
 
 class NotificationTable(SlotTable):
     FIELDS = NOTIFICATION_FIELDS
+    TRACK_FREE = False  # the responses kernels free answered and lapsed notices

@@ -25,10 +25,10 @@ from em_abm.kernels.core import (
 
 @njit(cache=True, nogil=True)
 def _behaviour_day(
-    n, d, day_hash, working_after, early_after,
+    n, d, day_hash, working_after, early_after, p_next_day,
     state, disconnected_day, fitted_day, behaviour_key, proximity,
     h_violation, h_tamper,
-    uid, key, risk, true_risk, tag, cohort, visit, ready_day,
+    uid, key, risk, true_risk, tag, cohort, visit, ready_day, person,
     serious_by_risk, early_mult, disconnect_p, technical_p, proximity_half, use_proximity,
     a_slot, a_uid, a_key, a_time, a_kind, a_serious, a_risk, a_tag, a_cohort,
 ):  # fmt: skip
@@ -103,6 +103,12 @@ def _behaviour_day(
             kind = _TECHNICAL
         if kind == _TAMPER or kind == _DISCONNECT:
             disconnected_day[i] = d
+            # the tag stops counting as working after the NAO's 14 days: the people pass
+            # looks then
+            flip = d + (d - working_after)
+            p = person[i]
+            if p_next_day[p] > flip:
+                p_next_day[p] = flip
             if visit[i] == 0:
                 visit[i] = _V_CHECK
                 ready_day[i] = d
@@ -173,6 +179,7 @@ class BehaviourOrders(NamedTuple):
     cohort: np.ndarray
     visit: np.ndarray
     ready_day: np.ndarray
+    person: np.ndarray
 
 
 class BehaviourParams(NamedTuple):
@@ -196,9 +203,12 @@ class AlertColumns(NamedTuple):
     a_cohort: np.ndarray
 
 
-def behaviour_day(n, d, day_hash, working_after, early_after, orders: BehaviourOrders,
-                  params: BehaviourParams, alerts: AlertColumns):  # fmt: skip
+def behaviour_day(n, d, day_hash, working_after, early_after, p_next_day,
+                  orders: BehaviourOrders, params: BehaviourParams,
+                  alerts: AlertColumns):  # fmt: skip
     """One day of behaviour for every order slot (see :func:`_behaviour_day`): a device
     disconnected before day ``working_after`` is not working; orders fitted after
     ``early_after`` are in their early days."""
-    return _behaviour_day(n, d, day_hash, working_after, early_after, *orders, *params, *alerts)
+    return _behaviour_day(
+        n, d, day_hash, working_after, early_after, p_next_day, *orders, *params, *alerts
+    )

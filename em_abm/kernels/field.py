@@ -40,11 +40,11 @@ _CRN_COLLECT_TAG = np.uint64(CRN_COLLECT) << _S56
 def _field_visits_day(
     cand, d,
     region_of, visit, area, tag, state, attempts, attempts_total, first_round_open,
-    fitted_day, disconnected_day, ready_day, key,
+    fitted_day, disconnected_day, ready_day, key, person,
     stock, cap,
     crew, onsite, travel, required_days, n_regions, n_tags,
     fit_success, collection_rate, reattempt_delay, review_days,
-    counts, used, waiting, out_won, out_removed,
+    counts, used, waiting, out_won, out_removed, p_next_day,
 ):  # fmt: skip
     """One day of field visits: each region's officers take the visits ``cand`` (already in
     the policy's order, grouped by region) until their hours ``cap`` are spent; a fit needs
@@ -101,6 +101,9 @@ def _field_visits_day(
                 counts[5] += 1
             visit[i] = 0
             disconnected_day[i] = _NO_DAY  # an equipment check restores contact
+            p = person[i]  # whose tag may work again tomorrow: the people pass looks
+            if p_next_day[p] > d + 1:
+                p_next_day[p] = d + 1
         elif v == _V_REMOVAL:
             counts[6] += 1
             if on_time:
@@ -132,6 +135,9 @@ def _field_visits_day(
                 visit[i] = 0
                 fitted_day[i] = d
                 disconnected_day[i] = _NO_DAY
+                p = person[i]  # tagged from tomorrow: the people pass looks
+                if p_next_day[p] > d + 1:
+                    p_next_day[p] = d + 1
                 stock[np.int64(region_of[i]) * n_tags + tag[i]] -= 1
                 counts[10] += 1
                 if first:
@@ -199,6 +205,7 @@ class FieldOrders(NamedTuple):
     disconnected_day: np.ndarray
     ready_day: np.ndarray
     key: np.ndarray
+    person: np.ndarray
 
 
 class FieldParams(NamedTuple):
@@ -220,6 +227,7 @@ class FieldOut(NamedTuple):
     waiting: np.ndarray  # a visit left waiting for hours, by region
     out_won: np.ndarray
     out_removed: np.ndarray
+    p_next_day: np.ndarray  # the people table's next_day (a fit or a check brings it in)
 
 
 def field_visits_day(cand, d, orders: FieldOrders, stock, cap, params: FieldParams,

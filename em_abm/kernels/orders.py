@@ -91,8 +91,8 @@ def review_decision(u, rounds, reissue, revoke, max_rounds):
 
 @njit(cache=True, nogil=True)
 def _requesters_and_ends_day(
-    n, d, state, ready_day, visit, attempts, rounds, end_day, key,
-    first_visit_delay, reissue, revoke, max_rounds, out_closed,
+    n, d, state, ready_day, visit, attempts, rounds, end_day, key, person,
+    first_visit_delay, reissue, revoke, max_rounds, p_next_day, out_closed,
 ):  # fmt: skip
     """The requesters' daily work and the orders that end today, for every order slot.
 
@@ -136,6 +136,9 @@ def _requesters_and_ends_day(
                 state[i] = _AWAITING_REMOVAL
                 visit[i] = _V_REMOVAL
                 ready_day[i] = d
+                p = person[i]  # the order is over: the people pass looks today
+                if p_next_day[p] > d:
+                    p_next_day[p] = d
             elif s != _AWAITING_REMOVAL:
                 out_closed[k] = i
                 k += 1
@@ -248,6 +251,7 @@ class RequesterOrders(NamedTuple):
     rounds: np.ndarray
     end_day: np.ndarray
     key: np.ndarray
+    person: np.ndarray
 
 
 class RequesterParams(NamedTuple):
@@ -257,6 +261,7 @@ class RequesterParams(NamedTuple):
     max_rounds: int
 
 
-def requesters_and_ends_day(n, d, orders: RequesterOrders, params: RequesterParams, out_closed):
+def requesters_and_ends_day(n, d, orders: RequesterOrders, params: RequesterParams, p_next_day,
+                            out_closed):  # fmt: skip
     """The requesters' day and the orders that end (see :func:`_requesters_and_ends_day`)."""
-    return _requesters_and_ends_day(n, d, *orders, *params, out_closed)
+    return _requesters_and_ends_day(n, d, *orders, *params, p_next_day, out_closed)

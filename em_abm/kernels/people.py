@@ -10,13 +10,16 @@ number is exactly the sum of the daily hazards, and the *k*-th offence of a pers
 same threshold whatever the policy: common random numbers that move an offence smoothly
 when a policy changes how long someone is at liberty or tagged.
 
-**Who is visited.** People on an order are visited every day (their hazard depends on
-whether their tag works that day). People at liberty or in custody have a constant hazard
-until something happens, so each carries ``next_day``: the first day that needs them (their
-next offence, release, the end of the after-removal period, the last day of their follow-up
-window, or the day they may leave). Other days they are skipped: what they add to the day's
-counts (days at liberty and in custody, expected offences) comes from running totals
-(``agg``) kept exactly, in fixed point, by every change of state (:func:`membership`).
+**Who is visited.** A person's hazard is constant until something happens, so each carries
+``next_day``: the first day that needs them (their next offence, release, the end of the
+after-removal period, the last day of their follow-up window, the day they may leave, or,
+on an order, the day a lost contact passes 14 days). Whatever else changes a tag's working
+brings the day forward where it happens: a fit or an equipment check (the field kernel),
+lost contact (the behaviour kernel), the order's end (the requesters' kernel), custody or a
+closed order (:mod:`em_abm.stages.people`), a change of parameters. Other days a person is
+skipped: what they add to the day's counts (days at liberty, on an order and in custody,
+expected offences) comes from running totals (``agg``) kept exactly, in fixed point, by every
+change of state (:func:`membership`); the daily invariants check them.
 """
 
 from __future__ import annotations
@@ -41,9 +44,14 @@ OFFENCE_REMAND, OFFENCE_CUSTODY, OFFENCE_BAIL_TAG, OFFENCE_COMMUNITY_TAG, OFFENC
 N_COUNTS = 15
 # Running totals of the people skipped on a day (PeopleOut.agg): at liberty (number, sum of
 # rates), at liberty inside a follow-up window (number, sum of rates), in custody (number,
-# inside a window). Rates are summed in fixed point (RATE_ONE per offence a day), exactly.
-A_LIBERTY, A_LIBERTY_RATE, A_F_LIBERTY, A_F_LIBERTY_RATE, A_CUSTODY, A_F_CUSTODY = range(6)
-N_AGG = 6
+# inside a window), on an order (number, sum of rates, inside a window: number and sum of
+# rates; sum of rates of those with a working tag). Rates are summed in fixed point
+# (RATE_ONE per offence a day), exactly.
+(
+    A_LIBERTY, A_LIBERTY_RATE, A_F_LIBERTY, A_F_LIBERTY_RATE, A_CUSTODY, A_F_CUSTODY, A_ORDER,
+    A_ORDER_RATE, A_F_ORDER, A_F_ORDER_RATE, A_WORKING_RATE,
+) = range(11)  # fmt: skip
+N_AGG = 11
 RATE_ONE = 2.0**40
 _INV53 = 1.0 / 9007199254740992.0
 _S11 = np.uint64(11)
@@ -69,9 +77,17 @@ def _in_window(fs, day, followup_days):
 
 
 @njit(cache=True, nogil=True)
-def _add(agg, s, in_window, rate_fx, sign):
+def _add(agg, s, in_window, rate_fx, sign, working):
     """Add (``sign`` 1) or take away (-1) one person's part of the running totals."""
-    if s == _P_LIBERTY:
+    if s == _P_ON_ORDER:
+        agg[A_ORDER] += sign
+        agg[A_ORDER_RATE] += sign * rate_fx
+        if working:
+            agg[A_WORKING_RATE] += sign * rate_fx
+        if in_window:
+            agg[A_F_ORDER] += sign
+            agg[A_F_ORDER_RATE] += sign * rate_fx
+    elif s == _P_LIBERTY:
         agg[A_LIBERTY] += sign
         agg[A_LIBERTY_RATE] += sign * rate_fx
         if in_window:
@@ -84,12 +100,13 @@ def _add(agg, s, in_window, rate_fx, sign):
 
 
 @njit(cache=True, nogil=True)
-def membership(persons, day, sign, state, f_start, rate_fx, followup_days, agg):
+def membership(persons, day, sign, state, f_start, rate_fx, working, followup_days, agg):
     """Add or take away the running-total parts of ``persons`` (in their current states,
     for the day ``day``): done around every change of state made outside the daily pass."""
     for j in range(persons.shape[0]):
         i = persons[j]
-        _add(agg, state[i], _in_window(f_start[i], day, followup_days), rate_fx[i], sign)
+        _add(agg, state[i], _in_window(f_start[i], day, followup_days), rate_fx[i], sign,
+             working[i])  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -104,18 +121,24 @@ def settle(persons, day, cumhaz, h_now, cum_day):
 
 
 @njit(cache=True, nogil=True)
+def _crossing_day(day, cumhaz, target, h):
+    """The day the cumulative hazard (``cumhaz`` at the start of ``day``, growing ``h`` a
+    day) crosses ``target``: the day of the next offence (never, at no hazard)."""
+    if h <= 0.0:
+        return np.int64(_NO_DAY)
+    gap = (target - cumhaz) / h  # > 0: days of hazard until the crossing
+    if gap >= 1e9:
+        return np.int64(_NO_DAY)
+    return max(day - 1 + np.int64(np.ceil(gap)), np.int64(day))
+
+
+@njit(cache=True, nogil=True)
 def _liberty_next(i, day, cumhaz, target, h, track_until, tagged_episode, after_until, fs,
                   followup_days):  # fmt: skip
     """The next day a person at liberty needs a visit, from the start of ``day``: their next
     offence (the day the cumulative hazard crosses the threshold), the end of the
     after-removal period, the last day of the follow-up window, or the day they may leave."""
-    nd = np.int64(_NO_DAY)
-    if h > 0.0:
-        gap = (target[i] - cumhaz[i]) / h  # > 0: days of hazard until the crossing
-        if gap < 1e9:
-            nd = day - 1 + np.int64(np.ceil(gap))
-            if nd < day:
-                nd = day
+    nd = _crossing_day(day, cumhaz[i], target[i], h)
     leave = max(np.int64(track_until[i]), np.int64(day))
     nd = min(nd, leave)
     if tagged_episode[i] and after_until[i] >= day:
@@ -130,7 +153,7 @@ def _people_day(
     n, d, working_after,
     state, rate, rate_fx, offence_key, order, order_uid, true_risk, release_day, after_until,
     tagged_episode, track_until, last_offence_day, f_start, f_cohort, f_proven, cumhaz,
-    target, h_now, cum_day, n_offences, next_day,
+    target, h_now, cum_day, n_offences, next_day, working,
     o_uid, o_state, o_tag, o_disconnected_day, o_fitted_day, o_proximity,
     tag_factor, after_factor, proven_share, outcome_cdf, proximity_factor, followup_days,
     after_days,
@@ -171,16 +194,23 @@ def _people_day(
     k_off = 0
     k_leave = 0
     k_done = 0
+    # First the people due today (a tight scan of one array), then each of them in turn.
+    due = np.empty(n, dtype=np.int64)
+    n_due = 0
     for i in range(n):
+        if next_day[i] <= d:
+            due[n_due] = i
+            n_due += 1
+    for j in range(n_due):
+        i = due[j]
         s = state[i]
-        if s == _P_FREE or (s != _P_ON_ORDER and next_day[i] > d):
+        if s == _P_FREE:
             continue
         fs = f_start[i]
         in_window = _in_window(fs, d, followup_days)
         last_window_day = in_window and d == fs + followup_days - 1
-        if s != _P_ON_ORDER:
-            _add(sk, s, in_window, rate_fx[i], -1)
-            _add(agg, s, in_window, rate_fx[i], -1)
+        _add(sk, s, in_window, rate_fx[i], -1, working[i])
+        _add(agg, s, in_window, rate_fx[i], -1, working[i])
         if s == _P_CUSTODY:
             if release_day[i] <= d:
                 s = _P_LIBERTY
@@ -199,15 +229,16 @@ def _people_day(
                     if last_window_day:
                         out_done[k_done] = i
                         k_done += 1
-                _add(agg, s, _in_window(fs, d + 1, followup_days), rate_fx[i], 1)
+                _add(agg, s, _in_window(fs, d + 1, followup_days), rate_fx[i], 1, False)
                 nd = np.int64(release_day[i])
                 if _in_window(fs, d + 1, followup_days):
                     nd = min(nd, np.int64(fs) + followup_days - 1)
                 next_day[i] = nd
                 continue
-        working = False
+        works = False
         tag = 0
         prox = False
+        o = 0
         if s == _P_ON_ORDER:
             o = order[i]
             os = o_state[o]
@@ -219,11 +250,11 @@ def _people_day(
                 if track_until[i] < d + after_days:
                     track_until[i] = d + after_days
             else:
-                working = os == _FITTED and o_disconnected_day[o] > working_after
+                works = os == _FITTED and o_disconnected_day[o] > working_after
                 tag = o_tag[o]
                 prox = o_proximity[o]
         base = np.float64(rate[i])
-        if working:
+        if works:
             hz = base * tag_factor[tag * 3 + true_risk[i]]
             if prox:
                 hz *= proximity_factor
@@ -254,7 +285,7 @@ def _people_day(
             n_offences[i] = k + 1
             target[i] += threshold_gap(key, k + 1)
             last_offence_day[i] = d
-            if working:
+            if works:
                 a_off_tagged += 1
             elif s == _P_ON_ORDER:
                 a_off_unmonitored += 1
@@ -290,31 +321,149 @@ def _people_day(
         if last_window_day:
             out_done[k_done] = i
             k_done += 1
+        working[i] = works
         if s == _P_LIBERTY:
             if d >= track_until[i] and not in_window:
                 state[i] = _P_FREE
+                next_day[i] = _NO_DAY
                 out_leave[k_leave] = i
                 k_leave += 1
                 continue
-            _add(agg, s, _in_window(fs, d + 1, followup_days), rate_fx[i], 1)
+            _add(agg, s, _in_window(fs, d + 1, followup_days), rate_fx[i], 1, False)
             next_day[i] = _liberty_next(i, d + 1, cumhaz, target, hz, track_until,
                                         tagged_episode, after_until, fs, followup_days)  # fmt: skip
+        else:  # on an order: visited again at the next offence, or when its tag may stop
+            # working (a lost contact's 14th day); fits, checks and the order's end bring
+            # the visit forward (the field, behaviour and requesters' kernels)
+            _add(agg, s, _in_window(fs, d + 1, followup_days), rate_fx[i], 1, works)
+            nd = _crossing_day(d + 1, cumhaz[i], target[i], hz)
+            disc = o_disconnected_day[o]
+            if os == _FITTED and disc != _NO_DAY:
+                flip = np.int64(disc) + (d - working_after)
+                if flip > d:
+                    nd = min(nd, flip)
+            if _in_window(fs, d + 1, followup_days):
+                nd = min(nd, np.int64(fs) + followup_days - 1)
+            next_day[i] = nd
     counts[C_OFF_TAGGED] += a_off_tagged
     counts[C_OFF_UNMONITORED] += a_off_unmonitored
     counts[C_OFF_AFTER] += a_off_after
-    counts[C_EXPECTED_TAGGED] += a_expected_tagged
+    counts[C_EXPECTED_TAGGED] += a_expected_tagged + sk[A_WORKING_RATE] / RATE_ONE
     counts[C_PROVEN] += a_proven
     counts[C_CUSTODY_DAYS] += a_custody + sk[A_CUSTODY]
     counts[C_F_OFFENCES] += a_f_offences
-    counts[C_F_EXPECTED] += a_f_expected + sk[A_F_LIBERTY_RATE] / RATE_ONE
+    counts[C_F_EXPECTED] += a_f_expected + (sk[A_F_LIBERTY_RATE] + sk[A_F_ORDER_RATE]) / RATE_ONE
     counts[C_F_CUSTODY] += a_f_custody + sk[A_F_CUSTODY]
-    counts[C_F_LIBERTY] += a_f_liberty + sk[A_F_LIBERTY]
+    counts[C_F_LIBERTY] += a_f_liberty + sk[A_F_LIBERTY] + sk[A_F_ORDER]
     counts[C_F_PROVEN] += a_f_proven
-    counts[C_ON_ORDER] += a_on_order
+    counts[C_ON_ORDER] += a_on_order + sk[A_ORDER]
     counts[C_LIBERTY] += a_liberty + sk[A_LIBERTY]
     counts[C_RELEASED] += a_released
-    counts[C_EXPECTED_ALL] += a_expected + sk[A_LIBERTY_RATE] / RATE_ONE
+    counts[C_EXPECTED_ALL] += a_expected + (sk[A_LIBERTY_RATE] + sk[A_ORDER_RATE]) / RATE_ONE
     return k_rel, k_off, k_leave, k_done
+
+
+@njit(cache=True, nogil=True)
+def _init_people(
+    slots, d, day, after_days, offence_tag,
+    new_cohort, new_area, new_key, new_propensity, new_rate, new_true_risk, new_risk,
+    new_score,
+    state, cohort, area, key, propensity, rate, true_risk, risk, score, offence_key, rate_fx,
+    cumhaz, cum_day, h_now, target, n_offences, next_day, order, order_uid, episodes,
+    tagged_episode, working, custody_kind, custody_since, release_day, after_until,
+    track_until, last_offence_day, f_start, f_cohort, f_proven,
+    agg,
+):  # fmt: skip
+    """Write new people into their slots: at liberty from today (``d``), their first visit
+    on ``day`` (the next pass), no order, no offence yet, outside any follow-up; and add them
+    to the running totals."""
+    for j in range(slots.shape[0]):
+        i = slots[j]
+        state[i] = _P_LIBERTY
+        cohort[i] = new_cohort[j]
+        area[i] = new_area[j]
+        key[i] = new_key[j]
+        propensity[i] = new_propensity[j]
+        rate[i] = new_rate[j]
+        true_risk[i] = new_true_risk[j]
+        risk[i] = new_risk[j]
+        score[i] = new_score[j]
+        okey = _mix1(key[i] ^ offence_tag)
+        offence_key[i] = okey
+        fx = np.int64(np.rint(np.float64(rate[i]) * RATE_ONE))
+        rate_fx[i] = fx
+        cumhaz[i] = 0.0
+        cum_day[i] = day
+        h_now[i] = 0.0
+        target[i] = threshold_gap(okey, 0)
+        n_offences[i] = 0
+        next_day[i] = day
+        order[i] = -1
+        order_uid[i] = -1
+        episodes[i] = 0
+        tagged_episode[i] = False
+        working[i] = False
+        custody_kind[i] = 0
+        custody_since[i] = _NO_DAY
+        release_day[i] = _NO_DAY
+        after_until[i] = d
+        track_until[i] = d + after_days
+        last_offence_day[i] = _NO_DAY
+        f_start[i] = _NO_DAY
+        f_cohort[i] = 0
+        f_proven[i] = False
+        _add(agg, _P_LIBERTY, False, fx, 1, False)
+
+
+class NewPeople(NamedTuple):
+    new_cohort: np.ndarray
+    new_area: np.ndarray
+    new_key: np.ndarray
+    new_propensity: np.ndarray
+    new_rate: np.ndarray
+    new_true_risk: np.ndarray
+    new_risk: np.ndarray
+    new_score: np.ndarray
+
+
+class InitPeople(NamedTuple):
+    state: np.ndarray
+    cohort: np.ndarray
+    area: np.ndarray
+    key: np.ndarray
+    propensity: np.ndarray
+    rate: np.ndarray
+    true_risk: np.ndarray
+    risk: np.ndarray
+    score: np.ndarray
+    offence_key: np.ndarray
+    rate_fx: np.ndarray
+    cumhaz: np.ndarray
+    cum_day: np.ndarray
+    h_now: np.ndarray
+    target: np.ndarray
+    n_offences: np.ndarray
+    next_day: np.ndarray
+    order: np.ndarray
+    order_uid: np.ndarray
+    episodes: np.ndarray
+    tagged_episode: np.ndarray
+    working: np.ndarray
+    custody_kind: np.ndarray
+    custody_since: np.ndarray
+    release_day: np.ndarray
+    after_until: np.ndarray
+    track_until: np.ndarray
+    last_offence_day: np.ndarray
+    f_start: np.ndarray
+    f_cohort: np.ndarray
+    f_proven: np.ndarray
+
+
+def init_people(slots, d, day, after_days, offence_tag, new: NewPeople, people: InitPeople,
+                agg) -> None:  # fmt: skip
+    """Write new people into their slots (see :func:`_init_people`)."""
+    _init_people(slots, d, day, after_days, offence_tag, *new, *people, agg)
 
 
 @njit(cache=True, nogil=True)
@@ -372,6 +521,7 @@ class PeopleDay(NamedTuple):
     cum_day: np.ndarray
     n_offences: np.ndarray
     next_day: np.ndarray
+    working: np.ndarray
 
 
 class PeopleOrders(NamedTuple):

@@ -33,7 +33,16 @@ from em_abm.kernels.orders import (
     _init_orders,
     _requesters_and_ends_day,
 )
-from em_abm.kernels.people import PeopleDay, PeopleOrders, PeopleOut, PeopleParams, _people_day
+from em_abm.kernels.people import (
+    InitPeople,
+    NewPeople,
+    PeopleDay,
+    PeopleOrders,
+    PeopleOut,
+    PeopleParams,
+    _init_people,
+    _people_day,
+)
 from em_abm.kernels.record import RecordColumns, RecordOrders, _record_orders
 from em_abm.kernels.responses import (
     ResponseNotices,
@@ -60,15 +69,17 @@ PLANS = {
     "init_orders": (_init_orders, "slots", NewOrders, "region_of_area", InitOrders,
                     HazardTables, HazardColumns),
     "behaviour_day": (_behaviour_day, "n", "d", "day_hash", "working_after", "early_after",
-                      BehaviourOrders, BehaviourParams, AlertColumns),
+                      "p_next_day", BehaviourOrders, BehaviourParams, AlertColumns),
     "field_visits_day": (_field_visits_day, "cand", "d", FieldOrders, "stock", "cap",
                          FieldParams, FieldOut),
     "requesters_and_ends_day": (_requesters_and_ends_day, "n", "d", RequesterOrders,
-                                RequesterParams, "out_closed"),
+                                RequesterParams, "p_next_day", "out_closed"),
     "responses_day": (_responses_day, "waiting", "desk", "credit", "d", ResponseNotices,
                       ResponseOrders, ResponseParams, ResponseOut),
     "write_notices": (_write_notices, "slots", NoticeAlerts, "key", "responder", "hours", "d",
                       PackOrders, NoticeColumns, "window_hours", "by_cohort", "out_lag"),
+    "init_people": (_init_people, "slots", "d", "day", "after_days", "offence_tag", NewPeople,
+                    InitPeople, "agg"),
     "people_day": (_people_day, "n", "d", "working_after", PeopleDay, PeopleOrders,
                    PeopleParams, PeopleOut),
     "record_orders": (_record_orders, "n", RecordOrders, "d", "row", RecordColumns),

@@ -92,7 +92,7 @@ class Behaviour(Component):
         n_active, n_fitted, n_work, k = behaviour_day(
             o.n, d, np.uint64(d + NEGATIVE_DAY_OFFSET),
             d - p["behaviour.unmonitored_after_days"], d - p["behaviour.early_days"],
-            o.views(BehaviourOrders), self.kernel_params, self._alerts,
+            m.people.next_day, o.views(BehaviourOrders), self.kernel_params, self._alerts,
         )  # fmt: skip
         m.count("unmonitored_days", n_active - n_work)
         m.wearer_days += n_fitted

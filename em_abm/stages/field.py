@@ -180,7 +180,7 @@ class Field(Component):
             n_won, n_removed = field_visits_day(
                 cand[order], d, o.views(FieldOrders),
                 m.stages.supply.supplier.stock.reshape(-1), cap, self.kernel_params,
-                FieldOut(counts, used, waiting, won, removed),
+                FieldOut(counts, used, waiting, won, removed, m.people.next_day),
             )  # fmt: skip
             m.count_by("field", counts)
             m.count("cost_visits_gbp", counts[0] * p["cost.per_visit_gbp"])

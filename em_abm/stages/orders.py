@@ -270,7 +270,12 @@ class Orders(Component):
         if len(self._slot_buffer) < o.n:
             self._slot_buffer = np.empty(o.capacity, dtype=np.int64)
         k, revoked = requesters_and_ends_day(
-            o.n, d, o.views(RequesterOrders), self.requester_params, self._slot_buffer
+            o.n,
+            d,
+            o.views(RequesterOrders),
+            self.requester_params,
+            m.people.next_day,
+            self._slot_buffer,
         )
         if revoked:
             m.count("orders_revoked", revoked)

@@ -80,6 +80,13 @@ class People(Component):
         self.fixed_recall_days = int(p["custody.fixed_term_recall_days"])
         self.after_days = int(p["reoffending.after_removal_days"])
         self._params = None  # made again from the reoffending tables on next use
+        if hasattr(self, "agg"):  # a change of parameters during the run: everyone's
+            # hazard is worked out again at the next pass
+            m = self.model
+            live = m.people.live()
+            self._settle(live, m.day)
+            day = self._next_pass(m.day)
+            m.people.next_day[live] = np.minimum(m.people.next_day[live], day)
 
     def setup(self) -> None:
         m = self.model
@@ -120,32 +127,9 @@ class People(Component):
         slots = pt.allocate(n)
         if n == 0:
             return slots
-        pt.state[slots] = PersonState.LIBERTY
-        for name in ("cohort", "area", "key", "propensity", "rate", "true_risk", "risk", "score"):
-            getattr(pt, name)[slots] = attrs[name]
-        pt.offence_key[slots] = K.mix_keys(pt.key[slots], _OFFENCE_TAG)
-        pt.rate_fx[slots] = np.rint(pt.rate[slots].astype(np.float64) * K.RATE_ONE)
-        day = self._next_pass(d)
-        pt.cumhaz[slots] = 0.0
-        pt.cum_day[slots] = day
-        pt.h_now[slots] = 0.0
-        pt.target[slots] = K.first_thresholds(pt.offence_key[slots])
-        pt.n_offences[slots] = 0
-        pt.next_day[slots] = day
-        pt.order[slots] = -1
-        pt.order_uid[slots] = -1
-        pt.episodes[slots] = 0
-        pt.tagged_episode[slots] = False
-        pt.custody_kind[slots] = 0
-        pt.custody_since[slots] = NO_DAY
-        pt.release_day[slots] = NO_DAY
-        pt.after_until[slots] = d
-        pt.track_until[slots] = d + self.after_days
-        pt.last_offence_day[slots] = NO_DAY
-        pt.f_start[slots] = NO_DAY
-        pt.f_cohort[slots] = 0
-        pt.f_proven[slots] = False
-        self._membership(slots, d, 1)
+        new = K.NewPeople(*(np.asarray(attrs[f.removeprefix("new_")]) for f in K.NewPeople._fields))
+        K.init_people(slots, d, self._next_pass(d), self.after_days, _OFFENCE_TAG, new,
+                      pt.views(K.InitPeople), self.agg)  # fmt: skip
         self.people_entered += n
         Person.enter(m, slots)
         return slots
@@ -159,7 +143,8 @@ class People(Component):
         counts skipped people by (for the next pass's day)."""
         pt = self.model.people
         K.membership(np.asarray(persons, dtype=np.int64), self._next_pass(d), sign, pt.state,
-                     pt.f_start, pt.rate_fx, self.followup_days, self.agg)  # fmt: skip
+                     pt.f_start, pt.rate_fx, pt.working, self.followup_days,
+                     self.agg)  # fmt: skip
 
     def _settle(self, persons: np.ndarray, d: int) -> None:
         pt = self.model.people
@@ -177,6 +162,9 @@ class People(Component):
         pt.order_uid[persons] = o.uid[orders]
         pt.episodes[persons] += 1
         pt.tagged_episode[persons] = False
+        pt.working[persons] = False
+        self._membership(persons, d, 1)
+        pt.next_day[persons] = self._next_pass(d)  # the next pass works out their hazard
         self._enter_followup(d, persons, o.cohort[orders])
 
     def declined(self, d: int, persons: np.ndarray, cohort: np.ndarray, length) -> None:
@@ -224,7 +212,9 @@ class People(Component):
             return
         p, s = persons[mine], slots[mine]
         self._settle(p, d)
+        self._membership(p, d, -1)
         pt.state[p] = PersonState.LIBERTY
+        pt.working[p] = False
         pt.tagged_episode[p] = o.fitted_day[s] != NO_DAY
         pt.after_until[p] = d + self.after_days
         pt.track_until[p] = np.maximum(pt.track_until[p], d + self.after_days)
@@ -275,6 +265,7 @@ class People(Component):
         pt.order[persons] = -1
         pt.order_uid[persons] = -1
         pt.tagged_episode[persons] = False
+        pt.working[persons] = False
         pt.h_now[persons] = 0.0
         self._membership(persons, d, 1)
         nxt = self._next_pass(d)
@@ -325,14 +316,18 @@ class People(Component):
         )  # fmt: skip
         self._passed = d
         self._record(d, counts, f_reoff)
-        if k_rel:
-            self._released(d, released[:k_rel].copy())
+        # New orders of the day (on release, then after an offence), made in one go after the
+        # offences' custody, for the people still at liberty.
+        new = [self._released(d, released[:k_rel].copy())] if k_rel else []
         if k_off:
-            self._offences(d, offender[:k_off].copy(), outcome[:k_off].copy())
+            new.append(self._offences(d, offender[:k_off].copy(), outcome[:k_off].copy()))
+        if new:
+            self._new_orders(d, new)
         if k_done:
             self._followup_done(d, done[:k_done].copy())
         if k_leave:
             gone = leave[:k_leave].copy()
+            pt.freed(gone)
             self.people_left += len(gone)
             Person.leave(m, gone)
 
@@ -367,13 +362,27 @@ class People(Component):
         u = crn(pt.key[persons], CRN_RELEASE, pt.episodes[persons].astype(np.int64))
         go = (u < self.release_em[kind]) & (pt.state[persons] == PersonState.LIBERTY)
         pt.after_until[persons] = d
-        if go.any():
-            cohort = RELEASE_COHORT[kind[go]]
-            self.model.count("orders_from_releases", int(go.sum()))
-            self.model.stages.orders.orders_for_people(d, persons[go], cohort)
+        return persons[go], RELEASE_COHORT[kind[go]], True
 
-    def _offences(self, d: int, persons: np.ndarray, outcome: np.ndarray) -> None:
-        """Consequences of today's proven offences: custody, or a new tagged order."""
+    def _new_orders(self, d: int, new: list) -> None:
+        """Start the day's new orders, one per person, for those still at liberty (custody
+        after an offence today comes first)."""
+        m = self.model
+        persons = np.concatenate([p for p, _, _ in new])
+        cohort = np.concatenate([c for _, c, _ in new]).astype(np.int8)
+        released = np.concatenate([np.full(len(p), r) for p, _, r in new])
+        first = np.zeros(len(persons), dtype=bool)
+        first[np.unique(persons, return_index=True)[1]] = True
+        ok = first & (m.people.state[persons] == PersonState.LIBERTY)
+        if not ok.any():
+            return
+        m.count("orders_from_releases", int((ok & released).sum()))
+        m.count("orders_from_offences", int((ok & ~released).sum()))
+        m.stages.orders.orders_for_people(d, persons[ok], cohort[ok])
+
+    def _offences(self, d: int, persons: np.ndarray, outcome: np.ndarray) -> tuple:
+        """Consequences of today's proven offences: custody now; the people and cohorts of
+        the new tagged orders, returned."""
         m = self.model
         pt = m.people
         custody = outcome <= K.OFFENCE_CUSTODY
@@ -383,15 +392,12 @@ class People(Component):
             u = crn(pt.key[p], CRN_OFFENCE_CUSTODY, np.full(len(p), d + NEGATIVE_DAY_OFFSET))
             days = -self.custody_mean[kind] * np.log1p(-u)
             m.count("custody_admissions_from_offence", self.to_custody(d, p, kind, days))
-        tag = ~custody & (pt.state[persons] == PersonState.LIBERTY)
-        if tag.any():
-            p = persons[tag]
-            cohort = np.where(
-                outcome[tag] == K.OFFENCE_BAIL_TAG, COHORTS.index("court_bail"),
-                COHORTS.index("court_sentence"),
-            ).astype(np.int8)  # fmt: skip
-            m.count("orders_from_offences", len(p))
-            m.stages.orders.orders_for_people(d, p, cohort)
+        tag = ~custody
+        cohort = np.where(
+            outcome[tag] == K.OFFENCE_BAIL_TAG, COHORTS.index("court_bail"),
+            COHORTS.index("court_sentence"),
+        ).astype(np.int8)  # fmt: skip
+        return persons[tag], cohort, False
 
     def _followup_done(self, d: int, persons: np.ndarray) -> None:
         """People whose follow-up window ended today: their assessed score, true risk and
