@@ -7,8 +7,13 @@ per simulated day for the same number of days (warm-up days included, as the mod
 them too). The floor's days are timed in ``--repeats`` parts, one after each timed model run,
 so that a shared machine's drift in speed weighs on the model and the floor alike.
 
+Since people are followed (2.3), the model's Mesa agents are the people it follows, about
+five times the people tagged; a second floor loops over that many agents (timed over a tenth
+of the days and scaled), and the people followed per second are printed too.
+
 The last line printed is machine-readable:
-``wearer_days_per_s=<x> floor_ratio=<model s / floor s> peak_rss_mb=<m>``
+``wearer_days_per_s=<x> floor_ratio=<model s / floor s>
+floor_ratio_own_agents=<model s / the second floor's s> peak_rss_mb=<m>``
 where wearer-days are the tagged person-days the run simulates (``EMModel.wearer_days``:
 tagged orders on each simulated day, warm-up days included), the same days the timing and
 the floor cover. The line before gives the tagged person-days of the recorded period alone
@@ -28,6 +33,7 @@ from typing import NamedTuple
 import mesa
 
 from em_abm import targets
+from em_abm.agents import Person
 from em_abm.model import EMModel
 from em_abm.results import build_timeseries
 
@@ -61,6 +67,8 @@ class Timed(NamedTuple):
     wearer_days: int  # tagged person-days simulated, warm-up included
     recorded_days: float  # tagged person-days of the recorded period
     days: int  # simulated days
+    agents: float  # the model's mean number of Mesa agents over the recorded period
+    followed_days: float  # person-days of the people followed, recorded period
 
 
 def time_model(scale: float, years: float) -> Timed:
@@ -69,7 +77,11 @@ def time_model(scale: float, years: float) -> Timed:
     model.run()
     ts = build_timeseries(model)
     seconds = time.perf_counter() - t0
-    return Timed(seconds, model.wearer_days, float(ts["tagged"].sum()), model.warmup + model.n_days)
+    others = len(model.agents) - len(model.agents_by_type.get(Person, ()))
+    return Timed(
+        seconds, model.wearer_days, float(ts["tagged"].sum()), model.warmup + model.n_days,
+        float(ts["people_followed"].mean()) + others, float(ts["people_followed"].sum()),
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -101,9 +113,24 @@ def main() -> None:
         f"{recorded_days / 1e6:.1f} M recorded ({recorded_days / model_s / 1e6:.2f} M per second "
         "counting the recorded period alone)"
     )
+    # The floor over the agents the model has: a person model follows everyone on an order,
+    # in custody after one or in their year after it (about five times the people tagged);
+    # a bare loop over that many agents, timed over a tenth of the days.
+    n_own = round(runs[0].agents)
+    own = floor_model(n_own)
+    own_days = max(1, days // 10)
+    own_s = time_floor(own, own_days) * days / own_days
+    print(
+        f"floor over the model's own agents: {own_s:.2f} s (bare Mesa loop over {n_own:,} "
+        f"agents, the model's mean; timed over {own_days} days and scaled to {days})"
+    )
+    print(
+        f"people followed: {runs[0].followed_days / 1e6:.1f} M person-days recorded "
+        f"({runs[0].followed_days / model_s / 1e6:.1f} M per second)"
+    )
     print(
         f"wearer_days_per_s={wearer_days / model_s:.0f} floor_ratio={model_s / floor_s:.3f} "
-        f"peak_rss_mb={peak_mb:.0f}"
+        f"floor_ratio_own_agents={model_s / own_s:.3f} peak_rss_mb={peak_mb:.0f}"
     )
 
 

@@ -29,7 +29,14 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from em_abm.kernels.core import _FITTED, _NO_DAY, _REWORK, _mix1
+from em_abm.kernels.core import (
+    _AWAITING_REMOVAL,
+    _FITTED,
+    _NO_DAY,
+    _REWORK,
+    _V_REMOVAL,
+    _mix1,
+)
 
 # Person states (population.PersonState)
 _P_FREE, _P_LIBERTY, _P_ON_ORDER, _P_CUSTODY = 0, 1, 2, 3
@@ -464,6 +471,94 @@ def init_people(slots, d, day, after_days, offence_tag, new: NewPeople, people: 
                 agg) -> None:  # fmt: skip
     """Write new people into their slots (see :func:`_init_people`)."""
     _init_people(slots, d, day, after_days, offence_tag, *new, *people, agg)
+
+
+@njit(cache=True, nogil=True)
+def _admit_to_custody(
+    persons, kinds, days, d, day, followup_days,
+    state, custody_kind, custody_since, release_day, order, order_uid, tagged_episode, working,
+    h_now, cumhaz, cum_day, f_start, rate_fx, next_day,
+    o_uid, o_state, o_to_custody, o_visit, o_ready_day,
+    agg, out_close,
+):  # fmt: skip
+    """Send ``persons`` (at liberty or on an order; the first time each is listed today) to
+    custody of ``kinds`` for about ``days`` (at least one), from today ``d``; ``day`` is the
+    next pass over people. An order still active ends: a fitted one waits for its tag's
+    removal (due today), any other closes (written to ``out_close``). Returns the number
+    admitted and the number of orders to close."""
+    k_in = 0
+    k_close = 0
+    for j in range(persons.shape[0]):
+        i = persons[j]
+        s = state[i]
+        if s != _P_LIBERTY and s != _P_ON_ORDER:
+            continue  # already held (or gone): one admission a day
+        if cum_day[i] < day:  # settle the cumulative hazard to the next pass
+            cumhaz[i] += h_now[i] * (day - cum_day[i])
+            cum_day[i] = day
+        fs = f_start[i]
+        _add(agg, s, _in_window(fs, day, followup_days), rate_fx[i], -1, working[i])
+        if s == _P_ON_ORDER:
+            o = order[i]
+            if o_uid[o] == order_uid[i] and o_state[o] >= _REWORK and o_state[o] <= _FITTED:
+                o_to_custody[o] = True
+                if o_state[o] == _FITTED:  # the equipment is still at the address
+                    o_state[o] = _AWAITING_REMOVAL
+                    o_visit[o] = _V_REMOVAL
+                    o_ready_day[o] = d
+                else:
+                    out_close[k_close] = o
+                    k_close += 1
+        state[i] = _P_CUSTODY
+        custody_kind[i] = kinds[j]
+        custody_since[i] = d
+        release = d + max(np.int64(1), np.int64(np.rint(days[j])))
+        release_day[i] = release
+        order[i] = -1
+        order_uid[i] = -1
+        tagged_episode[i] = False
+        working[i] = False
+        h_now[i] = 0.0
+        in_window = _in_window(fs, day, followup_days)
+        _add(agg, _P_CUSTODY, in_window, rate_fx[i], 1, False)
+        nd = release
+        if in_window:
+            nd = min(nd, np.int64(fs) + followup_days - 1)
+        next_day[i] = nd
+        k_in += 1
+    return k_in, k_close
+
+
+class CustodyPeople(NamedTuple):
+    state: np.ndarray
+    custody_kind: np.ndarray
+    custody_since: np.ndarray
+    release_day: np.ndarray
+    order: np.ndarray
+    order_uid: np.ndarray
+    tagged_episode: np.ndarray
+    working: np.ndarray
+    h_now: np.ndarray
+    cumhaz: np.ndarray
+    cum_day: np.ndarray
+    f_start: np.ndarray
+    rate_fx: np.ndarray
+    next_day: np.ndarray
+
+
+class CustodyOrders(NamedTuple):
+    o_uid: np.ndarray
+    o_state: np.ndarray
+    o_to_custody: np.ndarray
+    o_visit: np.ndarray
+    o_ready_day: np.ndarray
+
+
+def admit_to_custody(persons, kinds, days, d, day, followup_days, people: CustodyPeople,
+                     orders: CustodyOrders, agg, out_close):  # fmt: skip
+    """Send people to custody (see :func:`_admit_to_custody`)."""
+    return _admit_to_custody(persons, kinds, days, d, day, followup_days, *people, *orders, agg,
+                             out_close)  # fmt: skip
 
 
 @njit(cache=True, nogil=True)

@@ -34,12 +34,15 @@ from em_abm.kernels.orders import (
     _requesters_and_ends_day,
 )
 from em_abm.kernels.people import (
+    CustodyOrders,
+    CustodyPeople,
     InitPeople,
     NewPeople,
     PeopleDay,
     PeopleOrders,
     PeopleOut,
     PeopleParams,
+    _admit_to_custody,
     _init_people,
     _people_day,
 )
@@ -61,6 +64,7 @@ SOURCES = {
     PackOrders: ("o_", {}),
     NoticeColumns: ("nt_", {}),
     PeopleOrders: ("o_", {}),
+    CustodyOrders: ("o_", {}),
 }
 
 # Each wrapper's compiled function and what it spreads, in order (checked by the tests).
@@ -80,6 +84,8 @@ PLANS = {
                       PackOrders, NoticeColumns, "window_hours", "by_cohort", "out_lag"),
     "init_people": (_init_people, "slots", "d", "day", "after_days", "offence_tag", NewPeople,
                     InitPeople, "agg"),
+    "admit_to_custody": (_admit_to_custody, "persons", "kinds", "days", "d", "day",
+                         "followup_days", CustodyPeople, CustodyOrders, "agg", "out_close"),
     "people_day": (_people_day, "n", "d", "working_after", PeopleDay, PeopleOrders,
                    PeopleParams, PeopleOut),
     "record_orders": (_record_orders, "n", RecordOrders, "d", "row", RecordColumns),

@@ -45,7 +45,7 @@ from em_abm.kernels.core import (
     crn,
 )
 from em_abm.params import COHORTS, CUSTODY_KINDS
-from em_abm.population import NO_DAY, PersonState, State, Visit
+from em_abm.population import NO_DAY, PersonState
 from em_abm.stages.behaviour import NEGATIVE_DAY_OFFSET
 
 KIND = {k: i for i, k in enumerate(CUSTODY_KINDS)}
@@ -246,53 +246,18 @@ class People(Component):
         m = self.model
         pt, o = m.people, m.orders
         persons = np.asarray(persons, dtype=np.int64)
-        first = np.zeros(len(persons), dtype=bool)
-        first[np.unique(persons, return_index=True)[1]] = True  # one admission a day each
-        st = pt.state[persons]
-        ok = first & ((st == PersonState.LIBERTY) | (st == PersonState.ON_ORDER))
-        if not ok.any():
-            return 0
-        persons, kinds, days = persons[ok], np.asarray(kinds)[ok], np.asarray(days)[ok]
-        self._settle(persons, d)
-        self._membership(persons, d, -1)
-        on_order = pt.state[persons] == PersonState.ON_ORDER
-        held_orders = pt.order[persons[on_order]]
-        held_uids = pt.order_uid[persons[on_order]]
-        pt.state[persons] = PersonState.CUSTODY
-        pt.custody_kind[persons] = kinds
-        pt.custody_since[persons] = d
-        pt.release_day[persons] = d + np.maximum(1, np.rint(days)).astype(np.int64)
-        pt.order[persons] = -1
-        pt.order_uid[persons] = -1
-        pt.tagged_episode[persons] = False
-        pt.working[persons] = False
-        pt.h_now[persons] = 0.0
-        self._membership(persons, d, 1)
-        nxt = self._next_pass(d)
-        window_last = pt.f_start[persons].astype(np.int64) + self.followup_days - 1
-        in_window = (pt.f_start[persons] != NO_DAY) & (window_last >= nxt)
-        pt.next_day[persons] = np.where(
-            in_window, np.minimum(pt.release_day[persons], window_last), pt.release_day[persons]
-        )
-        if on_order.any():  # their orders end (after the state: a closing order must not
-            # set its person at liberty)
-            slots = held_orders
-            same = o.uid[slots] == held_uids
-            s = slots[same]
-            active = (o.state[s] >= State.REWORK) & (o.state[s] <= State.FITTED)
-            s = s[active]
-            o.to_custody[s] = True
-            fitted = o.state[s] == State.FITTED
-            f = s[fitted]
-            o.state[f] = State.AWAITING_REMOVAL  # the equipment is still at the address
-            o.visit[f] = Visit.REMOVAL
-            o.ready_day[f] = d
-            if (~fitted).any():
-                m.stages.removal.close(s[~fitted])
         n = len(persons)
-        self.admitted += n
-        m.count("custody_admissions", n)
-        return n
+        ends = np.empty(n, dtype=np.int64)
+        n_in, n_ends = K.admit_to_custody(
+            persons, np.asarray(kinds, dtype=np.int64), np.asarray(days, dtype=np.float64), d,
+            self._next_pass(d), self.followup_days, pt.views(K.CustodyPeople),
+            o.views(K.CustodyOrders), self.agg, ends,
+        )  # fmt: skip
+        if n_ends:  # orders that close now (not fitted; the fitted wait for their removal)
+            m.stages.removal.close(ends[:n_ends].copy())
+        self.admitted += n_in
+        m.count("custody_admissions", n_in)
+        return n_in
 
     # ------------------------------------------------------------------ the day
     def step(self, d: int) -> None:
