@@ -132,11 +132,19 @@ from em_abm.kernels.orders import (  # noqa: F401
 )
 from em_abm.kernels.people import (  # noqa: F401
     N_COUNTS,
+    CustodyOrders,
+    CustodyPeople,
+    InitPeople,
+    NewPeople,
     PeopleDay,
     PeopleOrders,
     PeopleOut,
     PeopleParams,
+    _admit_to_custody,
+    _init_people,
     _people_day,
+    admit_to_custody,
+    init_people,
     people_day,
 )
 from em_abm.kernels.plans import (  # noqa: F401

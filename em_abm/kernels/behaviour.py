@@ -105,7 +105,7 @@ def _behaviour_day(
             disconnected_day[i] = d
             # the tag stops counting as working after the NAO's 14 days: the people pass
             # looks then
-            flip = d + (d - working_after)
+            flip = max(d + (d - working_after), d + 1)
             p = person[i]
             if p_next_day[p] > flip:
                 p_next_day[p] = flip
