@@ -132,14 +132,15 @@ _p(
 # Orders per year are calibrated so that the tagged stock is 28,700 with the March 2026 mix,
 # by calibration/tune_demand.py, before the history matching of the other parameters (which
 # kept them: its demand.multiplier has a median of 1.01). Tuned again once people were
-# followed (2.3): custody after new offences cuts orders short, so the same stock needs more
-# inflow (court sentence +16%, the others +4-8%).
+# followed (2.3): custody after new offences and more post-release recalls cut orders short,
+# so the same stock needs more inflow (post-release +14%, court sentence +14%, court bail
+# +6%).
 _ORDERS = {
-    "post_release": 51_176.0,
-    "court_bail": 50_741.0,
-    "immigration": 7_419.0,
-    "court_sentence": 15_599.0,
-    "specials": 167.0,
+    "post_release": 54_111.0,
+    "court_bail": 50_754.0,
+    "immigration": 7_292.0,
+    "court_sentence": 15_359.0,
+    "specials": 153.0,
 }
 _DURATION = {
     "post_release": (
@@ -971,13 +972,16 @@ _p(
 )
 _p(
     "probation.target_caseload",
-    36.44,
+    39.9,
     5.0,
     200.0,
     "cases/officer",
     "Cases per probation officer when fully staffed; sets the EM-related officer count.",
-    f"calibrated: {REPORT} (history matching; 90% interval 33.5-38.5) to parliamentary "
-    "answers: average caseload 36.0 (2021/22), 37.1 (2022/23), 35.2 (2023/24) (FACTS.md)",
+    "calibrated: to parliamentary answers, average caseload 36.0 (2021/22), 37.1 (2022/23), "
+    "35.2 (2023/24) (FACTS.md); the caseload is this value times the active cases over the "
+    "cases the service is staffed for, so it is close to an identity. History matching gave "
+    f"36.4 (90% interval 33.5-38.5, {REPORT}); once people were followed (2.3), custody "
+    "cut orders short (fewer active cases for the same inflow) and 39.9 restores 36",
 )
 _p(
     "probation.caseload_threshold",
@@ -1136,6 +1140,19 @@ for _r, _shares in _OUT.items():
             _OUT_SRC[_r],
             group=f"response.{_r}",
         )
+_p(
+    "response.probation.recall_post_release",
+    0.2,
+    0.0,
+    0.6,
+    "share",
+    "Share of probation responses to a minor breach of a post-release order ending in "
+    "recall (in place of response.probation.enforce for that cohort; the difference comes "
+    "from no further action).",
+    "calibrated: to the HDC recall share of breach reports, 32-45% in 2017-2019 "
+    "(parliamentary written answers, docs/FACTS.md): 0.2 gives 37.5% (baseline, scale 0.25, "
+    "1.5 years; 0.08 gave 19.7%, 0.3 gave 47.7%)",
+)
 _p(
     "response.serious_nfa_factor",
     0.4,

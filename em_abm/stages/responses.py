@@ -108,6 +108,12 @@ class Responses(Component):
                     if outcome == "enforce":
                         outcome = "return_to_court" if cohort == "court_sentence" else "recall"
                     row[OUTCOME[outcome]] += p[name]
+                if responder == "probation" and cohort == "post_release":
+                    # recall of post-release cases has its own share (HDC recalls), taken
+                    # from no further action
+                    recall = p["response.probation.recall_post_release"]
+                    row[OUTCOME["nfa"]] -= recall - row[OUTCOME["recall"]]
+                    row[OUTCOME["recall"]] = recall
                 probs[r, c, 0] = row
                 serious = row.copy()
                 serious[OUTCOME["nfa"]] *= p["response.serious_nfa_factor"]
