@@ -1147,11 +1147,11 @@ _p(
     0.6,
     "share",
     "Share of probation responses to a minor breach of a post-release order ending in "
-    "recall (in place of response.probation.enforce for that cohort; the difference comes "
-    "from no further action).",
+    "recall (in place of response.probation.enforce for that cohort; the other outcomes keep "
+    "their proportions).",
     "calibrated: to the HDC recall share of breach reports, 32-45% in 2017-2019 "
-    "(parliamentary written answers, docs/FACTS.md): 0.2 gives 37.5% (baseline, scale 0.25, "
-    "1.5 years; 0.08 gave 19.7%, 0.3 gave 47.7%)",
+    "(parliamentary written answers, docs/FACTS.md): 0.2 gives 38.1% (baseline, scale 0.25, "
+    "1.5 years; 0.08 gave 19.4%, 0.3 gave 48.5%)",
 )
 _p(
     "response.serious_nfa_factor",

@@ -393,3 +393,20 @@ def test_the_fitting_kpi_counts_first_and_second_attempts(make_model):
     # Nearly every order fails its first attempt and has a second (some of the recorded
     # second attempts follow first attempts made in the warm-up).
     assert 1.8 * first < both < 2.2 * first
+
+
+def test_the_person_table_hands_out_the_lowest_free_slots():
+    """The person table keeps a list of its free slots; allocation takes the lowest, as a scan
+    of the table would."""
+    from em_abm.population import PersonTable
+
+    t = PersonTable(capacity=16)
+    first = t.allocate(10)
+    t.state[first] = 1
+    assert first.tolist() == list(range(10))
+    t.state[[7, 2, 5]] = 0
+    t.freed(np.array([7, 2, 5]))
+    again = t.allocate(4)
+    assert again.tolist() == [2, 5, 7, 10]
+    t.state[again] = 1
+    assert t.allocate(1).tolist() == [11]

@@ -109,10 +109,15 @@ class Responses(Component):
                         outcome = "return_to_court" if cohort == "court_sentence" else "recall"
                     row[OUTCOME[outcome]] += p[name]
                 if responder == "probation" and cohort == "post_release":
-                    # recall of post-release cases has its own share (HDC recalls), taken
-                    # from no further action
+                    # recall of post-release cases has its own share (HDC recalls); the other
+                    # outcomes keep their proportions
                     recall = p["response.probation.recall_post_release"]
-                    row[OUTCOME["nfa"]] -= recall - row[OUTCOME["recall"]]
+                    rest = 1.0 - row[OUTCOME["recall"]]
+                    if rest > 0:
+                        row *= (1.0 - recall) / rest
+                    else:  # every minor breach was enforced: the rest is no further action
+                        row[:] = 0.0
+                        row[OUTCOME["nfa"]] = 1.0 - recall
                     row[OUTCOME["recall"]] = recall
                 probs[r, c, 0] = row
                 serious = row.copy()
