@@ -425,6 +425,13 @@ METRICS: tuple[Metric, ...] = (
         "flow",
     ),
     Metric(
+        "followup_offences_averted_12m",
+        "Offences the follow-up cohort's tags averted: expected at liberty with no tag effect "
+        "less committed (negative: tags added offences)",
+        "offences",
+        "flow",
+    ),
+    Metric(
         "followup_liberty_days_12m",
         "Days at liberty of the follow-up cohort in their 12 months",
         "person-days",
@@ -469,6 +476,27 @@ METRICS: tuple[Metric, ...] = (
         "rate",
         False,
         num="followup_expected_offences_12m",
+        den="followup_people_12m",
+        factor=100.0,
+    ),
+    Metric(
+        "followup_offences_averted_per_100",
+        "Offences per 100 people that tags averted in the follow-up (what tags did; the rest "
+        "of a change in offences per 100 is the expected offences, what custody did)",
+        "offences/100 people",
+        "rate",
+        False,
+        num="followup_offences_averted_12m",
+        den="followup_people_12m",
+        factor=100.0,
+    ),
+    Metric(
+        "followup_custody_days_per_100",
+        "Days in custody per 100 people in the follow-up",
+        "bed-days/100 people",
+        "rate",
+        False,
+        num="followup_custody_days_12m",
         den="followup_people_12m",
         factor=100.0,
     ),

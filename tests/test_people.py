@@ -125,6 +125,13 @@ def test_followup_windows_are_complete_and_absent_when_the_run_is_too_short():
     assert s["followup_liberty_days_12m"] + s["followup_custody_days_12m"] == pytest.approx(
         365 * s["followup_people_12m"]
     )
+    # What tags did and what custody left add up to the offences.
+    assert s["followup_offences_12m"] == pytest.approx(
+        s["followup_expected_offences_12m"] - s["followup_offences_averted_12m"]
+    )
+    assert s["followup_offences_per_100"] == pytest.approx(
+        s["followup_expected_offences_per_100"] - s["followup_offences_averted_per_100"]
+    )
 
 
 def test_proven_reoffending_is_near_the_published_rates():

@@ -68,7 +68,7 @@ class People(Component):
         "custody_admissions", "custody_admissions_from_offence", "releases_from_custody",
         "orders_from_releases", "orders_from_offences", "cost_custody_gbp",
         "followup_people_12m", "followup_offences_12m", "followup_expected_offences_12m",
-        "followup_custody_days_12m", "followup_liberty_days_12m",
+        "followup_custody_days_12m", "followup_liberty_days_12m", "followup_offences_averted_12m",
         "followup_proven_offences_12m", "followup_proven_reoffenders_12m",
     )  # fmt: skip
 
@@ -312,6 +312,7 @@ class People(Component):
         self.released += int(c[K.C_RELEASED])
         m.count("followup_offences_12m", c[K.C_F_OFFENCES])
         m.count("followup_expected_offences_12m", c[K.C_F_EXPECTED])
+        m.count("followup_offences_averted_12m", c[K.C_F_EXPECTED] - c[K.C_F_OFFENCES])
         m.count("followup_custody_days_12m", c[K.C_F_CUSTODY])
         m.count("followup_liberty_days_12m", c[K.C_F_LIBERTY])
         m.count("followup_proven_offences_12m", c[K.C_F_PROVEN])
