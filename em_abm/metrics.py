@@ -43,6 +43,7 @@ class Metric:
     of: str = ""  # peak: stock column; quantile: sample name
     q: float = 0.0  # quantile level
     factor: float = 1.0  # rate: multiplier on the ratio (100 for "per 100 people")
+    signed: bool = False  # may be negative (every other metric is never below zero)
     summary_name: str = ""  # name in summary.json when it differs (dicts of `by` metrics)
     parts: tuple = ()  # composite: (key, (summary names summed)) pairs
 
@@ -430,6 +431,7 @@ METRICS: tuple[Metric, ...] = (
         "less committed (negative: tags added offences)",
         "offences",
         "flow",
+        signed=True,
     ),
     Metric(
         "followup_liberty_days_12m",
@@ -489,6 +491,7 @@ METRICS: tuple[Metric, ...] = (
         num="followup_offences_averted_12m",
         den="followup_people_12m",
         factor=100.0,
+        signed=True,
     ),
     Metric(
         "followup_custody_days_per_100",
@@ -769,6 +772,11 @@ def summary_keys() -> dict[str, Metric]:
         else:
             out[name] = m
     return out
+
+
+def signed_names() -> set[str]:
+    """Series columns and summary names that may be negative."""
+    return {c for m in METRICS if m.signed for c in (*column_names(m), m.summary_name or m.name)}
 
 
 def scales_with_population(name: str) -> bool:

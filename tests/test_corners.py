@@ -114,11 +114,13 @@ import json, resource, sys
 import numpy as np
 import em_abm
 r = em_abm.run("baseline_2026", seed=1, years=float(sys.argv[1]), scale=1.0)
+from em_abm.metrics import signed_names
 ts = r.timeseries
 x = ts.drop(columns="date").to_numpy()
+unsigned = ts.drop(columns=["date", *(c for c in signed_names() if c in ts)]).to_numpy()
 tagged = ts["tagged"].to_numpy()
 print(json.dumps({
-    "finite": bool(np.isfinite(x).all()), "nonnegative": bool((x >= -1e-9).all()),
+    "finite": bool(np.isfinite(x).all()), "nonnegative": bool((unsigned >= -1e-9).all()),
     "first_year_tagged": float(tagged[:365].mean()),
     "last_year_tagged": float(tagged[-365:].mean()),
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
