@@ -133,14 +133,14 @@ _p(
 # by calibration/tune_demand.py, before the history matching of the other parameters (which
 # kept them: its demand.multiplier has a median of 1.01). Tuned again once people were
 # followed (2.3): custody after new offences and more post-release recalls cut orders short,
-# so the same stock needs more inflow (post-release +14%, court sentence +14%, court bail
-# +6%).
+# so the same stock needs more inflow (post-release +12%, court sentence +11%, court bail
+# +4%).
 _ORDERS = {
-    "post_release": 54_111.0,
-    "court_bail": 50_754.0,
-    "immigration": 7_292.0,
-    "court_sentence": 15_359.0,
-    "specials": 153.0,
+    "post_release": 53_077.0,
+    "court_bail": 49_764.0,
+    "immigration": 7_411.0,
+    "court_sentence": 14_980.0,
+    "specials": 146.0,
 }
 _DURATION = {
     "post_release": (
@@ -727,10 +727,10 @@ _p(
 # Reoffending: people, not orders (everyone the model follows offends while at liberty,
 # tagged or not, and never in custody)
 _REOFFEND = {  # calibrated by scripts/calibrate_people.py (immigration, specials: assumption)
-    "post_release": 7.05,
-    "court_bail": 3.77,
+    "post_release": 4.73,
+    "court_bail": 2.38,
     "immigration": 0.5,
-    "court_sentence": 4.96,
+    "court_sentence": 2.97,
     "specials": 1.0,
 }
 for _c in COHORTS:
@@ -750,7 +750,7 @@ for _c in COHORTS:
     )
 _p(
     "reoffending.rate_sd",
-    2.44,
+    2.1,
     0.0,
     3.0,
     "log-sd",
@@ -833,7 +833,7 @@ _p(
 )
 _p(
     "risk.assessment_correlation",
-    0.58,
+    0.63,
     0.0,
     1.0,
     "correlation",
@@ -1150,8 +1150,8 @@ _p(
     "recall (in place of response.probation.enforce for that cohort; the other outcomes keep "
     "their proportions).",
     "calibrated: to the HDC recall share of breach reports, 32-45% in 2017-2019 "
-    "(parliamentary written answers, docs/FACTS.md): 0.2 gives 38.1% (baseline, scale 0.25, "
-    "1.5 years; 0.08 gave 19.4%, 0.3 gave 48.5%)",
+    "(parliamentary written answers, docs/FACTS.md): 0.2 gives 36.8% (baseline, scale 0.25, "
+    "1.5 years; 0.08 gave 18.4%, 0.3 gave 48.2%)",
 )
 _p(
     "response.serious_nfa_factor",
@@ -1212,9 +1212,10 @@ _CUSTODY = {
         "assumption: time served after re-sentencing, about half a short sentence",
     ),
     "sentence": (
-        150.0,
-        "assumption: time served for a new custodial sentence (about half of sentences of a "
-        "year or less, most of those given for new offences)",
+        305.0,
+        "half the average custodial sentence, 20.1 months in the year to September 2024 (MoJ "
+        "Criminal Justice Statistics, docs/FACTS.md), as most are released at the halfway "
+        "point; an exponential around it leaves most sentences short",
     ),
 }
 for _k, (_v, _why) in _CUSTODY.items():
@@ -1271,17 +1272,15 @@ for _k, (_v, _why) in _RELEASE_EM.items():
         _why,
     )
 _OFFENCE_OUTCOME = {
-    "remand": (0.08, "assumption: remand in custody after charge (docs/FACTS.md, courts)"),
+    "remand": (0.06, "assumption: remand in custody after charge, for a minority of charges"),
     "custody": (
-        0.24,
-        "assumption: immediate custody for proven offences of people with previous orders "
-        "(about a third of indictable convictions; cautions and summary offences less)",
+        0.15,
+        "assumption: 31% of offenders sentenced for indictable offences received immediate "
+        "custody (2017, docs/FACTS.md); taking about half of proven reoffences as indictable and "
+        "few summary offences or cautions to custody gives about 0.15",
     ),
     "bail_tag": (0.08, "assumption: court bail with a tag while awaiting trial"),
-    "community_tag": (
-        0.045,
-        "assumption: a community or suspended sentence with an EM requirement",
-    ),
+    "community_tag": (0.045, "assumption: a community or suspended sentence with an EM requirement"),
 }
 for _k, (_v, _why) in _OFFENCE_OUTCOME.items():
     _p(
@@ -1296,10 +1295,10 @@ for _k, (_v, _why) in _OFFENCE_OUTCOME.items():
         _why,
     )
 _ENDOGENOUS = {  # measured by scripts/calibrate_people.py at baseline
-    "post_release": 0.056,
-    "court_bail": 0.146,
+    "post_release": 0.04,
+    "court_bail": 0.161,
     "immigration": 0.041,
-    "court_sentence": 0.216,
+    "court_sentence": 0.234,
     "specials": 0.0,
 }
 for _c in COHORTS:
