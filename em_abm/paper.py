@@ -23,6 +23,7 @@ figure that does not exist before Typst runs.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from pathlib import Path
@@ -89,6 +90,13 @@ def _pct(x: float, digits: int = 0) -> str:
     return f"{100 * x:.{digits}f}%".replace("-", "−")
 
 
+def _pct_of(diff: float, ref: float) -> str:
+    """``diff`` as a percentage of ``ref``; "n/a" where there is nothing to compare with (the
+    follow-up outcome of a run shorter than its 12-month windows, as in the quick
+    experiments)."""
+    return _pct(diff / ref) if ref and math.isfinite(diff / ref) else "n/a"
+
+
 def _money(x: float) -> str:
     """Pounds in millions: one decimal below £10m, none above; a minus sign before the £."""
     s = f"£{abs(x) / 1e6:,.1f}m" if abs(x) < 1e7 else f"£{abs(x) / 1e6:,.0f}m"
@@ -142,7 +150,7 @@ def prioritisation_numbers(folder: Path) -> dict[str, str]:
         n[f"pri.{key}.best"] = STRATEGY_LABELS.get(best["strategy"], best["strategy"])
         n[f"pri.{key}.best_diff"] = _int(best["diff"])
         n[f"pri.{key}.best_ci"] = _interval(best["diff_low"], best["diff_high"])
-        n[f"pri.{key}.best_pct"] = _pct(best["diff"] / fcfs)
+        n[f"pri.{key}.best_pct"] = _pct_of(best["diff"], fcfs)
     ration = at[(at["output"] == UNMONITORED) & (at["strategy"] == "tag_half_of_low_risk_cohorts")]
     if len(ration):
         n["pri.ration.unmon_diff"] = _int(ration["diff"].iloc[0])
@@ -189,8 +197,8 @@ def prioritisation_numbers(folder: Path) -> dict[str, str]:
                 base = f"pri.{tag}.{r.strategy}.{key}"
                 n[base] = fmt(r.diff)
                 n[base + "_ci"] = _interval(r.diff_low, r.diff_high, fmt)
-                if len(ref) and float(ref["mean"].iloc[0]):
-                    n[base + "_pct"] = _pct(r.diff / float(ref["mean"].iloc[0]))
+                if len(ref):
+                    n[base + "_pct"] = _pct_of(r.diff, float(ref["mean"].iloc[0]))
                 if key == "custody":  # the custody days' cost at the default daily rate
                     n[base + "_gbp"] = _money(r.diff * day_cost)
             if len(rows[rows["strategy"] != "fcfs"]):

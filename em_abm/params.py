@@ -1280,7 +1280,10 @@ _OFFENCE_OUTCOME = {
         "few summary offences or cautions to custody gives about 0.15",
     ),
     "bail_tag": (0.08, "assumption: court bail with a tag while awaiting trial"),
-    "community_tag": (0.045, "assumption: a community or suspended sentence with an EM requirement"),
+    "community_tag": (
+        0.045,
+        "assumption: a community or suspended sentence with an EM requirement",
+    ),
 }
 for _k, (_v, _why) in _OFFENCE_OUTCOME.items():
     _p(
