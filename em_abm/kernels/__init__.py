@@ -140,12 +140,15 @@ from em_abm.kernels.people import (  # noqa: F401
     PeopleOrders,
     PeopleOut,
     PeopleParams,
+    StartPeople,
     _admit_to_custody,
     _init_people,
     _people_day,
+    _start_orders,
     admit_to_custody,
     init_people,
     people_day,
+    start_orders,
 )
 from em_abm.kernels.plans import (  # noqa: F401
     PLANS,

@@ -562,6 +562,52 @@ def admit_to_custody(persons, kinds, days, d, day, followup_days, people: Custod
 
 
 @njit(cache=True, nogil=True)
+def _start_orders(
+    persons, orders, day, followup_days, o_uid,
+    state, order, order_uid, episodes, tagged_episode, working, cumhaz, h_now, cum_day,
+    next_day, f_start, rate_fx,
+    agg,
+):  # fmt: skip
+    """People whose new orders (``orders``) start: on an order from the next pass (``day``),
+    which works out their hazard; their cumulative hazard settled to it."""
+    for j in range(persons.shape[0]):
+        i = persons[j]
+        if cum_day[i] < day:
+            cumhaz[i] += h_now[i] * (day - cum_day[i])
+            cum_day[i] = day
+        in_window = _in_window(f_start[i], day, followup_days)
+        _add(agg, state[i], in_window, rate_fx[i], -1, working[i])
+        state[i] = _P_ON_ORDER
+        order[i] = orders[j]
+        order_uid[i] = o_uid[orders[j]]
+        episodes[i] += 1
+        tagged_episode[i] = False
+        working[i] = False
+        _add(agg, _P_ON_ORDER, in_window, rate_fx[i], 1, False)
+        next_day[i] = day
+
+
+class StartPeople(NamedTuple):
+    state: np.ndarray
+    order: np.ndarray
+    order_uid: np.ndarray
+    episodes: np.ndarray
+    tagged_episode: np.ndarray
+    working: np.ndarray
+    cumhaz: np.ndarray
+    h_now: np.ndarray
+    cum_day: np.ndarray
+    next_day: np.ndarray
+    f_start: np.ndarray
+    rate_fx: np.ndarray
+
+
+def start_orders(persons, orders, day, followup_days, o_uid, people: StartPeople, agg) -> None:
+    """People whose new orders start (see :func:`_start_orders`)."""
+    _start_orders(persons, orders, day, followup_days, o_uid, *people, agg)
+
+
+@njit(cache=True, nogil=True)
 def mix_keys(keys, tag):
     """``mix(key ^ tag)`` of each key: the hash a person's draws of one kind start from."""
     out = np.empty(keys.shape[0], dtype=np.uint64)

@@ -42,9 +42,11 @@ from em_abm.kernels.people import (
     PeopleOrders,
     PeopleOut,
     PeopleParams,
+    StartPeople,
     _admit_to_custody,
     _init_people,
     _people_day,
+    _start_orders,
 )
 from em_abm.kernels.record import RecordColumns, RecordOrders, _record_orders
 from em_abm.kernels.responses import (
@@ -86,6 +88,8 @@ PLANS = {
                     InitPeople, "agg"),
     "admit_to_custody": (_admit_to_custody, "persons", "kinds", "days", "d", "day",
                          "followup_days", CustodyPeople, CustodyOrders, "agg", "out_close"),
+    "start_orders": (_start_orders, "persons", "orders", "day", "followup_days", "o_uid",
+                     StartPeople, "agg"),
     "people_day": (_people_day, "n", "d", "working_after", PeopleDay, PeopleOrders,
                    PeopleParams, PeopleOut),
     "record_orders": (_record_orders, "n", RecordOrders, "d", "row", RecordColumns),

@@ -155,16 +155,9 @@ class People(Component):
         """People whose new orders (``orders``, their slots) start today."""
         m = self.model
         pt, o = m.people, m.orders
-        self._settle(persons, d)
-        self._membership(persons, d, -1)
-        pt.state[persons] = PersonState.ON_ORDER
-        pt.order[persons] = orders
-        pt.order_uid[persons] = o.uid[orders]
-        pt.episodes[persons] += 1
-        pt.tagged_episode[persons] = False
-        pt.working[persons] = False
-        self._membership(persons, d, 1)
-        pt.next_day[persons] = self._next_pass(d)  # the next pass works out their hazard
+        K.start_orders(np.asarray(persons, dtype=np.int64), np.asarray(orders, dtype=np.int64),
+                       self._next_pass(d), self.followup_days, o.uid, pt.views(K.StartPeople),
+                       self.agg)  # fmt: skip
         self._enter_followup(d, persons, o.cohort[orders])
 
     def declined(self, d: int, persons: np.ndarray, cohort: np.ndarray, length) -> None:

@@ -22,6 +22,7 @@ from scipy.special import ndtr, ndtri
 
 from em_abm import params as P
 from em_abm.component import Component, register
+from em_abm.kernels.core import categorical
 from em_abm.params import COHORTS, RISK_LEVELS, TAGS
 
 OFFENCE_OUTCOMES = ("remand", "custody", "bail_tag", "community_tag")
@@ -73,9 +74,8 @@ class Reoffending(Component):
 
     def level(self, cohort: np.ndarray, score: np.ndarray) -> np.ndarray:
         """Risk levels: the quantile of ``score`` against the cohort's risk mix."""
-        u = ndtr(score)
-        cdf = self.risk_cdf[cohort]
-        return np.minimum((u[:, None] >= cdf).sum(axis=1), len(RISK_LEVELS) - 1).astype(np.int8)
+        level = categorical(ndtr(score), self.risk_cdf, np.asarray(cohort, dtype=np.int64))
+        return np.minimum(level, len(RISK_LEVELS) - 1)  # ndtr is 1.0 above about 8.3
 
     @staticmethod
     def score_of_quantile(u: np.ndarray) -> np.ndarray:
