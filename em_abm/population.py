@@ -53,6 +53,7 @@ NO_DAY = np.iinfo(np.int32).max  # "never" for day fields
 ORDER_FIELDS: dict[str, type] = {
     "uid": np.int64,
     "person": np.int64,  # slot of the order's person in the PersonTable
+    "person_uid": np.int64,  # that person's number (the slot may pass to someone else)
     "state": np.int8,
     "cohort": np.int8,
     "tag": np.int8,

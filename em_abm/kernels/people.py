@@ -216,10 +216,12 @@ def _people_day(
         fs = f_start[i]
         in_window = _in_window(fs, d, followup_days)
         last_window_day = in_window and d == fs + followup_days - 1
+        released_today = False
         _add(sk, s, in_window, rate_fx[i], -1, working[i])
         _add(agg, s, in_window, rate_fx[i], -1, working[i])
         if s == _P_CUSTODY:
             if release_day[i] <= d:
+                released_today = True
                 s = _P_LIBERTY
                 state[i] = s
                 tagged_episode[i] = False
@@ -329,8 +331,9 @@ def _people_day(
             out_done[k_done] = i
             k_done += 1
         working[i] = works
+        acted = released_today or outcome != OFFENCE_NONE  # its consequence comes later today
         if s == _P_LIBERTY:
-            if d >= track_until[i] and not in_window:
+            if d >= track_until[i] and not in_window and not acted:
                 state[i] = _P_FREE
                 next_day[i] = _NO_DAY
                 out_leave[k_leave] = i
@@ -479,20 +482,24 @@ def _admit_to_custody(
     state, custody_kind, custody_since, release_day, order, order_uid, tagged_episode, working,
     h_now, cumhaz, cum_day, f_start, rate_fx, next_day,
     o_uid, o_state, o_to_custody, o_visit, o_ready_day,
-    agg, out_close,
+    agg, out_close, out_admitted,
 ):  # fmt: skip
     """Send ``persons`` (at liberty or on an order; the first time each is listed today) to
     custody of ``kinds`` for about ``days`` (at least one), from today ``d``; ``day`` is the
     next pass over people. An order still active ends: a fitted one waits for its tag's
-    removal (due today), any other closes (written to ``out_close``). Returns the number
+    removal (due today), any other closes (written to ``out_close``). Custody starts on
+    ``day``: the day of admission, if the pass over people has not counted it yet, else the
+    next. Whether each entry was admitted goes to ``out_admitted``. Returns the number
     admitted and the number of orders to close."""
     k_in = 0
     k_close = 0
     for j in range(persons.shape[0]):
         i = persons[j]
         s = state[i]
+        out_admitted[j] = False
         if s != _P_LIBERTY and s != _P_ON_ORDER:
             continue  # already held (or gone): one admission a day
+        out_admitted[j] = True
         if cum_day[i] < day:  # settle the cumulative hazard to the next pass
             cumhaz[i] += h_now[i] * (day - cum_day[i])
             cum_day[i] = day
@@ -512,7 +519,7 @@ def _admit_to_custody(
         state[i] = _P_CUSTODY
         custody_kind[i] = kinds[j]
         custody_since[i] = d
-        release = d + max(np.int64(1), np.int64(np.rint(days[j])))
+        release = day + max(np.int64(1), np.int64(np.rint(days[j])))
         release_day[i] = release
         order[i] = -1
         order_uid[i] = -1
@@ -555,10 +562,10 @@ class CustodyOrders(NamedTuple):
 
 
 def admit_to_custody(persons, kinds, days, d, day, followup_days, people: CustodyPeople,
-                     orders: CustodyOrders, agg, out_close):  # fmt: skip
+                     orders: CustodyOrders, agg, out_close, out_admitted):  # fmt: skip
     """Send people to custody (see :func:`_admit_to_custody`)."""
     return _admit_to_custody(persons, kinds, days, d, day, followup_days, *people, *orders, agg,
-                             out_close)  # fmt: skip
+                             out_close, out_admitted)  # fmt: skip
 
 
 @njit(cache=True, nogil=True)

@@ -62,11 +62,11 @@ class BreachPacks(Component):
             slots, alerts, key, responder, hours, d, o.views(PackOrders),
             nt.views(NoticeColumns), p["kpi.notification_window_hours"], by_cohort, lag,
         )  # fmt: skip
-        # The person each breach is about (none if the order has since closed).
+        # The person each breach is about, by number (the order may have closed since, and
+        # its person's slot passed to someone else: the responses stage checks the number).
         same = o.uid[a["order_slot"]] == a["order_uid"]
-        person = np.where(same, o.person[a["order_slot"]], -1)
-        nt.person[slots] = person
-        nt.person_uid[slots] = np.where(same, m.people.uid[np.maximum(person, 0)], -1)
+        nt.person[slots] = np.where(same, o.person[a["order_slot"]], -1)
+        nt.person_uid[slots] = np.where(same, o.person_uid[a["order_slot"]], -1)
         m.notices_created += n
         m.count("breach_notifications", n)
         m.count_by("breach_notifications", by_cohort)

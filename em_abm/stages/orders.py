@@ -170,6 +170,7 @@ class Orders(Component):
         )  # fmt: skip
         init_orders(slots, new, m.geography.area_region, o.views(InitOrders),
                     m.stages.behaviour.hazard_tables(), o.views(HazardColumns))  # fmt: skip
+        o.person_uid[slots] = m.people.uid[attrs["person"]]
         m.stages.victim_proximity.assign(slots)
         return slots
 

@@ -215,14 +215,16 @@ class People(Component):
         pt.next_day[p] = self._next_pass(d)  # the next pass schedules them
 
     # ------------------------------------------------------------------ custody
-    def breach_custody(self, d, persons, uids, kinds, keys) -> None:
+    def breach_custody(self, d, persons, uids, kinds, keys) -> np.ndarray:
         """People sent to custody by breach responses (one per breach pack: ``keys`` are the
-        packs' keys, whose common random numbers give the time in custody)."""
+        packs' keys, whose common random numbers give the time in custody). Returns which
+        packs sent their person to custody (not already held, nor gone)."""
         pt = self.model.people
         ok = persons >= 0
         ok[ok] = pt.uid[persons[ok]] == uids[ok]
+        admitted = np.zeros(len(persons), dtype=bool)
         if not ok.any():
-            return
+            return admitted
         persons, kinds, keys = persons[ok], kinds[ok].astype(np.int64), keys[ok]
         mean = self.custody_mean[kinds]
         days = -mean * np.log1p(-crn(keys, CRN_CUSTODY, 0))
@@ -231,6 +233,8 @@ class People(Component):
             fixed = recall & (crn(keys, CRN_RECALL_TYPE, 0) < self.fixed_recall_share)
             days = np.where(fixed, self.fixed_recall_days, days)
         self.to_custody(d, persons, kinds, days)
+        admitted[ok] = self._admitted
+        return admitted
 
     def to_custody(self, d: int, persons, kinds, days) -> int:
         """Send people at liberty or on an order to custody of the given kinds for about
@@ -241,10 +245,11 @@ class People(Component):
         persons = np.asarray(persons, dtype=np.int64)
         n = len(persons)
         ends = np.empty(n, dtype=np.int64)
+        self._admitted = np.empty(n, dtype=np.bool_)
         n_in, n_ends = K.admit_to_custody(
             persons, np.asarray(kinds, dtype=np.int64), np.asarray(days, dtype=np.float64), d,
             self._next_pass(d), self.followup_days, pt.views(K.CustodyPeople),
-            o.views(K.CustodyOrders), self.agg, ends,
+            o.views(K.CustodyOrders), self.agg, ends, self._admitted,
         )  # fmt: skip
         if n_ends:  # orders that close now (not fitted; the fitted wait for their removal)
             m.stages.removal.close(ends[:n_ends].copy())

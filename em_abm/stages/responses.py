@@ -298,10 +298,13 @@ class Responses(Component):
                 o.propensity[keep] *= 1.0 - p["response.compliance_effect"]
                 m.stages.behaviour.refresh_hazards(keep)
             if k_custody:
-                m.count_by("custody_admissions_from_breach", custody_by_cohort)
                 i = custody[:k_custody]
-                m.stages.people.breach_custody(
+                admitted = m.stages.people.breach_custody(
                     d, nt.person[i], nt.person_uid[i], custody_kind[:k_custody], nt.key[i]
+                )
+                m.count_by(
+                    "custody_admissions_from_breach",
+                    np.bincount(nt.cohort[i][admitted], minlength=len(COHORTS)),
                 )
             if k_close:
                 m.stages.removal.close(close[:k_close])
