@@ -153,3 +153,11 @@ def test_policies_see_assessed_risk_not_true_risk():
     perfect.run()
     o = perfect.orders
     assert (o.risk[o.live()] == o.true_risk[o.live()]).all()
+
+
+def test_release_and_offence_consequences_happen_even_when_people_would_leave_that_day():
+    """With no after-order period, people released (or with a proven offence's consequence)
+    would otherwise leave the same day and lose their new order."""
+    s = summary(years=1.0, scale=0.05, **{"reoffending.after_removal_days": 0})
+    share = s["orders_from_releases"] / s["releases_from_custody"]
+    assert share > 0.05, share  # release.em_order_prob is 0.1-0.3 by kind
