@@ -47,9 +47,7 @@ class Rationing(Component):
         gone = ~accept
         days = np.maximum(1, np.round(length[gone]))
         m.count("declined_person_days", float(days.sum()))
-        expected = m.stages.reoffending.expected_untagged(
-            attrs["cohort"][gone], attrs["rate"][gone], days
-        )
+        expected = m.stages.reoffending.expected_untagged(attrs["rate"][gone], days)
         m.count("reoffences_expected_declined", expected)
         return accept
 

@@ -117,14 +117,20 @@ def membership(persons, day, sign, state, f_start, rate_fx, working, followup_da
 
 
 @njit(cache=True, nogil=True)
+def _settle1(i, day, cumhaz, h_now, cum_day):
+    """Bring person ``i``'s cumulative hazard up to the start of ``day`` (``h_now`` a day
+    since their last visit)."""
+    if cum_day[i] < day:
+        cumhaz[i] += h_now[i] * (day - cum_day[i])
+        cum_day[i] = day
+
+
+@njit(cache=True, nogil=True)
 def settle(persons, day, cumhaz, h_now, cum_day):
     """Bring the cumulative hazards of ``persons`` up to the start of ``day`` (people
     skipped since their last visit accumulated ``h_now`` a day)."""
     for j in range(persons.shape[0]):
-        i = persons[j]
-        if cum_day[i] < day:
-            cumhaz[i] += h_now[i] * (day - cum_day[i])
-            cum_day[i] = day
+        _settle1(persons[j], day, cumhaz, h_now, cum_day)
 
 
 @njit(cache=True, nogil=True)
@@ -284,8 +290,7 @@ def _people_day(
             a_f_expected += base
         # Days skipped since the last visit, then today's hazard: thresholds crossed today
         # are today's offences.
-        if cum_day[i] < d:
-            cumhaz[i] += h_now[i] * (d - cum_day[i])
+        _settle1(i, d, cumhaz, h_now, cum_day)
         end = cumhaz[i] + hz
         key = offence_key[i]
         outcome = OFFENCE_NONE
@@ -500,9 +505,7 @@ def _admit_to_custody(
         if s != _P_LIBERTY and s != _P_ON_ORDER:
             continue  # already held (or gone): one admission a day
         out_admitted[j] = True
-        if cum_day[i] < day:  # settle the cumulative hazard to the next pass
-            cumhaz[i] += h_now[i] * (day - cum_day[i])
-            cum_day[i] = day
+        _settle1(i, day, cumhaz, h_now, cum_day)  # to the next pass
         fs = f_start[i]
         _add(agg, s, _in_window(fs, day, followup_days), rate_fx[i], -1, working[i])
         if s == _P_ON_ORDER:
@@ -579,9 +582,7 @@ def _start_orders(
     which works out their hazard; their cumulative hazard settled to it."""
     for j in range(persons.shape[0]):
         i = persons[j]
-        if cum_day[i] < day:
-            cumhaz[i] += h_now[i] * (day - cum_day[i])
-            cum_day[i] = day
+        _settle1(i, day, cumhaz, h_now, cum_day)
         in_window = _in_window(f_start[i], day, followup_days)
         _add(agg, state[i], in_window, rate_fx[i], -1, working[i])
         state[i] = _P_ON_ORDER
@@ -612,24 +613,6 @@ class StartPeople(NamedTuple):
 def start_orders(persons, orders, day, followup_days, o_uid, people: StartPeople, agg) -> None:
     """People whose new orders start (see :func:`_start_orders`)."""
     _start_orders(persons, orders, day, followup_days, o_uid, *people, agg)
-
-
-@njit(cache=True, nogil=True)
-def mix_keys(keys, tag):
-    """``mix(key ^ tag)`` of each key: the hash a person's draws of one kind start from."""
-    out = np.empty(keys.shape[0], dtype=np.uint64)
-    for i in range(keys.shape[0]):
-        out[i] = _mix1(keys[i] ^ tag)
-    return out
-
-
-@njit(cache=True, nogil=True)
-def first_thresholds(offence_keys):
-    """Each new person's first threshold: a unit exponential."""
-    out = np.empty(offence_keys.shape[0])
-    for i in range(offence_keys.shape[0]):
-        out[i] = threshold_gap(offence_keys[i], 0)
-    return out
 
 
 @njit(cache=True, nogil=True)

@@ -72,7 +72,7 @@ def _responses_day(
     outcome_probs, probation_caseload, caseload_threshold, overload_shift, nfa,
     is_custodial, is_compliance, return_to_court, resentence_prob, custody_kind_of,
     resentence_kind, outcome_event, resentence_event, high_risk,
-    counts, outcome_counts, custody_by_cohort, out_waited, n_by, out_high, out_keep,
+    counts, outcome_counts, out_waited, n_by, out_high, out_keep,
     out_custody, out_custody_kind, out_close,
 ):  # fmt: skip
     """Each desk acts on its packs (``waiting``, in the policy's order and grouped by desk)
@@ -161,7 +161,6 @@ def _responses_day(
             out_keep[k_keep] = slot
             k_keep += 1
         if custody:
-            custody_by_cohort[c] += 1
             out_custody[k_cust] = i
             out_custody_kind[k_cust] = resentence_kind if to_court else custody_kind_of[outcome]
             k_cust += 1
@@ -222,7 +221,6 @@ class ResponseParams(NamedTuple):
 class ResponseOut(NamedTuple):
     counts: np.ndarray
     outcome_counts: np.ndarray
-    custody_by_cohort: np.ndarray
     out_waited: np.ndarray
     n_by: np.ndarray
     out_high: np.ndarray

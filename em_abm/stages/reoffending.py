@@ -18,7 +18,7 @@ of these (``court.offence_*_prob``, each of the offences no earlier outcome took
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 
 from em_abm import params as P
 from em_abm.component import Component, register
@@ -77,10 +77,6 @@ class Reoffending(Component):
         level = categorical(ndtr(score), self.risk_cdf, np.asarray(cohort, dtype=np.int64))
         return np.minimum(level, len(RISK_LEVELS) - 1)  # ndtr is 1.0 above about 8.3
 
-    @staticmethod
-    def score_of_quantile(u: np.ndarray) -> np.ndarray:
-        return ndtri(np.clip(u, 1e-12, 1 - 1e-12))
-
-    def expected_untagged(self, cohort: np.ndarray, rate: np.ndarray, days) -> float:
+    def expected_untagged(self, rate: np.ndarray, days) -> float:
         """Offences people with these daily rates would commit untagged in ``days``."""
         return float((np.asarray(days) * rate).sum())

@@ -277,13 +277,12 @@ class Responses(Component):
             order = np.lexsort((nt.uid[waiting], policy.key(m, waiting), desk))
             counts = np.zeros(2, dtype=np.int64)
             outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
-            custody_by_cohort = np.zeros(len(COHORTS), dtype=np.int64)
             waited = np.empty((len(RESPONDERS), k))
             n_by = np.zeros(len(RESPONDERS), dtype=np.int64)
             high = np.empty(k)
             keep, close = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
             custody, custody_kind = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int8)
-            out = ResponseOut(counts, outcomes, custody_by_cohort, waited, n_by, high, keep,
+            out = ResponseOut(counts, outcomes, waited, n_by, high, keep,
                               custody, custody_kind, close)  # fmt: skip
             k_high, k_keep, k_custody, k_close = responses_day(
                 waiting[order], desk[order], credit, d, nt.views(ResponseNotices),
