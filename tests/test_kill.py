@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,22 +100,38 @@ def _check_sweep_folder(out):
     return len(S.stored_runs(out)) if (out / "manifest.json").exists() else 0
 
 
+def _kill_after_a_store(argv, program, extra, timeout=300):
+    """Run, and once a new part file has appeared (a run stored), kill ``extra`` seconds
+    later: a random moment inside the next run, however fast or loaded the machine is."""
+    runs = Path(argv[0]) / "runs"
+    before = len(list(runs.glob("part-*.parquet"))) if runs.exists() else 0
+    proc = subprocess.Popen([sys.executable, *program, *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    t0 = time.monotonic()
+    while proc.poll() is None and time.monotonic() - t0 < timeout:
+        if runs.exists() and len(list(runs.glob("part-*.parquet"))) > before:
+            time.sleep(extra)
+            break
+        time.sleep(0.005)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return proc.returncode
+
+
 def test_a_sweep_killed_at_random_moments_resumes_to_the_same_results(tmp_path):
     spec_path = tmp_path / "spec.toml"
     spec_path.write_text(SPEC, encoding="utf-8")
     # The sweep's own code, storing every run as it finishes (the command line stores every
     # 10 seconds, longer than this whole sweep), so that kills land between stores.
     program = ("-c", SWEEP_STORING_EVERY_RUN, str(spec_path))
-    # Once untimed: a first run on a fresh machine compiles the kernels, and timing it would
-    # put every kill after the (then much faster) killed sweeps had finished.
-    assert _kill_after([str(tmp_path / "warm")], 300, program=program) == 0
-    t0 = time.monotonic()
     assert _kill_after([str(tmp_path / "whole")], 300, program=program) == 0
-    whole = time.monotonic() - t0
     out = tmp_path / "killed"
     stored = []
-    for delay in np.random.default_rng(7).uniform(0.5 * whole, 0.9 * whole, KILLS):
-        _kill_after([str(out)], delay, program=program)
+    # Each attempt is killed at a random moment after it stored its first run (timing kills as
+    # fractions of a whole sweep's wall time put them all after the end on a loaded machine).
+    for extra in np.random.default_rng(7).uniform(0.0, 0.05, KILLS):
+        _kill_after_a_store([str(out)], program, extra)
         stored.append(_check_sweep_folder(out))
     assert stored == sorted(stored)  # resuming never loses a stored run
     assert any(0 < n < 8 for n in stored), stored  # some kill came between two stores
