@@ -51,7 +51,7 @@ from em_abm import targets as T
 from em_abm.errors import UserError, check_schema
 from em_abm.files import read_toml
 from em_abm.results import write_text_atomic
-from em_abm.scenario import NAME_ALLOWED, NAME_PATTERN, available
+from em_abm.scenario import NAME_ALLOWED, NAME_PATTERN, available, window_warned_by_caller
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "calibration" / "calibrate.toml"
@@ -282,9 +282,10 @@ def evaluate_set(
     for scenario, years in runs:
         scen = scenario_for(theta, scenario)
         for i, seed in enumerate(seeds):
-            result = run_model(
-                scen, seed=seed, years=years, scale=scale_by_scenario.get(scenario, scale)
-            )
+            with window_warned_by_caller():  # targets are read inside their windows
+                result = run_model(
+                    scen, seed=seed, years=years, scale=scale_by_scenario.get(scenario, scale)
+                )
             for j, t in enumerate(targets):
                 if (t.scenario, t.years) == (scenario, years):
                     values[i, j] = t.measure(result)

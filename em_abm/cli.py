@@ -571,6 +571,25 @@ def _on_sigint(signum, frame):
     _stop(signum, frame, "interrupted", KeyboardInterrupt)
 
 
+def _one_line_warnings() -> None:
+    """A scenario window's warning is printed as one line (``em-abm: warning: ...``), once."""
+    import warnings
+
+    from em_abm.errors import WindowWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, WindowWarning):
+            print(f"em-abm: warning: {_one_line(str(message))}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    if getattr(warnings.showwarning, "__name__", "") != "show":
+        warnings.showwarning = show
+    warnings.filterwarnings("once", category=WindowWarning)
+
+
 def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
@@ -585,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         # A process started in the background inherits SIGINT ignored; `kill -INT` should
         # still stop a run cleanly.
         signal.signal(signal.SIGINT, _on_sigint)
+    _one_line_warnings()
     try:
         args = build_parser().parse_args(argv)
         handler = {

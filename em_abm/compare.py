@@ -82,8 +82,10 @@ def flatten(summary: dict[str, Any]) -> dict[str, float]:
 
 def _one(arm: Arm, seed: int, years: float, scale: float) -> dict[str, float]:
     from em_abm.results import run_model
+    from em_abm.scenario import window_warned_by_caller
 
-    res = run_model(arm.scenario, seed=seed, years=years, scale=scale)
+    with window_warned_by_caller():  # run_arms warned once
+        res = run_model(arm.scenario, seed=seed, years=years, scale=scale)
     return {"arm": arm.label, "seed": seed, **flatten(res.summary)}
 
 
@@ -96,6 +98,11 @@ def run_arms(
     jobs: int = 1,
     progress: bool = False,
 ) -> pd.DataFrame:
+    from em_abm.model import days_for_years
+    from em_abm.scenario import warn_past_window
+
+    for scenario in {a.scenario.name: a.scenario for a in arms}.values():
+        warn_past_window(scenario, days_for_years(years))
     tasks = [(a, s) for a in arms for s in seeds]
     it = Parallel(n_jobs=jobs, return_as="generator")(
         delayed(_one)(a, s, years, scale) for a, s in tasks

@@ -12,6 +12,10 @@ class UserError(ValueError):
     """A mistake in user input, reported as one line."""
 
 
+class WindowWarning(UserWarning):
+    """A run goes past the window its scenario was calibrated for (one line, given once)."""
+
+
 def check_schema(schema, data: dict, where: str):
     """``schema.model_validate(data)`` (a pydantic model), its first error as one line.
 

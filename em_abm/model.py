@@ -63,7 +63,7 @@ from em_abm.kernels.record import RecordColumns, RecordOrders, record_orders
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
 from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, TAGS
 from em_abm.population import NoticeState, NotificationTable, OrderTable, PersonTable, State, Visit
-from em_abm.scenario import Scenario, load
+from em_abm.scenario import Scenario, load, warn_past_window
 
 # Random streams spawned from the run's seed, in this order. Append new streams at the end
 # only: the position of a stream fixes its numbers.
@@ -170,6 +170,7 @@ class EMModel(mesa.Model):
         self.p: dict[str, Any] = dict(self.scenario_def.params)
         self.start_date: dt.date = self.scenario_def.start
         self.n_days = days_for_years(self.years)
+        warn_past_window(self.scenario_def, self.n_days)
         self.warmup = int(self.p["time.warmup_days"])
         self.day = -self.warmup - 1  # index of the day being simulated; < 0 during warm-up
 

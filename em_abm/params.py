@@ -203,7 +203,8 @@ _p(
     1.0,
     "share/year",
     "Growth of all order inflows per year from the scenario start (compounded daily; the "
-    "warm-up runs at the start level).",
+    "warm-up runs at the start level; a dated change sets the rate from then on, keeping "
+    "the level reached).",
     "assumption: 0 in the 2026 scenarios (their growth is explicit, as dated changes); the "
     "2024 transition's value is calibrated to the HMPPS caseload series "
     "(calibration/report_transition.md)",

@@ -15,6 +15,11 @@ A scenario is a TOML file (the packaged ones live in ``em_abm/scenarios/``)::
     note = "why"
     field.capacity_multiplier = 1.2
 
+``window = [first, last]`` (dates) is the period the scenario was calibrated for: the period
+its inputs and targets describe. A run that goes past it is a projection on the scenario's
+assumptions, and warns once (:class:`~em_abm.errors.WindowWarning`, one line naming the
+window). A scenario with a ``base`` inherits its window unless it gives its own.
+
 Scenario files hold data only; every mechanism they can switch lives in the model and is
 named by a parameter. Loading validates everything (names, types, bounds, share groups,
 dates) and raises :class:`~em_abm.errors.UserError` with the TOML path of the field.
@@ -22,6 +27,7 @@ dates) and raises :class:`~em_abm.errors.UserError` with the TOML path of the fi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import tomllib
@@ -32,13 +38,13 @@ from typing import Any
 
 from em_abm import limits
 from em_abm import params as P
-from em_abm.errors import UserError
+from em_abm.errors import UserError, WindowWarning
 from em_abm.files import read_toml
 
 # A scenario's name is its results folder's default name (results/<name>).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 NAME_ALLOWED = "letters, digits, -, _ and . (not first)"
-_TOP_KEYS = {"name", "description", "start", "sources", "base", "params", "changes"}
+_TOP_KEYS = {"name", "description", "start", "window", "sources", "base", "params", "changes"}
 _CHANGE_KEYS = {"date", "note"}
 MAX_BASE_DEPTH = 16  # scenarios in a chain of `base =` (the packaged ones use two)
 
@@ -64,6 +70,22 @@ class Scenario:
     sources: tuple[str, ...] = ()
     path: str = ""
     overrides: dict[str, Any] = field(default_factory=dict)
+    window: tuple[dt.date, dt.date] | None = None  # the period it was calibrated for
+
+    def past_window(self, days: int) -> str | None:
+        """The one-line warning for a run of ``days`` days from the start that goes past
+        the calibrated window, or None."""
+        if self.window is None:
+            return None
+        last = self.start + dt.timedelta(days=days - 1)
+        first, end = self.window
+        if last <= end:
+            return None
+        return (
+            f"scenario {self.name} was calibrated for {first.isoformat()} to "
+            f"{end.isoformat()}; the run to {last.isoformat()} goes past that window, so its "
+            "later days are a projection on the scenario's assumptions"
+        )
 
     def with_overrides(self, overrides: dict[str, Any], *, where: str = "") -> Scenario:
         """A copy with ``overrides`` (validated) applied from the start date."""
@@ -82,6 +104,7 @@ class Scenario:
             sources=self.sources,
             path=self.path,
             overrides={**self.overrides, **clean},
+            window=self.window,
         )
 
     def params_on(self, date: dt.date) -> dict[str, Any]:
@@ -96,6 +119,7 @@ class Scenario:
         return {
             "name": self.name,
             "start": self.start.isoformat(),
+            "window": [d.isoformat() for d in self.window] if self.window else None,
             "description": self.description,
             "path": self.path,
             "overrides": self.overrides,
@@ -211,6 +235,9 @@ def from_dict(
         raise UserError(f"{where}start: must be a TOML date like 2026-01-01 (got {start!r})")
     if not limits.date_ok(start):
         raise UserError(f"{where}start: got {start.isoformat()}; allowed: {limits.DATE_ALLOWED}")
+    window = _window(data, where) if "window" in data else None
+    if window is None and base_scenario is not None:
+        window = base_scenario.window
 
     raw = data.get("params", {})
     if not isinstance(raw, dict):
@@ -263,7 +290,43 @@ def from_dict(
         sources=tuple(sources),
         path=path,
         overrides=overrides,
+        window=window,
     )
+
+
+def warn_past_window(scenario: Scenario, days: int) -> None:
+    """Warn (once, :class:`~em_abm.errors.WindowWarning`) if a run of ``days`` days of
+    ``scenario`` goes past the window it was calibrated for."""
+    import warnings
+
+    past = scenario.past_window(days)
+    if past:
+        warnings.warn(past, WindowWarning, stacklevel=3)
+
+
+@contextlib.contextmanager
+def window_warned_by_caller():
+    """Runs made in a pool for a sweep, a comparison or a calibration: the parent gives the
+    window's warning once, not every run."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WindowWarning)
+        yield
+
+
+def _window(data: dict[str, Any], where: str) -> tuple[dt.date, dt.date]:
+    """A scenario's ``window = [first, last]``: two dates, in order."""
+    w = data["window"]
+    allowed = "two TOML dates [first, last] with first <= last, e.g. [2024-05-01, 2025-12-31]"
+    ok = (
+        isinstance(w, list)
+        and len(w) == 2
+        and all(isinstance(x, dt.date) and not isinstance(x, dt.datetime) for x in w)
+    )
+    if not ok or w[0] > w[1] or not all(limits.date_ok(x) for x in w):
+        raise UserError(f"{where}window: got {w!r}; allowed: {allowed}")
+    return (w[0], w[1])
 
 
 def _check_timeline(base: dict[str, Any], changes: Any, *, where: str) -> None:

@@ -105,6 +105,7 @@ from em_abm import params as P
 from em_abm.errors import UserError, check_known
 from em_abm.files import read_toml
 from em_abm.results import write_atomic
+from em_abm.scenario import warn_past_window, window_warned_by_caller
 from em_abm.version import __version__
 
 DESIGNS = ("sobol", "morris", "lhs", "grid")
@@ -646,7 +647,8 @@ def run_one(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     out: dict[str, Any] = {"run_id": int(row["run_id"])}
     try:
-        values = MODELS[spec.model].run(spec, _values(spec, row), int(row["seed"]))
+        with window_warned_by_caller():  # sweep() warned once
+            values = MODELS[spec.model].run(spec, _values(spec, row), int(row["seed"]))
         out.update({c: float(values[c]) for c in spec.output_columns})
         out["status"], out["error"] = STATUS_OK, ""
     except Exception as e:  # recorded, and the sweep goes on
@@ -949,6 +951,11 @@ def sweep(
     t0 = time.perf_counter()
     if scheduler:  # a wrong address is found before anything is written
         connect(scheduler).close()
+    if spec.model == "em_abm":
+        from em_abm.model import days_for_years
+        from em_abm.scenario import load
+
+        warn_past_window(load(spec.scenario), days_for_years(spec.years))
     with files.locked(out, "--out"):  # one sweep at a time writes a folder
         open_store(out, spec)
         design = run_table(spec)

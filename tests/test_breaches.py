@@ -60,6 +60,14 @@ def test_unlimited_capacity_answers_every_notification():
     # everything sent is answered, bar packs still in transit at the end
     in_flight = np.count_nonzero(m.notices.view("state"))
     assert m.notices_answered + in_flight == m.notices_created
+    # Responses are timed in hours, not day ticks: with capacity to spare, no serious breach
+    # waits 24 hours after its pack reaches officials (the day tick put a floor of about half
+    # of them here), and packs are answered the hour they arrive.
+    assert total(m, "serious_notifications") > 500
+    assert total(m, "serious_unanswered_24h") == 0
+    for name in ("probation", "police", "home_office"):
+        waited = m.sample(f"response_time_days.{name}")
+        assert len(waited) and waited.max() < 1e-9
 
 
 def test_every_notification_ends_in_one_outcome_or_unanswered():

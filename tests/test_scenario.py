@@ -1,9 +1,10 @@
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from em_abm import scenario as sc
-from em_abm.errors import UserError
+from em_abm.errors import UserError, WindowWarning
 
 
 def write(tmp_path, text, name="s.toml"):
@@ -78,6 +79,9 @@ BAD = [
         "change of 2026-06-01: escalation: shares must sum to 1",
     ),
     ("start = 2026-01-01\nparams = 3\n", "params: must be a table"),
+    ("start = 2026-01-01\nwindow = [2026-05-01, 2026-01-01]\n", "window: got"),
+    ("start = 2026-01-01\nwindow = 2026-05-01\n", "allowed: two TOML dates"),
+    ("start = 2026-01-01\nwindow = [2026-05-01]\n", "allowed: two TOML dates"),
     ("start = [1, 2\n", "invalid TOML"),
     ("", "start: missing"),
 ]
@@ -147,3 +151,52 @@ def test_base_of_a_user_file(tmp_path):
     assert len(s.changes) == len(sc.load("baseline_2026").changes)
     with pytest.raises(UserError, match="unknown scenario 'nothing'"):
         sc.load(write(tmp_path, 'base = "nothing"\n', name="b.toml"))
+
+
+def test_every_packaged_scenario_declares_the_window_it_was_calibrated_for():
+    for name in sc.available():
+        s = sc.load(name)
+        assert s.window is not None, name
+        assert s.window[0] <= s.window[1]
+    assert sc.load("transition_2024").window == (dt.date(2024, 5, 1), dt.date(2025, 12, 31))
+
+
+def test_a_run_past_its_window_warns_once_in_one_line_and_a_run_within_it_does_not(tmp_path):
+    import subprocess
+    import sys
+
+    def stderr(*argv):
+        cmd = [sys.executable, "-m", "em_abm", "compare", *argv, "--seeds", "2", "--scale",
+               "0.01", "--no-progress", "--jobs", "2", "--out", str(tmp_path),
+               "--force"]  # fmt: skip
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+
+    past = stderr("transition_2024", "transition_2024@field.officers=400", "--years", "2")
+    lines = [x for x in past.splitlines() if "warning" in x]
+    assert len(lines) == 1, past  # two arms and two seeds: one warning
+    assert "transition_2024 was calibrated for 2024-05-01 to 2025-12-31" in lines[0]
+    within = stderr("transition_2024", "transition_2024@field.officers=400", "--years", "1")
+    assert "warning" not in within
+
+
+def test_transition_demand_stops_growing_where_its_calibration_data_stop():
+    """Demand grows at the calibrated rate through 2025 and holds its level from 2026 (a
+    dated change of the growth rate keeps the level reached)."""
+    from em_abm.model import EMModel
+
+    with pytest.warns(WindowWarning, match="calibrated for 2024-05-01 to 2025-12-31"):
+        m = EMModel("transition_2024", rng=1, years=3.0, scale=0.01)
+    grown = {}
+    step = m.step
+
+    def spy():
+        step()
+        grown[m.day] = m.stages.orders.growth_log
+
+    m.step = spy
+    m.run()
+    end = (dt.date(2025, 12, 31) - m.start_date).days
+    rate = sc.load("transition_2024").params["demand.growth_per_year"]
+    assert grown[end] == pytest.approx(end * np.log1p(rate) / 365.0)
+    assert grown[end] > 0.5  # it grew by more than half in 2024-2025
+    assert all(grown[d] == grown[end] for d in grown if d > end)  # and holds from 2026

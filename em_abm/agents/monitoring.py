@@ -30,8 +30,8 @@ class MonitoringCentre(mesa.Agent):
     order the triage policy sets (first come, first served today). A reviewed alert becomes
     a breach notification or is closed. A notification is sent as a breach pack: it reaches
     officials a lognormal time after review (median and spread from the contract's 29-53
-    hours) and later when alerts have waited for review. A pack reaches its responder's
-    queue at the start of the day after it is sent (``delivered_day``).
+    hours) and later when alerts have waited for review. A pack joins its responder's queue
+    at the hour it is sent (``sent_time``; ``delivered_day`` is that day).
     """
 
     def __init__(self, model: mesa.Model) -> None:

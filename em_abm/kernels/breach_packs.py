@@ -50,9 +50,9 @@ def _write_notices(
     breach_time, sent_time, delivered_day, nt_key,
     window_hours, by_cohort, out_lag,
 ):  # fmt: skip
-    """Write new breach notifications (in transit until ``delivered_day``, the day after
-    the pack is sent: ``hours`` after review, which is no earlier than the middle of day
-    ``d``) and count them against their orders. Returns (notifications within
+    """Write new breach notifications (in transit until ``delivered_day``, the day in which
+    the pack reaches its responder: ``hours`` after review, which is no earlier than the
+    middle of day ``d``) and count them against their orders. Returns (notifications within
     the KPI window, serious ones); lags in hours go to ``out_lag``, counts by cohort are
     added to ``by_cohort``."""
     in_window = 0
@@ -72,7 +72,7 @@ def _write_notices(
         breach_time[i] = a_time[j]
         sent = max(a_time[j], d + 0.5) + hours[j] / 24.0
         sent_time[i] = sent
-        delivered_day[i] = np.int32(np.ceil(sent))
+        delivered_day[i] = np.int32(np.floor(sent))
         nt_key[i] = key[j]
         if o_uid[s] == a_uid[j]:
             o_notifications[s] += 1

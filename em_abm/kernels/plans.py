@@ -80,7 +80,7 @@ PLANS = {
                          FieldParams, FieldOut),
     "requesters_and_ends_day": (_requesters_and_ends_day, "n", "d", RequesterOrders,
                                 RequesterParams, "p_next_day", "out_closed"),
-    "responses_day": (_responses_day, "waiting", "desk", "credit", "d", ResponseNotices,
+    "responses_day": (_responses_day, "waiting", "desk", "credit", "rate", "d", ResponseNotices,
                       ResponseOrders, ResponseParams, ResponseOut),
     "write_notices": (_write_notices, "slots", NoticeAlerts, "key", "responder", "hours", "d",
                       PackOrders, NoticeColumns, "window_hours", "by_cohort", "out_lag"),

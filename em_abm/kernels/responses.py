@@ -65,7 +65,7 @@ def responses_waiting(
 
 @njit(cache=True, nogil=True)
 def _responses_day(
-    waiting, desk, credit, d,
+    waiting, desk, credit, rate, d,
     nt_state, nt_responder, nt_cohort, nt_serious, nt_risk, nt_region, nt_key, nt_sent_time,
     nt_breach_time, nt_order_slot, nt_order_uid,
     o_uid, o_state, o_to_custody, o_visit, o_ready_day,
@@ -76,7 +76,10 @@ def _responses_day(
     out_custody, out_custody_kind, out_close,
 ):  # fmt: skip
     """Each desk acts on its packs (``waiting``, in the policy's order and grouped by desk)
-    up to its whole ``credit``; ``credit`` is reduced by the packs taken.
+    up to its whole ``credit``; ``credit`` is reduced by the packs taken. Responses are timed
+    within the day, in hours: a desk with ``rate`` responses a day makes its n-th of the day
+    at ``d + n / rate`` at the earliest, and never before the pack arrived (its
+    ``sent_time``), so with capacity to spare a pack is answered the hour it arrives.
 
     The outcome of each pack is drawn from ``outcome_probs[responder, cohort, serious]``
     with its common random number; past the threshold caseload a share of probation
@@ -97,6 +100,7 @@ def _responses_day(
     resentence_tag = np.uint64(resentence_event) << _S56
     seen = np.zeros(credit.shape[0], dtype=np.int64)
     cap = np.floor(credit).astype(np.int64)
+    answered = np.zeros(credit.shape[0], dtype=np.int64)
     n_outcomes = outcome_probs.shape[3]
     m = 0
     late24 = 0
@@ -143,13 +147,19 @@ def _responses_day(
                 found = True
         m += 1
         outcome_counts[outcome] += 1
-        waited = d + 0.5 - nt_sent_time[i]
+        # The hour of the response: the desk works through the day at its capacity's pace
+        # (its n-th response of the day no earlier than n / capacity into the day), and no
+        # pack is answered before it arrives.
+        g = desk[j]
+        t = max(nt_sent_time[i], d + answered[g] / max(rate[g], 1.0))
+        answered[g] += 1
+        waited = t - nt_sent_time[i]
         out_waited[r, n_by[r]] = waited
         n_by[r] += 1
         if nt_serious[i] and waited > 1.0:
             late24 += 1
         if nt_serious[i] and nt_risk[i] == high_risk:
-            out_high[k_high] = d + 0.5 - nt_breach_time[i]
+            out_high[k_high] = t - nt_breach_time[i]
             k_high += 1
         custody = is_custodial[outcome]
         to_court = outcome == return_to_court
@@ -230,7 +240,7 @@ class ResponseOut(NamedTuple):
     out_close: np.ndarray
 
 
-def responses_day(waiting, desk, credit, d, notices: ResponseNotices, orders: ResponseOrders,
-                  params: ResponseParams, out: ResponseOut):  # fmt: skip
+def responses_day(waiting, desk, credit, rate, d, notices: ResponseNotices,
+                  orders: ResponseOrders, params: ResponseParams, out: ResponseOut):  # fmt: skip
     """Each desk acts on its packs (see :func:`_responses_day`)."""
-    return _responses_day(waiting, desk, credit, d, *notices, *orders, *params, *out)
+    return _responses_day(waiting, desk, credit, rate, d, *notices, *orders, *params, *out)

@@ -2,11 +2,12 @@
 
 The pack reaches officials a lognormal time after the review (median
 ``monitoring.pack_hours_median`` hours, spread from the contract's 29-53-hour window), later
-when alerts waited for review, and reaches the responder's queue at the start of the day
-after it is sent (``delivered_day``). Court-bail packs go to the police, immigration packs to
-the Home Office, the others to probation (a share of specials to the Home Office). Each
-notification lives in the model's :class:`~em_abm.population.NotificationTable` until the
-responder acts on it or it lapses (:mod:`em_abm.stages.responses`).
+when alerts waited for review, and joins the responder's queue at the hour it is sent
+(``sent_time``; ``delivered_day`` is that day: responses are timed in hours within it).
+Court-bail packs go to the police, immigration packs to the Home Office, the others to
+probation (a share of specials to the Home Office). Each notification lives in the model's
+:class:`~em_abm.population.NotificationTable` until the responder acts on it or it lapses
+(:mod:`em_abm.stages.responses`).
 """
 
 from __future__ import annotations

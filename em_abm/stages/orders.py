@@ -15,6 +15,8 @@ The run starts from the stationary distribution of active orders (:meth:`Orders.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import gammaincinv, ndtr
 
@@ -84,6 +86,10 @@ class Orders(Component):
         self.requesters = [Prison(m), Court(m), HomeOffice(m)]
         self.home_office = self.requesters[2]
         self._slot_buffer = np.empty(0, dtype=np.int64)
+        # Demand growth reached so far (log of the factor on the start's inflow): grown day by
+        # day at the growth rate in force, so a dated change of the rate keeps the level
+        # reached (a change to 0 holds it).
+        self.growth_log = 0.0
 
     def step(self, d: int) -> None:
         self.arrivals(d)
@@ -180,7 +186,9 @@ class Orders(Component):
         rate = self.daily_orders * self.exogenous_share
         growth = p["demand.growth_per_year"]
         if growth and d > 0:
-            rate = rate * (1.0 + growth) ** (d / 365.0)
+            self.growth_log += math.log1p(growth) / 365.0
+        if self.growth_log:
+            rate = rate * math.exp(self.growth_log)
         rates = rate.tolist()
         counts = [0] * len(COHORTS)
         for req in self.requesters:

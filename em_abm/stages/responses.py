@@ -4,9 +4,12 @@ breach packs they hold.
 Each responder's desks (probation by region, the police by force area, the Home Office
 nationally; numbered in that order) act on packs in the response policy's order
 (``policy.response_queue``) up to the day's capacity, in responses per day (fractions carry
-over). Probation's capacity is its officers' (:class:`~em_abm.agents.probation.
-ProbationOfficer`) daily rate, slowed once caseloads pass a threshold; the police's is in
-proportion to the population each force polices; the Home Office's is national. Packs past a
+over), timed in hours: a desk's n-th response of the day comes no earlier than n / capacity
+into the day and no pack is answered before it arrives, so a desk with capacity to spare
+answers a pack the hour it arrives. Probation's capacity is its officers'
+(:class:`~em_abm.agents.probation.ProbationOfficer`) daily rate, slowed once caseloads pass a
+threshold; the police's is in proportion to the population each force polices; the Home
+Office's is national. Packs past a
 responder's expiry lapse unanswered. An outcome (no further action, engage, warning, adjust
 conditions, recall, return to court, remand, bail continued, detention, arrest) is drawn from
 the responder's table for the cohort and for serious breaches
@@ -285,7 +288,7 @@ class Responses(Component):
             out = ResponseOut(counts, outcomes, waited, n_by, high, keep,
                               custody, custody_kind, close)  # fmt: skip
             k_high, k_keep, k_custody, k_close = responses_day(
-                waiting[order], desk[order], credit, d, nt.views(ResponseNotices),
+                waiting[order], desk[order], credit, capacity, d, nt.views(ResponseNotices),
                 o.views(ResponseOrders), self._kernel_params(), out,
             )  # fmt: skip
             if counts[0]:
