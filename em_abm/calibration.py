@@ -1,10 +1,10 @@
 """Calibration by history matching: which parameter sets reproduce the published figures?
 
 The free parameters and their prior ranges are in ``calibration/calibrate.toml``; the
-figures are the rows of ``calibration/targets.toml`` with ``role = "target"`` (the "check"
-rows are validation and never enter here). The method is history matching in waves
-(Vernon et al. 2010; Andrianakis et al. 2015), with the simulator itself in place of an
-emulator, since a run costs seconds:
+figures are the rows of ``calibration/targets.toml`` with ``role = "input"`` (identities of
+one parameter) or ``"target"`` (the "check" rows are validation and never enter here). The
+method is history matching in waves (Vernon et al. 2010; Andrianakis et al. 2015), with the
+simulator itself in place of an emulator, since a run costs seconds:
 
 1. wave 1 evaluates a Latin hypercube (SALib) over the prior box: each parameter set is run
    on every scenario the targets name, on the configured seeds, at a reduced scale;
@@ -81,6 +81,7 @@ class _Fields(BaseModel):
     points: int = 64
     cutoff: Number = 3.0
     design_seed: int = 1
+    abc_points: int = 0
     scenarios: list[str] = []
     after: str = ""
     report: str = "report.md"
@@ -104,6 +105,9 @@ class Config:
     points: int = 64
     cutoff: float = 3.0
     design_seed: int = 1
+    # The ABC stage: sets drawn uniformly (Latin hypercube) in the last wave's box, each run on
+    # seeds of its own; those within every tolerance are the posterior sample. 0: none.
+    abc_points: int = 0
     targets_file: str = str(T.DEFAULT_FILE)
     # Only the targets (and checks) of these scenarios; empty: every scenario.
     scenarios: tuple[str, ...] = ()
@@ -111,13 +115,18 @@ class Config:
     after: str = ""
     report: str = "report.md"  # file name of this calibration's report in calibration/
 
-    def rows(self, role: str) -> list[T.Target]:
-        """The rows of the targets file with ``role`` that this calibration uses."""
+    def rows(self, *roles: str) -> list[T.Target]:
+        """The rows of the targets file with one of ``roles`` that this calibration uses, in
+        the file's order."""
         return [
             t
             for t in T.load(self.targets_file)
-            if t.role == role and (not self.scenarios or t.scenario in self.scenarios)
+            if t.role in roles and (not self.scenarios or t.scenario in self.scenarios)
         ]
+
+    def fitted_rows(self) -> list[T.Target]:
+        """The figures the calibration fits: inputs (identities) and targets."""
+        return self.rows("input", "target")
 
     def base(self, folder: Path | None = None) -> dict[str, float]:
         """The medians of the earlier stage (``after``), or nothing."""
@@ -198,6 +207,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
         points=int(data.get("points", 64)),
         cutoff=float(data.get("cutoff", 3.0)),
         design_seed=int(data.get("design_seed", 1)),
+        abc_points=int(data.get("abc_points", 0)),
         scenarios=tuple(data.get("scenarios", ())),
         after=str(data.get("after", "")),
         report=str(data.get("report", "report.md")),
@@ -230,6 +240,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
         ),
         ("waves", 1 <= cfg.waves <= 100, "an integer from 1 to 100"),
         ("points", 2 <= cfg.points <= 100_000, "an integer from 2 to 100,000"),
+        ("abc_points", 0 <= cfg.abc_points <= 1_000_000, "an integer from 0 to 1,000,000"),
         ("cutoff", cfg.cutoff >= ACCEPT, f"a number >= {ACCEPT}"),
     ):
         if not ok:
@@ -277,18 +288,20 @@ def evaluate_set(
     scale_by_scenario = scale_by_scenario or {}
     from em_abm.results import run_model
 
-    runs = sorted({(t.scenario, t.years) for t in targets})
+    runs = sorted({run for t in targets for run in t.runs}, key=repr)
     values = np.zeros((len(seeds), len(targets)))
-    for scenario, years in runs:
-        scen = scenario_for(theta, scenario)
-        for i, seed in enumerate(seeds):
+    for i, seed in enumerate(seeds):
+        results = {}
+        for run in runs:
+            scenario, years, overrides = run
+            scen = scenario_for(theta, scenario).with_overrides(dict(overrides))
             with window_warned_by_caller():  # targets are read inside their windows
-                result = run_model(
+                results[run] = run_model(
                     scen, seed=seed, years=years, scale=scale_by_scenario.get(scenario, scale)
                 )
-            for j, t in enumerate(targets):
-                if (t.scenario, t.years) == (scenario, years):
-                    values[i, j] = t.measure(result)
+        for j, t in enumerate(targets):
+            ref = results[t.reference_run] if t.minus else None
+            values[i, j] = t.measure(results[t.run], ref)
     return values.mean(axis=0)
 
 
@@ -396,11 +409,24 @@ class Calibration:
     config: Config
     targets: list[T.Target]
     evaluations: pd.DataFrame
-    boxes: list[np.ndarray] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)  # each wave's
+    last_box: np.ndarray | None = None  # the box after the last wave: the ABC stage's
 
     @property
     def accepted(self) -> pd.DataFrame:
-        return self.evaluations[self.evaluations["max_implausibility"] <= ACCEPT]
+        """The sets within every target's tolerance: of the ABC stage when there is one (the
+        posterior sample), else of every wave."""
+        ev = self.evaluations
+        if self.config.abc_points:
+            ev = ev[ev["wave"] == self.config.waves + 1]
+        return ev[ev["max_implausibility"] <= ACCEPT]
+
+    @property
+    def abc(self) -> pd.DataFrame:
+        """Every set of the ABC stage (empty without one)."""
+        if not self.config.abc_points:
+            return self.evaluations.iloc[:0]
+        return self.evaluations[self.evaluations["wave"] == self.config.waves + 1]
 
     def median(self) -> dict[str, float]:
         """Per-parameter median of the accepted sets (rounded to 4 significant digits)."""
@@ -427,9 +453,9 @@ def run(
     progress: bool = True,
 ) -> Calibration:
     """Run (or resume) a calibration; evaluations are stored in ``store`` after each batch."""
-    targets = cfg.rows("target")
+    targets = cfg.fitted_rows()
     if not targets:
-        raise UserError(f"{cfg.targets_file}: no rows with role = 'target'")
+        raise UserError(f"{cfg.targets_file}: no rows with role = 'input' or 'target'")
     base = cfg.base()
     store = store or RUNS_DIR / cfg.name
     done = _load_store(store, cfg, targets, restart)
@@ -471,12 +497,100 @@ def run(
         current = done[done["wave"] == wave].sort_values("index")
         imp = implausibility(current[tnames].to_numpy(), targets)
         box = _next_box(cfg, prior, box, current[names].to_numpy(), imp)
+    if cfg.abc_points:
+        box = _abc_box(cfg, prior, done, targets)
+        done = _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar)
     if bar is not None:
         bar.close()
-    done = done[done["wave"] <= cfg.waves].sort_values(["wave", "index"], ignore_index=True)
+    done = done[done["wave"] <= cfg.waves + (1 if cfg.abc_points else 0)]
+    done = done.sort_values(["wave", "index"], ignore_index=True)
     imp = implausibility(done[tnames].to_numpy(), targets)
     done["max_implausibility"] = imp.max(axis=1)
-    return Calibration(config=cfg, targets=targets, evaluations=done, boxes=boxes)
+    return Calibration(config=cfg, targets=targets, evaluations=done, boxes=boxes, last_box=box)
+
+
+ABC_MARGIN = 0.25  # the ABC box: the non-implausible sets' box widened by this share a side
+
+
+def _abc_box(cfg: Config, prior: np.ndarray, done: pd.DataFrame, targets) -> np.ndarray:
+    """The box the ABC stage samples: around every non-implausible set of every wave
+    (largest implausibility at most the cutoff, wider than the tolerance), widened by a
+    quarter of its width on each side and kept within the prior. The acceptance region must
+    lie inside it, or the posterior is cut off; the report shows how near the accepted sets
+    come to its edges."""
+    waves = done[done["wave"] <= cfg.waves]
+    imp = implausibility(waves[[t.name for t in targets]].to_numpy(), targets).max(axis=1)
+    keep = imp <= cfg.cutoff
+    if keep.sum() < 2:  # nothing plausible yet: the best fifth, as the waves do
+        keep = imp <= np.quantile(imp, 0.2)
+    thetas = waves[cfg.names].to_numpy()[keep]
+    lo, hi = thetas.min(axis=0), thetas.max(axis=0)
+    pad = np.maximum(ABC_MARGIN * (hi - lo), 0.01 * (prior[:, 1] - prior[:, 0]))
+    return np.column_stack([np.maximum(lo - pad, prior[:, 0]), np.minimum(hi + pad, prior[:, 1])])
+
+
+def abc_seeds(cfg: Config, index: int) -> tuple[int, ...]:
+    """The seeds of ABC set ``index``: its own, so that the posterior takes in the model's
+    randomness rather than that of the few seeds the waves share."""
+    k = len(cfg.seeds)
+    return tuple(ABC_SEED_BASE + index * k + j for j in range(k))
+
+
+ABC_SEED_BASE = 1_000_000
+
+
+def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar) -> pd.DataFrame:
+    """Approximate Bayesian computation by rejection (a uniform kernel: every target within
+    its tolerance) over the last wave's box: ``abc_points`` Latin-hypercube sets, each on seeds
+    of its own, stored as wave ``waves + 1``."""
+    from SALib.sample import latin
+
+    wave = cfg.waves + 1
+    problem = {"num_vars": len(names), "names": names, "bounds": box.tolist()}
+    thetas = latin.sample(problem, cfg.abc_points, seed=cfg.design_seed + ABC_DESIGN_OFFSET)
+    tnames = [t.name for t in targets]
+    rows = done[done["wave"] == wave].set_index("index") if len(done) else None
+    if rows is not None and len(rows):
+        stored = rows[names].to_numpy()
+        same = len(rows.index) == 0 or (
+            rows.index.max() < len(thetas)
+            and np.allclose(stored, thetas[rows.index.to_numpy()], rtol=1e-12, atol=0)
+        )
+        if not same:  # the box or the size changed: the stage starts again
+            done = done[done["wave"] < wave].reset_index(drop=True)
+            rows = None
+    todo = [i for i in range(len(thetas)) if rows is None or i not in rows.index]
+    if bar is not None:
+        bar.total += len(thetas)
+        bar.update(len(thetas) - len(todo))
+    batch = max(4 * max(jobs, 1), 16)
+    for start in range(0, len(todo), batch):
+        idx = todo[start : start + batch]
+        values = _parallel(
+            jobs,
+            (
+                delayed(evaluate_set)(
+                    {**base, **dict(zip(names, thetas[i].tolist(), strict=True))},
+                    targets,
+                    scale=cfg.scale,
+                    seeds=abc_seeds(cfg, i),
+                    scale_by_scenario=cfg.scale_by_scenario,
+                )
+                for i in idx
+            ),
+        )
+        new = pd.DataFrame(thetas[idx], columns=names)
+        new.insert(0, "index", idx)
+        new.insert(0, "wave", wave)
+        new[tnames] = np.array(values)
+        done = pd.concat([done, new], ignore_index=True) if len(done) else new
+        _save_store(store, done)
+        if bar is not None:
+            bar.update(len(idx))
+    return done
+
+
+ABC_DESIGN_OFFSET = 7919  # the ABC design's seed, apart from the waves' (design_seed + wave)
 
 
 def _parallel(jobs: int, tasks) -> list:
@@ -562,7 +676,43 @@ def write_fitted(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
     os.replace(tmp, csv_path)
     text = fitted_scenario(name, cal.median(), len(acc), len(cal.evaluations))
     write_text_atomic(toml_path, text)
-    return [csv_path, toml_path]
+    written = [csv_path, toml_path]
+    if cal.config.abc_points:
+        written += write_posterior(cal, folder)
+    return written
+
+
+def write_posterior(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
+    """The ABC stage's accepted sets as the posterior ensemble (``posterior.parquet``, in the
+    design's random order, with each set's seeds) and what made it (``posterior.json``)."""
+    cfg = cal.config
+    acc = cal.accepted.sort_values("index")
+    table = acc[["index", *cfg.names, *[t.name for t in cal.targets], "max_implausibility"]]
+    table = table.rename(columns={"index": "abc_index"}).reset_index(drop=True)
+    table.insert(1, "seeds", [" ".join(map(str, abc_seeds(cfg, int(i)))) for i in acc["index"]])
+    path, meta_path = folder / "posterior.parquet", folder / "posterior.json"
+    tmp = path.with_suffix(".parquet.tmp")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    box = cal.last_box if cal.last_box is not None else np.array([cfg.free[n] for n in cfg.names])
+    meta = {
+        "configuration": cfg.name,
+        "method": "history matching in waves, then ABC by rejection (uniform kernel: every "
+        "input and target within its tolerance) over the last wave's box",
+        "parameters": cfg.names,
+        "prior": {n: list(cfg.free[n]) for n in cfg.names},
+        "abc_box": {n: [float(lo), float(hi)] for n, (lo, hi) in zip(cfg.names, box, strict=True)},
+        "fitted": [t.name for t in cal.targets],
+        "scale": cfg.scale,
+        "scale_by_scenario": cfg.scale_by_scenario,
+        "seeds_per_set": len(cfg.seeds),
+        "waves": cfg.waves,
+        "points_per_wave": cfg.points,
+        "abc_drawn": len(cal.abc),
+        "abc_accepted": len(acc),
+    }
+    write_text_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
+    return [path, meta_path]
 
 
 def fitted_scenario(name: str, median: dict[str, float], accepted: int, evaluated: int) -> str:
@@ -636,7 +786,7 @@ def report(
     if not csv_path.exists():
         raise UserError(f"{csv_path}: no accepted sets; run `em-abm calibrate` first")
     sets = _read_sets(csv_path)
-    targets, checks = cfg.rows("target"), cfg.rows("check")
+    targets, checks = cfg.fitted_rows(), cfg.rows("check")
     all_rows = targets + checks
     base = cfg.base()
     median = {k: float(np.median(sets[k])) for k in cfg.names}
@@ -687,7 +837,9 @@ def report(
         ]
         for j, t in enumerate(rows):
             value = float(np.median(at_median[t.name]))
-            lo, hi = np.quantile(interval_values[:, j], [0.05, 0.95])
+            column = interval_values[j] if isinstance(interval_values, list) else (
+                interval_values[:, j])  # fmt: skip
+            lo, hi = np.quantile(column, [0.05, 0.95])
             ok = t.lower <= value <= t.upper
             lines.append(
                 f"| {t.name} | {t.scenario} | {T._describe(t)} | {T._f(value)} | "
@@ -695,15 +847,24 @@ def report(
             )
         return lines, sum(t.lower <= float(np.median(at_median[t.name])) <= t.upper for t in rows)
 
-    target_lines, n_ok = table(targets, sets[[t.name for t in targets]].to_numpy())
     later_values = check_values[:, len(checks) :]
     check_values = check_values[:, : len(checks)]
-    if later:
-        more, n_more = table(later, later_values)
-        target_lines += [f"{line[:-2]} (fitted outside this history matching) |"
-                         for line in more[2:]]  # fmt: skip
-        n_ok += n_more
-        targets = [*targets, *later]
+    fitted_values = {t.name: sets[t.name].to_numpy() for t in targets}
+    fitted_values.update({t.name: later_values[:, j] for j, t in enumerate(later)})
+    fitted = [*targets, *later]
+
+    def fitted_table(role):
+        rows = [t for t in fitted if t.role == role]
+        lines, n = table(rows, [fitted_values[t.name] for t in rows])
+        marked = [
+            f"{line[:-2]} (fitted outside this history matching) |"
+            if t.name not in sets.columns else line
+            for t, line in zip(rows, lines[2:], strict=True)
+        ]  # fmt: skip
+        return lines[:2] + marked, n, rows
+
+    input_lines, n_input_ok, inputs = fitted_table("input")
+    target_lines, n_ok, targets = fitted_table("target")
     check_lines, n_check_ok = table(checks, check_values)
     summary = summary_table_from(cfg, sets)
     param_lines = [
@@ -741,6 +902,13 @@ def report(
         *param_lines,
         "",
         f"![posterior marginals](figures/posterior_marginals_{cfg.name}.png)",
+        "",
+        f"## Inputs reproduced: {n_input_ok} of {len(inputs)} within tolerance",
+        "",
+        "Each is an identity of one parameter (named in `calibration/targets.toml`), set to "
+        "reproduce it: shown, but no evidence that the model works.",
+        "",
+        *input_lines,
         "",
         f"## Calibration targets: {n_ok} of {len(targets)} within tolerance",
         "",
@@ -792,7 +960,8 @@ TRANSITION = "transition_2024"
 def _transition_series(theta, seed: int, scale: float, years: float):
     from em_abm.results import run_model
 
-    ts = run_model(scenario_for(theta, TRANSITION), seed=seed, years=years, scale=scale)
+    with window_warned_by_caller():  # the path is drawn to its window's end
+        ts = run_model(scenario_for(theta, TRANSITION), seed=seed, years=years, scale=scale)
     ts = ts.timeseries.set_index("date")
     return ts["tagged"].rename(seed), ts["outstanding_visits"].rename(seed)
 

@@ -147,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     w.add_argument("--no-progress", action="store_true", help="no progress bar")
     w.add_argument("--analyze", action="store_true", help="analyze when the sweep is done")
+    w.add_argument("--posterior", type=_integer(1, 100_000), default=None, metavar="K",
+                   help="run over K calibrated parameter sets (calibration/fitted/"
+                   "posterior.parquet): replicate r uses set r mod K; replicates are raised to "
+                   "K if fewer")  # fmt: skip
 
     a = sub.add_parser("analyze", help="sensitivity indices and figures of a finished sweep")
     a.add_argument("folder", help="a sweep's --out folder")
@@ -163,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     e.add_argument("--out", default=None, help="results folder (default results/NAME)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    e.add_argument("--posterior", type=_integer(1, 100_000), default=None, metavar="K",
+                   help="run every sweep over K calibrated parameter sets (default folder "
+                   "results/NAME-posteriorK)")  # fmt: skip
 
     pp = sub.add_parser("paper", help="rebuild the paper: ODD, experiments, figures, numbers, PDF")
     pp.add_argument("--quick", action="store_true", help="from the quick experiments (minutes)")
@@ -364,7 +371,11 @@ def cmd_calibrate(args) -> int:
     table = cal.summary_table(result)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     n, total = len(result.accepted), len(result.evaluations)
-    print(f"\n{n} of {total} parameter sets within every target's tolerance")
+    if cfg.abc_points:
+        print(f"\nposterior: {n} of {len(result.abc)} ABC sets within every tolerance "
+              f"({total} sets evaluated in all)")  # fmt: skip
+    else:
+        print(f"\n{n} of {total} parameter sets within every target's tolerance")
     folder = cal.RUNS_DIR / cfg.name / "fitted" if args.quick else cal.FITTED_DIR
     written = cal.write_fitted(result, folder)
     if not written:
@@ -385,6 +396,8 @@ def cmd_sweep(args) -> int:
     from em_abm import sweep as S
 
     spec = S.load_spec(args.spec)
+    if args.posterior:
+        spec = S.with_posterior(spec, args.posterior, where="--posterior")
     try:
         summary = S.sweep(
             spec, args.out, jobs=_jobs(args.jobs), backend=args.backend,
@@ -429,7 +442,7 @@ def cmd_experiment(args) -> int:
             print(f"{name:34s} {doc}")
         return 0
     experiments.run(args.name, quick=args.quick, jobs=_jobs(args.jobs), out=args.out,
-                    progress=not args.no_progress)  # fmt: skip
+                    progress=not args.no_progress, posterior=args.posterior)  # fmt: skip
     return 0
 
 

@@ -89,8 +89,10 @@ def _module(name: str):
     return module
 
 
-def load_specs(name: str, *, quick: bool = False) -> dict[str, S.Spec]:
-    """The experiment's sweep specs, validated (with the quick sizes when ``quick``)."""
+def load_specs(name: str, *, quick: bool = False, posterior: int | None = None
+               ) -> dict[str, S.Spec]:  # fmt: skip
+    """The experiment's sweep specs, validated (with the quick sizes when ``quick``; over
+    ``posterior`` calibrated parameter sets when given)."""
     names = available()
     if name not in names:
         raise UserError(
@@ -110,10 +112,14 @@ def load_specs(name: str, *, quick: bool = False) -> dict[str, S.Spec]:
     module = _module(name)
     if hasattr(module, "prepare"):
         module.prepare(tables, quick)
-    return {
+    specs = {
         sid: S.spec_from_dict({"name": f"{name}.{sid}", **t}, where=f"{path}: sweeps.{sid}")
         for sid, t in tables.items()
     }
+    if posterior:
+        specs = {sid: S.with_posterior(s, posterior, where="--posterior")
+                 for sid, s in specs.items()}  # fmt: skip
+    return specs
 
 
 def run(
@@ -123,10 +129,15 @@ def run(
     jobs: int = 1,
     out: str | os.PathLike | None = None,
     progress: bool = True,
+    posterior: int | None = None,
 ) -> Context:
-    """Run (or resume) an experiment's sweeps and write its report."""
-    specs = load_specs(name, quick=quick)
-    out = files.resolve_out(out if out else results_dir(name, quick))
+    """Run (or resume) an experiment's sweeps and write its report (over ``posterior``
+    calibrated parameter sets when given, by default into ``results/NAME-posteriorK``)."""
+    specs = load_specs(name, quick=quick, posterior=posterior)
+    default = results_dir(name, quick)
+    if posterior:
+        default = default.with_name(f"{default.name}-posterior{posterior}")
+    out = files.resolve_out(out if out else default)
     with files.locked(out):  # a second run of the same experiment is refused, not interleaved
         _check_out(out, name)
         return _run(name, specs, out, quick=quick, jobs=jobs, progress=progress)
@@ -192,7 +203,9 @@ def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: i
         print(summary.line())
         ctx.runs[sid] = S.results(store)
     _module(name).report(ctx)
-    command = f"em-abm experiment {name}" + (" --quick" if quick else "")
+    k = max((s.posterior for s in specs.values()), default=0)
+    command = (f"em-abm experiment {name}" + (" --quick" if quick else "")
+               + (f" --posterior {k}" if k else ""))  # fmt: skip
     meta = {
         "experiment": name,
         "command": command,

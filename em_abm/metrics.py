@@ -553,6 +553,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("cost_em_gbp", "Direct cost of EM (per tagged person-day)", "GBP", "flow"),
     Metric("cost_probation_gbp", "Probation cost of breach responses", "GBP", "flow"),
     Metric("cost_police_gbp", "Police cost of breach responses", "GBP", "flow"),
+    Metric(
+        "police_officer_hours",
+        "Police officer-hours spent on breach responses (arrests and visits)",
+        "officer-hours",
+        "flow",
+    ),
     Metric("cost_custody_gbp", "Cost of custody of people followed", "GBP", "flow"),
     Metric("cost_visits_gbp", "Activity cost of field visits", "GBP", "flow"),
     Metric("cost_devices_lost_gbp", "Cost of replacing devices not collected", "GBP", "flow"),

@@ -195,12 +195,17 @@ def _published(t) -> str:
 
 
 def targets_table(role: str) -> str:
+    inputs = role == "input"
     lines = [
-        "| figure | scenario | published (tolerance) | source |",
-        "|---|---|---|---|",
+        "| figure | scenario | published (tolerance) | "
+        + ("identity of | " if inputs else "")
+        + "source |",
+        "|---|---|---|---|" + ("---|" if inputs else ""),
     ]
     for t in _targets(role):
-        cells = (t.name, f"`{t.scenario}`", _published(t), t.source)
+        scenario = f"`{t.scenario}`" + (f" minus `{t.minus}`" if t.minus else "")
+        cells = (t.name, scenario, _published(t), *([f"`{t.parameter}`"] if inputs else []),
+                 t.source)  # fmt: skip
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 
@@ -335,6 +340,7 @@ _SIMPLE: dict[str, Callable[[], str]] = {
     "calibrated_list": calibrated_list,
     "geography_sources": geography_sources,
     "scenarios": scenarios_block,
+    "inputs_table": lambda: targets_table("input"),
     "targets_table": lambda: targets_table("target"),
     "checks_table": lambda: targets_table("check"),
     "policies": policies_block,
@@ -354,6 +360,7 @@ _SIMPLE: dict[str, Callable[[], str]] = {
     "n_metrics": lambda: str(_metric_count()),
     "n_columns": lambda: str(_column_count()),
     "n_scenarios": lambda: str(len(_scenario_names())),
+    "n_inputs": lambda: str(len(_targets("input"))),
     "n_targets": lambda: str(len(_targets("target"))),
     "n_checks": lambda: str(len(_targets("check"))),
     "n_streams": lambda: str(_n_streams()),
@@ -399,9 +406,9 @@ def _fill(key: str) -> str:
         return fmt_value(_scenario_value(arg, where))
     if kind == "spct":
         return fmt_pct(_scenario_value(arg, where))
-    if kind in ("n_targets", "n_checks"):
+    if kind in ("n_inputs", "n_targets", "n_checks"):
         _load_scenario(arg, where)
-        role = "target" if kind == "n_targets" else "check"
+        role = {"n_inputs": "input", "n_targets": "target", "n_checks": "check"}[kind]
         return str(len(_targets(role, arg)))
     if kind == "calc":
         if arg not in _CALC:

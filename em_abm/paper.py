@@ -309,7 +309,7 @@ def calibration_numbers() -> dict[str, str]:
             raise UserError(f"calibration/fitted/{stage}.toml: no count of accepted sets")
         n[f"cal.{stage}.accepted"], n[f"cal.{stage}.evaluated"] = m.group(1), m.group(2)
         n[f"cal.{stage}.free"] = str(len(cfg.free))
-        for role in ("target", "check"):
+        for role in ("input", "target", "check"):
             rows = report[(report["scenario"] == scenario) & (report["role"] == role)]
             n[f"cal.{stage}.{role}s"] = str(len(rows))
             n[f"cal.{stage}.{role}s_pass"] = str(int(rows["pass"].sum()))
@@ -406,7 +406,7 @@ def model_numbers() -> dict[str, str]:
     n["model.visit_threshold"] = _int(value["contingency.visit_threshold"])
     n["model.cost_per_year"] = f"£{value['cost.per_tagged_year_gbp']:,.0f}"
     n["model.cost_probation_response"] = f"£{value['cost.probation_per_response_gbp']:,.0f}"
-    n["model.cost_police_response"] = f"£{value['cost.police_per_response_gbp']:,.0f}"
+    n["model.cost_police_hour"] = f"£{value['cost.police_officer_hour_gbp']:,.0f}"
     n["model.cost_custody_day"] = f"£{value['cost.custody_per_day_gbp']:,.0f}"
     n["model.disconnect_days"] = _int(value["behaviour.unmonitored_after_days"])
     n["model.double_crew"] = _pct(value["field.double_crew_share"])

@@ -1061,6 +1061,79 @@ _p(
     "assumption: a bail breach not acted on within a week is overtaken by the court date",
     kind="int",
 )
+# The police response to a breach of tagged court bail, built from its parts: breaching a
+# bail condition is not an offence; the police may arrest and must bring the person before a
+# magistrate within 24 hours, who re-bails or remands (Bail Act 1976 s.7(3)-(5)). So a breach
+# arrest needs no interview or charge. No national data on EM breach outcomes exist (MoJ
+# written answer, 20 May 2024: "not held"), so the shares are assumptions with wide bounds.
+_p(
+    "police.arrest_prob",
+    0.5,
+    0.0,
+    1.0,
+    "share",
+    "Share of police responses to a minor bail breach that end in arrest (the rest: no "
+    "further action, e.g. not found or words of advice).",
+    "assumption (plausible 0.3-0.7): NAO para 13, nearly half of recorded breach outcomes are "
+    "no further action; no EM breach outcome data are held (MoJ written answer, 20 May 2024)",
+)
+_p(
+    "police.remand_given_arrest_prob",
+    0.35,
+    0.0,
+    1.0,
+    "share",
+    "Share of bail-breach arrests in which the magistrates remand in custody (the rest: bail "
+    "continued with the same or amended conditions).",
+    "assumption (plausible 0.2-0.6): NAO para 10, court-bail breaches 'often result in "
+    "limited consequences when cases return to court'; NAO Figure 1 D: bail with the same or "
+    "amended conditions, or remand",
+)
+_p(
+    "police.hours_arrest",
+    4.0,
+    0.0,
+    48.0,
+    "officer-hours",
+    "Hours of the first attending officer for a bail-breach arrest: locating and attending, "
+    "arrest and transport, the custody queue and booking-in, the breach file for court.",
+    "assumption built from proxies (plausible 2.5-8): five hours of paperwork for a "
+    "shoplifting arrest (Flanagan, Review of Policing, 2008); four hours to drive to a custody "
+    "suite, book in and return (Police Federation, 2017); 21-22 minutes from arrival to "
+    "detention authorised (Metropolitan Police FOI, 2014-2016); a breach arrest has no "
+    "interview or charge",
+)
+_p(
+    "police.hours_second_officer",
+    2.0,
+    0.0,
+    48.0,
+    "officer-hours",
+    "Hours of a second officer, when an arrest is double-crewed (locating, arrest, transport).",
+    "assumption (plausible 1-4): the first officer's locating, arrest and transport time",
+)
+_p(
+    "police.double_crew_share",
+    0.75,
+    0.0,
+    1.0,
+    "share",
+    "Share of bail-breach arrests attended by two officers.",
+    "proxy (plausible 0.5-0.95): about 89% of attended incidents had more than one officer in "
+    "West Midlands Police, 2021-22 (FOI 1222A/22); many forces single-crew by default (LSE, "
+    "2022)",
+)
+_p(
+    "police.hours_no_arrest",
+    1.5,
+    0.0,
+    48.0,
+    "officer-hours",
+    "Officer-hours of a response without arrest (travel, a doorstep check, a log update), all "
+    "officers attending.",
+    "assumption (plausible 0.6-3.8): one hour per officer, half of such visits double-crewed; "
+    "no source was found",
+)
 _p(
     "home_office.responses_per_day",
     30.0,
@@ -1109,7 +1182,6 @@ _OUT = {
         "adjust_conditions": 0.06,
         "enforce": 0.08,
     },
-    "police": {"nfa": 0.58, "bail_continued": 0.30, "remand": 0.12},
     "home_office": {
         "nfa": 0.58,
         "adjust_conditions": 0.16,
@@ -1123,8 +1195,6 @@ _OUT_SRC = {
     "probation": "assumption; NAO para 13: nearly half of recorded outcomes are no further "
     "action. 'enforce' is recall to prison (post-release) or return to court "
     "(court sentences)",
-    "police": "assumption; NAO para 13 (nearly half NFA); remand or bail with the same or "
-    "amended conditions after arrest (NAO Figure 1 D)",
     "home_office": "assumption; NAO para 13 (nearly half NFA); adjust bail, prioritise "
     "casework (engage), detention, administrative arrest, prosecution (return "
     "to court) (NAO Figure 1 D)",
@@ -1328,13 +1398,19 @@ _p(
     "assumption: a few hours of a probation officer's time",
 )
 _p(
-    "cost.police_per_response_gbp",
-    450.0,
+    "cost.police_officer_hour_gbp",
+    65.0,
     0.0,
-    20_000.0,
-    "GBP/response",
-    "Police cost of one bail-breach response (locating, arresting, processing).",
-    "assumption; NPCC estimate of ~£20m a year for the EM increase is the check (NAO para 18)",
+    1000.0,
+    "GBP/officer-hour",
+    "Fully loaded cost of a police officer hour (constable or sergeant: pay, pension, national "
+    "insurance, vehicle, IT, supervision, premises), 2025-26 prices.",
+    "derived (plausible 50-85): Home Office on-cost of GBP 36.51 an hour for sergeants and "
+    "below (written answer, 4 Dec 2014) uprated by police pay awards to about GBP 53; or a "
+    "constable's GBP 50,257 (2025-26 award) with 35.3% pension and national insurance over "
+    "about 1,700 productive hours (GBP 44) times overheads of 1.3-1.8. The NPCC's charging "
+    "rate was not found. The NPCC's ~GBP 20m a year for the EM increase is a check (NAO para "
+    "18), never tuned to",
 )
 _p(
     "cost.custody_per_day_gbp",

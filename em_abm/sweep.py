@@ -124,8 +124,8 @@ SIZE_ALLOWED = (
     f"at most {MAX_RUNS:,} runs and {MAX_VALUES:,} parameter values (runs x factors) in all"
 )
 # Columns of the run table besides the factors' (a factor named like one would overwrite it).
-RESERVED = ("run_id", "point", "replicate", "seed", "sample", "status", "error", "traceback",
-            "wall_time_s")  # fmt: skip
+RESERVED = ("run_id", "point", "replicate", "seed", "sample", "posterior_set", "status", "error",
+            "traceback", "wall_time_s")  # fmt: skip
 _PART = re.compile(r"part-(\d+)\.parquet")
 # The temporary names of the sweep's own writes (results.write_atomic), in DIR and DIR/runs.
 _TEMPORARY = re.compile(rf"\.({re.escape(RESULTS)}|{re.escape(MANIFEST)})\.tmp")
@@ -133,7 +133,7 @@ _PART_TEMPORARY = re.compile(r"\.part-\d+\.parquet\.tmp")
 _KEYS = {
     "name", "description", "model", "scenario", "design", "samples", "replicates", "seed",
     "paired", "years", "scale", "outputs", "horizons", "levels", "second_order", "vary",
-    "fixed",
+    "fixed", "posterior",
 }  # fmt: skip
 
 
@@ -264,6 +264,10 @@ class Spec:
     second_order: bool = False
     fixed: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    # Run over the calibrated posterior (em_abm.posterior): replicate r uses set r mod K; the
+    # file's hash is part of what the results depend on.
+    posterior: int = 0
+    posterior_sha: str = ""
 
     @property
     def names(self) -> list[str]:
@@ -406,6 +410,21 @@ def spec_from_dict(
     fixed = model.check_fixed(fixed, f"{where}: fixed.")
     _check_set_once(fixed, factors, where)
     scenario = _typed(data, "scenario", str, "baseline_2026", where, "a scenario name or path")
+    posterior = _typed(data, "posterior", int, 0, where, "an integer >= 0 (0: no posterior)")
+    posterior_sha = ""
+    if posterior:
+        from em_abm import posterior as PO
+
+        if model_name != "em_abm" or posterior < 0:
+            raise UserError(f"{where}: posterior: got {posterior!r}; allowed: 0, or a number "
+                            "of calibrated sets for model em_abm")  # fmt: skip
+        PO.check_k(posterior, where)
+        if replicates < posterior:
+            raise UserError(
+                f"{where}: posterior: {posterior} sets need at least {posterior} replicates "
+                f"(replicate r uses set r mod {posterior}); allowed: replicates >= posterior"
+            )
+        posterior_sha = PO.sha256()
     spec = Spec(
         name=name,
         factors=factors,
@@ -424,6 +443,8 @@ def spec_from_dict(
         second_order=_typed(data, "second_order", bool, False, where, "true or false"),
         fixed=fixed,
         description=_typed(data, "description", str, "", where, "text"),
+        posterior=posterior,
+        posterior_sha=posterior_sha,
     )
     check_size(spec, where)
     if model_name == "em_abm" and check_scenario:
@@ -505,6 +526,22 @@ def _choice_values(f: Factor) -> dict[str, dict[str, Any]]:
     if f.levels is not None:
         return f.levels
     return {repr(v): {f.name: v} for v in f.values or ()}
+
+
+def with_posterior(spec: Spec, k: int, *, where: str = "posterior") -> Spec:
+    """``spec`` run over ``k`` calibrated parameter sets (replicates raised to ``k`` if
+    fewer); refused for another model or more sets than the posterior holds."""
+    import dataclasses
+
+    from em_abm import posterior as PO
+
+    if spec.model != "em_abm":
+        raise UserError(f"{where}: allowed only for model em_abm (got {spec.model!r})")
+    PO.check_k(k, where)
+    spec = dataclasses.replace(spec, posterior=k, posterior_sha=PO.sha256(),
+                               replicates=max(spec.replicates, k))  # fmt: skip
+    check_size(spec, where)
+    return spec
 
 
 def count_runs(spec: Spec) -> int:
@@ -624,6 +661,8 @@ def run_table(spec: Spec) -> pd.DataFrame:
     runs.insert(1, "point", np.repeat(np.arange(n, dtype=np.int64), spec.replicates))
     runs.insert(2, "replicate", np.tile(np.arange(spec.replicates, dtype=np.int64), n))
     runs.insert(3, "seed", seeds_of(spec, n))
+    if spec.posterior:
+        runs.insert(4, "posterior_set", runs["replicate"] % spec.posterior)
     return runs
 
 
@@ -639,6 +678,14 @@ def _values(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(v, np.generic):
             v = v.item()
         out[f.name] = v
+    if spec.posterior:  # the set's values, where the sweep neither varies nor fixes them
+        from em_abm import posterior as PO
+
+        if PO.sha256() != spec.posterior_sha:
+            raise UserError(f"{PO.FILE}: changed since the sweep started; allowed: the "
+                            "posterior the sweep's spec was made with")  # fmt: skip
+        keep = set(spec.fixed) | set(out)
+        out = {**PO.overrides(int(row["posterior_set"]), spec.scenario, keep=keep), **out}
     return out
 
 

@@ -1,7 +1,11 @@
 """Calibration targets and validation checks: evaluate the model against published figures.
 
-``calibration/targets.toml`` lists each figure with its source, its tolerance and its role
-("target": the model is tuned to it; "check": reproduced without tuning). :func:`evaluate`
+``calibration/targets.toml`` lists each figure with its source, its tolerance and its role:
+"input", a figure one parameter is set to reproduce (an identity: shown, but no evidence that
+the model works); "target", a figure the calibration fits that tests how the parts work
+together; "check", a figure reproduced without tuning (validation, never in the objective).
+A check can be a difference between two scenarios run on the same seeds (``minus``), and a
+series read as a yearly total over its window (``stat = "annual"``). :func:`evaluate`
 runs every scenario the file names over K seeds (joblib) and returns, for each row, the
 model's median and 90% interval across seeds and a verdict: the median within tolerance.
 
@@ -52,14 +56,47 @@ class Target:
     years: float = 3.0
     per_year: bool = False
     note: str = ""  # why the figure is a check, or how to read the comparison
+    parameter: str = ""  # an input's parameter: the one it is an identity of
+    minus: str = ""  # a check of a difference: this scenario minus that one, same seeds
+    # Parameter values both runs use (a check of what a published estimate assumes), as sorted
+    # (name, value) pairs.
+    overrides: tuple[tuple[str, Any], ...] = ()
 
-    def measure(self, result) -> float:
-        """This target's quantity in one run, per England and Wales."""
+    @property
+    def runs(self) -> tuple[tuple[str, float, tuple], ...]:
+        """The (scenario, years, overrides) runs this figure reads: one, or two for a
+        difference."""
+        own = ((self.scenario, self.years, self.overrides),)
+        return own + (((self.minus, self.years, self.overrides),) if self.minus else ())
+
+    @property
+    def run(self) -> tuple[str, float, tuple]:
+        return self.runs[0]
+
+    @property
+    def reference_run(self) -> tuple[str, float, tuple] | None:
+        return self.runs[1] if self.minus else None
+
+    def measure(self, result, reference=None) -> float:
+        """This target's quantity in one run, per England and Wales (for a difference, minus
+        its value in ``reference``, the ``minus`` scenario's run on the same seed)."""
+        value = self._measure(result)
+        if self.minus:
+            if reference is None:
+                raise ValueError(f"{self.name}: a difference needs the {self.minus} run")
+            value -= self._measure(reference)
+        return value
+
+    def _measure(self, result) -> float:
         scale = result.summary["scale"]
         if self.series:
             ts = result.timeseries.set_index("date")[self.series]
             ts = ts[str(self.window[0]) : str(self.window[1])]
-            value = float(ts.max() if self.stat == "max" else ts.mean())
+            if self.stat == "annual":
+                days = (self.window[1] - self.window[0]).days + 1
+                value = float(ts.sum()) * 365.25 / days
+            else:
+                value = float(ts.max() if self.stat == "max" else ts.mean())
             return value / scale if scales_with_population(self.series) else value
         if self.metric.startswith("share:"):
             num, den = self.metric[len("share:") :].split("/")
@@ -113,20 +150,23 @@ class _Row(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str
-    role: Literal["target", "check"]
+    role: Literal["input", "target", "check"]
     scenario: str
     source: str
     years: Annotated[Number, Field(ge=limits.MIN_YEARS, le=limits.MAX_YEARS)] = 3.0
     metric: str = ""
     series: str = ""
     window: Annotated[list[dt.date], Field(min_length=2, max_length=2)] | None = None
-    stat: Literal["mean", "max"] = "mean"
+    stat: Literal["mean", "max", "annual"] = "mean"
     value: Number | None = None
     tol: Annotated[Number, Field(ge=0)] | None = None
     lower: Number | None = None
     upper: Number | None = None
     per_year: bool = False
     note: str = ""
+    parameter: str = ""
+    minus: str = ""
+    overrides: dict[str, Any] = {}
 
 
 class _File(BaseModel):
@@ -146,6 +186,31 @@ def load(path: str | Path = DEFAULT_FILE) -> list[Target]:
             )
         if bool(row.metric) == bool(row.series):
             raise UserError(f"{where}: give exactly one of metric and series")
+        if row.minus and row.minus not in available():
+            raise UserError(f"{where}.minus: got {row.minus!r}; allowed: {', '.join(available())}")
+        if row.minus and row.role != "check":
+            raise UserError(
+                f"{where}.minus: a difference of scenarios is for checks only (role = "
+                f"{row.role!r}); allowed: role = 'check'"
+            )
+        if row.role == "input" and not row.parameter:
+            raise UserError(
+                f"{where}.parameter: missing; an input names the parameter it is an identity of"
+            )
+        if row.overrides:
+            from em_abm import params as P
+
+            if row.role != "check":
+                raise UserError(
+                    f"{where}.overrides: parameter values of its own are for checks only; "
+                    "allowed: role = 'check'"
+                )
+            P.validate(row.overrides, prefix=f"{where}.overrides.")
+        if row.parameter:
+            from em_abm import params as P
+
+            check_known(row.parameter, P.PARAMS, where=f"{where}.parameter",
+                        allowed="a parameter name (em-abm params)")  # fmt: skip
         _check_names(row, where)
         if row.series and row.window is None:
             raise UserError(f"{where}.window: missing; a series target needs [start, end]")
@@ -165,6 +230,8 @@ def load(path: str | Path = DEFAULT_FILE) -> list[Target]:
             lower=float(lower), upper=float(upper), value=row.value, metric=row.metric,
             series=row.series, window=tuple(row.window) if row.window else None,
             stat=row.stat, years=row.years, per_year=row.per_year, note=row.note,
+            parameter=row.parameter, minus=row.minus,
+            overrides=tuple(sorted(row.overrides.items())),
         ))  # fmt: skip
     return out
 
@@ -179,25 +246,32 @@ def value(metric: str, path: str | Path = DEFAULT_FILE) -> float:
     raise KeyError(f"{path}: no target with a value for metric {metric!r}")
 
 
-def _run(scenario: str, years: float, seed: int, scale: float):
+def _run(scenario: str, years: float, overrides: tuple, seed: int, scale: float):
     from em_abm.results import run_model
+    from em_abm.scenario import window_warned_by_caller
 
-    return run_model(scenario, seed=seed, years=years, scale=scale)
+    # Each figure is read inside its scenario's window, or is a projection by design (the
+    # Sentencing Act's): no warning.
+    with window_warned_by_caller():
+        return run_model(scenario, seed=seed, years=years, scale=scale,
+                         overrides=dict(overrides))  # fmt: skip
 
 
 def evaluate(
     targets: list[Target], *, seeds: list[int], scale: float, jobs: int = 1
 ) -> pd.DataFrame:
     """Median and 90% interval across seeds of every target's model value, with a verdict."""
-    runs = sorted({(t.scenario, t.years) for t in targets})
-    tasks = [(sc, y, s) for sc, y in runs for s in seeds]
-    results = Parallel(n_jobs=jobs)(delayed(_run)(sc, y, s, scale) for sc, y, s in tasks)
+    runs = sorted({run for t in targets for run in t.runs}, key=repr)
+    tasks = [(run, s) for run in runs for s in seeds]
+    results = Parallel(n_jobs=jobs)(delayed(_run)(*run, s, scale) for run, s in tasks)
     by_run: dict[tuple, list[Any]] = {}
-    for (sc, y, _), res in zip(tasks, results, strict=True):
-        by_run.setdefault((sc, y), []).append(res)
+    for (run, _), res in zip(tasks, results, strict=True):
+        by_run.setdefault(run, []).append(res)
     rows = []
     for t in targets:
-        values = np.array([t.measure(r) for r in by_run[(t.scenario, t.years)]])
+        refs = by_run[t.reference_run] if t.minus else [None] * len(seeds)
+        pairs = zip(by_run[t.run], refs, strict=True)
+        values = np.array([t.measure(r, ref) for r, ref in pairs])
         median = float(np.median(values))
         p05, p95 = np.quantile(values, [0.05, 0.95])
         rows.append({
@@ -227,6 +301,7 @@ def to_markdown(table: pd.DataFrame, *, seeds: int, scale: float) -> str:
         "",
     ]
     for role, title in (
+        ("input", "Inputs reproduced (identities of one parameter each: not evidence)"),
         ("target", "Calibration targets"),
         ("check", "Validation checks (not tuned to)"),
     ):

@@ -1,6 +1,8 @@
 """Calibration by history matching: configuration, implausibility, waves, resuming, and
 recovery of known parameters from simulated targets."""
 
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -303,3 +305,45 @@ def test_the_fitted_scenario_runs_as_the_calibrated_values(tmp_path):
     both = {**theta, "baseline_2026:field.officers": 400}
     text = C.fitted_scenario("t", both, accepted=3, evaluated=9)
     assert 'base = "baseline_2026"' in text and "# baseline_2026 starts with" in text
+
+
+def test_the_abc_stage_samples_the_posterior_uniformly_on_seeds_of_its_own(tmp_path, monkeypatch):
+    """With a simulator that returns its parameters, and tolerances of +/- 0.05 around
+    (0.3, 0.7), the posterior under a uniform prior is uniform on that square: the ABC stage's
+    accepted sets must look so (mean, spread), every set on seeds of its own."""
+    seen = []
+
+    def simulate(theta, targets, *, scale, seeds, scale_by_scenario=None):
+        seen.append(seeds)
+        return np.array([theta["orders.error_rate"], theta["equipment.collection_rate"]])
+
+    monkeypatch.setattr(C, "evaluate_set", simulate)
+    cfg = dataclasses.replace(_fake_config(tmp_path), abc_points=600)
+    cal = C.run(cfg, store=tmp_path / "store", progress=False)
+    post = cal.accepted
+    assert set(post["wave"]) == {cfg.waves + 1}  # the posterior is the ABC stage alone
+    assert len(cal.abc) == 600 and len(post) >= 50
+    x, y = post["orders.error_rate"], post["equipment.collection_rate"]
+    assert x.between(0.25, 0.35).all() and y.between(0.65, 0.75).all()
+    assert abs(x.mean() - 0.3) < 0.006 and abs(y.mean() - 0.7) < 0.006
+    uniform_sd = 0.1 / np.sqrt(12)
+    assert abs(x.std() - uniform_sd) < 0.15 * uniform_sd
+    # The last box held the whole acceptance region (else the posterior would be cut).
+    box = cal.last_box
+    assert box[0, 0] <= 0.25 and box[0, 1] >= 0.35 and box[1, 0] <= 0.65 and box[1, 1] >= 0.75
+    abc_seeds = seen[-600:]
+    assert len(set(abc_seeds)) == 600  # seeds of its own for every set
+    assert not set(abc_seeds) & set(seen[:-600])  # and none of the waves'
+    # Resuming runs nothing again; the posterior file holds the accepted sets and their seeds.
+    seen.clear()
+    again = C.run(cfg, store=tmp_path / "store", progress=False)
+    assert not seen and len(again.accepted) == len(post)
+    written = C.write_fitted(again, tmp_path / "fitted")
+    assert tmp_path / "fitted" / "posterior.parquet" in written
+    from em_abm import posterior as PO
+
+    table, names = PO.load(tmp_path / "fitted" / "posterior.parquet")
+    assert list(names) == cfg.names and len(table) == len(post)
+    assert table["seeds"].is_unique
+    meta = json.loads((tmp_path / "fitted" / "posterior.json").read_text())
+    assert meta["abc_drawn"] == 600 and meta["abc_accepted"] == len(post)

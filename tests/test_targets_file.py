@@ -9,8 +9,9 @@ from em_abm.errors import UserError
 def test_targets_file_loads_with_sources_and_roles():
     rows = tg.load()
     assert len(rows) >= 15
-    assert {r.role for r in rows} == {"target", "check"}
+    assert {r.role for r in rows} == {"input", "target", "check"}
     assert all(r.source and r.lower <= r.upper for r in rows)
+    assert all(r.parameter for r in rows if r.role == "input")  # an identity names its parameter
     names = {r.name for r in rows}
     assert "tagged population, March 2026" in names
 
@@ -64,6 +65,22 @@ def test_hmpps_targets_agree_with_the_published_series_file():
             "colour: unknown key",
         ),
         ('[[target]]\nrole="target"\n', "name: missing"),
+        (
+            '[[target]]\nname="x"\nrole="input"\nscenario="baseline_2026"\nsource="s"\nmetric="tagged"\n',
+            "parameter: missing",
+        ),
+        (
+            '[[target]]\nname="x"\nrole="input"\nscenario="baseline_2026"\nsource="s"\nmetric="tagged"\nparameter="field.oficers"\n',
+            "did you mean field.officers",
+        ),
+        (
+            '[[target]]\nname="x"\nrole="target"\nscenario="baseline_2026"\nsource="s"\nmetric="tagged"\nminus="baseline_2026"\n',
+            "for checks only",
+        ),
+        (
+            '[[target]]\nname="x"\nrole="check"\nscenario="baseline_2026"\nsource="s"\nmetric="tagged"\nminus="nope"\n',
+            "minus: got 'nope'",
+        ),
     ],
 )
 def test_bad_targets_file(tmp_path, body, needle):
@@ -71,3 +88,17 @@ def test_bad_targets_file(tmp_path, body, needle):
     path.write_text(body)
     with pytest.raises(UserError, match=needle):
         tg.load(path)
+
+
+def test_a_difference_check_reads_both_scenarios_on_the_same_seed():
+    """A check with ``minus`` is the named scenario's figure less the other's, run on the same
+    seeds; the same scenario minus itself is exactly zero."""
+    row = tg.Target(name="d", role="check", scenario="baseline_2026", minus="baseline_2026",
+                    source="s", lower=-1.0, upper=1.0, series="cost_police_gbp",
+                    window=(__import__("datetime").date(2026, 3, 1),
+                            __import__("datetime").date(2026, 5, 31)),
+                    stat="annual", years=0.5)  # fmt: skip
+    assert row.runs == (("baseline_2026", 0.5), ("baseline_2026", 0.5))
+    table = tg.evaluate([row], seeds=[1, 2], scale=0.05)
+    assert table["model_median"].iloc[0] == 0.0
+    assert table["model_p95"].iloc[0] == 0.0

@@ -146,7 +146,7 @@ def _responses_day(
                 outcome = x
                 found = True
         m += 1
-        outcome_counts[outcome] += 1
+        outcome_counts[r, outcome] += 1
         # The hour of the response: the desk works through the day at its capacity's pace
         # (its n-th response of the day no earlier than n / capacity into the day), and no
         # pack is answered before it arrives.
@@ -230,7 +230,7 @@ class ResponseParams(NamedTuple):
 
 class ResponseOut(NamedTuple):
     counts: np.ndarray
-    outcome_counts: np.ndarray
+    outcome_counts: np.ndarray  # [responder, outcome]
     out_waited: np.ndarray
     n_by: np.ndarray
     out_high: np.ndarray

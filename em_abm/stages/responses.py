@@ -96,6 +96,7 @@ class Responses(Component):
     metrics = (
         "notifications_unanswered", "serious_unanswered_24h", "responses",
         "custody_admissions_from_breach", "cost_probation_gbp", "cost_police_gbp",
+        "police_officer_hours",
     )  # fmt: skip
 
     def on_params(self) -> None:
@@ -106,7 +107,13 @@ class Responses(Component):
         for r, responder in enumerate(RESPONDERS):
             for c, cohort in enumerate(COHORTS):
                 row = np.zeros(len(OUTCOMES))
-                for name in P.groups()[f"response.{responder}"]:
+                if responder == "police":  # arrest, then remand or bail continued
+                    arrest = p["police.arrest_prob"]
+                    remand = p["police.remand_given_arrest_prob"]
+                    row[OUTCOME["nfa"]] = 1.0 - arrest
+                    row[OUTCOME["remand"]] = arrest * remand
+                    row[OUTCOME["bail_continued"]] = arrest * (1.0 - remand)
+                for name in P.groups().get(f"response.{responder}", ()):
                     outcome = name.rsplit(".", 1)[-1]
                     if outcome == "enforce":
                         outcome = "return_to_court" if cohort == "court_sentence" else "recall"
@@ -279,7 +286,7 @@ class Responses(Component):
             policy = self._risk_first if m.stages.contingency.risk_first_override else self.policy
             order = np.lexsort((nt.uid[waiting], policy.key(m, waiting), desk))
             counts = np.zeros(2, dtype=np.int64)
-            outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
+            outcomes = np.zeros((len(RESPONDERS), len(OUTCOMES)), dtype=np.int64)
             waited = np.empty((len(RESPONDERS), k))
             n_by = np.zeros(len(RESPONDERS), dtype=np.int64)
             high = np.empty(k)
@@ -312,6 +319,18 @@ class Responses(Component):
                 m.stages.removal.close(close[:k_close])
         np.minimum(credit, 1.0, out=credit)
 
+    def police_hours(self, outcomes: np.ndarray) -> float:
+        """Officer-hours of the police responses with these outcome counts: an arrest (bail
+        continued or remand) takes the first officer's hours plus a second officer's on the
+        double-crewed share; a response without arrest its own hours."""
+        p = self.model.p
+        arrests = int(outcomes[OUTCOME["remand"]] + outcomes[OUTCOME["bail_continued"]])
+        others = int(outcomes.sum()) - arrests
+        per_arrest = p["police.hours_arrest"] + (
+            p["police.double_crew_share"] * p["police.hours_second_officer"]
+        )
+        return arrests * per_arrest + others * p["police.hours_no_arrest"]
+
     def _kernel_params(self) -> ResponseParams:
         """What the responses kernel reads besides the packs and orders (made again when the
         parameters or probation's caseloads change)."""
@@ -335,10 +354,12 @@ class Responses(Component):
         m = self.model
         p = m.p
         m.count("responses", counts[0])
-        m.count_by("responses", outcomes)
+        m.count_by("responses", outcomes.sum(axis=0))
         m.notices_answered += int(counts[0])
         m.count("cost_probation_gbp", n_by[PROBATION] * p["cost.probation_per_response_gbp"])
-        m.count("cost_police_gbp", n_by[POLICE] * p["cost.police_per_response_gbp"])
+        hours = self.police_hours(outcomes[POLICE])
+        m.count("police_officer_hours", hours)
+        m.count("cost_police_gbp", hours * p["cost.police_officer_hour_gbp"])
         for k, name in enumerate(RESPONDERS):
             if n_by[k]:
                 m.add_sample(d, f"response_time_days.{name}", waited[k, : n_by[k]].copy())
