@@ -541,13 +541,11 @@ ABC_SEED_BASE = 1_000_000
 
 def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar) -> pd.DataFrame:
     """Approximate Bayesian computation by rejection (a uniform kernel: every target within
-    its tolerance) over the last wave's box: ``abc_points`` Latin-hypercube sets, each on seeds
-    of its own, stored as wave ``waves + 1``."""
-    from SALib.sample import latin
-
+    its tolerance) over the box of :func:`_abc_box`: ``abc_points`` sets of a scrambled Sobol
+    sequence (uniform; a larger ``abc_points`` keeps the sets already run), each on seeds of
+    its own, stored as wave ``waves + 1``."""
     wave = cfg.waves + 1
-    problem = {"num_vars": len(names), "names": names, "bounds": box.tolist()}
-    thetas = latin.sample(problem, cfg.abc_points, seed=cfg.design_seed + ABC_DESIGN_OFFSET)
+    thetas = abc_design(cfg, box)
     tnames = [t.name for t in targets]
     rows = done[done["wave"] == wave].set_index("index") if len(done) else None
     if rows is not None and len(rows):
@@ -591,6 +589,18 @@ def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar) -> pd.Dat
 
 
 ABC_DESIGN_OFFSET = 7919  # the ABC design's seed, apart from the waves' (design_seed + wave)
+
+
+def abc_design(cfg: Config, box: np.ndarray) -> np.ndarray:
+    """The first ``abc_points`` points of a scrambled Sobol sequence over ``box``: uniform,
+    and the same first points whatever the count, so raising it extends the stage."""
+    from scipy.stats import qmc
+
+    sobol = qmc.Sobol(len(box), scramble=True, seed=cfg.design_seed + ABC_DESIGN_OFFSET)
+    with warnings.catch_warnings():  # balance needs a power of two; uniformity does not
+        warnings.simplefilter("ignore", UserWarning)
+        unit = sobol.random(cfg.abc_points)
+    return qmc.scale(unit, box[:, 0], box[:, 1])
 
 
 def _parallel(jobs: int, tasks) -> list:
