@@ -89,6 +89,7 @@ calibrate-quick: $(STAMP)
 calibration-report: $(STAMP)
 	$(VENV)/bin/em-abm calibrate --report
 	$(VENV)/bin/em-abm calibrate --config $(TRANSITION_CONFIG) --report
+	$(VENV)/bin/python -m em_abm.validation
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_fullscale.py

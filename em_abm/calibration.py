@@ -887,6 +887,56 @@ def report(
             f"| `{name}` | {T._f(r['prior_low'])} to {T._f(r['prior_high'])} | "
             f"{T._f(median[name])} | [{T._f(r['p05'])}, {T._f(r['p95'])}] |"
         )
+    posterior_lines: list[str] = []
+    if cfg.abc_points:
+        param_lines = identifiability_lines(identifiability(cfg, sets))
+        from em_abm.plots import correlation_heatmap
+
+        correlation_heatmap(sets[cfg.names], path=figdir / f"posterior_correlations_{cfg.name}.png")
+        rows = cfg.fitted_rows() + checks
+        values = predictive(cfg, sets, rows, jobs)
+        pp_lines, pp_ok = predictive_lines(rows, values)
+        n_checks_ok = sum(
+            t.lower <= float(np.median(values[:, j])) <= t.upper
+            for j, t in enumerate(rows) if t.role == "check"
+        )  # fmt: skip
+        meta_path = folder / "posterior.json"
+        meta = files.read_json(meta_path, "posterior") if meta_path.exists() else {}
+        posterior_lines = [
+            "## The posterior",
+            "",
+            f"{len(sets)} parameter sets were accepted of the ABC stage's "
+            f"{meta.get('abc_drawn', '?')} (`calibration/fitted/posterior.parquet`): drawn "
+            "uniformly (a scrambled Sobol sequence) in the box around every set history "
+            "matching found plausible, widened by a quarter of its width on each side, each "
+            f"run on {len(cfg.seeds)} seeds of its own at scale {cfg.scale:g}, and kept when "
+            "every input and target is within its tolerance: rejection ABC with a uniform "
+            "kernel. Sweeps and experiments run over it with `posterior = K` (or "
+            "`--posterior K`).",
+            "",
+            "### Identifiability: what the data pin down",
+            "",
+            "The table above. A parameter whose posterior is as wide as its prior "
+            "(ratio near 1) is not identified by these figures: its value in any result is "
+            "an assumption, and sweeps over the posterior carry its uncertainty.",
+            "",
+            "### Pairwise correlations",
+            "",
+            *correlation_lines(cfg, sets),
+            "",
+            f"![posterior correlations](figures/posterior_correlations_{cfg.name}.png)",
+            "",
+            f"### Posterior predictive: every input, target and check ({pp_ok} of "
+            f"{len(rows)} medians within their bands; checks {n_checks_ok} of "
+            f"{sum(t.role == 'check' for t in rows)})",
+            "",
+            f"{values.shape[0]} posterior sets, each run once at scale {cfg.report_scale:g} "
+            "on a seed of its own: the spread takes in both the parameters' uncertainty and "
+            "the model's randomness. Checks were never fitted.",
+            "",
+            *pp_lines,
+            "",
+        ]
     scales = ", ".join(f"{k} at {v:g}" for k, v in cfg.scale_by_scenario.items())
     config_path = os.path.relpath(CONFIGS.get(cfg.name, DEFAULT_CONFIG), ROOT)
     text = "\n".join([
@@ -913,6 +963,7 @@ def report(
         "",
         f"![posterior marginals](figures/posterior_marginals_{cfg.name}.png)",
         "",
+        *posterior_lines,
         f"## Inputs reproduced: {n_input_ok} of {len(inputs)} within tolerance",
         "",
         "Each is an identity of one parameter (named in `calibration/targets.toml`), set to "
@@ -1025,3 +1076,120 @@ def summary_table_from(cfg: Config, sets: pd.DataFrame) -> pd.DataFrame:
              "p05": q05, "p95": q95}
         )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------- the posterior
+PREDICTIVE_SETS = 50  # posterior sets run for the posterior predictive intervals
+PINNED, CONSTRAINED = 0.25, 0.75  # posterior width over prior width: identifiability verdicts
+
+
+def quoted(median: float, p05: float, p95: float) -> str:
+    """A value quoted to the precision its 90% interval supports: rounded to the power of ten
+    at or below a fifth of the interval's width (e.g. 0.393 in [0.366, 0.409] is 0.39)."""
+    width = p95 - p05
+    if not (np.isfinite(width) and width > 0):
+        return T._f(median)
+    step = 10.0 ** math.floor(math.log10(width / 5))
+    value = round(median / step) * step
+    digits = max(0, -math.floor(math.log10(step)))
+    return f"{value:,.{digits}f}"
+
+
+def identifiability(cfg: Config, sets: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter: the prior's range, the posterior's median and 90% interval, and the
+    ratio of the posterior's 90% width to the prior's (a uniform prior's 90% width is 0.9 of
+    its range): below a quarter the data pin the parameter down, above three quarters they
+    say little about it."""
+    rows = []
+    for name in cfg.names:
+        lo, hi = cfg.free[name]
+        p05, p50, p95 = np.quantile(sets[name], [0.05, 0.5, 0.95])
+        ratio = (p95 - p05) / (0.9 * (hi - lo))
+        verdict = ("pinned down" if ratio < PINNED else
+                   "constrained" if ratio < CONSTRAINED else "not identified")  # fmt: skip
+        rows.append({"parameter": name, "prior_low": lo, "prior_high": hi, "median": p50,
+                     "p05": p05, "p95": p95, "width_ratio": ratio, "verdict": verdict})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def identifiability_lines(table: pd.DataFrame) -> list[str]:
+    lines = [
+        "| parameter | prior range | posterior median (quoted) | 90% interval | posterior "
+        "width / prior width | the data |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in table.iterrows():
+        lines.append(
+            f"| `{r['parameter']}` | {T._f(r['prior_low'])} to {T._f(r['prior_high'])} | "
+            f"{quoted(r['median'], r['p05'], r['p95'])} | [{T._f(r['p05'])}, {T._f(r['p95'])}]"
+            f" | {r['width_ratio']:.2f} | {r['verdict']} |"
+        )
+    return lines
+
+
+def correlation_lines(cfg: Config, sets: pd.DataFrame, threshold: float = 0.3) -> list[str]:
+    """The pairs of parameters whose posterior rank correlation is at least ``threshold``
+    in size: trade-offs the data cannot separate."""
+    rho = sets[cfg.names].rank().corr().to_numpy()
+    pairs = [
+        (abs(rho[i, j]), rho[i, j], cfg.names[i], cfg.names[j])
+        for i in range(len(cfg.names))
+        for j in range(i + 1, len(cfg.names))
+        if abs(rho[i, j]) >= threshold
+    ]
+    if not pairs:
+        return [f"No pair of parameters has a rank correlation of {threshold:g} or more in size."]
+    lines = ["| parameter | parameter | rank correlation |", "|---|---|---|"]
+    for _, r, a, b in sorted(pairs, reverse=True):
+        lines.append(f"| `{a}` | `{b}` | {r:+.2f} |")
+    return lines
+
+
+def predictive(cfg: Config, sets: pd.DataFrame, rows: list[T.Target], jobs: int,
+               k: int = PREDICTIVE_SETS) -> np.ndarray:  # fmt: skip
+    """Posterior predictive values of ``rows``: up to ``k`` posterior sets (the first in the
+    file, a random order), each run once at the report scale on a seed of its own; one row per
+    set."""
+    base = cfg.base()
+    n = min(k, len(sets))
+    values = _parallel(
+        jobs,
+        (
+            delayed(evaluate_set)(
+                {**base, **{name: float(sets[name].iloc[i]) for name in cfg.names}},
+                rows,
+                scale=cfg.report_scale,
+                seeds=(PREDICTIVE_SEED_BASE + i,),
+                scale_by_scenario=cfg.scale_by_scenario,
+            )
+            for i in range(n)
+        ),
+    )
+    return np.array(values).reshape(n, len(rows))
+
+
+PREDICTIVE_SEED_BASE = 2_000_000
+
+
+def predictive_lines(rows: list[T.Target], values: np.ndarray) -> tuple[list[str], int]:
+    """A table of each figure's posterior predictive median and 90% interval, the share of
+    sets within the published band, and a verdict (the median within the band)."""
+    lines = [
+        "| figure | role | scenario | published | posterior predictive median [90% interval] "
+        "| sets within the band | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    n_ok = 0
+    for j, t in enumerate(rows):
+        v = values[:, j]
+        med = float(np.median(v))
+        lo, hi = np.quantile(v, [0.05, 0.95])
+        inside = float(np.mean((v >= t.lower) & (v <= t.upper)))
+        ok = t.lower <= med <= t.upper
+        n_ok += ok
+        scenario = t.scenario + (f" minus {t.minus}" if t.minus else "")
+        lines.append(
+            f"| {t.name} | {t.role} | {scenario} | {T._describe(t)} | {T._f(med)} "
+            f"[{T._f(lo)}, {T._f(hi)}] | {inside:.0%} | {'pass' if ok else 'FAIL'} |"
+        )
+    return lines, n_ok

@@ -253,11 +253,12 @@ def cmd_run(args) -> int:
 
 
 def format_summary(summary: dict) -> str:
-    from em_abm.metrics import BY_NAME
+    from em_abm.metrics import BY_NAME, scale_label
 
     lines = [
         f"{'scenario':34s} {summary['scenario']}  (seed {summary['seed']}, "
-        f"{summary['years']:g} years from {summary['start']}, scale {summary['scale']:g})"
+        f"{summary['years']:g} years from {summary['start']})",
+        f"{'counts':34s} {scale_label(summary['scale'])}",
     ]
     for name, value in summary.items():
         if name not in BY_NAME:
@@ -289,6 +290,9 @@ def cmd_compare(args) -> int:
         force=args.force,
         progress=not args.no_progress,
     )
+    from em_abm.metrics import scale_label
+
+    print(f"counts: {scale_label(args.scale)}")
     print(format_table(table))
     print(f"\nwrote {args.out}/ (runs.csv, compare.csv, metadata.json, figures/compare.png)")
     return 0

@@ -168,6 +168,7 @@ def compare(
 ) -> pd.DataFrame:
     """Run the arms over paired seeds and write ``runs.csv``, ``compare.csv`` and a figure."""
     from em_abm import files
+    from em_abm.metrics import scale_label
     from em_abm.results import git_commit, write_json
 
     if len(arm_texts) < 2:
@@ -194,11 +195,12 @@ def compare(
                 "root_seed": root_seed,
                 "years": years,
                 "scale": scale,
+                "counts": scale_label(scale),
                 "git_commit": git_commit(),
             }
             write_json(tmp / "metadata.json", meta)
             labels = [a.label for a in arms]
-            plots.comparison(table, labels, KEY_METRICS, folder=tmp / "figures")
+            plots.comparison(table, labels, KEY_METRICS, folder=tmp / "figures", scale=scale)
     return table
 
 

@@ -791,3 +791,17 @@ def scales_with_population(name: str) -> bool:
     Wales), rather than a share, rate or duration."""
     metric = BY_NAME.get(name.split(".")[0])
     return bool(metric and metric.scales_with_population and metric.unit != "share")
+
+
+def scale_label(scale: float, *, equivalent: bool = False) -> str:
+    """What a run's counts are: England and Wales (scale 1), a scaled sample, or (with
+    ``equivalent``, for figures divided by the scale) England-and-Wales equivalents of one.
+    Every table and figure of a run says which."""
+    if equivalent and scale != 1:
+        return (
+            f"England-and-Wales equivalents of a scaled sample (scale {scale:g}; counts / "
+            f"{scale:g})"
+        )
+    if scale == 1:
+        return "England and Wales (scale 1)"
+    return f"a scaled sample: counts are {scale:g} of England and Wales (scale {scale:g})"

@@ -1119,9 +1119,9 @@ _p(
     1.0,
     "share",
     "Share of bail-breach arrests attended by two officers.",
-    "proxy (plausible 0.5-0.95): about 89% of attended incidents had more than one officer in "
-    "West Midlands Police, 2021-22 (FOI 1222A/22); many forces single-crew by default (LSE, "
-    "2022)",
+    "assumption from a proxy (plausible 0.5-0.95): about 89% of attended incidents had more "
+    "than one officer in West Midlands Police, 2021-22 (FOI 1222A/22); many forces "
+    "single-crew by default (LSE, 2022)",
 )
 _p(
     "police.hours_no_arrest",

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 
-from em_abm.metrics import BY_NAME
+from em_abm.metrics import BY_NAME, scale_label
 from em_abm.params import COHORTS, OUTCOMES, PARAMS
 
 # Labels come from users (scenario names, arms, spec names): a "$" in one is text, not
@@ -44,7 +44,7 @@ def overview(result, *, folder: str | os.PathLike | None = None):
     date = ts["date"]
     fig, axes = plt.subplots(3, 2, figsize=(12, 10), sharex=True, constrained_layout=True)
     fig.suptitle(
-        f"{s['scenario']}: seed {s['seed']}, scale {s['scale']:g}, {s['start']} to {s['end']}",
+        f"{s['scenario']}: seed {s['seed']}, {s['start']} to {s['end']}\n{scale_label(s['scale'])}",
         fontsize=12,
     )
     ax = axes[0, 0]
@@ -166,8 +166,8 @@ def breaches(result, *, folder: str | os.PathLike | None = None):
     week = 7
     fig, axes = plt.subplots(3, 2, figsize=(12, 10), sharex=True, constrained_layout=True)
     fig.suptitle(
-        f"{s['scenario']}: monitoring, breaches and responses (seed {s['seed']}, "
-        f"scale {s['scale']:g})",
+        f"{s['scenario']}: monitoring, breaches and responses (seed {s['seed']})\n"
+        f"{scale_label(s['scale'])}",
         fontsize=12,
     )
 
@@ -292,8 +292,9 @@ def _short(arm: str, reference: str) -> str:
     return label if len(label) <= 48 else label[:45] + "..."
 
 
-def comparison(table, arms, metrics, *, folder=None, name="compare.png"):
-    """Paired differences from the reference arm (first), with 95% intervals, per metric."""
+def comparison(table, arms, metrics, *, folder=None, name="compare.png", scale=None):
+    """Paired differences from the reference arm (first), with 95% intervals, per metric;
+    the title says whether counts are England and Wales or a scaled sample."""
     others = arms[1:]
     n = len(metrics)
     cols = 2
@@ -301,7 +302,9 @@ def comparison(table, arms, metrics, *, folder=None, name="compare.png"):
     fig, axes = plt.subplots(rows, cols, figsize=(12, 2.2 * rows + 1), constrained_layout=True)
     axes = axes.ravel()
     fig.suptitle(
-        f"Paired differences from {arms[0]} (mean and 95% interval over seeds)", fontsize=11
+        f"Paired differences from {arms[0]} (mean and 95% interval over seeds)"
+        + (f"\n{scale_label(scale)}" if scale is not None else ""),
+        fontsize=11,
     )
     for ax, m in zip(axes, metrics, strict=False):
         sub = (
@@ -343,8 +346,8 @@ def system(result, *, folder=None):
     date = ts["date"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True, squeeze=False)
     fig.suptitle(
-        f"{s['scenario']}: supplier KPIs and costs by payer "
-        f"(seed {s['seed']}, scale {s['scale']:g})",
+        f"{s['scenario']}: supplier KPIs and costs by payer (seed {s['seed']}); "
+        f"{scale_label(s['scale'])}",
         fontsize=11,
     )
     ax = axes[0, 0]
@@ -498,6 +501,26 @@ def calibration_marginals(sets, *, ranges: dict, calibrated: dict, path: Path) -
     plt.close(fig)
 
 
+def correlation_heatmap(sets, *, path: Path) -> None:
+    """Rank correlations between the posterior's parameters."""
+    rho = sets.rank().corr()
+    n = len(rho)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.6 + 0.5 * n))
+    im = ax.imshow(rho.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(n), rho.columns, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(n), rho.columns, fontsize=7)
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                ax.text(j, i, f"{rho.iloc[i, j]:.1f}", ha="center", va="center", fontsize=6)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="rank correlation")
+    ax.set_title(f"Posterior rank correlations ({len(sets)} sets)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, metadata=PNG_META)
+    plt.close(fig)
+
+
 # ---------------------------------------------------------------------------- sweeps
 def _grid(n: int, cols: int = 2, size=(5.2, 3.4)):
     cols = min(cols, n)
@@ -552,6 +575,8 @@ def sensitivity(spec, tables: dict, *, folder) -> list[Path]:
     """The figures of a sweep's analysis (:mod:`em_abm.analysis`)."""
     paths = []
     n = f"{spec.name}: {spec.design}, {spec.samples} samples x {spec.replicates} replicates"
+    if getattr(spec, "model", "em_abm") == "em_abm":  # outputs are per England and Wales
+        n += f";\n{scale_label(spec.scale, equivalent=True)}"
     if "sobol" in tables:
         paths.append(_index_bars(tables["sobol"], ["S1", "ST"], f"Sobol indices ({n})", folder,
                                  "sobol_indices.png"))  # fmt: skip
@@ -571,7 +596,7 @@ def sensitivity(spec, tables: dict, *, folder) -> list[Path]:
             ax.set_title(_output_label(out), fontsize=9)
             ax.grid(alpha=0.3, linewidth=0.5)
         axes[0].legend(fontsize=6, ncol=2)
-        fig.suptitle(f"Convergence of the total indices ({spec.name})", fontsize=10)
+        fig.suptitle(f"Convergence of the total indices ({n})", fontsize=10)
         paths.append(_save(fig, folder, "sobol_convergence.png"))
     if "morris" in tables:
         t_all = tables["morris"]

@@ -33,13 +33,17 @@ META = FILE.with_suffix(".json")
 MIN_SETS = 50  # the ensemble the issue asks for: at least 50 sets
 
 
-def sha256(path: Path = FILE) -> str:
+def _path(path: Path | None) -> Path:
+    return Path(path) if path is not None else FILE
+
+
+def sha256(path: Path | None = None) -> str:
     """The file's content hash: a sweep over the posterior depends on it."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return hashlib.sha256(_path(path).read_bytes()).hexdigest()
 
 
-def exists(path: Path = FILE) -> bool:
-    return Path(path).is_file()
+def exists(path: Path | None = None) -> bool:
+    return _path(path).is_file()
 
 
 @lru_cache(maxsize=4)
@@ -57,9 +61,9 @@ def _read(path: str, digest: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
     return table, names
 
 
-def load(path: Path = FILE) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def load(path: Path | None = None) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The posterior table and the names of its parameter columns."""
-    path = Path(path)
+    path = _path(path)
     if not path.is_file():
         raise UserError(
             f"posterior: {path} does not exist; allowed: run `make calibrate` (or "
@@ -68,19 +72,19 @@ def load(path: Path = FILE) -> tuple[pd.DataFrame, tuple[str, ...]]:
     return _read(str(path), sha256(path))
 
 
-def count(path: Path = FILE) -> int:
+def count(path: Path | None = None) -> int:
     return len(load(path)[0])
 
 
-def check_k(k: int, where: str, path: Path = FILE) -> None:
+def check_k(k: int, where: str, path: Path | None = None) -> None:
     """Refuse a ``posterior = k`` the ensemble cannot give (one line naming the field)."""
     n = count(path)
     if not 1 <= k <= n:
         raise UserError(f"{where}: posterior: got {k!r}; allowed: an integer from 1 to {n} "
-                        f"(the sets in {path.name})")  # fmt: skip
+                        f"(the sets in {_path(path).name})")  # fmt: skip
 
 
-def set_values(index: int, path: Path = FILE) -> dict[str, float]:
+def set_values(index: int, path: Path | None = None) -> dict[str, float]:
     """The parameter values of set ``index`` (in the file's order, a random order)."""
     table, names = load(path)
     row = table.iloc[int(index)]
@@ -88,7 +92,7 @@ def set_values(index: int, path: Path = FILE) -> dict[str, float]:
 
 
 def overrides(index: int, scenario: Any, *, keep: set[str] = frozenset(),
-              path: Path = FILE) -> dict[str, Any]:  # fmt: skip
+              path: Path | None = None) -> dict[str, Any]:  # fmt: skip
     """What set ``index`` sets in ``scenario`` (see :func:`em_abm.calibration.overrides_for`:
     a plain parameter applies where the scenario keeps the default), less the names in
     ``keep`` (those a sweep varies or fixes)."""

@@ -40,6 +40,7 @@ from em_abm.metrics import (
     RATE_WINDOW_DAYS,
     column_names,
     keys_of,
+    scale_label,
 )
 from em_abm.version import __version__
 
@@ -199,6 +200,7 @@ def build_summary(model, ts: pd.DataFrame) -> dict[str, Any]:
         "seed": model.seed,
         "years": model.years,
         "scale": model.scale,
+        "counts": scale_label(model.scale),
         "start": model.start_date.isoformat(),
         "end": model.date_of(model.n_days - 1).isoformat(),
     }

@@ -682,7 +682,7 @@ def _values(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
         from em_abm import posterior as PO
 
         if PO.sha256() != spec.posterior_sha:
-            raise UserError(f"{PO.FILE}: changed since the sweep started; allowed: the "
+            raise UserError(f"{PO._path(None)}: changed since the sweep started; allowed: the "
                             "posterior the sweep's spec was made with")  # fmt: skip
         keep = set(spec.fixed) | set(out)
         out = {**PO.overrides(int(row["posterior_set"]), spec.scenario, keep=keep), **out}
@@ -709,11 +709,13 @@ def run_one(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- the store
 def manifest_for(spec: Spec) -> dict[str, Any]:
+    from em_abm.metrics import scale_label
     from em_abm.results import git_commit
 
     return {
         "spec": spec.to_dict(),
         "spec_hash": spec.hash(),
+        "counts": scale_label(spec.scale, equivalent=True) if spec.model == "em_abm" else "",
         "package": "em-abm",
         "version": __version__,
         "git_commit": git_commit(),
@@ -809,8 +811,19 @@ def spec_of(out: str | os.PathLike) -> Spec:
             vary[f["name"]] = {"values": f["values"]}
         else:
             vary[f["name"]] = [f.get("low"), f.get("high")]
-    table = {k: v for k, v in d.items() if k != "factors"} | {"vary": vary}
-    return spec_from_dict(table, where=f"{path}: spec", check_scenario=False)
+    table = {k: v for k, v in d.items() if k not in ("factors", "posterior_sha")} | {"vary": vary}
+    if not table.get("posterior"):
+        return spec_from_dict(table, where=f"{path}: spec", check_scenario=False)
+    # A sweep over the posterior: the spec as it was made, with the file's hash it recorded
+    # (a changed posterior then makes a different spec, and the store refuses it).
+    import dataclasses
+
+    spec = spec_from_dict({**table, "posterior": 0}, where=f"{path}: spec",
+                          check_scenario=False)  # fmt: skip
+    sha = d.get("posterior_sha")
+    if not isinstance(sha, str):
+        raise UserError(f"{path}: spec.posterior_sha: missing; allowed: the hash em-abm wrote")
+    return dataclasses.replace(spec, posterior=int(table["posterior"]), posterior_sha=sha)
 
 
 def stored_runs(

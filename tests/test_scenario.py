@@ -1,6 +1,7 @@
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from em_abm import scenario as sc
@@ -200,3 +201,18 @@ def test_transition_demand_stops_growing_where_its_calibration_data_stop():
     assert grown[end] == pytest.approx(end * np.log1p(rate) / 365.0)
     assert grown[end] > 0.5  # it grew by more than half in 2024-2025
     assert all(grown[d] == grown[end] for d in grown if d > end)  # and holds from 2026
+
+
+def test_the_out_of_sample_history_labels_every_point_input_or_predicted():
+    """history_2019 starts from the March 2019 caseload (an input) and predicts the rest of
+    the HMPPS series; the comparison covers every published point and says which is which."""
+    from em_abm import validation as V
+
+    scen = sc.load("history_2019")
+    assert scen.start == dt.date(2019, 4, 1) and scen.window[1] < dt.date(2019, 6, 1)
+    table, _ = V.compare([1], 0.02, 1)
+    data = pd.read_csv(V.DATA)
+    assert len(table) == len(data)
+    assert set(table.loc[table["date"] < "2019-04-01", "role"]) == {"input"}
+    assert set(table.loc[table["date"] >= "2019-04-01", "role"]) == {"predicted"}
+    assert (table.loc[table["series"] == "total", "model_median"] > 0).all()

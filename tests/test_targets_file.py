@@ -98,7 +98,7 @@ def test_a_difference_check_reads_both_scenarios_on_the_same_seed():
                     window=(__import__("datetime").date(2026, 3, 1),
                             __import__("datetime").date(2026, 5, 31)),
                     stat="annual", years=0.5)  # fmt: skip
-    assert row.runs == (("baseline_2026", 0.5), ("baseline_2026", 0.5))
+    assert row.runs == (("baseline_2026", 0.5, ()), ("baseline_2026", 0.5, ()))
     table = tg.evaluate([row], seeds=[1, 2], scale=0.05)
     assert table["model_median"].iloc[0] == 0.0
     assert table["model_p95"].iloc[0] == 0.0

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from mesa.visualization.utils import update_counter
 
 from em_abm.errors import UserError
-from em_abm.metrics import COLUMN_INDEX
+from em_abm.metrics import COLUMN_INDEX, scale_label
 from em_abm.params import COHORTS
 from em_abm.plots import OKABE_ITO
 from em_abm.viz.dashboard import COLOUR_BY, TOLERABLE_BACKLOG
@@ -82,8 +82,9 @@ def series_figure(model) -> Figure:
     rows = model.recorded()
     ix = COLUMN_INDEX
     days = np.arange(len(rows))
-    fig = Figure(figsize=(9.0, 6.0))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.95, wspace=0.25, hspace=0.2)
+    fig = Figure(figsize=(9.0, 6.2))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.91, wspace=0.25, hspace=0.2)
+    fig.suptitle(scale_label(model.scale), fontsize=9)
     axes = fig.subplots(2, 2, sharex=True)
     ax = axes[0, 0]
     if len(rows):
@@ -149,14 +150,15 @@ def _status(model):
         last = rows[-1]
         head = f"Day {model.day + 1} of {model.n_days}"
         text = (
-            f" ({model.scenario_def.name}, scale {model.scale:g}): "
+            f" ({model.scenario_def.name}; {scale_label(model.scale)}): "
             f"{last[ix['tagged']]:,.0f} tagged, "
             f"{last[ix['outstanding_visits']]:,.0f} visits outstanding, "
             f"{last[ix['notifications_awaiting_response']]:,.0f} notifications awaiting a "
             "response."
         )
     else:
-        head, text = model.scenario_def.name, f", scale {model.scale:g}: press ▶ or Step."
+        head = model.scenario_def.name
+        text = f" ({scale_label(model.scale)}): press ▶ or Step."
     solara.v.Html(tag="p", children=[solara.v.Html(tag="b", children=[head]), text])
 
 

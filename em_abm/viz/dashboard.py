@@ -59,7 +59,7 @@ def model_params(scenario: str) -> dict:
         },
         "scale": {
             "type": "SliderFloat",
-            "value": 0.1,
+            "value": 1.0,  # England and Wales: queues are scale artefacts below it (README)
             "min": 0.02,
             "max": 1.0,
             "step": 0.02,
@@ -125,7 +125,7 @@ class DashboardModel(EMModel):
     def __init__(
         self,
         scenario_name: str = "baseline_2026",
-        scale: float = 0.1,
+        scale: float = 1.0,
         seed: int = 1,
         years: float = 3.0,
         visit_queue: str = P.PARAMS["policy.visit_queue"].default,
