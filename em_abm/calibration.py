@@ -486,12 +486,7 @@ def run(
         for start in range(0, len(todo), batch):
             idx = todo[start : start + batch]
             values = _evaluate_batch(cfg, targets, names, thetas, idx, jobs, base)
-            new = pd.DataFrame(thetas[idx], columns=names)
-            new.insert(0, "index", idx)
-            new.insert(0, "wave", wave)
-            new[tnames] = np.array(values)
-            done = pd.concat([done, new], ignore_index=True) if len(done) else new
-            _save_store(store, done)
+            done = _stored(store, done, wave, idx, thetas, names, tnames, values)
             if bar is not None:
                 bar.update(len(idx))
         current = done[done["wave"] == wave].sort_values("index")
@@ -577,14 +572,21 @@ def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar) -> pd.Dat
                 for i in idx
             ),
         )
-        new = pd.DataFrame(thetas[idx], columns=names)
-        new.insert(0, "index", idx)
-        new.insert(0, "wave", wave)
-        new[tnames] = np.array(values)
-        done = pd.concat([done, new], ignore_index=True) if len(done) else new
-        _save_store(store, done)
+        done = _stored(store, done, wave, idx, thetas, names, tnames, values)
         if bar is not None:
             bar.update(len(idx))
+    return done
+
+
+def _stored(store, done, wave, idx, thetas, names, tnames, values) -> pd.DataFrame:
+    """``done`` with a batch's evaluations added, saved to the store (so a stopped run
+    resumes after it)."""
+    new = pd.DataFrame(thetas[idx], columns=names)
+    new.insert(0, "index", idx)
+    new.insert(0, "wave", wave)
+    new[tnames] = np.array(values)
+    done = pd.concat([done, new], ignore_index=True) if len(done) else new
+    _save_store(store, done)
     return done
 
 
