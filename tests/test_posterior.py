@@ -81,3 +81,16 @@ def test_no_posterior_file_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(PO, "FILE", tmp_path / "none.parquet")
     with pytest.raises(UserError, match="run `make calibrate`"):
         S.spec_from_dict({**SPEC, "posterior": 2, "replicates": 2})
+
+
+def test_the_command_line_refuses_a_posterior_it_cannot_give_in_one_line(tmp_path, monkeypatch):
+    from em_abm.cli import main
+
+    monkeypatch.setattr(PO, "FILE", tmp_path / "none.parquet")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        'outputs = ["tagged"]\nyears = 0.05\nscale = 0.01\n[vary]\n'
+        '"field.capacity_multiplier" = [0.9, 1.1]\n'
+    )
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--posterior", "5"]) == 2
+    assert not (tmp_path / "out").exists()  # nothing half-written
