@@ -12,8 +12,10 @@ simulator itself in place of an emulator, since a run costs seconds:
    published tolerance is read as two standard deviations of observation and model
    discrepancy, so ``I <= 2`` means within tolerance. One-sided targets ("at most 400") have
    ``I = 0`` inside and ``2 + 2 * distance / |bound|`` outside;
-3. the next wave's box encloses the sets whose largest implausibility is at most the cutoff
-   (3, the usual choice), widened by a tenth of its width and clipped to the prior;
+3. the next wave's box encloses the region not implausible (largest implausibility at most
+   the cutoff, 3, the usual choice) as quadratic regression emulators of every figure, fitted
+   to every set run so far, judge it (their error widens each tolerance), widened by a tenth
+   of its width and clipped to the prior; with too few such sets, the sets run decide;
 4. the accepted sets, from every wave, are those within every target's tolerance. They are
    the calibrated sample: their medians are the calibrated values, their spread the
    parameters' uncertainty.
@@ -251,15 +253,20 @@ def load_config(path: str | Path = DEFAULT_CONFIG, *, quick: bool = False) -> Co
 
 
 # ---------------------------------------------------------------------------- implausibility
-def implausibility(values: np.ndarray, targets: list[T.Target]) -> np.ndarray:
-    """Implausibility of model values (sets x targets) against each target's tolerance."""
+def implausibility(
+    values: np.ndarray, targets: list[T.Target], emulator_var: np.ndarray | None = None
+) -> np.ndarray:
+    """Implausibility of model values (sets x targets) against each target's tolerance. With
+    ``emulator_var`` (one variance per target) the values are an emulator's predictions and
+    its error widens the tolerance: ``|value - centre| / sqrt((half / 2)^2 + var)``."""
     values = np.atleast_2d(np.asarray(values, dtype=float))
     out = np.empty_like(values)
     for j, t in enumerate(targets):
         m = values[:, j]
+        var = 0.0 if emulator_var is None else float(emulator_var[j])
         if np.isfinite(t.lower) and np.isfinite(t.upper):
             centre, half = (t.lower + t.upper) / 2, (t.upper - t.lower) / 2
-            out[:, j] = np.abs(m - centre) / (half / 2)
+            out[:, j] = np.abs(m - centre) / np.sqrt((half / 2) ** 2 + var)
         else:
             bound = t.upper if np.isfinite(t.upper) else t.lower
             dist = (
@@ -267,6 +274,7 @@ def implausibility(values: np.ndarray, targets: list[T.Target]) -> np.ndarray:
                 if np.isfinite(t.upper)
                 else np.maximum(t.lower - m, 0.0)
             )
+            dist = np.maximum(dist - 2.0 * np.sqrt(var), 0.0)
             scale = max(abs(bound), 1e-9)
             out[:, j] = np.where(dist > 0, ACCEPT + ACCEPT * dist / scale, 0.0)
     out[~np.isfinite(values)] = np.inf
@@ -384,6 +392,76 @@ def _design(cfg: Config, box: np.ndarray, wave: int) -> np.ndarray:
     return latin.sample(problem, cfg.points, seed=cfg.design_seed + wave)
 
 
+EMULATOR_CANDIDATES = 2**16  # candidate sets the emulators judge per wave
+
+
+@dataclass(frozen=True)
+class Emulators:
+    """Quadratic regression emulators, one per figure, of the figures on the free
+    parameters (scaled to the prior), fitted to every set evaluated so far, with each
+    emulator's residual variance as its error (Andrianakis et al. 2015 use Gaussian
+    processes; a quadratic is enough for figures that are near-monotone in a few
+    parameters, and its error is counted in the implausibility)."""
+
+    prior: np.ndarray
+    beta: np.ndarray  # features x figures
+    var: np.ndarray  # figures
+
+    @staticmethod
+    def _features(u: np.ndarray) -> np.ndarray:
+        return np.hstack([np.ones((len(u), 1)), u, u**2])
+
+    @classmethod
+    def fit(cls, prior: np.ndarray, thetas: np.ndarray, values: np.ndarray) -> Emulators:
+        u = (thetas - prior[:, 0]) / (prior[:, 1] - prior[:, 0])
+        f = cls._features(u)
+        ok = np.isfinite(values).all(axis=1)
+        f, y = f[ok], values[ok]
+        a = f.T @ f + 1e-8 * len(f) * np.eye(f.shape[1])  # a touch of ridge for stability
+        beta = np.linalg.solve(a, f.T @ y)
+        dof = max(len(f) - f.shape[1], 1)
+        var = ((y - f @ beta) ** 2).sum(axis=0) / dof
+        return cls(prior, beta, var)
+
+    def implausibility(self, thetas: np.ndarray, targets: list[T.Target]) -> np.ndarray:
+        """The largest emulated implausibility of each set."""
+        u = (thetas - self.prior[:, 0]) / (self.prior[:, 1] - self.prior[:, 0])
+        mean = self._features(u) @ self.beta
+        return implausibility(mean, targets, self.var).max(axis=1)
+
+
+def _candidates(box: np.ndarray, seed: int) -> np.ndarray:
+    from scipy.stats import qmc
+
+    unit = qmc.Sobol(len(box), scramble=True, seed=seed).random(EMULATOR_CANDIDATES)
+    return qmc.scale(unit, box[:, 0], box[:, 1])
+
+
+def _refocus(
+    cfg: Config, prior: np.ndarray, box: np.ndarray, done: pd.DataFrame,
+    targets: list[T.Target], wave: int,
+) -> tuple[np.ndarray, float, Emulators]:  # fmt: skip
+    """The next wave's box, by emulator-based history matching: emulators fitted to every set
+    so far judge a Sobol sample of the current box; the next box encloses the candidates not
+    implausible on any figure (largest emulated implausibility at most the cutoff), widened
+    by a tenth of its width. Returns the box, the share of the current box judged not
+    implausible, and the emulators. With too few such candidates, the simulator's own sets
+    decide (:func:`_next_box`)."""
+    names, tnames = cfg.names, [t.name for t in targets]
+    emu = Emulators.fit(prior, done[names].to_numpy(), done[tnames].to_numpy())
+    cands = _candidates(box, cfg.design_seed + 100 + wave)
+    keep = emu.implausibility(cands, targets) <= cfg.cutoff
+    share = float(keep.mean())
+    if keep.sum() < 20:
+        current = done[done["wave"] == wave].sort_values("index")
+        imp = implausibility(current[tnames].to_numpy(), targets)
+        return _next_box(cfg, prior, box, current[names].to_numpy(), imp), share, emu
+    lo, hi = cands[keep].min(axis=0), cands[keep].max(axis=0)
+    pad = np.maximum(0.1 * (hi - lo), 0.01 * (box[:, 1] - box[:, 0]))
+    new = np.column_stack([np.maximum(lo - pad, prior[:, 0]), np.minimum(hi + pad, prior[:, 1])])
+    return new, share, emu
+
+
 def _next_box(
     cfg: Config, prior: np.ndarray, box: np.ndarray, thetas: np.ndarray, imp: np.ndarray
 ) -> np.ndarray:
@@ -411,6 +489,7 @@ class Calibration:
     evaluations: pd.DataFrame
     boxes: list[np.ndarray] = field(default_factory=list)  # each wave's
     last_box: np.ndarray | None = None  # the box after the last wave: the ABC stage's
+    volumes: list[float] = field(default_factory=list)  # share of each box found plausible
 
     @property
     def accepted(self) -> pd.DataFrame:
@@ -462,7 +541,9 @@ def run(
     names, tnames = cfg.names, [t.name for t in targets]
     prior = np.array([cfg.free[n] for n in names])
     box = prior.copy()
-    boxes = []
+    boxes: list[np.ndarray] = []
+    volumes: list[float] = []  # each wave's share of its box the emulators found plausible
+    emu = None
     bar = None
     if progress:
         from tqdm import tqdm
@@ -489,37 +570,36 @@ def run(
             done = _stored(store, done, wave, idx, thetas, names, tnames, values)
             if bar is not None:
                 bar.update(len(idx))
-        current = done[done["wave"] == wave].sort_values("index")
-        imp = implausibility(current[tnames].to_numpy(), targets)
-        box = _next_box(cfg, prior, box, current[names].to_numpy(), imp)
+        box, share, emu = _refocus(cfg, prior, box, done[done["wave"] <= wave], targets, wave)
+        volumes.append(share)
     if cfg.abc_points:
-        box = _abc_box(cfg, prior, done, targets)
-        done = _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar)
+        box = _abc_box(cfg, prior, box, emu, targets)
+        done = _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar, emu)
     if bar is not None:
         bar.close()
     done = done[done["wave"] <= cfg.waves + (1 if cfg.abc_points else 0)]
     done = done.sort_values(["wave", "index"], ignore_index=True)
     imp = implausibility(done[tnames].to_numpy(), targets)
     done["max_implausibility"] = imp.max(axis=1)
-    return Calibration(config=cfg, targets=targets, evaluations=done, boxes=boxes, last_box=box)
+    return Calibration(config=cfg, targets=targets, evaluations=done, boxes=boxes, last_box=box,
+                       volumes=volumes)  # fmt: skip
 
 
 ABC_MARGIN = 0.25  # the ABC box: the non-implausible sets' box widened by this share a side
 
 
-def _abc_box(cfg: Config, prior: np.ndarray, done: pd.DataFrame, targets) -> np.ndarray:
-    """The box the ABC stage samples: around every non-implausible set of every wave
-    (largest implausibility at most the cutoff, wider than the tolerance), widened by a
-    quarter of its width on each side and kept within the prior. The acceptance region must
-    lie inside it, or the posterior is cut off; the report shows how near the accepted sets
-    come to its edges."""
-    waves = done[done["wave"] <= cfg.waves]
-    imp = implausibility(waves[[t.name for t in targets]].to_numpy(), targets).max(axis=1)
-    keep = imp <= cfg.cutoff
-    if keep.sum() < 2:  # nothing plausible yet: the best fifth, as the waves do
-        keep = imp <= np.quantile(imp, 0.2)
-    thetas = waves[cfg.names].to_numpy()[keep]
-    lo, hi = thetas.min(axis=0), thetas.max(axis=0)
+def _abc_box(cfg: Config, prior: np.ndarray, box: np.ndarray, emu: Emulators,
+             targets) -> np.ndarray:  # fmt: skip
+    """The box the ABC stage samples: around the candidates of the last wave's box that the
+    emulators find not implausible (cutoff 3, wider than the tolerance, with the emulators'
+    error), widened by a quarter of its width on each side and kept within the prior. The
+    acceptance region must lie inside it, or the posterior is cut off; the report shows how
+    near the accepted sets come to its edges."""
+    cands = _candidates(box, cfg.design_seed + ABC_DESIGN_OFFSET + 1)
+    keep = emu.implausibility(cands, targets) <= cfg.cutoff
+    if keep.sum() < 2:  # nothing plausible: the whole box
+        return box
+    lo, hi = cands[keep].min(axis=0), cands[keep].max(axis=0)
     pad = np.maximum(ABC_MARGIN * (hi - lo), 0.01 * (prior[:, 1] - prior[:, 0]))
     return np.column_stack([np.maximum(lo - pad, prior[:, 0]), np.minimum(hi + pad, prior[:, 1])])
 
@@ -534,13 +614,16 @@ def abc_seeds(cfg: Config, index: int) -> tuple[int, ...]:
 ABC_SEED_BASE = 1_000_000
 
 
-def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar) -> pd.DataFrame:
+def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar, emu) -> pd.DataFrame:
     """Approximate Bayesian computation by rejection (a uniform kernel: every target within
     its tolerance) over the box of :func:`_abc_box`: ``abc_points`` sets of a scrambled Sobol
     sequence (uniform; a larger ``abc_points`` keeps the sets already run), each on seeds of
     its own, stored as wave ``waves + 1``."""
     wave = cfg.waves + 1
     thetas = abc_design(cfg, box)
+    # The emulators screen the draws: a set they find implausible (cutoff 3, with their
+    # error) cannot be within every tolerance, so it is not run.
+    screened = emu.implausibility(thetas, targets) <= cfg.cutoff
     tnames = [t.name for t in targets]
     rows = done[done["wave"] == wave].set_index("index") if len(done) else None
     if rows is not None and len(rows):
@@ -552,10 +635,10 @@ def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar) -> pd.Dat
         if not same:  # the box or the size changed: the stage starts again
             done = done[done["wave"] < wave].reset_index(drop=True)
             rows = None
-    todo = [i for i in range(len(thetas)) if rows is None or i not in rows.index]
+    todo = [i for i in np.flatnonzero(screened) if rows is None or i not in rows.index]
     if bar is not None:
-        bar.total += len(thetas)
-        bar.update(len(thetas) - len(todo))
+        bar.total += int(screened.sum())
+        bar.update(int(screened.sum()) - len(todo))
     batch = max(4 * max(jobs, 1), 16)
     for start in range(0, len(todo), batch):
         idx = todo[start : start + batch]
@@ -709,8 +792,11 @@ def write_posterior(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
     box = cal.last_box if cal.last_box is not None else np.array([cfg.free[n] for n in cfg.names])
     meta = {
         "configuration": cfg.name,
-        "method": "history matching in waves, then ABC by rejection (uniform kernel: every "
-        "input and target within its tolerance) over the last wave's box",
+        "method": "history matching in waves (quadratic emulators refocus the box), then ABC "
+        "by rejection (uniform kernel: every input and target within its tolerance) over the "
+        "box around the emulators' non-implausible region, draws the emulators find "
+        "implausible screened out",
+        "plausible_share_by_wave": cal.volumes,
         "parameters": cfg.names,
         "prior": {n: list(cfg.free[n]) for n in cfg.names},
         "abc_box": {n: [float(lo), float(hi)] for n, (lo, hi) in zip(cfg.names, box, strict=True)},
@@ -720,7 +806,8 @@ def write_posterior(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
         "seeds_per_set": len(cfg.seeds),
         "waves": cfg.waves,
         "points_per_wave": cfg.points,
-        "abc_drawn": len(cal.abc),
+        "abc_drawn": cfg.abc_points,
+        "abc_run": len(cal.abc),
         "abc_accepted": len(acc),
     }
     write_text_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
@@ -908,12 +995,16 @@ def report(
             "## The posterior",
             "",
             f"{len(sets)} parameter sets were accepted of the ABC stage's "
-            f"{meta.get('abc_drawn', '?')} (`calibration/fitted/posterior.parquet`): drawn "
-            "uniformly (a scrambled Sobol sequence) in the box around every set history "
-            "matching found plausible, widened by a quarter of its width on each side, each "
-            f"run on {len(cfg.seeds)} seeds of its own at scale {cfg.scale:g}, and kept when "
-            "every input and target is within its tolerance: rejection ABC with a uniform "
-            "kernel. Sweeps and experiments run over it with `posterior = K` (or "
+            f"{meta.get('abc_drawn', '?')} draws, of which {meta.get('abc_run', '?')} were run "
+            "(`calibration/fitted/posterior.parquet`). The draws are uniform (a scrambled Sobol "
+            "sequence) in a box around the region the history matching's emulators find "
+            "plausible, widened by a quarter of its width on each side; draws the emulators "
+            "find implausible (with their error) are screened out; each draw is run on "
+            f"{len(cfg.seeds)} seeds of its own at scale {cfg.scale:g} and kept when every "
+            "input and target is within its tolerance: rejection ABC with a uniform kernel. "
+            "Share of each wave's box the emulators found plausible: "
+            + ", ".join(f"{v:.3g}" for v in meta.get("plausible_share_by_wave", []))
+            + ". Sweeps and experiments run over it with `posterior = K` (or "
             "`--posterior K`).",
             "",
             "### Identifiability: what the data pin down",

@@ -247,7 +247,7 @@ def test_a_changed_method_re_evaluates_from_the_first_wave_it_changes(
     store = tmp_path / "store"
     C.run(_fake_config(tmp_path), store=store, progress=False)
     assert len(fake_simulator) == 80
-    monkeypatch.setattr(C, "_next_box", lambda cfg, prior, box, thetas, imp: prior)
+    monkeypatch.setattr(C, "_refocus", lambda cfg, prior, box, *a: (prior, 1.0, None))
     again = C.run(_fake_config(tmp_path), store=store, progress=False)
     assert len(fake_simulator) == 120  # wave 1 kept, wave 2 designed anew and evaluated
     assert (again.evaluations["wave"] == 2).sum() == 40
@@ -322,7 +322,8 @@ def test_the_abc_stage_samples_the_posterior_uniformly_on_seeds_of_its_own(tmp_p
     cal = C.run(cfg, store=tmp_path / "store", progress=False)
     post = cal.accepted
     assert set(post["wave"]) == {cfg.waves + 1}  # the posterior is the ABC stage alone
-    assert len(cal.abc) == 600 and len(post) >= 50
+    # The emulators screen out the draws they find implausible; the rest are run.
+    assert 50 <= len(post) <= len(cal.abc) < 600
     x, y = post["orders.error_rate"], post["equipment.collection_rate"]
     assert x.between(0.25, 0.35).all() and y.between(0.65, 0.75).all()
     assert abs(x.mean() - 0.3) < 0.006 and abs(y.mean() - 0.7) < 0.006
@@ -331,9 +332,10 @@ def test_the_abc_stage_samples_the_posterior_uniformly_on_seeds_of_its_own(tmp_p
     # The last box held the whole acceptance region (else the posterior would be cut).
     box = cal.last_box
     assert box[0, 0] <= 0.25 and box[0, 1] >= 0.35 and box[1, 0] <= 0.65 and box[1, 1] >= 0.75
-    abc_seeds = seen[-600:]
-    assert len(set(abc_seeds)) == 600  # seeds of its own for every set
-    assert not set(abc_seeds) & set(seen[:-600])  # and none of the waves'
+    n = len(cal.abc)
+    abc_seeds = seen[-n:]
+    assert len(set(abc_seeds)) == n  # seeds of their own for every set
+    assert not set(abc_seeds) & set(seen[:-n])  # and none of the waves'
     # Resuming runs nothing again; the posterior file holds the accepted sets and their seeds.
     seen.clear()
     again = C.run(cfg, store=tmp_path / "store", progress=False)
@@ -346,4 +348,5 @@ def test_the_abc_stage_samples_the_posterior_uniformly_on_seeds_of_its_own(tmp_p
     assert list(names) == cfg.names and len(table) == len(post)
     assert table["seeds"].is_unique
     meta = json.loads((tmp_path / "fitted" / "posterior.json").read_text())
-    assert meta["abc_drawn"] == 600 and meta["abc_accepted"] == len(post)
+    assert meta["abc_drawn"] == 600 and meta["abc_run"] == n
+    assert meta["abc_accepted"] == len(post)
