@@ -12,10 +12,11 @@ simulator itself in place of an emulator, since a run costs seconds:
    published tolerance is read as two standard deviations of observation and model
    discrepancy, so ``I <= 2`` means within tolerance. One-sided targets ("at most 400") have
    ``I = 0`` inside and ``2 + 2 * distance / |bound|`` outside;
-3. the next wave's box encloses the region not implausible (largest implausibility at most
-   the cutoff, 3, the usual choice) as quadratic regression emulators of every figure, fitted
-   to every set run so far, judge it (their error widens each tolerance), widened by a tenth
-   of its width and clipped to the prior; with too few such sets, the sets run decide;
+3. quadratic regression emulators of every figure, fitted to every set run so far, judge
+   where the figures can be met: a set is not implausible when its largest emulated
+   implausibility is at most the cutoff (3, the usual choice; the emulators' error widens
+   each tolerance). The next wave runs sets spread through that region, and its box
+   encloses it, widened by a tenth of its width and clipped to the prior;
 4. the accepted sets, from every wave, are those within every target's tolerance. They are
    the calibrated sample: their medians are the calibrated values, their spread the
    parameters' uncertainty.
@@ -385,11 +386,22 @@ def scenario_for(theta: dict[str, float], scenario: str):
     return scen.with_overrides(overrides_for(theta, scenario))
 
 
-def _design(cfg: Config, box: np.ndarray, wave: int) -> np.ndarray:
+def _design(cfg: Config, box: np.ndarray, wave: int, emu=None, targets=None) -> np.ndarray:
+    """A wave's sets: a Latin hypercube over ``box`` (SALib), or, once emulators exist, sets
+    the emulators find not implausible, spread through that region (every k-th of a Sobol
+    sample of the box that passes), topped up from the hypercube if too few pass."""
     from SALib.sample import latin
 
     problem = {"num_vars": len(cfg.free), "names": cfg.names, "bounds": box.tolist()}
-    return latin.sample(problem, cfg.points, seed=cfg.design_seed + wave)
+    hypercube = latin.sample(problem, cfg.points, seed=cfg.design_seed + wave)
+    if emu is None:
+        return hypercube
+    cands = _candidates(box, cfg.design_seed + 200 + wave)
+    plausible = cands[emu.implausibility(cands, targets) <= cfg.cutoff]
+    if len(plausible) >= cfg.points:
+        pick = np.linspace(0, len(plausible) - 1, cfg.points).round().astype(int)
+        return plausible[pick]
+    return np.vstack([plausible, hypercube[: cfg.points - len(plausible)]])
 
 
 EMULATOR_CANDIDATES = 2**16  # candidate sets the emulators judge per wave
@@ -551,7 +563,7 @@ def run(
         bar = tqdm(total=cfg.waves * cfg.points, unit="set", desc=f"calibrate {cfg.name}")
     for wave in range(1, cfg.waves + 1):
         boxes.append(box)
-        thetas = _design(cfg, box, wave)
+        thetas = _design(cfg, box, wave, emu, targets)
         rows = done[done["wave"] == wave].set_index("index") if len(done) else None
         if rows is not None and len(rows):
             stored = rows[names].to_numpy()
