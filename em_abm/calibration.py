@@ -460,7 +460,13 @@ def _refocus(
     implausible, and the emulators. With too few such candidates, the simulator's own sets
     decide (:func:`_next_box`)."""
     names, tnames = cfg.names, [t.name for t in targets]
-    emu = Emulators.fit(prior, done[names].to_numpy(), done[tnames].to_numpy())
+    thetas, values = done[names].to_numpy(), done[tnames].to_numpy()
+    # Fitted locally: to the sets inside the current box when there are enough of them (a
+    # quadratic fits a small region better than the whole prior), else to every set.
+    inside = ((thetas >= box[:, 0]) & (thetas <= box[:, 1])).all(axis=1)
+    if inside.sum() >= 4 * (2 * len(names) + 1):
+        thetas, values = thetas[inside], values[inside]
+    emu = Emulators.fit(prior, thetas, values)
     cands = _candidates(box, cfg.design_seed + 100 + wave)
     keep = emu.implausibility(cands, targets) <= cfg.cutoff
     share = float(keep.mean())
