@@ -570,14 +570,7 @@ def run(
     for wave in range(1, cfg.waves + 1):
         boxes.append(box)
         thetas = _design(cfg, box, wave, emu, targets)
-        rows = done[done["wave"] == wave].set_index("index") if len(done) else None
-        if rows is not None and len(rows):
-            stored = rows[names].to_numpy()
-            if not np.allclose(stored, thetas[rows.index.to_numpy()], rtol=1e-12, atol=0):
-                # The design changed (the method did, since the configuration is the same):
-                # this wave and later ones are evaluated again; earlier waves still hold.
-                done = done[done["wave"] < wave].reset_index(drop=True)
-                rows = None
+        done, rows = _kept(done, wave, thetas, names)
         todo = [i for i in range(len(thetas)) if rows is None or i not in rows.index]
         if bar is not None:
             bar.update(len(thetas) - len(todo))
@@ -643,16 +636,7 @@ def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar, emu) -> p
     # error) cannot be within every tolerance, so it is not run.
     screened = emu.implausibility(thetas, targets) <= cfg.cutoff
     tnames = [t.name for t in targets]
-    rows = done[done["wave"] == wave].set_index("index") if len(done) else None
-    if rows is not None and len(rows):
-        stored = rows[names].to_numpy()
-        same = len(rows.index) == 0 or (
-            rows.index.max() < len(thetas)
-            and np.allclose(stored, thetas[rows.index.to_numpy()], rtol=1e-12, atol=0)
-        )
-        if not same:  # the box or the size changed: the stage starts again
-            done = done[done["wave"] < wave].reset_index(drop=True)
-            rows = None
+    done, rows = _kept(done, wave, thetas, names)
     todo = [i for i in np.flatnonzero(screened) if rows is None or i not in rows.index]
     if bar is not None:
         bar.total += int(screened.sum())
@@ -660,19 +644,8 @@ def _abc_stage(cfg, targets, names, box, done, store, jobs, base, bar, emu) -> p
     batch = max(4 * max(jobs, 1), 16)
     for start in range(0, len(todo), batch):
         idx = todo[start : start + batch]
-        values = _parallel(
-            jobs,
-            (
-                delayed(evaluate_set)(
-                    {**base, **dict(zip(names, thetas[i].tolist(), strict=True))},
-                    targets,
-                    scale=cfg.scale,
-                    seeds=abc_seeds(cfg, i),
-                    scale_by_scenario=cfg.scale_by_scenario,
-                )
-                for i in idx
-            ),
-        )
+        values = _evaluate_sets(cfg, base, names, thetas, idx, targets, jobs, scale=cfg.scale,
+                                seeds=lambda i: abc_seeds(cfg, i))  # fmt: skip
         done = _stored(store, done, wave, idx, thetas, names, tnames, values)
         if bar is not None:
             bar.update(len(idx))
@@ -714,20 +687,42 @@ def _parallel(jobs: int, tasks) -> list:
         return Parallel(n_jobs=jobs)(tasks)
 
 
-def _evaluate_batch(cfg, targets, names, thetas, idx, jobs, base) -> list[np.ndarray]:
+def _evaluate_sets(cfg, base, names, thetas, idx, rows, jobs, *, scale, seeds) -> list:
+    """The figures ``rows`` of parameter sets ``thetas[idx]`` (columns ``names``, on top of
+    ``base``), each run at ``scale`` on ``seeds(i)`` and averaged over them, in a pool."""
     return _parallel(
         jobs,
         (
             delayed(evaluate_set)(
                 {**base, **dict(zip(names, thetas[i].tolist(), strict=True))},
-                targets,
-                scale=cfg.scale,
-                seeds=cfg.seeds,
+                rows,
+                scale=scale,
+                seeds=seeds(i),
                 scale_by_scenario=cfg.scale_by_scenario,
             )
             for i in idx
         ),
     )
+
+
+def _evaluate_batch(cfg, targets, names, thetas, idx, jobs, base) -> list[np.ndarray]:
+    return _evaluate_sets(cfg, base, names, thetas, idx, targets, jobs, scale=cfg.scale,
+                          seeds=lambda i: cfg.seeds)  # fmt: skip
+
+
+def _kept(done: pd.DataFrame, wave: int, thetas: np.ndarray, names: list[str]):
+    """``done`` and the stored rows of ``wave`` (by design index), when they are sets of
+    this design; else ``done`` without that wave and later ones (the method or the box
+    changed: they are evaluated again), and no rows."""
+    rows = done[done["wave"] == wave].set_index("index") if len(done) else None
+    if rows is None or not len(rows):
+        return done, rows
+    same = rows.index.max() < len(thetas) and np.allclose(
+        rows[names].to_numpy(), thetas[rows.index.to_numpy()], rtol=1e-12, atol=0
+    )
+    if same:
+        return done, rows
+    return done[done["wave"] < wave].reset_index(drop=True), None
 
 
 def _load_store(store: Path, cfg: Config, targets: list[T.Target], restart: bool) -> pd.DataFrame:
@@ -915,19 +910,10 @@ def report(
     later = [t for t in targets if t.name not in sets.columns]
     targets = [t for t in targets if t.name in sets.columns]
     checks_and_later = [*checks, *later]
-    check_sets = _parallel(
-        jobs,
-        (
-            delayed(evaluate_set)(
-                {**base, **{k: float(sets[k].iloc[i]) for k in cfg.names}},
-                checks_and_later,
-                scale=cfg.report_scale,
-                seeds=(REPORT_SEEDS[0],),
-                scale_by_scenario=cfg.scale_by_scenario,
-            )
-            for i in pick
-        ),
-    )
+    check_sets = _evaluate_sets(
+        cfg, base, cfg.names, sets[cfg.names].to_numpy(dtype=float), pick, checks_and_later,
+        jobs, scale=cfg.report_scale, seeds=lambda i: (REPORT_SEEDS[0],),
+    )  # fmt: skip
     check_values = np.array(check_sets)
     out = out or ROOT / "calibration" / cfg.report
     figdir = out.parent / "figures"
@@ -1263,19 +1249,10 @@ def predictive(cfg: Config, sets: pd.DataFrame, rows: list[T.Target], jobs: int,
     set."""
     base = cfg.base()
     n = min(k, len(sets))
-    values = _parallel(
-        jobs,
-        (
-            delayed(evaluate_set)(
-                {**base, **{name: float(sets[name].iloc[i]) for name in cfg.names}},
-                rows,
-                scale=cfg.report_scale,
-                seeds=(PREDICTIVE_SEED_BASE + i,),
-                scale_by_scenario=cfg.scale_by_scenario,
-            )
-            for i in range(n)
-        ),
-    )
+    values = _evaluate_sets(
+        cfg, base, cfg.names, sets[cfg.names].to_numpy(dtype=float), range(n), rows, jobs,
+        scale=cfg.report_scale, seeds=lambda i: (PREDICTIVE_SEED_BASE + i,),
+    )  # fmt: skip
     return np.array(values).reshape(n, len(rows))
 
 

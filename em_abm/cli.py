@@ -602,7 +602,8 @@ def _one_line_warnings() -> None:
         else:
             shown(message, category, filename, lineno, file, line)
 
-    if getattr(warnings.showwarning, "__name__", "") != "show":
+    if not getattr(warnings.showwarning, "_em_abm", False):  # once, however often main runs
+        show._em_abm = True
         warnings.showwarning = show
     warnings.filterwarnings("once", category=WindowWarning)
 
