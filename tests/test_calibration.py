@@ -62,6 +62,22 @@ def test_implausibility_is_two_at_the_edge_of_the_tolerance():
     assert C.implausibility([[np.nan, 1.0]], [two, one])[0, 0] == np.inf
 
 
+def test_the_abc_screen_runs_only_sets_that_could_be_within_every_tolerance():
+    """A figure that is x (on a prior of [0, 10]) with an emulator error of 0.5: a set
+    passes when x is within the tolerance [8, 12] widened by three errors, and one-sided
+    bounds widen the same way."""
+    prior = np.array([[0.0, 10.0]])
+    beta = np.array([[0.0, 0.0], [10.0, 10.0], [0.0, 0.0]])  # both figures = 10 u = x
+    emu = C.Emulators(prior, beta, np.array([0.25, 0.25]))
+    two = T.Target(name="a", role="target", scenario="s", source="", lower=8.0, upper=12.0)
+    low = T.Target(name="b", role="target", scenario="s", source="", lower=9.0, upper=np.inf)
+    x = np.array([[6.4], [6.6], [8.0], [10.0]])
+    assert emu.screen(x, [two]).tolist() == [False, True, True, True]
+    assert emu.screen(x, [two], sds=0).tolist() == [False, False, True, True]
+    assert emu.screen(x, [low]).tolist() == [False, False, True, True]
+    assert emu.screen(x, [two, low]).tolist() == [False, False, True, True]
+
+
 def test_plain_free_parameters_stand_for_defaults_and_scoped_ones_for_a_scenario():
     theta = {
         "demand.multiplier": 1.1,
