@@ -469,7 +469,6 @@ class Emulators:
         return ok
 
 
-
 def _candidates(box: np.ndarray, seed: int) -> np.ndarray:
     from scipy.stats import qmc
 
