@@ -209,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "calibrate.toml)")  # fmt: skip
     k.add_argument("--quick", action="store_true", help="the file's [quick] size (minutes)")
     k.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
+    k.add_argument("--backend", choices=("loky", "dask"), default="loky",
+                   help="loky: processes on this machine; dask: a distributed cluster (--jobs: "
+                   "its workers)")  # fmt: skip
+    k.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask scheduler address (default: start a local cluster)")  # fmt: skip
     k.add_argument("--restart", action="store_true", help="discard stored evaluations")
     k.add_argument(
         "--report",
@@ -359,8 +364,16 @@ def _targets_out(text: str) -> Path:
 
 def cmd_calibrate(args) -> int:
     from em_abm import calibration as cal
+    from em_abm import sweep as S
 
+    if args.scheduler and args.backend != "dask":
+        raise UserError("--scheduler: allowed only with --backend dask")
     cfg = cal.load_config(args.config or cal.DEFAULT_CONFIG, quick=args.quick)
+    with S.pool(args.backend, _jobs(args.jobs), args.scheduler):
+        return _calibrate(cal, cfg, args)
+
+
+def _calibrate(cal, cfg, args) -> int:
     if args.report:
         if args.quick:
             folder = cal.RUNS_DIR / cfg.name / "fitted"

@@ -41,6 +41,9 @@ VISIT_TYPES: tuple[str, ...] = ("fit", "check", "removal")
 NAO = "NAO HC 266 (10 Jul 2026)"
 FACTS_MIX = f"{NAO} Figure 1 D: cohort shares of 28,700 tagged in March 2026"
 REPORT = "calibration/report.md"  # history matching to calibration/targets.toml
+# The calibrated defaults are the medians of the posterior ensemble, quoted to the precision
+# its 90% interval supports (scripts/posterior_summary.py).
+POSTERIOR = f"{REPORT}, posterior median of 112 sets (calibration/fitted/posterior.parquet)"
 
 
 @dataclass(frozen=True)
@@ -216,8 +219,8 @@ _p(
     5.0,
     "x",
     "Multiplier on all order inflows (a scenario lever).",
-    f"assumption: 1 reproduces the 2026 inflow (a lever, kept at 1: the calibration's 90% "
-    f"interval, 0.967-1.06 in {REPORT}, includes it)",
+    f"assumption: 1 reproduces the 2026 inflow (a lever, kept at 1: the posterior's 90% "
+    f"interval, 0.97-1.12 in {REPORT}, includes it)",
 )
 
 # Tag type of new orders, by cohort (shares sum to 1 within each cohort).
@@ -247,13 +250,13 @@ for _c in COHORTS:
 # Orders (stage 2): errors and rework
 _p(
     "orders.error_rate",
-    0.2094,
+    0.209,
     0.0,
     1.0,
     "share",
     "Share of orders that reach the supplier with errors and need rework before a visit.",
-    f"calibrated: {REPORT} (history matching; 90% interval 0.201-0.22) to {NAO} para 13: "
-    "error rate ~21% in the new order system (May 2026)",
+    f"calibrated: {POSTERIOR}; 90% interval 0.201-0.219; an input: {NAO} para 13: error "
+    "rate ~21% in the new order system (May 2026)",
 )
 _p(
     "orders.rework_days_mean",
@@ -402,13 +405,13 @@ _p(
 )
 _p(
     "field.fit_success_prob",
-    0.3932,
+    0.382,
     0.01,
     1.0,
     "probability",
     "Probability that one fitting attempt succeeds (wearer at the address, consents, "
     "details right).",
-    f"calibrated: {REPORT} (history matching; 90% interval 0.366-0.409) to 62% fitted "
+    f"calibrated: {POSTERIOR}; 90% interval 0.361-0.404; an input: 62% fitted "
     f"within the standard two attempts, Jan-Apr 2026 ({NAO} key facts, paras 12-13; 45% in "
     "2025)",
 )
@@ -478,13 +481,13 @@ _p(
 # Equipment (stages 1 and 8)
 _p(
     "equipment.collection_rate",
-    0.6008,
+    0.600,
     0.0,
     1.0,
     "share",
     "Share of devices collected back into stock at removal; the rest are lost.",
-    f"calibrated: {REPORT} (history matching; 90% interval 0.587-0.618) to {NAO} para 13: "
-    "only around 60% of equipment is collected after an order ends",
+    f"calibrated: {POSTERIOR}; 90% interval 0.582-0.618; an input: {NAO} para 13: only "
+    "around 60% of equipment is collected after an order ends",
 )
 _p(
     "equipment.lead_time_days",
@@ -600,11 +603,15 @@ for _r in RISK_LEVELS:
     )
 _VIOLATION = {
     "rf": (
-        0.004396,
-        f"calibrated: {REPORT} (history matching; 90% interval 0.00168-0.00763) to breach "
+        0.004,
+        f"calibrated, weakly identified: {POSTERIOR}; 90% interval 0.0014-0.0086, by breach "
         "rates of ~30% of orders (HM Inspectorate of Probation evidence base, FACTS.md)",
     ),
-    "gps": (0.004, "assumption: exclusion-zone entries and missed charging; as for rf"),
+    "gps": (
+        0.004,
+        f"calibrated, weakly identified: {POSTERIOR}; 90% interval 0.0012-0.0077, with the "
+        "RF rate by breach rates of ~30% of orders (exclusion-zone entries, missed charging)",
+    ),
     "alcohol": (
         0.03,
         "MoJ alcohol monitoring pilots: alcohol-free on ~97% of monitored days (FACTS.md)",
@@ -702,14 +709,15 @@ _p(
 )
 _p(
     "behaviour.technical_alert_per_day",
-    0.0107,
+    0.009,
     0.0,
     0.25,
     "probability/day",
     "Daily rate of alerts with no violation behind them (false alarms, low battery, signal "
     "loss) that reach staff review.",
-    f"calibrated: {REPORT} (history matching; 90% interval 0.00461-0.017) to 10-50% of "
-    "alerts becoming breach notifications (NAO para 13); raw device events are far more "
+    f"calibrated, weakly identified: {POSTERIOR}; 90% interval 0.0044-0.019 (most of the "
+    "prior), by 10-50% of alerts becoming breach notifications (NAO para 13); raw device "
+    "events are far more "
     "frequent (FACTS.md: ~1 a day, weak) but are filtered before review",
 )
 _p(
@@ -727,11 +735,12 @@ _p(
 
 # Reoffending: people, not orders (everyone the model follows offends while at liberty,
 # tagged or not, and never in custody)
-_REOFFEND = {  # calibrated by scripts/calibrate_people.py (immigration, specials: assumption)
-    "post_release": 4.73,
+_REOFFEND = {  # post_release, court_sentence: POSTERIOR (90% intervals 3.7-7.8, 2.2-5.6);
+    # court_bail: scripts/calibrate_people.py; immigration, specials: assumption
+    "post_release": 5.8,
     "court_bail": 2.38,
     "immigration": 0.5,
-    "court_sentence": 2.97,
+    "court_sentence": 3.8,
     "specials": 1.0,
 }
 for _c in COHORTS:
@@ -744,23 +753,27 @@ for _c in COHORTS:
         f"Mean offences per person-year at liberty, untagged, of people whose first order "
         f"is a {_c} order (all offences, proven or not; individual rates vary around it, "
         "``reoffending.rate_sd``).",
-        "calibrated: to 12-month proven reoffending by cohort (MoJ proven reoffending "
+        "calibrated (post-release and court sentences: the posterior median; their 90% "
+        "intervals, 3.7-7.8 and 2.2-5.6, are wide: the proven share and the rates' spread "
+        "trade off against them): to 12-month proven reoffending by cohort (MoJ proven "
+        "reoffending "
         "bulletin; docs/FACTS.md, 'Re-offending, custody and risk assessment') with "
         "``reoffending.proven_share``; immigration and specials: assumption (no published "
         "rate; immigration bail is not offending-led, specials are held closely)",
     )
 _p(
     "reoffending.rate_sd",
-    2.1,
+    2.25,
     0.0,
     3.0,
     "log-sd",
     "Spread of individual offending rates: each person's rate is the cohort's mean times a "
     "lognormal factor (mean 1) with this standard deviation on the log scale; the same "
     "latent score sets true risk (its quantiles by the cohort's risk mix).",
-    "calibrated: jointly with the annual rates, to the share of people who reoffend within "
-    "12 months and the proven reoffences per reoffender (about 2.9; MoJ, docs/FACTS.md): a "
-    "uniform rate would make far more people reoffend once, and fewer many times",
+    f"calibrated: {POSTERIOR}; 90% interval 1.99-2.47; jointly with the annual rates, to "
+    "the share of people who reoffend within 12 months and the proven reoffences per "
+    "reoffender (about 2.9; MoJ, docs/FACTS.md): a uniform rate would make far more people "
+    "reoffend once, and fewer many times",
 )
 _p(
     "reoffending.proven_share",
@@ -919,13 +932,13 @@ _p(
 )
 _p(
     "monitoring.pack_hours_median",
-    43.64,
+    42.0,
     1.0,
     240.0,
     "hours",
     "Median time from a breach to its breach pack reaching officials when the centre keeps up.",
-    f"calibrated: {REPORT} (history matching; 90% interval 31.1-51.7) to {NAO} para 8: "
-    "the contract allows 29 to 53 hours from breach to officials",
+    f"calibrated, weakly identified: {POSTERIOR}; 90% interval 31-52; an input: {NAO} para "
+    "8: the contract allows 29 to 53 hours from breach to officials",
 )
 _p(
     "monitoring.pack_hours_sigma",
@@ -973,7 +986,7 @@ _p(
 )
 _p(
     "probation.target_caseload",
-    39.9,
+    40.0,
     5.0,
     200.0,
     "cases/officer",
@@ -981,8 +994,8 @@ _p(
     "calibrated: to parliamentary answers, average caseload 36.0 (2021/22), 37.1 (2022/23), "
     "35.2 (2023/24) (FACTS.md); the caseload is this value times the active cases over the "
     "cases the service is staffed for, so it is close to an identity. History matching gave "
-    f"36.4 (90% interval 33.5-38.5, {REPORT}); once people were followed (2.3), custody "
-    "cut orders short (fewer active cases for the same inflow) and 39.9 restores 36",
+    f"36.4 before people were followed (2.3: custody cuts orders short, so fewer active "
+    f"cases for the same inflow); now {POSTERIOR}, 90% interval 36-44",
 )
 _p(
     "probation.caseload_threshold",
@@ -1213,16 +1226,15 @@ for _r, _shares in _OUT.items():
         )
 _p(
     "response.probation.recall_post_release",
-    0.2,
+    0.22,
     0.0,
     0.6,
     "share",
     "Share of probation responses to a minor breach of a post-release order ending in "
     "recall (in place of response.probation.enforce for that cohort; the other outcomes keep "
     "their proportions).",
-    "calibrated: to the HDC recall share of breach reports, 32-45% in 2017-2019 "
-    "(parliamentary written answers, docs/FACTS.md): 0.2 gives 36.8% (baseline, scale 0.25, "
-    "1.5 years; 0.08 gave 18.4%, 0.3 gave 48.2%)",
+    f"calibrated: {POSTERIOR}; 90% interval 0.16-0.27; an input: the HDC recall share of "
+    "breach reports, 32-45% in 2017-2019 (parliamentary written answers, docs/FACTS.md)",
 )
 _p(
     "response.serious_nfa_factor",
@@ -1449,7 +1461,14 @@ _p(
     "model design: first come, first served is the supplier's practice (NAO para 13: cases "
     "treated alike)",
     kind="choice",
-    choices=("fcfs", "cohort_priority", "risk_first", "deadline_first"),
+    choices=(
+        "fcfs",
+        "cohort_priority",
+        "risk_first",
+        "deadline_first",
+        "random",
+        "shortest_work_first",
+    ),  # fmt: skip
 )
 _p(
     "policy.alert_triage",
@@ -1471,7 +1490,7 @@ _p(
     "Order in which probation, police and the Home Office act on breach packs.",
     f"{NAO} para 13 and recommendation c",
     kind="choice",
-    choices=("fcfs", "risk_first", "cohort_priority"),
+    choices=("fcfs", "risk_first", "cohort_priority", "random"),
 )
 _p(
     "policy.response_rule",

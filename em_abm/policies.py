@@ -91,6 +91,38 @@ class VisitDeadlineFirst(VisitPolicy):
         return o.ready_day[slots] + model.stages.field.required_days[o.visit[slots]]
 
 
+def scrambled(uid: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random number in [0, 1) per uid (a multiplicative hash): an order that
+    stays no nearer the front the longer it waits, with no regard to who the person is. The
+    same in every run, so a random-order policy is as reproducible as the others."""
+    h = (uid.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)
+    return h.astype(np.float64) / float(2**53)
+
+
+class VisitRandom(VisitPolicy):
+    """A risk-blind control: visits in a random order (fixed per order), whatever their
+    risk, cohort or wait. It separates what any reordering of an overloaded queue does from
+    what risk information adds."""
+
+    name = "random"
+
+    def key(self, model, slots):
+        return scrambled(model.orders.uid[slots])
+
+
+class VisitShortestWorkFirst(VisitPolicy):
+    """A risk-blind control: the visits with the fewest expected officer-hours first (on-site
+    hours of the visit's type plus travel to the wearer's area, before any double crewing),
+    then first come, first served: the rule that clears the most visits an hour."""
+
+    name = "shortest_work_first"
+
+    def key(self, model, slots):
+        o, field = model.orders, model.stages.field
+        hours = field.onsite[o.visit[slots]] + field.visit_travel[o.area[slots]]
+        return np.round(hours * 100.0) * LEVEL / 1e3 + o.ready_day[slots]
+
+
 # ---------------------------------------------------------------------------- alert triage
 class TriagePolicy:
     """``key(model, alerts)``: sort key per waiting alert, or ``None`` for arrival order;
@@ -176,6 +208,17 @@ class ResponseCohortPriority(ResponsePolicy):
         return cohort_ranks(model.p)[nt.cohort[notices]] * LEVEL + nt.sent_time[notices]
 
 
+class ResponseRandom(ResponsePolicy):
+    """A risk-blind control: breach packs in a random order (fixed per pack)."""
+
+    name = "random"
+
+    def key(self, model, notices):
+        nt = model.notices
+        sent = np.round(nt.sent_time[notices] * 1e3).astype(np.int64)
+        return scrambled(nt.order_uid[notices].astype(np.int64) * 1_000_003 + sent)
+
+
 # ---------------------------------------------------------------------------- decisions
 class ResponseRule:
     """A responder's decision rule: ``outcome_probs(model, table)`` returns the outcome
@@ -196,10 +239,20 @@ class OutcomeTable(ResponseRule):
 
 
 VISIT_POLICIES = {
-    p.name: p for p in (VisitFCFS, VisitCohortPriority, VisitRiskFirst, VisitDeadlineFirst)
+    p.name: p
+    for p in (
+        VisitFCFS,
+        VisitCohortPriority,
+        VisitRiskFirst,
+        VisitDeadlineFirst,
+        VisitRandom,
+        VisitShortestWorkFirst,
+    )  # fmt: skip
 }
 TRIAGE_POLICIES = {p.name: p for p in (ReviewAllFCFS, RiskBasedTriage)}
-RESPONSE_POLICIES = {p.name: p for p in (ResponseFCFS, ResponseRiskFirst, ResponseCohortPriority)}
+RESPONSE_POLICIES = {
+    p.name: p for p in (ResponseFCFS, ResponseRiskFirst, ResponseCohortPriority, ResponseRandom)
+}
 RESPONSE_RULES = {p.name: p for p in (OutcomeTable,)}
 # Each kind of policy: its base class, its registry and the parameter that chooses it.
 KINDS = {

@@ -956,8 +956,9 @@ def connect(scheduler: str):
 
 
 @contextlib.contextmanager
-def _backend(backend: str, jobs: int, scheduler: str | None):
-    """joblib's configuration for ``backend``; dask connects to (or starts) a cluster."""
+def pool(backend: str, jobs: int, scheduler: str | None):
+    """joblib's configuration for ``backend``: the pool every ``joblib.Parallel`` inside
+    uses; dask connects to (or starts, with ``jobs`` workers) a cluster."""
     from joblib import parallel_config
 
     if backend == "loky":
@@ -1042,7 +1043,7 @@ def sweep(
                        for r in todo.iloc[i : i + chunk].to_dict("records"))  # fmt: skip
             last = time.monotonic()
             try:
-                with _backend(backend, jobs, scheduler), warnings.catch_warnings():
+                with pool(backend, jobs, scheduler), warnings.catch_warnings():
                     # loky restarts a worker whose memory grew (a large run does) and warns;
                     # the restart is harmless and the run is not lost.
                     warnings.filterwarnings("ignore", "A worker stopped", UserWarning)

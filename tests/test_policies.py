@@ -227,3 +227,41 @@ def test_a_yearly_cap_holds_within_each_calendar_year():
     m.run()
     in_2026 = [c for day, c in accepted if 0 <= day < 365]
     assert in_2026.count(COHORTS.index("court_bail")) <= 500  # 10,000 a year at scale 0.05
+
+
+def test_random_order_keys_ignore_who_the_person_is():
+    """The random controls' keys depend on the order (or pack) alone: uniform on [0, 1),
+    fixed per order, and uncorrelated with risk or arrival."""
+    from em_abm.policies import scrambled
+
+    keys = scrambled(np.arange(1, 100_001))
+    assert keys.min() >= 0 and keys.max() < 1
+    assert abs(keys.mean() - 0.5) < 0.01
+    assert abs(np.corrcoef(keys, np.arange(len(keys)))[0, 1]) < 0.01
+    assert np.array_equal(scrambled(np.arange(1, 100_001)), keys)  # fixed
+
+
+def _short_field(policy, seed):
+    """Visits made, and the mean days from order to fit of high-risk and of all fitted
+    orders, with field capacity short."""
+    m = series({"policy.visit_queue": policy, "field.officers": 150}, seed=seed, years=0.5)
+    o = m.orders
+    fitted = (o.view("fitted_day") != np.iinfo(np.int32).max) & (o.view("received_day") >= 0)
+    high = fitted & (o.view("risk") == o.view("risk").max())
+    wait = o.view("fitted_day") - o.view("received_day")
+    done = m.series[:, COLUMN_INDEX["visits_done"]].sum()
+    return float(done), float(np.mean(wait[high])), float(np.mean(wait[fitted]))
+
+
+def test_risk_blind_controls_reorder_the_visits_but_not_by_risk():
+    """Under a field shortage, shortest work first makes more visits than first come, first
+    served (it spends the hours on the quickest), and random order leaves high-risk wearers
+    waiting as long as anyone, where risk first fits them sooner."""
+    policies = ("fcfs", "random", "shortest_work_first", "risk_first")
+    runs = dict(zip(policies, Parallel(n_jobs=2)(delayed(_short_field)(p, 1) for p in policies),
+                    strict=True))  # fmt: skip
+    assert runs["shortest_work_first"][0] > runs["fcfs"][0], runs
+    done, high, everyone = runs["random"]
+    assert abs(high / everyone - 1) < 0.15, runs
+    assert runs["risk_first"][1] < 0.8 * runs["risk_first"][2], runs
+    assert runs["random"] != runs["fcfs"]
