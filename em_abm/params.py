@@ -1468,7 +1468,7 @@ _p(
         "deadline_first",
         "random",
         "shortest_work_first",
-    ),  # fmt: skip
+    ),
 )
 _p(
     "policy.alert_triage",

@@ -247,7 +247,7 @@ VISIT_POLICIES = {
         VisitDeadlineFirst,
         VisitRandom,
         VisitShortestWorkFirst,
-    )  # fmt: skip
+    )
 }
 TRIAGE_POLICIES = {p.name: p for p in (ReviewAllFCFS, RiskBasedTriage)}
 RESPONSE_POLICIES = {

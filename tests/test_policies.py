@@ -261,7 +261,7 @@ def test_risk_blind_controls_reorder_the_visits_but_not_by_risk():
     runs = dict(zip(policies, Parallel(n_jobs=2)(delayed(_short_field)(p, 1) for p in policies),
                     strict=True))  # fmt: skip
     assert runs["shortest_work_first"][0] > runs["fcfs"][0], runs
-    done, high, everyone = runs["random"]
+    _, high, everyone = runs["random"]
     assert abs(high / everyone - 1) < 0.15, runs
     assert runs["risk_first"][1] < 0.8 * runs["risk_first"][2], runs
     assert runs["random"] != runs["fcfs"]
