@@ -69,7 +69,8 @@ experiments-quick: $(STAMP)
 paper: $(STAMP)
 	$(VENV)/bin/em-abm paper $(if $(QUICK),--quick --no-progress)
 
-# History matching to calibration/targets.toml in two stages (about 30 minutes on 2 cores):
+# History matching to calibration/targets.toml in two stages (about 70 minutes on 2 cores:
+# 58 for the first and its posterior, 11 for the second):
 # the 2026 steady state (calibrate.toml), then the 2024-2025 path given it
 # (calibrate_transition.toml). Resumes after an interruption. Writes calibration/fitted/,
 # calibration/report.md and calibration/report_transition.md.

@@ -398,8 +398,8 @@ def model_numbers() -> dict[str, str]:
     value = {name: P.PARAMS[name].default for name in P.PARAMS}
     n["model.field_officers"] = _int(value["field.officers"])
     n["model.reviews_per_day"] = _int(value["monitoring.reviews_per_day"])
-    n["model.effect_rf"] = _pct(value["reoffending.effect_while_tagged.rf.medium"])
-    n["model.effect_gps"] = _pct(value["reoffending.effect_while_tagged.gps.medium"])
+    n["model.effect_rf"] = _pct(value["reoffending.effect_while_tagged.rf"])
+    n["model.effect_gps"] = _pct(value["reoffending.effect_while_tagged.gps"])
     n["model.effect_after"] = _pct(value["reoffending.effect_after_removal"])
     n["model.warmup_days"] = _int(value["time.warmup_days"])
     n["model.caseload_threshold"] = _int(value["probation.caseload_threshold"])

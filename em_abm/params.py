@@ -786,7 +786,6 @@ _p(
     "assumption: unknown (most offences are never solved); it scales all offences relative "
     "to proven ones and does not change proven reoffending, which the calibration fixes",
 )
-RISK_EFFECT_MULT = {"low": -0.2, "medium": 1.0, "high": 1.0}
 _EFFECT = {
     "rf": (
         0.15,
@@ -803,26 +802,42 @@ _EFFECT = {
     "non_fitted": (0.05, "assumption: periodic check-ins constrain little"),
 }
 for _t in TAGS:
-    for _r in RISK_LEVELS:
-        _base, _why = _EFFECT[_t]
-        _v = round(_base * RISK_EFFECT_MULT[_r], 4)
-        _p(
-            f"reoffending.effect_while_tagged.{_t}.{_r}",
-            _v,
-            -0.5,
-            0.9,
-            "relative reduction",
-            f"Relative reduction in offending of a {_r}-risk person (true risk) while "
-            f"monitored by a working {_t} device (negative = more offending).",
-            _why
-            + (
-                "; low risk: slightly harmful by default (the risk principle: intensive "
-                "supervision of low-risk people can raise their reoffending, Andrews and "
-                "Bonta; Lowenkamp and Latessa 2004; docs/FACTS.md)"
-                if _r == "low"
-                else ""
-            ),
-        )
+    _p(
+        f"reoffending.effect_while_tagged.{_t}",
+        _EFFECT[_t][0],
+        -0.5,
+        0.9,
+        "relative reduction",
+        f"Relative reduction in offending of a medium-risk person (true risk) while monitored "
+        f"by a working {_t} device (negative = more offending); other risk levels scale it by "
+        "``reoffending.effect_ratio.<risk>``.",
+        _EFFECT[_t][1],
+    )
+_p(
+    "reoffending.effect_ratio.low",
+    -0.2,
+    -3.0,
+    3.0,
+    "x",
+    "A low-risk person's effect while tagged as a multiple of a medium-risk person's, for "
+    "every tag type (negative = tagging raises their offending; 1 = the same effect). An "
+    "effect above 100% means no offending while tagged.",
+    "prior: slightly harmful (the risk principle: intensive supervision of low-risk people "
+    "can raise their reoffending, Andrews and Bonta; Lowenkamp and Latessa 2004; "
+    "docs/FACTS.md); no evaluation reports effects by risk (NAO para 15): an unknown the "
+    "prioritisation experiment varies",
+)
+_p(
+    "reoffending.effect_ratio.high",
+    1.0,
+    -3.0,
+    3.0,
+    "x",
+    "A high-risk person's effect while tagged as a multiple of a medium-risk person's, for "
+    "every tag type.",
+    "assumption: the same as medium risk (the evaluations report average effects only, NAO "
+    "para 15); an unknown the prioritisation experiment varies",
+)
 _p(
     "reoffending.effect_after_removal",
     0.0,

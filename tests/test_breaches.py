@@ -8,7 +8,7 @@ from joblib import Parallel, delayed
 
 from em_abm.metrics import COLUMN_INDEX
 from em_abm.model import EMModel
-from em_abm.params import OUTCOMES, RISK_LEVELS, TAGS
+from em_abm.params import OUTCOMES, TAGS
 
 QUIET = {
     **{f"behaviour.violation_per_day.{t}": 0.0 for t in TAGS},
@@ -80,7 +80,9 @@ def test_every_notification_ends_in_one_outcome_or_unanswered():
 @pytest.mark.parametrize("effect", [0.0, 0.25])
 def test_reoffending_while_tagged_matches_the_untagged_rate_times_the_effect(effect):
     overrides = {
-        f"reoffending.effect_while_tagged.{t}.{r}": effect for t in TAGS for r in RISK_LEVELS
+        **{f"reoffending.effect_while_tagged.{t}": effect for t in TAGS},
+        "reoffending.effect_ratio.low": 1.0,
+        "reoffending.effect_ratio.high": 1.0,
     }
     m = run(years=2.0, scale=0.2, **overrides)
     observed = total(m, "reoffences_while_tagged")

@@ -16,12 +16,12 @@ from joblib import Parallel, delayed
 
 from em_abm import policies
 from em_abm.model import EMModel
-from em_abm.params import RISK_LEVELS, TAGS
+from em_abm.params import TAGS
 from em_abm.population import PersonState
 from em_abm.results import build_summary, build_timeseries
 
 NO_EFFECT = {
-    **{f"reoffending.effect_while_tagged.{t}.{r}": 0.0 for t in TAGS for r in RISK_LEVELS},
+    **{f"reoffending.effect_while_tagged.{t}": 0.0 for t in TAGS},
     "reoffending.effect_after_removal": 0.0,
     "pilot.proximity_effect": 0.0,
 }

@@ -6,8 +6,9 @@ first order (``reoffending.annual_rate.<cohort>`` / 365) times a lognormal facto
 (``reoffending.rate_sd``) drawn from a latent score; the same score sets their true risk
 level (its quantile against the cohort's risk mix), and the risk assessment policies see is
 a noisy copy of it (``risk.assessment_correlation``). A working tag scales the hazard by one
-minus ``reoffending.effect_while_tagged.<tag>.<true risk>`` (negative effects, harm, are
-allowed: the risk principle), and for ``reoffending.after_removal_days`` after a tagged order
+minus the tag's effect: ``reoffending.effect_while_tagged.<tag>`` for medium true risk, times
+``reoffending.effect_ratio.<risk>`` for low and high (negative effects, harm, are allowed: the
+risk principle), and for ``reoffending.after_removal_days`` after a tagged order
 by one minus ``reoffending.effect_after_removal``.
 
 A share of offences is proven (``reoffending.proven_share``); a proven offence leads to
@@ -42,9 +43,11 @@ class Reoffending(Component):
         p = self.model.p
         self.daily_rate = np.array(P.vector(p, "reoffending.annual_rate", COHORTS)) / 365.0
         self.rate_sd = float(p["reoffending.rate_sd"])
-        self.tag_factor = np.array(
-            [1.0 - p[f"reoffending.effect_while_tagged.{t}.{r}"] for t in TAGS for r in RISK_LEVELS]
-        )  # [tag * 3 + true risk]
+        ratio = {"medium": 1.0, **{r: p[f"reoffending.effect_ratio.{r}"] for r in ("low", "high")}}
+        effect = [p[f"reoffending.effect_while_tagged.{t}"] * ratio[r] for t in TAGS
+                  for r in RISK_LEVELS]  # fmt: skip
+        # [tag * 3 + true risk]; an effect above 100% means no offending while tagged
+        self.tag_factor = np.maximum(1.0 - np.array(effect), 0.0)
         self.after_factor = 1.0 - p["reoffending.effect_after_removal"]
         self.proven_share = float(p["reoffending.proven_share"])
         # Each outcome's probability applies to the offences no earlier outcome took.
