@@ -869,6 +869,10 @@ def write_posterior(cal: Calibration, folder: Path = FITTED_DIR) -> list[Path]:
     return [path, meta_path]
 
 
+def _count(n) -> str:
+    return f"{n:,}" if isinstance(n, int) else "?"
+
+
 def fitted_scenario(name: str, median: dict[str, float], accepted: int, evaluated: int) -> str:
     """A runnable scenario (TOML) with the calibrated medians.
 
@@ -1041,7 +1045,8 @@ def report(
             "## The posterior",
             "",
             f"{len(sets)} parameter sets were accepted of the ABC stage's "
-            f"{meta.get('abc_drawn', '?')} draws, of which {meta.get('abc_run', '?')} were run "
+            f"{_count(meta.get('abc_drawn'))} draws, of which {_count(meta.get('abc_run'))} "
+            "were run "
             "(`calibration/fitted/posterior.parquet`). The draws are uniform (a scrambled Sobol "
             "sequence) in a box around the region the history matching's emulators find "
             "plausible, widened by a quarter of its width on each side. A draw is run only "
@@ -1085,8 +1090,9 @@ def report(
         "",
         f"Made by `em-abm calibrate --config {config_path} --report` from "
         f"`calibration/fitted/{cfg.name}.csv` ({len(sets)} accepted parameter sets). "
-        f"History matching in {cfg.waves} waves of {cfg.points} Latin-hypercube sets "
-        f"(SALib), each run on seeds {list(cfg.seeds)} at scale {cfg.scale:g}"
+        f"History matching in {cfg.waves} waves of {cfg.points} sets (the first a Latin "
+        "hypercube of the prior, SALib; the others spread through the region quadratic "
+        f"emulators find plausible), each run on seeds {list(cfg.seeds)} at scale {cfg.scale:g}"
         + (f" ({scales})" if scales else "")
         + "; a set is accepted when every target is within its tolerance. Method: "
         f"`em_abm/calibration.py`; configuration: `{config_path}`."

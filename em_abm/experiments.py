@@ -140,7 +140,8 @@ def run(
     out = files.resolve_out(out if out else default)
     with files.locked(out):  # a second run of the same experiment is refused, not interleaved
         _check_out(out, name)
-        return _run(name, specs, out, quick=quick, jobs=jobs, progress=progress)
+        return _run(name, specs, out, quick=quick, jobs=jobs, progress=progress,
+                    posterior=posterior)  # fmt: skip
 
 
 def _check_out(out: Path, name: str) -> None:
@@ -183,7 +184,7 @@ def _own_store(store: Path) -> bool:
 
 
 def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: int,
-         progress: bool) -> Context:  # fmt: skip
+         progress: bool, posterior: int | None = None) -> Context:  # fmt: skip
     from em_abm.results import git_commit
     from em_abm.version import __version__
 
@@ -203,9 +204,8 @@ def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: i
         print(summary.line())
         ctx.runs[sid] = S.results(store)
     _module(name).report(ctx)
-    k = max((s.posterior for s in specs.values()), default=0)
     command = (f"em-abm experiment {name}" + (" --quick" if quick else "")
-               + (f" --posterior {k}" if k else ""))  # fmt: skip
+               + (f" --posterior {posterior}" if posterior else ""))  # fmt: skip
     meta = {
         "experiment": name,
         "command": command,
@@ -320,3 +320,137 @@ def horizons(spec: S.Spec) -> list[tuple[str, str, str]]:
 
 def fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+
+
+# ---------------------------------------------------------------------------- ensembles
+def _sets(frame: pd.DataFrame) -> pd.Series:
+    """Each run's parameter set: its ``posterior_set`` in a sweep over the posterior, else
+    its replicate (every run a set of its own: parameters known, seeds alone vary)."""
+    if "posterior_set" in frame and frame["posterior_set"].notna().all():
+        return frame["posterior_set"].astype(int)
+    return frame["replicate"].astype(int)
+
+
+def ensemble_differences(runs: pd.DataFrame, by: str, reference: str, outputs: list[str],
+                         within: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Per level of ``by`` (and the ``within`` levels) and output: the mean over the
+    ensemble, the expected paired difference from ``reference`` (same parameter set and
+    seed), and three intervals of it:
+
+    * ``diff_low``/``diff_high``: 95% t interval of the expected difference with the
+      parameter sets as clusters (between-set and seed variation: parameter uncertainty
+      included);
+    * ``seed_low``/``seed_high``: 95% t interval from the variation between seeds within a
+      set alone (as if the parameters were known; NaN with one seed a set);
+    * ``set_p05``/``set_p95``: the 5th and 95th percentiles of the difference averaged
+      within each set (how large the effect could be across the plausible parameters).
+    """
+    from scipy import stats
+
+    within = within or []
+    ok = runs[runs["status"] == S.STATUS_OK].copy()
+    ok["_set"] = _sets(ok)
+    keys = [*within, "replicate"]
+    ref = ok[ok[by] == reference].set_index(keys)
+    rows = []
+    for level_key, group in ok.groupby([*within, by], sort=False):
+        g = group.set_index(keys)
+        key = level_key if isinstance(level_key, tuple) else (level_key,)
+        label = dict(zip([*within, by], key, strict=True))
+        for o in outputs:
+            diff = (g[o] - ref[o].reindex(g.index)).to_numpy(dtype=float)
+            sets = g["_set"].to_numpy()
+            good = np.isfinite(diff)
+            diff, sets = diff[good], sets[good]
+            d = float(diff.mean()) if len(diff) else np.nan
+            by_set = pd.Series(diff).groupby(sets)
+            set_means = by_set.mean().to_numpy()
+            k = len(set_means)
+            half = (stats.t.ppf(0.975, k - 1) * set_means.std(ddof=1) / np.sqrt(k)
+                    if k > 1 else np.nan)  # fmt: skip
+            resid = diff - by_set.transform("mean").to_numpy()
+            dof = len(diff) - k
+            seed_half = (stats.t.ppf(0.975, dof) * np.sqrt((resid**2).sum() / dof / len(diff))
+                         if dof > 0 else np.nan)  # fmt: skip
+            p05, p95 = np.quantile(set_means, [0.05, 0.95]) if k else (np.nan, np.nan)
+            values = g[o].to_numpy(dtype=float)
+            rows.append({
+                **label, "output": o, "mean": float(np.nanmean(values)), "diff": d,
+                "diff_low": d - half, "diff_high": d + half,
+                "seed_low": d - seed_half, "seed_high": d + seed_half,
+                "set_p05": float(p05), "set_p95": float(p95), "sets": k, "n": len(diff),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def probability_best(runs: pd.DataFrame, by: str, output: str,
+                     within: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
+    """The probability that each level of ``by`` is best (lowest ``output``) in each
+    ``within`` cell: the share of parameter sets in which its mean over the set's seeds is
+    the lowest (tied levels share a set). The seeds' noise is averaged within a set; the
+    parameters' uncertainty is what the probability describes."""
+    within = within or []
+    ok = runs[runs["status"] == S.STATUS_OK].copy()
+    ok["_set"] = _sets(ok)
+    means = ok.groupby([*within, "_set", by], sort=False)[output].mean().reset_index()
+    rows = []
+    for cell, g in means.groupby(within, sort=False) if within else [((), means)]:
+        cell = cell if isinstance(cell, tuple) else (cell,)
+        wide = g.pivot(index="_set", columns=by, values=output)
+        best = wide.to_numpy() <= wide.min(axis=1).to_numpy()[:, None] + 1e-12
+        share = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
+        for level, p in zip(wide.columns, share, strict=True):
+            rows.append({**dict(zip(within, cell, strict=True)), by: level,
+                         "p_best": float(p), "sets": len(wide)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def evppi(table: pd.DataFrame, options: list[str], inputs: list[str]) -> tuple[float, float]:
+    """Expected value of (partial) perfect information about ``inputs``, for a choice among
+    ``options`` (columns of ``table``: the loss of each option in each sampled condition,
+    lower is better; the other columns the sampled inputs). Regression method (Strong,
+    Oakley and Brennan 2014): each option's loss is regressed on the inputs (a quadratic with
+    interactions), so that the fitted value estimates its expected loss given them; then
+    EVPPI = (lowest mean loss) - mean over conditions of the lowest fitted loss. Returns
+    (EVPPI, EVPI over every input: the same with the losses themselves)."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.preprocessing import PolynomialFeatures
+
+    loss = table[options].to_numpy(dtype=float)
+    x = PolynomialFeatures(degree=2, include_bias=False).fit_transform(
+        table[inputs].to_numpy(dtype=float))  # fmt: skip
+    fitted = np.column_stack([LinearRegression().fit(x, loss[:, j]).predict(x)
+                              for j in range(loss.shape[1])])  # fmt: skip
+    best_mean = loss.mean(axis=0).min()
+    partial = best_mean - fitted.min(axis=1).mean()
+    perfect = best_mean - loss.min(axis=1).mean()
+    return max(float(partial), 0.0), max(float(perfect), 0.0)
+
+
+def prim_box(x: pd.DataFrame, y: np.ndarray, *, min_density: float = 0.8):
+    """A PRIM box (the EMA Workbench's) describing where ``y`` is true: the box of the
+    peeling trajectory with the most coverage at ``min_density`` or more (else the densest).
+    Returns (limits as {input: (low, high)} for the restricted inputs, coverage, density),
+    or None when ``y`` is never true."""
+    import logging
+    import warnings
+
+    if not np.asarray(y).any():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.getLogger("EMA").setLevel(logging.ERROR)
+        from ema_workbench.analysis import prim
+
+        box = prim.Prim(x.reset_index(drop=True), np.asarray(y, dtype=bool), peel_alpha=0.1,
+                        mass_min=0.05).find_box()  # fmt: skip
+    traj = box.peeling_trajectory
+    dense = traj[traj["density"] >= min_density]
+    i = int(dense["coverage"].idxmax()) if len(dense) else int(traj["density"].idxmax())
+    lims = box.box_lims[i]
+    full = box.box_lims[0]
+    restricted = {
+        c: (float(lims[c].iloc[0]), float(lims[c].iloc[1])) for c in x.columns
+        if lims[c].iloc[0] > full[c].iloc[0] or lims[c].iloc[1] < full[c].iloc[1]
+    }  # fmt: skip
+    return restricted, float(traj["coverage"].iloc[i]), float(traj["density"].iloc[i])

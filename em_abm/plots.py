@@ -292,7 +292,8 @@ def _short(arm: str, reference: str) -> str:
     return label if len(label) <= 48 else label[:45] + "..."
 
 
-def comparison(table, arms, metrics, *, folder=None, name="compare.png", scale=None):
+def comparison(table, arms, metrics, *, folder=None, name="compare.png", scale=None,
+               interval: str = "95% interval over seeds"):  # fmt: skip
     """Paired differences from the reference arm (first), with 95% intervals, per metric;
     the title says whether counts are England and Wales or a scaled sample."""
     others = arms[1:]
@@ -302,7 +303,7 @@ def comparison(table, arms, metrics, *, folder=None, name="compare.png", scale=N
     fig, axes = plt.subplots(rows, cols, figsize=(12, 2.2 * rows + 1), constrained_layout=True)
     axes = axes.ravel()
     fig.suptitle(
-        f"Paired differences from {arms[0]} (mean and 95% interval over seeds)"
+        f"Paired differences from {arms[0]} (mean and {interval})"
         + (f"\n{scale_label(scale)}" if scale is not None else ""),
         fontsize=11,
     )
@@ -710,4 +711,30 @@ def winner_map(frame, *, x: str, y: str, label: str, tree=None, features=(), tit
     else:
         axes[1].set_visible(False)
     fig.suptitle(title, fontsize=10)
+    return _save(fig, folder, name)
+
+
+def probability_best(table, *, x: str, x_order, group: str, title: str, folder,
+                     name: str) -> Path:  # fmt: skip
+    """Stacked bars: at each level of ``x``, each ``group``'s probability of being best
+    (``p_best``; the levels' probabilities sum to one). Groups that are never best are left
+    out of the legend."""
+    fig, ax = plt.subplots(figsize=(8.5, 4.4), constrained_layout=True)
+    groups = [
+        g for g in dict.fromkeys(table[group]) if table[table[group] == g]["p_best"].max() > 0
+    ]
+    styles = _line_styles(len(groups))
+    bottom = np.zeros(len(x_order))
+    for (colour, ls), g in zip(styles, groups, strict=True):
+        t = table[table[group] == g].set_index(x)["p_best"].reindex(x_order).fillna(0.0)
+        ax.bar(range(len(x_order)), t.to_numpy(), bottom=bottom, color=colour, label=g,
+               edgecolor="white", hatch="//" if ls != "-" else None, linewidth=0.5)  # fmt: skip
+        bottom += t.to_numpy()
+    ax.set_xticks(range(len(x_order)), list(x_order))
+    ax.set_xlabel("capacity below plan (field, probation, police)")
+    ax.set_ylabel("probability of being best")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3, linewidth=0.5, axis="y")
     return _save(fig, folder, name)

@@ -1,19 +1,26 @@
-"""Prioritisation under constraint: which strategy is best when capacity falls short, and
-under which conditions does the answer change?
+"""Prioritisation under constraint: which strategy is best when capacity falls short, how
+sure can we be, and under which unknowns does the answer change?
 
 Run: ``em-abm experiment prioritisation_under_constraint [--quick]`` or
 ``python experiments/prioritisation_under_constraint.py [--quick]``. Specs:
 ``experiments/prioritisation_under_constraint.toml``. Writes, under
 ``results/prioritisation_under_constraint/``:
 
-* ``paired_differences.csv``: per shortfall, strategy, outcome and horizon, the mean over
-  paired seeds and the difference from FCFS with its 95% interval;
-* ``ranking.csv`` and ``summary.md``: strategies ranked per outcome (fewer is better), the
-  best at each shortfall at 1 and 3 years, and whether the best changes with the horizon;
-* ``discovery.csv``, ``discovery_rules.txt``: the winner of each sampled condition and the
-  decision tree that describes where each strategy wins;
-* ``figures/``: each outcome against the shortfall (one line per strategy, 95% bands), the
-  paired differences from FCFS, and the scenario-discovery map.
+* ``differences.csv``: per shortfall, strategy, outcome and horizon, the ensemble mean and
+  the expected difference from FCFS with three intervals: parameter uncertainty included
+  (parameter sets as clusters), seeds alone, and the spread across parameter sets
+  (:func:`em_abm.experiments.ensemble_differences`);
+* ``probability_best.csv``: per shortfall and horizon, each strategy's probability of the
+  fewest follow-up offences per 100 people over the posterior's parameter sets;
+* ``operating_points.csv``: per shortfall, the backlog's peak and field utilisation under
+  FCFS, and whether the cell lies inside what the calibration covers or is extrapolation;
+* ``discovery_<h>.csv``, ``discovery_rules_<h>.txt``: per sampled condition, each
+  strategy's mean over its seeds, the winner, the paired difference of risk first from
+  FCFS; PRIM boxes (EMA Workbench) where risk first does not win; the decision tree;
+* ``value_of_information.csv``: the expected value of perfect information on the tag
+  effect's heterogeneity by risk, on the accuracy of risk assessment, and on everything
+  sampled, in offences and pounds;
+* ``summary.md`` and ``figures/``.
 """
 
 from __future__ import annotations
@@ -27,18 +34,37 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from em_abm import experiments as E
-from em_abm import plots
+from em_abm import metrics, plots
 
 NAME = "prioritisation_under_constraint"
 REFERENCE = "fcfs"
+PRIMARY = "followup_offences_per_100"
+AVERTED = "followup_offences_averted_per_100"  # what tags did
+EXPECTED = "followup_expected_offences_per_100"  # what custody left
+PEOPLE = "followup_people_12m"
+COST = "cost_total_gbp.total"
+CONTROLS = ("visits_random", "visits_shortest_work_first", "responses_random")
 DISCOVERY_STRATEGIES = (
     "fcfs",
+    "visits_random",
     "visits_risk_first",
     "visits_low_risk_cohorts_first",
     "risk_first_everywhere",
-    "tag_half_of_low_risk_cohorts",
 )
-PRIMARY = "followup_offences_per_100"
+RISK_RULE = "visits_risk_first"
+# The backlog the calibration has seen: the 2024 peak's upper tolerance (calibration/
+# targets.toml, "outstanding visits, peak": 7,000 +/- 2,000). A cell whose FCFS backlog
+# peaks above it is outside anything the model was fitted to: extrapolation.
+CALIBRATED_PEAK = 9000.0
+HETEROGENEITY = ("reoffending.effect_ratio.low", "reoffending.effect_ratio.high")
+ACCURACY = ("risk.assessment_correlation",)
+# What an offence costs society, to put the value of information in pounds: a range, not a
+# figure, because the model's offences are all offences, proven or not, of every kind. The
+# Home Office's unit costs (The economic and social costs of crime, 2nd ed., Research Report
+# 99, 2018; 2015/16 prices) run from GBP 1,350 (criminal damage) to GBP 14,050 (violence with
+# injury), as reported by the South Wales Echo (2 August 2019); not yet checked against the
+# report's Table 1. Not uprated.
+COST_PER_OFFENCE_GBP = (1350.0, 14050.0)
 
 
 def prepare(tables: dict, quick: bool) -> None:
@@ -52,156 +78,243 @@ def prepare(tables: dict, quick: bool) -> None:
         tables["main"]["vary"]["shortfall"] = {first: levels[first], last: levels[last]}
 
 
-def ranking(diffs: pd.DataFrame) -> pd.DataFrame:
-    """Strategies ranked per shortfall and output by their mean (fewer is better)."""
-    r = diffs.copy()
-    r["rank"] = r.groupby(["shortfall", "output"])["mean"].rank(method="min").astype(int)
-    r["better_than_fcfs"] = r["diff_high"] < 0
-    r["worse_than_fcfs"] = r["diff_low"] > 0
-    return r.sort_values(["output", "shortfall", "rank"]).reset_index(drop=True)
+def operating_points(runs: pd.DataFrame, shortfalls: list[str]) -> pd.DataFrame:
+    """Per shortfall: the FCFS backlog's peak and field utilisation (medians over the
+    ensemble), and whether the cell is inside the calibrated range."""
+    ok = runs[(runs["status"] == "ok") & (runs["strategy"] == REFERENCE)]
+    rows = []
+    for s in shortfalls:
+        t = ok[ok["shortfall"] == s]
+        peak = float(t["outstanding_visits_peak"].median())
+        rows.append({
+            "shortfall": s, "backlog_peak": peak,
+            "field_utilisation": float(t["field_utilisation"].median()),
+            "calibrated_range": peak <= CALIBRATED_PEAK,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
-def summary_text(spec, ranked: pd.DataFrame, shortfalls: list[str]) -> str:
+def _cell(r, ci: str = "diff") -> str:
+    lo, hi = r[f"{ci}_low"], r[f"{ci}_high"]
+    return f"{E.fmt(r['diff'])} [{E.fmt(lo)}, {E.fmt(hi)}]"
+
+
+def ranking_table(diffs, best, shortfall, suffix, strategies, years) -> list[str]:
+    """One shortfall and horizon: every strategy's P(best), expected difference from FCFS
+    in offences per 100 with both intervals, its parts (what custody and tags did), and
+    the other outcomes' differences."""
+    at = diffs[diffs["shortfall"] == shortfall].set_index(["strategy", "output"])
+    pb = best[best["shortfall"] == shortfall].set_index("strategy")["p_best"]
+    lines = [
+        "| strategy | P(best) | offences per 100: difference [95%, parameters included] | "
+        "seeds alone | across sets (5-95%) | custody's part | tags' part | unmonitored "
+        "person-days | serious unanswered 24 h | prison places | cost (GBP m) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    order = sorted(strategies, key=lambda s: -pb.get(s, 0.0))
+    for s in order:
+        p = f"{pb.get(s, 0.0):.2f}"
+        if s == REFERENCE:
+            r = at.loc[(s, PRIMARY + suffix)]
+            lines.append(f"| **{s}** (reference) | {p} | {E.fmt(r['mean'])} per 100 | | | | | | "
+                         "| | |")  # fmt: skip
+            continue
+        r = at.loc[(s, PRIMARY + suffix)]
+        custody = at.loc[(s, EXPECTED + suffix)]["diff"]  # fewer expected: custody's doing
+        tags = -at.loc[(s, AVERTED + suffix)]["diff"]  # more averted: the tags' doing
+        unmon = at.loc[(s, "public_protection.unmonitored_person_days" + suffix)]["diff"]
+        serious = at.loc[(s, "public_protection.serious_breaches_unanswered_24h" + suffix)]
+        places = at.loc[(s, "custody_days" + suffix)]["diff"] / (365.25 * years)
+        cost = at.loc[(s, COST + suffix)]["diff"] / 1e6
+        lines.append(
+            f"| {s} | {p} | {_cell(r)} | [{E.fmt(r['seed_low'])}, {E.fmt(r['seed_high'])}] | "
+            f"[{E.fmt(r['set_p05'])}, {E.fmt(r['set_p95'])}] | {E.fmt(custody)} | "
+            f"{E.fmt(tags)} | {E.fmt(unmon)} | {E.fmt(serious['diff'])} | {E.fmt(places)} | "
+            f"{E.fmt(cost)} |"
+        )
+    return lines
+
+
+def summary_text(spec, diffs, best, points, shortfalls, strategies) -> str:
+    k = int(diffs["sets"].max())
+    n = int(diffs["n"].max())
+    inside = points[points["calibrated_range"]]["shortfall"].tolist()
+    outside = points[~points["calibrated_range"]]["shortfall"].tolist()
     lines = [
         "# Prioritisation under constraint",
         "",
-        f"`{spec.scenario}`, scale {spec.scale:g}, {spec.replicates} paired seeds per cell; "
-        "capacity of the supplier's field officers, probation and the police cut together. "
-        "Fewer is better for every outcome. Differences are from first come, first served "
-        "(FCFS) on the same seeds, with 95% t intervals; a strategy is *better* or *worse* "
-        "than FCFS only when its interval excludes zero.",
+        f"`{spec.scenario}` (the Sentencing Act in force from the first day, after a warm-up "
+        f"under it: no horizon is confounded with its 2027 step), {spec.years:g} years, "
+        f"{metrics.scale_label(spec.scale)}; "
+        f"{n} runs per cell: {k} calibrated parameter sets (the posterior ensemble) x "
+        f"{max(n // max(k, 1), 1)} seeds, the same in every cell (paired). Capacity of the "
+        "supplier's field officers, probation and the police is cut together.",
         "",
-        "How to read the outcomes: unmonitored person-days and reoffences while tagged or "
-        "unmonitored count everyone on an order, tagged or not (and people whose orders were "
-        "declined), so they compare strategies fairly. Serious breaches unanswered, custody "
-        "days and cost count what the tags detect and what follows: a strategy that leaves "
-        "more people untagged detects fewer breaches, and so shows fewer unanswered, fewer "
-        "custody days and a lower cost. Read those three together with the first two.",
+        "**The outcome** is offences per 100 people in their 12 months of follow-up: everyone "
+        "whose order starts in the first year, followed for 12 months from its start wherever "
+        "they are, custody included, so no strategy gains by locking people up or "
+        "withdrawing orders unseen. The other outcomes are over the whole run; prison places "
+        "are custody bed-days over the run's days. A difference "
+        "from FCFS splits into what custody did (fewer expected offences: more days in "
+        "custody) and what tags did (offences averted while tagged): *custody's part* and "
+        "*tags' part* below, negative when they cut offences. Fewer is better for every "
+        "outcome.",
+        "",
+        "**Intervals.** *Parameters included*: 95% interval of the expected difference with "
+        "the parameter sets as clusters (the posterior's uncertainty and the seeds'). *Seeds "
+        "alone*: what the interval would be if the parameters were known. *Across sets*: the "
+        "5th to 95th percentile of the effect over the plausible parameter sets. **P(best)**: "
+        "the share of parameter sets in which the strategy has the fewest offences per 100 "
+        "(seeds averaged within a set).",
+        "",
+        "## Operating points",
+        "",
+        "| shortfall | backlog peak (FCFS, median) | field utilisation | |",
+        "|---|---|---|---|",
+    ]
+    for r in points.itertuples():
+        flag = "inside the calibrated range" if r.calibrated_range else "**extrapolation**"
+        lines.append(f"| {r.shortfall} | {E.fmt(r.backlog_peak)} | {r.field_utilisation:.2f} "
+                     f"| {flag} |")  # fmt: skip
+    lines += [
+        "",
+        f"The calibration has seen a backlog of up to {CALIBRATED_PEAK:,.0f} outstanding visits "
+        "(the 2024 peak, 7,000 +/- 2,000). Shortfalls whose FCFS backlog peaks above it are "
+        "extrapolation, shown apart. Queues stay bounded there by modelled expiry: an order "
+        "still waiting for its fit when its end date comes closes unfitted, and escalation "
+        "reviews revoke or reissue orders that cannot be fitted (`escalation.*`); removals "
+        "have no such bound.",
         "",
     ]
-    outcomes = list(spec.outputs)
-    horizons = E.horizons(spec)
-    lines += ["## Best strategy by shortfall", ""]
-    header = "| outcome | horizon | " + " | ".join(shortfalls) + " |"
-    lines += [header, "|---|---|" + "---|" * len(shortfalls)]
-    changes = []
-    for o in outcomes:
-        best_by_h = {}
-        for hlabel, suffix, _ in horizons:
-            cells = []
-            for s in shortfalls:
-                t = ranked[(ranked["output"] == o + suffix) & (ranked["shortfall"] == s)]
-                best = t.iloc[0]
-                best_by_h.setdefault(s, []).append(best["strategy"])
-                mark = "" if best["strategy"] == REFERENCE else (
-                    " (better)" if best["better_than_fcfs"] else " (n.s.)"
-                )  # fmt: skip
-                cells.append(f"{best['strategy']}{mark}")
-            lines.append(f"| {E.output_label(o)} | {hlabel} | " + " | ".join(cells) + " |")
-        for s, names in best_by_h.items():
-            if len(set(names)) > 1:
-                changes.append(f"{E.output_label(o)} at {s} shortfall: " + " then ".join(
-                    f"{n} ({h[0]})" for n, h in zip(names, horizons, strict=True)))  # fmt: skip
-    lines += ["", "(better): its interval against FCFS excludes zero; (n.s.): it does not.", ""]
-    lines += ["## Does the best strategy change with the horizon?", ""]
-    if changes:
-        lines += [f"- {c}" for c in changes]
-    else:
-        lines.append("No: at every shortfall the best strategy for each outcome is the same at "
-                     "every horizon.")  # fmt: skip
-    lines += [""]
-    deepest = shortfalls[-1]
-    for hlabel, suffix, _ in horizons:
-        lines += [f"## Ranking at {deepest} shortfall, {hlabel}", ""]
-        lines += ["| outcome | rank | strategy | mean | difference from FCFS [95% CI] |",
-                  "|---|---|---|---|---|"]  # fmt: skip
-        for o in outcomes:
-            t = ranked[(ranked["output"] == o + suffix) & (ranked["shortfall"] == deepest)]
-            for _, r in t.iterrows():
-                ci = "" if r["strategy"] == REFERENCE else (
-                    f"{E.fmt(r['diff'])} [{E.fmt(r['diff_low'])}, {E.fmt(r['diff_high'])}]"
-                )  # fmt: skip
-                lines.append(f"| {E.output_label(o)} | {r['rank']} | {r['strategy']} | "
-                             f"{E.fmt(r['mean'])} | {ci} |")  # fmt: skip
-        lines.append("")
+    sections = (
+        ("Inside the calibrated range", inside),
+        ("Stress: extrapolation beyond the calibrated range", outside),
+    )
+    for title, cells in sections:
+        if not cells:
+            continue
+        lines += [f"## {title}", ""]
+        for hlabel, suffix, _ in E.horizons(spec):
+            for s in cells:
+                b = best[(best["horizon"] == hlabel)]
+                lines += [f"### {s} shortfall, {hlabel}", ""]
+                lines += ranking_table(diffs, b, s, suffix, strategies, spec.years)
+                lines.append("")
     return "\n".join(lines)
 
 
-HIGH, LOW = "visits_high_risk_cohorts_first", "visits_low_risk_cohorts_first"
-FAIR = (
-    "public_protection.unmonitored_person_days",
-    "followup_offences_per_100",
-)
-
-
-def high_against_low(spec, runs: pd.DataFrame, shortfalls: list[str]) -> str:
-    """A probation simulation study found high-risk-first best over short horizons and
-    low-risk-first over long ones: the paired difference of the two here."""
-    d = E.paired(runs, "strategy", LOW, spec.output_columns, within=["shortfall"])
-    d = d[d["strategy"] == HIGH]
-    lines = [
-        "## High-risk cohorts first against low-risk cohorts first",
-        "",
-        "Field visits in cohort order: specials and post-release first, or court sentences "
-        "and immigration bail first. A probation simulation study found that no rule "
-        "dominates: high-risk-first wins over short horizons, low-risk-first over long ones. "
-        "Difference high-risk-first minus low-risk-first on the same seeds (negative: "
-        "high-risk-first is better), 95% interval:",
-        "",
-        "| outcome | horizon | " + " | ".join(shortfalls) + " |",
-        "|---|---|" + "---|" * len(shortfalls),
-    ]
-    for o in FAIR:
-        for hlabel, suffix, _ in E.horizons(spec):
-            t = d[d["output"] == o + suffix].set_index("shortfall")
-            cells = []
-            for sf in shortfalls:
-                r = t.loc[sf]
-                who = "high" if r["diff_high"] < 0 else "low" if r["diff_low"] > 0 else "neither"
-                cells.append(f"{E.fmt(r['diff'])} [{E.fmt(r['diff_low'])}, "
-                             f"{E.fmt(r['diff_high'])}] ({who})")  # fmt: skip
-            lines.append(f"| {E.output_label(o)} | {hlabel} | " + " | ".join(cells) + " |")
+def controls_text(diffs, points, spec) -> str:
+    """What any strict reordering of an overloaded queue gains (risk-blind controls) against
+    what risk information adds."""
+    lines = ["## Risk information or just reordering?", "",
+             "Paired difference from FCFS in offences per 100 followed people, parameters "
+             "included (negative: fewer offences). Random order and shortest work first know "
+             "nothing of risk: what they gain over FCFS is what any reordering of the queue "
+             "gains; what risk first gains beyond them is what risk information adds.", "",
+             "| shortfall | " + " | ".join([*CONTROLS, RISK_RULE, "risk_first_everywhere"])
+             + " |", "|---|" + "---|" * (len(CONTROLS) + 2)]  # fmt: skip
+    for s in points["shortfall"]:
+        at = diffs[(diffs["shortfall"] == s) & (diffs["output"] == PRIMARY)].set_index("strategy")
+        cells = [_cell(at.loc[c]) if c in at.index else "-"
+                 for c in (*CONTROLS, RISK_RULE, "risk_first_everywhere")]  # fmt: skip
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
     lines.append("")
     return "\n".join(lines)
 
 
-def discovery(ctx, runs: pd.DataFrame, spec) -> str:
-    """Label the winner of each sampled condition; describe where each wins."""
+def discovery(ctx, runs: pd.DataFrame, spec) -> tuple[str, pd.DataFrame]:
+    """Replicated, paired scenario discovery: each sampled condition's strategies averaged
+    over its seeds; the winner; where risk first stops beating FCFS (PRIM); the value of
+    information."""
     from sklearn.tree import DecisionTreeClassifier, export_text
 
     features = spec.problem()["names"]
     ok = runs[runs["status"] == "ok"]
-    lines = ["## Where the best strategy changes (scenario discovery)", ""]
+    lines = ["## Where the best strategy changes (scenario discovery)", "",
+             f"{spec.samples} conditions sampled by Latin hypercube over what nobody yet "
+             f"knows, each run under {len(DISCOVERY_STRATEGIES)} strategies on the same "
+             f"{spec.replicates} seeds ({metrics.scale_label(spec.scale)}); a condition's "
+             "outcome is the mean over its seeds, and its winner the strategy with the fewest "
+             "follow-up offences per 100.", ""]  # fmt: skip
+    voi_rows = []
     for hlabel, suffix, tag in E.horizons(spec):
         col = PRIMARY + suffix
-        idx = ok.groupby(["sample", "replicate"])[col].idxmin()
-        win = ok.loc[idx, ["sample", "replicate", *features, "strategy", col]]
-        win = win.rename(columns={"strategy": "winner"}).reset_index(drop=True)
-        win["horizon"] = hlabel
+        wide = ok.pivot_table(index=["sample", *features], columns="strategy", values=col,
+                              aggfunc="mean").reset_index()  # fmt: skip
+        strategies = [s for s in DISCOVERY_STRATEGIES if s in wide.columns]
+        wide["winner"] = wide[strategies].idxmin(axis=1)
+        wide["risk_first_minus_fcfs"] = wide[RISK_RULE] - wide[REFERENCE]
+        wide["horizon"] = hlabel
+        ctx.write_table(wide, f"discovery_{tag}.csv")
+        x = wide[features]
         tree = None
-        if win["winner"].nunique() > 1:
-            tree = DecisionTreeClassifier(max_depth=3, min_samples_leaf=max(2, len(win) // 20),
-                                          random_state=0)  # fmt: skip
-            tree.fit(win[features].to_numpy(), win["winner"].to_numpy())
+        if wide["winner"].nunique() > 1:
+            leaf = max(2, len(wide) // 10)
+            tree = DecisionTreeClassifier(max_depth=3, min_samples_leaf=leaf, random_state=0)
+            tree.fit(x.to_numpy(), wide["winner"])
             rules = export_text(tree, feature_names=features)
-            order = np.argsort(tree.feature_importances_)[::-1]
-            x, y = features[order[0]], features[order[1]]
         else:
-            rules = f"one strategy wins everywhere: {win['winner'].iloc[0]}\n"
-            x, y = features[0], features[1]
-        suffix_name = f"_{tag}"
-        ctx.write_text(rules, f"discovery_rules{suffix_name}.txt")
-        ctx.write_table(win, f"discovery{suffix_name}.csv")
+            rules = f"one strategy wins everywhere: {wide['winner'].iloc[0]}\n"
+        not_better = (wide["risk_first_minus_fcfs"] >= 0).to_numpy()
+        box = E.prim_box(x, not_better)
+        if box is None:
+            prim_text = (f"{RISK_RULE} has fewer offences than FCFS in every sampled "
+                         "condition: no PRIM box.")  # fmt: skip
+        else:
+            lims, cov, dens = box
+            where = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in lims.items())
+            prim_text = (f"{RISK_RULE} does no better than FCFS in {int(not_better.sum())} of "
+                         f"{len(wide)} conditions; PRIM box: {where or 'the whole space'} "
+                         f"(coverage {cov:.2f}, density {dens:.2f}).")  # fmt: skip
+        ctx.write_text(rules + "\n" + prim_text + "\n", f"discovery_rules_{tag}.txt")
+        # The map's axes: the two inputs most correlated with risk first's advantage.
+        both = np.column_stack([x.to_numpy(), wide["risk_first_minus_fcfs"]])
+        corr = np.nan_to_num(np.corrcoef(both, rowvar=False)[-1, :-1])
+        ranked = np.argsort(-np.abs(corr), kind="stable")
+        ax, ay = features[ranked[0]], features[ranked[1]]
         ctx.figure(plots.winner_map(
-            win, x=x, y=y, label="winner", tree=tree, features=features,
-            title=f"Fewest follow-up offences per 100 people, {hlabel} "
-                  f"({len(win)} sampled conditions, {len(DISCOVERY_STRATEGIES)} strategies)",
-            folder=ctx.figures, name=f"discovery{suffix_name}.png",
+            wide, x=ax, y=ay, label="winner", tree=tree, features=features,
+            title=f"Fewest follow-up offences per 100 people, {hlabel} ({len(wide)} conditions "
+                  f"x {spec.replicates} seeds, {len(strategies)} strategies; "
+                  f"{metrics.scale_label(spec.scale)})",
+            folder=ctx.figures, name=f"discovery_{tag}.png",
         ))  # fmt: skip
-        shares = win["winner"].value_counts()
-        lines += [f"**{hlabel}** (fewest follow-up offences per 100 people): "
-                  + ", ".join(f"{k} wins {v} of {len(win)}" for k, v in shares.items()) + ".",
-                  "", "```", rules.rstrip(), "```", ""]  # fmt: skip
+        shares = wide["winner"].value_counts()
+        lines += [f"**{hlabel}**: " + ", ".join(f"{k} wins {v} of {len(wide)}"
+                                                 for k, v in shares.items()) + ".", "",
+                  prim_text, "", "```", rules.rstrip(), "```", ""]  # fmt: skip
+        # Value of information: losses are offences per 100 followed people; in offences a
+        # year they scale with the people followed a year (the main study's FCFS mean).
+        for label, inputs in (("tag effect by risk (heterogeneity)", HETEROGENEITY),
+                              ("accuracy of risk assessment", ACCURACY),
+                              ("both", (*HETEROGENEITY, *ACCURACY))):  # fmt: skip
+            partial, perfect = E.evppi(wide, strategies, [i for i in inputs if i in features])
+            voi_rows.append({"horizon": hlabel, "information on": label,
+                             "evppi_per_100": partial, "evpi_all_per_100": perfect})  # fmt: skip
+    return "\n".join(lines), pd.DataFrame(voi_rows)
+
+
+def voi_text(voi: pd.DataFrame, people_per_year: float) -> str:
+    lines = ["## What is it worth to know which groups benefit most?", "",
+             "Expected value of perfect information (EVPPI, regression method): the offences "
+             "a year that choosing the strategy with that knowledge would avert, on average, "
+             "over choosing the best strategy on average now; in pounds at GBP "
+             f"{COST_PER_OFFENCE_GBP[0]:,.0f} to {COST_PER_OFFENCE_GBP[1]:,.0f} an offence "
+             "(the Home Office's 2018 unit costs of criminal damage and of violence with "
+             "injury, 2015/16 prices, as reported in the press: a range, since the model's "
+             f"offences are of every kind). {E.fmt(people_per_year)} people a year enter "
+             "follow-up (the main study's FCFS mean at 0% shortfall).", "",
+             "| horizon | information on | offences per 100 | offences a year | GBP a year "
+             "(range) | "
+             "everything sampled (EVPI), offences a year |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for r in voi.itertuples():
+        per_year = r.evppi_per_100 * people_per_year / 100
+        lines.append(f"| {r.horizon} | {r._2} | {r.evppi_per_100:.3f} | {E.fmt(per_year)} | "
+                     f"{E.fmt(per_year * COST_PER_OFFENCE_GBP[0])} to "
+                     f"{E.fmt(per_year * COST_PER_OFFENCE_GBP[1])} | "
+                     f"{E.fmt(r.evpi_all_per_100 * people_per_year / 100)} |")  # fmt: skip
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -209,38 +322,50 @@ def report(ctx: E.Context) -> None:
     spec = ctx.specs["main"]
     runs = ctx.runs["main"]
     outputs = spec.output_columns
-    diffs = E.paired(runs, "strategy", REFERENCE, outputs, within=["shortfall"])
-    assert E.all_finite(diffs, ["mean"]), "non-finite outcome"
-    ctx.write_table(diffs, "paired_differences.csv")
-    ranked = ranking(diffs)
-    ctx.write_table(ranked, "ranking.csv")
+    diffs = E.ensemble_differences(runs, "strategy", REFERENCE, outputs, within=["shortfall"])
+    assert E.all_finite(diffs[diffs["output"].str.startswith(PRIMARY)], ["mean"]), (
+        "non-finite primary outcome"
+    )
+    ctx.write_table(diffs, "differences.csv")
     shortfalls = next(f for f in spec.factors if f.name == "shortfall").choices
+    strategies = next(f for f in spec.factors if f.name == "strategy").choices
+    best = pd.concat([
+        E.probability_best(runs, "strategy", PRIMARY + suffix, within=["shortfall"])
+        .assign(horizon=hlabel) for hlabel, suffix, _ in E.horizons(spec)
+    ], ignore_index=True)  # fmt: skip
+    ctx.write_table(best, "probability_best.csv")
+    points = operating_points(runs, shortfalls)
+    ctx.write_table(points, "operating_points.csv")
     labels = {o: E.output_label(o) for o in outputs}
+    shown = [PRIMARY, AVERTED, EXPECTED, "public_protection.unmonitored_person_days",
+             "public_protection.serious_breaches_unanswered_24h", COST]  # fmt: skip
     for hlabel, suffix, tag in E.horizons(spec):
-        cols = [o + suffix for o in spec.outputs]
-        d = diffs[diffs["output"].isin(cols)].assign(
-            low=lambda t: t["mean"] - t["mean_ci"], high=lambda t: t["mean"] + t["mean_ci"]
-        )
-        tag = f"_{tag}"
-        ctx.figure(plots.lines_by_level(
-            d, x="shortfall", x_order=shortfalls, group="strategy", outputs=cols,
-            value="mean", low="low", high="high", labels=labels,
-            xlabel="capacity below plan (field, probation, police)",
-            title=f"Outcomes against the capacity shortfall, {hlabel} "
-                  f"(mean and 95% interval over {spec.replicates} seeds)",
-            folder=ctx.figures, name=f"outcomes_vs_shortfall{tag}.png",
-        ))  # fmt: skip
+        cols = [o + suffix for o in shown]
+        d = diffs[diffs["output"].isin(cols)]
         ctx.figure(plots.lines_by_level(
             d[d["strategy"] != REFERENCE], x="shortfall", x_order=shortfalls,
             group="strategy", outputs=cols, value="diff", low="diff_low", high="diff_high",
             labels=labels, xlabel="capacity below plan (field, probation, police)",
-            title=f"Difference from FCFS on the same seeds, {hlabel} (95% interval; below "
-                  "zero is better)",
-            folder=ctx.figures, name=f"difference_from_fcfs{tag}.png", zero_line=True,
+            title=f"Difference from FCFS, {hlabel}: mean and 95% interval with parameter "
+                  f"uncertainty ({int(d['sets'].max())} posterior sets; "
+                  f"{metrics.scale_label(spec.scale)}; below zero is better)",
+            folder=ctx.figures, name=f"difference_from_fcfs_{tag}.png", zero_line=True,
         ))  # fmt: skip
-    text = summary_text(spec, ranked, shortfalls)
-    text += "\n" + high_against_low(spec, runs, shortfalls)
-    text += "\n" + discovery(ctx, ctx.runs["discovery"], ctx.specs["discovery"])
+        b = best[best["horizon"] == hlabel]
+        ctx.figure(plots.probability_best(
+            b, x="shortfall", x_order=shortfalls, group="strategy",
+            title=f"Probability of the fewest follow-up offences per 100, {hlabel} (over "
+                  f"{int(b['sets'].max())} posterior sets; {metrics.scale_label(spec.scale)})",
+            folder=ctx.figures, name=f"probability_best_{tag}.png",
+        ))  # fmt: skip
+    text = summary_text(spec, diffs, best, points, shortfalls, strategies)
+    text += "\n" + controls_text(diffs, points, spec)
+    disc_text, voi = discovery(ctx, ctx.runs["discovery"], ctx.specs["discovery"])
+    ctx.write_table(voi, "value_of_information.csv")
+    text += "\n" + disc_text
+    ok = runs[(runs["status"] == "ok") & (runs["strategy"] == REFERENCE)]
+    people = float(ok[ok["shortfall"] == shortfalls[0]][PEOPLE].mean())  # first-year entrants
+    text += "\n" + voi_text(voi, people)
     ctx.write_text(text, "summary.md")
 
 

@@ -280,8 +280,10 @@ def test_a_changed_method_re_evaluates_from_the_first_wave_it_changes(
 @pytest.mark.parametrize(
     ("stage", "figures"),
     [
-        ("baseline", ["posterior_marginals_baseline.png"]),
-        # Full scale, about a minute on 2 cores: `make test-slow`.
+        # Both at full scale with the posterior predictive (about 20 minutes for the first,
+        # a minute for the second, on 2 cores): `make test-slow`. CI runs the same report
+        # code on the quick calibration (`make calibrate-quick`).
+        pytest.param("baseline", ["posterior_marginals_baseline.png"], marks=pytest.mark.slow),
         pytest.param(
             "transition",
             ["posterior_marginals_transition.png", "transition_2024_path.png"],
