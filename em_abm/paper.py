@@ -45,11 +45,14 @@ TIMESTAMP = 1767225600
 
 # Outcomes the paper reports, with their labels and units.
 REOFFENCES = "followup_offences_per_100"
+AVERTED = "followup_offences_averted_per_100"
+EXPECTED = "followup_expected_offences_per_100"
+PEAK_SEEN = 9000.0  # the backlog the calibration has seen (prioritisation_under_constraint.py)
 UNMONITORED = "public_protection.unmonitored_person_days"
 SERIOUS = "public_protection.serious_breaches_unanswered_24h"
 COST = "cost_total_gbp.total"
 LABELS = {
-    REOFFENCES: ("Reoffences while tagged or unmonitored", "offences"),
+    REOFFENCES: ("Offences per 100 people followed for 12 months", "offences per 100"),
     UNMONITORED: ("Unmonitored person-days", "person-days"),
     SERIOUS: ("Serious breaches unanswered in 24 hours", "breaches"),
     "custody_days": ("Custody days from breach admissions", "bed-days"),
@@ -58,6 +61,9 @@ LABELS = {
 }
 STRATEGY_LABELS = {
     "fcfs": "first come, first served",
+    "visits_random": "visits: random order (risk-blind)",
+    "visits_shortest_work_first": "visits: shortest work first (risk-blind)",
+    "responses_random": "responses: random order (risk-blind)",
     "visits_risk_first": "visits: highest risk first",
     "visits_deadline_first": "visits: nearest deadline first",
     "visits_high_risk_cohorts_first": "visits: high-risk cohorts first",
@@ -124,113 +130,153 @@ def _meta(folder: Path) -> dict:
     return json.loads((folder / "experiment.json").read_text(encoding="utf-8"))
 
 
+def _tag(shortfall: str) -> str:
+    """A shortfall as a key part: ``"20%"`` -> ``"s20"``."""
+    return "s" + shortfall.rstrip("%")
+
+
+def _signed(x: float, fmt=None) -> str:
+    """A difference for print: a minus sign (U+2212) when negative, 3 significant digits."""
+    if not math.isfinite(x):
+        return "n/a"
+    text = fmt(x) if fmt else (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}")
+    return text.replace("-", "−")
+
+
 def prioritisation_numbers(folder: Path) -> dict[str, str]:
-    d = _read_csv(folder / "paired_differences.csv")
-    d = d[_final(d["output"])]
-    spec = E.load_specs("prioritisation_under_constraint", quick=folder.name.endswith("-quick"))
-    main = spec["main"]
-    shortfalls = sorted(d["shortfall"].unique(), key=lambda s: float(s.rstrip("%")))
-    worst = shortfalls[-1]
+    """The prioritisation experiment: per shortfall (``pri.s<k>.``) and strategy, the
+    probability of being best, the expected difference from FCFS in follow-up offences per
+    100 people with its intervals and parts, and the other outcomes' differences; the
+    operating points; scenario discovery and the value of information (``pri.disc.``,
+    ``pri.voi.``)."""
+    d = _read_csv(folder / "differences.csv")
+    best = _read_csv(folder / "probability_best.csv")
+    points = _read_csv(folder / "operating_points.csv")
+    quick = folder.name.endswith("-quick")
+    specs = E.load_specs("prioritisation_under_constraint", quick=quick)
+    main = specs["main"]
+    shortfalls = list(points["shortfall"])
+    sets = int(d["sets"].max())
     n = {
         "pri.scenario": main.scenario,
         "pri.scale": f"{main.scale:g}",
         "pri.years": f"{main.years:g}",
-        "pri.seeds": str(int(d["n"].max())),
+        "pri.sets": str(sets),
+        "pri.seeds_per_set": str(int(d["n"].max()) // max(sets, 1)),
+        "pri.n": str(int(d["n"].max())),
         "pri.strategies": str(d["strategy"].nunique()),
         "pri.shortfalls": ", ".join(shortfalls),
-        "pri.worst": worst,
         "pri.runs": str(sum(v["runs"] for v in _meta(folder)["sweeps"].values())),
+        "pri.calibrated_peak": _int(PEAK_SEEN),
     }
-    at = d[d["shortfall"] == worst]
-    for key, output in (("reoff", REOFFENCES), ("unmon", UNMONITORED), ("serious", SERIOUS)):
-        rows = at[(at["output"] == output) & (at["strategy"] != "fcfs")]
-        fcfs = float(at[(at["output"] == output) & (at["strategy"] == "fcfs")]["mean"].iloc[0])
-        best = rows.sort_values("diff", kind="stable").iloc[0]
-        n[f"pri.{key}.fcfs"] = _int(fcfs)
-        n[f"pri.{key}.best"] = STRATEGY_LABELS.get(best["strategy"], best["strategy"])
-        n[f"pri.{key}.best_diff"] = _int(best["diff"])
-        n[f"pri.{key}.best_ci"] = _interval(best["diff_low"], best["diff_high"])
-        n[f"pri.{key}.best_pct"] = _pct_of(best["diff"], fcfs)
-    ration = at[(at["output"] == UNMONITORED) & (at["strategy"] == "tag_half_of_low_risk_cohorts")]
-    if len(ration):
-        n["pri.ration.unmon_diff"] = _int(ration["diff"].iloc[0])
-    horizons = sorted(folder.glob("discovery_*.csv"))
-    disc = _read_csv(horizons[-1]) if horizons else pd.DataFrame()
-    if len(disc):
+    inside = [s for s, ok in zip(shortfalls, points["calibrated_range"], strict=True) if ok]
+    outside = [s for s in shortfalls if s not in inside]
+    n["pri.inside"] = ", ".join(inside) if inside else "none"
+    n["pri.inside_max"] = inside[-1] if inside else "none"
+    n["pri.outside"] = ", ".join(outside) if outside else "none"
+    for r in points.itertuples():
+        t = f"pri.{_tag(r.shortfall)}"
+        n[f"{t}.peak"] = _int(r.backlog_peak)
+        n[f"{t}.util"] = f"{r.field_utilisation:.2f}"
+        n[f"{t}.range"] = "inside" if r.calibrated_range else "extrapolation"
+    parts = {"unmon": UNMONITORED, "serious": SERIOUS, "custody": "custody_days", "cost": COST}
+    for s in shortfalls:
+        t = f"pri.{_tag(s)}"
+        at = d[d["shortfall"] == s].set_index(["strategy", "output"])
+        pb = best[best["shortfall"] == s].set_index("strategy")["p_best"]
+        top = pb.sort_values(ascending=False, kind="stable")
+        n[f"{t}.best"] = STRATEGY_LABELS.get(top.index[0], top.index[0])
+        n[f"{t}.best_p"] = f"{top.iloc[0]:.2f}"
+        n[f"{t}.fcfs.off"] = f"{at.loc[('fcfs', REOFFENCES)]['mean']:.1f}"
+        n[f"{t}.fcfs.cost"] = _money(at.loc[("fcfs", COST)]["mean"])
+        for strategy in d["strategy"].unique():
+            k = f"{t}.{strategy}"
+            n[f"{k}.p_best"] = f"{pb.get(strategy, 0.0):.2f}"
+            if strategy == "fcfs":
+                continue
+            r = at.loc[(strategy, REOFFENCES)]
+            n[f"{k}.off"] = _signed(r["diff"])
+            n[f"{k}.off_ci"] = f"[{_signed(r['diff_low'])}, {_signed(r['diff_high'])}]"
+            n[f"{k}.off_seed"] = f"[{_signed(r['seed_low'])}, {_signed(r['seed_high'])}]"
+            n[f"{k}.off_sets"] = f"[{_signed(r['set_p05'])}, {_signed(r['set_p95'])}]"
+            n[f"{k}.custody_part"] = _signed(at.loc[(strategy, EXPECTED)]["diff"])
+            n[f"{k}.tags_part"] = _signed(-at.loc[(strategy, AVERTED)]["diff"])
+            for key, output in parts.items():
+                x = at.loc[(strategy, output)]["diff"]
+                n[f"{k}.{key}"] = _money(x) if key == "cost" else _signed(x)
+            places = at.loc[(strategy, "custody_days")]["diff"] / (365.25 * main.years)
+            n[f"{k}.places"] = _signed(places, lambda v: f"{v:,.0f}")
+    # Lists in one sentence, and the two cells the text names (the largest shortfall inside
+    # the calibrated range, and the largest of all), whatever the shortfalls are.
+    n["pri.peaks"] = ", ".join(f"{n[f'pri.{_tag(s)}.peak']} at {s}" for s in shortfalls)
+    n["pri.util_first"] = n[f"pri.{_tag(shortfalls[0])}.util"]
+    n["pri.util_last"] = n[f"pri.{_tag(shortfalls[-1])}.util"]
+    n["pri.bests"] = "; ".join(
+        f"{n[f'pri.{_tag(s)}.best']} at {s} ({n[f'pri.{_tag(s)}.best_p']})" for s in shortfalls
+    )
+    worst = shortfalls[-1]
+    n["pri.worst"] = worst
+    n["pri.worst_tag"] = _tag(worst)
+    n["pri.worst_range"] = n[f"pri.{_tag(worst)}.range"]
+    n["pri.worst_peak"] = n[f"pri.{_tag(worst)}.peak"]
+    n["pri.inside_max_tag"] = _tag(inside[-1]) if inside else _tag(shortfalls[0])
+    for alias, s in (("worst", worst), ("inside", inside[-1] if inside else shortfalls[0])):
+        prefix = f"pri.{_tag(s)}."
+        n.update({f"pri.{alias}." + k[len(prefix):]: v for k, v in list(n.items())
+                  if k.startswith(prefix)})  # fmt: skip
+    n.update(_discovery_numbers(folder, specs["discovery"]))
+    return n
+
+
+VOI_KEYS = {
+    "tag effect by risk (heterogeneity)": "het",
+    "accuracy of risk assessment": "acc",
+    "both": "both",
+}
+
+
+def _discovery_numbers(folder: Path, spec) -> dict[str, str]:
+    """Scenario discovery and the value of information, at the final horizon."""
+    n = {
+        "pri.disc.samples": str(spec.samples),
+        "pri.disc.seeds": str(spec.replicates),
+        "pri.disc.inputs": str(len(spec.problem()["names"])),
+    }
+    files = sorted(folder.glob("discovery_*.csv"))
+    if files:
+        disc = _read_csv(files[-1])
         counts = disc["winner"].value_counts()
-        n["pri.disc.conditions"] = str(len(disc))
         n["pri.disc.winner"] = STRATEGY_LABELS.get(counts.index[0], counts.index[0])
-        n["pri.disc.wins"] = str(int(counts.iloc[0]))
-    # The same at the shortest horizon (1 year; the first discovery file).
-    disc1 = _read_csv(horizons[0]) if len(horizons) > 1 else pd.DataFrame()
-    if len(disc1):
-        counts = disc1["winner"].value_counts()
-        n["pri.disc1.winner"] = STRATEGY_LABELS.get(counts.index[0], counts.index[0])
-        n["pri.disc1.wins"] = str(int(counts.iloc[0]))
-    dspec = spec["discovery"]
-    n["pri.disc.scale"] = f"{dspec.scale:g}"
-    levels = [f.levels for f in dspec.factors if f.name == "strategy" and f.levels]
-    if levels:
-        n["pri.disc.strategies"] = str(len(levels[0]))
-
-    # Every strategy's difference from FCFS on every outcome, at the worst shortfall (final
-    # horizon: pri.w.*; shortest horizon: pri.h1.*) and at the smallest (pri.l.*).
-    outs = {"reoff": REOFFENCES, "unmon": UNMONITORED, "serious": SERIOUS,
-            "custody": "custody_days", "cost": COST}  # fmt: skip
-    allh = pd.read_csv(folder / "paired_differences.csv")
-    from em_abm import params as P
-
-    day_cost = float(P.PARAMS["cost.custody_per_day_gbp"].default)
-    shortest = E.horizons(main)[0]
-    n["pri.h1.label"] = shortest[0]
-    n["pri.low"] = shortfalls[0]
-    cells = (("w", worst, ""), ("h1", worst, shortest[1]), ("l", shortfalls[0], ""))
-    for tag, shortfall, suffix in cells:
-        at_cell = allh[(allh["shortfall"] == shortfall)]
-        for key, output in outs.items():
-            rows = at_cell[at_cell["output"] == output + suffix]
-            fmt = _money if key == "cost" else _int
-            ref = rows[rows["strategy"] == "fcfs"]
-            if len(ref):
-                n[f"pri.{tag}.fcfs.{key}"] = fmt(float(ref["mean"].iloc[0]))
-            for r in rows[rows["strategy"] != "fcfs"].itertuples():
-                base = f"pri.{tag}.{r.strategy}.{key}"
-                n[base] = fmt(r.diff)
-                n[base + "_ci"] = _interval(r.diff_low, r.diff_high, fmt)
-                if len(ref):
-                    n[base + "_pct"] = _pct_of(r.diff, float(ref["mean"].iloc[0]))
-                if key == "custody":  # the custody days' cost at the default daily rate
-                    n[base + "_gbp"] = _money(r.diff * day_cost)
-            if len(rows[rows["strategy"] != "fcfs"]):
-                best = rows[rows["strategy"] != "fcfs"].sort_values("diff", kind="stable")
-                n[f"pri.{tag}.{key}.best"] = STRATEGY_LABELS.get(
-                    best["strategy"].iloc[0], best["strategy"].iloc[0]
-                )
-            # High-risk cohorts first minus low-risk cohorts first (the mean of the paired
-            # differences; negative: high-risk-first is better).
-            hi = rows[rows["strategy"] == "visits_high_risk_cohorts_first"]
-            lo = rows[rows["strategy"] == "visits_low_risk_cohorts_first"]
-            if len(hi) and len(lo):
-                n[f"pri.{tag}.high_minus_low.{key}"] = fmt(
-                    float(hi["diff"].iloc[0]) - float(lo["diff"].iloc[0])
-                )
+        n["pri.disc.winner_wins"] = str(int(counts.iloc[0]))
+        n["pri.disc.winners"] = "; ".join(
+            f"{STRATEGY_LABELS.get(k, k)}: {v}" for k, v in counts.items()
+        )
+        n["pri.disc.risk_not_better"] = str(int((disc["risk_first_minus_fcfs"] >= 0).sum()))
+    rules = sorted(folder.glob("discovery_rules_*.txt"))
+    if rules:
+        last = rules[-1].read_text(encoding="utf-8").strip().splitlines()[-1]
+        n["pri.disc.prim"] = last.removeprefix("PRIM box: ")
+    voi = _read_csv(folder / "value_of_information.csv")
+    voi = voi[voi["horizon"] == voi["horizon"].iloc[-1]]
+    for r in voi.itertuples(index=False):
+        key = VOI_KEYS[r[1]]
+        n[f"pri.voi.{key}"] = f"{r.evppi_per_100:.3f}"
+        n["pri.voi.all"] = f"{r.evpi_all_per_100:.3f}"
     return n
 
 
 def pilots_numbers(folder: Path) -> dict[str, str]:
-    d = _read_csv(folder / "paired_differences.csv")
+    """Each pilot's expected difference from the baseline over the posterior ensemble, with
+    its 95% interval including parameter uncertainty (``_ci``) and from seeds alone
+    (``_seed``); the baseline's levels."""
+    d = _read_csv(folder / "differences.csv")
     d = d[_final(d["output"])]
+    sets = int(d["sets"].max())
     n = {
-        "pil.seeds": str(int(d["n"].max())),
+        "pil.sets": str(sets),
+        "pil.seeds_per_set": str(int(d["n"].max()) // max(sets, 1)),
         "pil.runs": str(sum(v["runs"] for v in _meta(folder)["sweeps"].values())),
     }
-    for pilot in PILOT_LABELS:
-        for key, output in (("unmon", UNMONITORED), ("reoff", REOFFENCES)):
-            row = d[(d["pilot"] == pilot) & (d["output"] == output)]
-            if len(row):
-                r = row.iloc[0]
-                n[f"pil.{pilot}.{key}_diff"] = _int(r["diff"])
-                n[f"pil.{pilot}.{key}_ci"] = _interval(r["diff_low"], r["diff_high"])
 
     def points(x: float) -> str:  # a share's difference, in percentage points
         return f"{100 * x:.1f}".replace("-", "−")
@@ -241,23 +287,29 @@ def pilots_numbers(folder: Path) -> dict[str, str]:
     levels = [f.levels for f in spec.factors if f.name == "pilot" and f.levels]
     if levels and "tag_at_court" in levels[0]:
         n["pil.share"] = _pct(levels[0]["tag_at_court"]["pilot.tag_at_court_share"])
-    more = {"serious": (SERIOUS, _int), "custody": ("custody_days", _int),
-            "cost": (COST, _money), "peak": ("outstanding_visits_peak", _int),
-            "share": ("unmonitored_share", points)}  # fmt: skip
-    base = d[d["pilot"] == "baseline"]
-    for key, (output, fmt) in {**more, "unmon": (UNMONITORED, _int),
-                               "reoff": (REOFFENCES, _int)}.items():  # fmt: skip
-        row = base[base["output"] == output]
-        if len(row):
-            mean = float(row["mean"].iloc[0])
-            n[f"pil.baseline.{key}"] = _pct(mean, 0) if key == "share" else fmt(mean)
+    outputs = {
+        "off": (REOFFENCES, lambda x: _signed(x)), "tags": (AVERTED, lambda x: _signed(-x)),
+        "custody_part": (EXPECTED, lambda x: _signed(x)), "unmon": (UNMONITORED, _int),
+        "serious": (SERIOUS, _int), "custody": ("custody_days", _int), "cost": (COST, _money),
+        "peak": ("outstanding_visits_peak", _int), "share": ("unmonitored_share", points),
+    }  # fmt: skip
+    base = d[d["pilot"] == "baseline"].set_index("output")
+    for key, (output, fmt) in outputs.items():
+        if output in base.index:
+            mean = float(base.loc[output, "mean"])
+            n[f"pil.baseline.{key}"] = (_pct(mean, 0) if key == "share" else
+                                        f"{mean:.1f}" if key == "off" else fmt(mean))  # fmt: skip
     for pilot in PILOT_LABELS:
-        for key, (output, fmt) in more.items():
-            row = d[(d["pilot"] == pilot) & (d["output"] == output)]
-            if len(row):
-                r = row.iloc[0]
-                n[f"pil.{pilot}.{key}_diff"] = fmt(r["diff"])
-                n[f"pil.{pilot}.{key}_ci"] = _interval(r["diff_low"], r["diff_high"], fmt)
+        rows = d[d["pilot"] == pilot].set_index("output")
+        for key, (output, fmt) in outputs.items():
+            if output not in rows.index:
+                continue
+            r = rows.loc[output]
+            n[f"pil.{pilot}.{key}_diff"] = fmt(r["diff"])
+            if key == "tags":
+                continue
+            n[f"pil.{pilot}.{key}_ci"] = f"[{fmt(r['diff_low'])}, {fmt(r['diff_high'])}]"
+            n[f"pil.{pilot}.{key}_seed"] = f"[{fmt(r['seed_low'])}, {fmt(r['seed_high'])}]"
     return n
 
 
@@ -365,6 +417,8 @@ def calibration_numbers() -> dict[str, str]:
         "unmonitored": ("active orders without a working tag (share)", _pct),
         "cost": ("annual direct cost of the service (GBP)", _money),
         "kpi": ("two fitting attempts within the required time (Serco KPI)", _pct),
+        "custody_act": ("extra bail-breach custody a year from 2027 (Sentencing Act)", _int),
+        "police_act": ("extra police cost a year from 2027 (Sentencing Act, GBP)", _money),
     }
     fitted = {stage: _read_csv(CALIBRATION / "fitted" / f"{stage}.csv")
               for stage in ("baseline", "transition")}  # fmt: skip
@@ -410,6 +464,9 @@ def model_numbers() -> dict[str, str]:
     n["model.cost_custody_day"] = f"£{value['cost.custody_per_day_gbp']:,.0f}"
     n["model.disconnect_days"] = _int(value["behaviour.unmonitored_after_days"])
     n["model.double_crew"] = _pct(value["field.double_crew_share"])
+    n["model.ratio_low"] = f"{value['reoffending.effect_ratio.low']:g}".replace("-", "−")
+    n["model.ratio_high"] = f"{value['reoffending.effect_ratio.high']:g}"
+    n["model.assessment_rho"] = f"{value['risk.assessment_correlation']:g}"
     return n
 
 
@@ -503,40 +560,27 @@ def figures(folder: Path, quick: bool = False) -> list[Path]:
     figs.mkdir(parents=True, exist_ok=True)
     out: list[Path] = []
 
-    pri = _read_csv(E.results_dir(EXPERIMENTS[0], quick) / "paired_differences.csv")
-    pri = pri[_final(pri["output"])]
-    shortfalls = sorted(pri["shortfall"].unique(), key=lambda s: float(s.rstrip("%")))
-    worst = pri[(pri["shortfall"] == shortfalls[-1]) & (pri["strategy"] != "fcfs")]
-    title = (f"Difference from first come, first served at a {shortfalls[-1]} capacity "
-             "shortfall (95% interval; blue: better, orange: worse)")  # fmt: skip
-    fig = _paired_panels(plt, worst, "strategy", (REOFFENCES, UNMONITORED), STRATEGY_LABELS,
-                         4.2, title)  # fmt: skip
-    out += _save(fig, figs, "strategies_at_worst_shortfall")
+    # The prioritisation experiment's own figures (drawn by em_abm.plots from its tables).
+    pri_dir = E.results_dir(EXPERIMENTS[0], quick)
+    spec = E.load_specs(EXPERIMENTS[0], quick=quick)["main"]
+    tag = E.horizons(spec)[-1][2]
+    for src, name in ((f"probability_best_{tag}.png", "probability_best.png"),
+                      (f"difference_from_fcfs_{tag}.png", "difference_from_fcfs.png"),
+                      (f"discovery_{tag}.png", "discovery.png")):  # fmt: skip
+        path = pri_dir / "figures" / src
+        if not path.is_file():
+            raise UserError(f"{path}: missing; run `make experiments` (or `em-abm paper`)")
+        write_atomic(figs / name, lambda p, path=path: shutil.copyfile(path, p))
+        out.append(figs / name)
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-    x = [float(s.rstrip("%")) for s in shortfalls]
-    show = ["visits_risk_first", "responses_risk_first", "risk_first_everywhere",
-            "tag_half_of_low_risk_cohorts"]  # fmt: skip
-    for ax, output in zip(axes, (REOFFENCES, SERIOUS), strict=True):
-        label, unit = LABELS[output]
-        for strategy in show:
-            rows = pri[(pri["output"] == output) & (pri["strategy"] == strategy)]
-            rows = rows.set_index("shortfall").loc[shortfalls]
-            ax.plot(x, rows["diff"], marker="o", ms=3, label=STRATEGY_LABELS[strategy])
-            ax.fill_between(x, rows["diff_low"], rows["diff_high"], alpha=0.2, lw=0)
-        ax.axhline(0, color="black", lw=0.8)
-        ax.set_xlabel("capacity shortfall (%)")
-        ax.set_ylabel(f"difference from FCFS ({unit})")
-        ax.yaxis.set_major_formatter(_thousands())
-        ax.set_title(label)
-        ax.grid(alpha=0.3, lw=0.5)
-    axes[0].legend(loc="lower left")
-    out += _save(fig, figs, "strategies_by_shortfall")
+    from em_abm.metrics import scale_label
 
-    pil = _read_csv(E.results_dir(EXPERIMENTS[1], quick) / "paired_differences.csv")
+    pil_scale = E.load_specs(EXPERIMENTS[1], quick=quick)["main"].scale
+    pil = _read_csv(E.results_dir(EXPERIMENTS[1], quick) / "differences.csv")
     pil = pil[_final(pil["output"]) & (pil["pilot"] != "baseline")]
-    fig = _paired_panels(plt, pil, "pilot", (UNMONITORED, REOFFENCES), PILOT_LABELS, 3.4,
-                         "Pilots against the 2026 baseline (95% interval)")  # fmt: skip
+    fig = _paired_panels(plt, pil, "pilot", (REOFFENCES, UNMONITORED), PILOT_LABELS, 3.4,
+                         "Pilots against the 2026 baseline (95% interval with parameter "
+                         f"uncertainty; {scale_label(pil_scale)})")  # fmt: skip
     out += _save(fig, figs, "pilots")
 
     sob = _read_csv(E.results_dir(EXPERIMENTS[2], quick) / "sobol.csv")
