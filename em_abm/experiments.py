@@ -335,15 +335,18 @@ def ensemble_differences(runs: pd.DataFrame, by: str, reference: str, outputs: l
                          within: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
     """Per level of ``by`` (and the ``within`` levels) and output: the mean over the
     ensemble, the expected paired difference from ``reference`` (same parameter set and
-    seed), and three intervals of it:
+    seed; the mean of the per-set means), and:
 
-    * ``diff_low``/``diff_high``: 95% t interval of the expected difference with the
-      parameter sets as clusters (between-set and seed variation: parameter uncertainty
-      included);
-    * ``seed_low``/``seed_high``: 95% t interval from the variation between seeds within a
-      set alone (as if the parameters were known; NaN with one seed a set);
-    * ``set_p05``/``set_p95``: the 5th and 95th percentiles of the difference averaged
-      within each set (how large the effect could be across the plausible parameters).
+    * ``diff_low``/``diff_high``: 95% t interval of the posterior-mean difference, with the
+      parameter sets as clusters (it narrows as more sets are run: the Monte Carlo
+      uncertainty of the ensemble's mean, between-set and seed variation included);
+    * ``seed_low``/``seed_high``: the same from the variation between seeds within a set
+      alone (as if the parameters were known; NaN with one seed a set);
+    * ``spread_low``/``spread_high``: how large the effect could be across the plausible
+      parameters: the mean +/- 1.645 between-set standard deviations, the variance of the
+      set means less the part the seeds explain (a normal 90% range; it does not narrow
+      with more sets);
+    * ``set_p05``/``set_p95``: the raw percentiles of the set means (seed noise included).
     """
     from scipy import stats
 
@@ -362,23 +365,29 @@ def ensemble_differences(runs: pd.DataFrame, by: str, reference: str, outputs: l
             sets = g["_set"].to_numpy()
             good = np.isfinite(diff)
             diff, sets = diff[good], sets[good]
-            d = float(diff.mean()) if len(diff) else np.nan
             by_set = pd.Series(diff).groupby(sets)
             set_means = by_set.mean().to_numpy()
-            k = len(set_means)
+            k, n = len(set_means), len(diff)
+            d = float(set_means.mean()) if k else np.nan
             half = (stats.t.ppf(0.975, k - 1) * set_means.std(ddof=1) / np.sqrt(k)
                     if k > 1 else np.nan)  # fmt: skip
             resid = diff - by_set.transform("mean").to_numpy()
-            dof = len(diff) - k
-            seed_half = (stats.t.ppf(0.975, dof) * np.sqrt((resid**2).sum() / dof / len(diff))
+            dof = n - k
+            within_var = (resid**2).sum() / dof if dof > 0 else np.nan
+            seed_half = (stats.t.ppf(0.975, dof) * np.sqrt(within_var / n)
                          if dof > 0 else np.nan)  # fmt: skip
+            per_set = n / k if k else np.nan
+            between = (max(set_means.var(ddof=1) - (within_var if dof > 0 else 0.0) / per_set,
+                           0.0) if k > 1 else np.nan)  # fmt: skip
             p05, p95 = np.quantile(set_means, [0.05, 0.95]) if k else (np.nan, np.nan)
             values = g[o].to_numpy(dtype=float)
             rows.append({
                 **label, "output": o, "mean": float(np.nanmean(values)), "diff": d,
                 "diff_low": d - half, "diff_high": d + half,
                 "seed_low": d - seed_half, "seed_high": d + seed_half,
-                "set_p05": float(p05), "set_p95": float(p95), "sets": k, "n": len(diff),
+                "spread_low": d - 1.645 * np.sqrt(between),
+                "spread_high": d + 1.645 * np.sqrt(between),
+                "set_p05": float(p05), "set_p95": float(p95), "sets": k, "n": n,
             })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -387,8 +396,9 @@ def probability_best(runs: pd.DataFrame, by: str, output: str,
                      within: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
     """The probability that each level of ``by`` is best (lowest ``output``) in each
     ``within`` cell: the share of parameter sets in which its mean over the set's seeds is
-    the lowest (tied levels share a set). The seeds' noise is averaged within a set; the
-    parameters' uncertainty is what the probability describes."""
+    the lowest (tied levels share a set). It describes the parameters' uncertainty together
+    with what remains of the seeds' noise after averaging a set's few seeds, so small
+    differences between levels spread it."""
     within = within or []
     ok = runs[runs["status"] == S.STATUS_OK].copy()
     ok["_set"] = _sets(ok)
@@ -396,7 +406,7 @@ def probability_best(runs: pd.DataFrame, by: str, output: str,
     rows = []
     for cell, g in means.groupby(within, sort=False) if within else [((), means)]:
         cell = cell if isinstance(cell, tuple) else (cell,)
-        wide = g.pivot(index="_set", columns=by, values=output)
+        wide = g.pivot(index="_set", columns=by, values=output).dropna()
         best = wide.to_numpy() <= wide.min(axis=1).to_numpy()[:, None] + 1e-12
         share = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
         for level, p in zip(wide.columns, share, strict=True):
@@ -405,26 +415,36 @@ def probability_best(runs: pd.DataFrame, by: str, output: str,
     return pd.DataFrame(rows)
 
 
-def evppi(table: pd.DataFrame, options: list[str], inputs: list[str]) -> tuple[float, float]:
-    """Expected value of (partial) perfect information about ``inputs``, for a choice among
+def evppi(table: pd.DataFrame, options: list[str], inputs: list[str], *,
+          permutations: int = 50, seed: int = 0) -> tuple[float, float]:  # fmt: skip
+    """Expected value of (partial) perfect information about ``inputs`` for a choice among
     ``options`` (columns of ``table``: the loss of each option in each sampled condition,
-    lower is better; the other columns the sampled inputs). Regression method (Strong,
-    Oakley and Brennan 2014): each option's loss is regressed on the inputs (a quadratic with
-    interactions), so that the fitted value estimates its expected loss given them; then
-    EVPPI = (lowest mean loss) - mean over conditions of the lowest fitted loss. Returns
-    (EVPPI, EVPI over every input: the same with the losses themselves)."""
+    lower is better; the other columns the sampled inputs), by the regression method
+    (Strong, Oakley and Brennan 2014): each option's loss is regressed on the inputs, and
+    EVPPI = (lowest mean loss) - mean over conditions of the lowest predicted loss.
+
+    The predictions are out of sample (5-fold cross-validation, a quadratic in the inputs
+    without interactions), so that neither the regression's flexibility nor the losses'
+    own noise counts as information. Returns (EVPPI, its null: the 95th percentile of the
+    same with the inputs' rows permuted ``permutations`` times). An EVPPI below its null is
+    indistinguishable from none."""
     from sklearn.linear_model import LinearRegression
-    from sklearn.preprocessing import PolynomialFeatures
+    from sklearn.model_selection import KFold, cross_val_predict
 
     loss = table[options].to_numpy(dtype=float)
-    x = PolynomialFeatures(degree=2, include_bias=False).fit_transform(
-        table[inputs].to_numpy(dtype=float))  # fmt: skip
-    fitted = np.column_stack([LinearRegression().fit(x, loss[:, j]).predict(x)
-                              for j in range(loss.shape[1])])  # fmt: skip
+    x = table[inputs].to_numpy(dtype=float)
+    folds = KFold(n_splits=min(5, len(table)), shuffle=True, random_state=seed)
     best_mean = loss.mean(axis=0).min()
-    partial = best_mean - fitted.min(axis=1).mean()
-    perfect = best_mean - loss.min(axis=1).mean()
-    return max(float(partial), 0.0), max(float(perfect), 0.0)
+
+    def value(features: np.ndarray) -> float:
+        f = np.hstack([features, features**2])
+        pred = np.column_stack([cross_val_predict(LinearRegression(), f, loss[:, j], cv=folds)
+                                for j in range(loss.shape[1])])  # fmt: skip
+        return max(float(best_mean - pred.min(axis=1).mean()), 0.0)
+
+    rng = np.random.default_rng(seed)
+    null = [value(x[rng.permutation(len(x))]) for _ in range(permutations)]
+    return value(x), float(np.quantile(null, 0.95)) if null else np.nan
 
 
 def prim_box(x: pd.DataFrame, y: np.ndarray, *, min_density: float = 0.8):

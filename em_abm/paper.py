@@ -55,7 +55,7 @@ LABELS = {
     REOFFENCES: ("Offences per 100 people followed for 12 months", "offences per 100"),
     UNMONITORED: ("Unmonitored person-days", "person-days"),
     SERIOUS: ("Serious breaches unanswered in 24 hours", "breaches"),
-    "custody_days": ("Custody days from breach admissions", "bed-days"),
+    "custody_days": ("Custody days of the people followed", "bed-days"),
     COST: ("Total cost", "GBP"),
     "outstanding_visits_peak": ("Peak outstanding visits", "visits"),
 }
@@ -185,8 +185,9 @@ def prioritisation_numbers(folder: Path) -> dict[str, str]:
         at = d[d["shortfall"] == s].set_index(["strategy", "output"])
         pb = best[best["shortfall"] == s].set_index("strategy")["p_best"]
         top = pb.sort_values(ascending=False, kind="stable")
-        n[f"{t}.best"] = STRATEGY_LABELS.get(top.index[0], top.index[0])
-        n[f"{t}.best_p"] = f"{top.iloc[0]:.2f}"
+        tied = [k for k, v in top.items() if v >= top.iloc[0] - 1e-9]  # ties are all named
+        n[f"{t}.best"] = " and ".join(STRATEGY_LABELS.get(k, k) for k in tied)
+        n[f"{t}.best_p"] = f"{top.iloc[0]:.2f}" + (" each" if len(tied) > 1 else "")
         n[f"{t}.fcfs.off"] = f"{at.loc[('fcfs', REOFFENCES)]['mean']:.1f}"
         n[f"{t}.fcfs.cost"] = _money(at.loc[("fcfs", COST)]["mean"])
         for strategy in d["strategy"].unique():
@@ -198,7 +199,7 @@ def prioritisation_numbers(folder: Path) -> dict[str, str]:
             n[f"{k}.off"] = _signed(r["diff"])
             n[f"{k}.off_ci"] = f"[{_signed(r['diff_low'])}, {_signed(r['diff_high'])}]"
             n[f"{k}.off_seed"] = f"[{_signed(r['seed_low'])}, {_signed(r['seed_high'])}]"
-            n[f"{k}.off_sets"] = f"[{_signed(r['set_p05'])}, {_signed(r['set_p95'])}]"
+            n[f"{k}.off_spread"] = f"[{_signed(r['spread_low'])}, {_signed(r['spread_high'])}]"
             n[f"{k}.custody_part"] = _signed(at.loc[(strategy, EXPECTED)]["diff"])
             n[f"{k}.tags_part"] = _signed(-at.loc[(strategy, AVERTED)]["diff"])
             for key, output in parts.items():
@@ -232,6 +233,7 @@ VOI_KEYS = {
     "tag effect by risk (heterogeneity)": "het",
     "accuracy of risk assessment": "acc",
     "both": "both",
+    "every unknown sampled (not capacity)": "all",
 }
 
 
@@ -242,9 +244,9 @@ def _discovery_numbers(folder: Path, spec) -> dict[str, str]:
         "pri.disc.seeds": str(spec.replicates),
         "pri.disc.inputs": str(len(spec.problem()["names"])),
     }
-    files = sorted(folder.glob("discovery_*.csv"))
-    if files:
-        disc = _read_csv(files[-1])
+    tag = E.horizons(spec)[-1][2]  # the final horizon's files
+    if (folder / f"discovery_{tag}.csv").is_file():
+        disc = _read_csv(folder / f"discovery_{tag}.csv")
         counts = disc["winner"].value_counts()
         n["pri.disc.winner"] = STRATEGY_LABELS.get(counts.index[0], counts.index[0])
         n["pri.disc.winner_wins"] = str(int(counts.iloc[0]))
@@ -252,16 +254,18 @@ def _discovery_numbers(folder: Path, spec) -> dict[str, str]:
             f"{STRATEGY_LABELS.get(k, k)}: {v}" for k, v in counts.items()
         )
         n["pri.disc.risk_not_better"] = str(int((disc["risk_first_minus_fcfs"] >= 0).sum()))
-    rules = sorted(folder.glob("discovery_rules_*.txt"))
-    if rules:
-        last = rules[-1].read_text(encoding="utf-8").strip().splitlines()[-1]
+    rules = folder / f"discovery_rules_{tag}.txt"
+    if rules.is_file():
+        last = rules.read_text(encoding="utf-8").strip().splitlines()[-1]
         n["pri.disc.prim"] = last.removeprefix("PRIM box: ")
     voi = _read_csv(folder / "value_of_information.csv")
     voi = voi[voi["horizon"] == voi["horizon"].iloc[-1]]
     for r in voi.itertuples(index=False):
         key = VOI_KEYS[r[1]]
         n[f"pri.voi.{key}"] = f"{r.evppi_per_100:.3f}"
-        n["pri.voi.all"] = f"{r.evpi_all_per_100:.3f}"
+        n[f"pri.voi.{key}_null"] = f"{r.null_p95_per_100:.3f}"
+        n[f"pri.voi.{key}_verdict"] = ("above" if r.evppi_per_100 > r.null_p95_per_100 else
+                                       "not above")  # fmt: skip
     return n
 
 

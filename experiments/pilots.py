@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from em_abm import experiments as E
-from em_abm import metrics, plots
+from em_abm import metrics, plots, posterior
 
 NAME = "pilots"
 REFERENCE = "baseline"
@@ -34,10 +34,10 @@ def report(ctx: E.Context) -> None:
         "# Pilots against the 2026 baseline",
         "",
         f"`{spec.scenario}`, {spec.years:g} years, {metrics.scale_label(spec.scale)}; {n} runs "
-        f"per arm: {k} calibrated parameter sets (the posterior ensemble) x "
+        f"per arm: {k} of the posterior's {posterior.count()} calibrated parameter sets x "
         f"{max(n // max(k, 1), 1)} seeds, the same in every arm (paired). Expected difference "
         "from the baseline with its 95% interval including parameter uncertainty (parameter "
-        "sets as clusters), and in brackets after it the interval from the seeds alone; "
+        "sets as clusters), and in parentheses after it the interval from the seeds alone; "
         "**bold** where the first excludes zero.",
         "",
         "How to read the outcomes: follow-up offences per 100 people count everyone whose "

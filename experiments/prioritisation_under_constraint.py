@@ -34,7 +34,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from em_abm import experiments as E
-from em_abm import metrics, plots
+from em_abm import metrics, plots, posterior
 
 NAME = "prioritisation_under_constraint"
 REFERENCE = "fcfs"
@@ -99,7 +99,7 @@ def _cell(r, ci: str = "diff") -> str:
     return f"{E.fmt(r['diff'])} [{E.fmt(lo)}, {E.fmt(hi)}]"
 
 
-def ranking_table(diffs, best, shortfall, suffix, strategies, years) -> list[str]:
+def ranking_table(diffs, best, shortfall, suffix, strategies, years: float) -> list[str]:
     """One shortfall and horizon: every strategy's P(best), expected difference from FCFS
     in offences per 100 with both intervals, its parts (what custody and tags did), and
     the other outcomes' differences."""
@@ -107,7 +107,7 @@ def ranking_table(diffs, best, shortfall, suffix, strategies, years) -> list[str
     pb = best[best["shortfall"] == shortfall].set_index("strategy")["p_best"]
     lines = [
         "| strategy | P(best) | offences per 100: difference [95%, parameters included] | "
-        "seeds alone | across sets (5-95%) | custody's part | tags' part | unmonitored "
+        "seeds alone | across sets (90%) | custody's part | tags' part | unmonitored "
         "person-days | serious unanswered 24 h | prison places | cost (GBP m) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -128,7 +128,7 @@ def ranking_table(diffs, best, shortfall, suffix, strategies, years) -> list[str
         cost = at.loc[(s, COST + suffix)]["diff"] / 1e6
         lines.append(
             f"| {s} | {p} | {_cell(r)} | [{E.fmt(r['seed_low'])}, {E.fmt(r['seed_high'])}] | "
-            f"[{E.fmt(r['set_p05'])}, {E.fmt(r['set_p95'])}] | {E.fmt(custody)} | "
+            f"[{E.fmt(r['spread_low'])}, {E.fmt(r['spread_high'])}] | {E.fmt(custody)} | "
             f"{E.fmt(tags)} | {E.fmt(unmon)} | {E.fmt(serious['diff'])} | {E.fmt(places)} | "
             f"{E.fmt(cost)} |"
         )
@@ -146,7 +146,8 @@ def summary_text(spec, diffs, best, points, shortfalls, strategies) -> str:
         f"`{spec.scenario}` (the Sentencing Act in force from the first day, after a warm-up "
         f"under it: no horizon is confounded with its 2027 step), {spec.years:g} years, "
         f"{metrics.scale_label(spec.scale)}; "
-        f"{n} runs per cell: {k} calibrated parameter sets (the posterior ensemble) x "
+        f"{n} runs per cell: {k} of the posterior's {posterior.count()} calibrated parameter "
+        "sets x "
         f"{max(n // max(k, 1), 1)} seeds, the same in every cell (paired). Capacity of the "
         "supplier's field officers, probation and the police is cut together.",
         "",
@@ -157,15 +158,18 @@ def summary_text(spec, diffs, best, points, shortfalls, strategies) -> str:
         "are custody bed-days over the run's days. A difference "
         "from FCFS splits into what custody did (fewer expected offences: more days in "
         "custody) and what tags did (offences averted while tagged): *custody's part* and "
-        "*tags' part* below, negative when they cut offences. Fewer is better for every "
-        "outcome.",
+        "*tags' part* below, negative when they cut offences (custody's part also takes in "
+        "small changes in who enters follow-up: orders the model's own events trigger). Fewer "
+        "is better for every outcome.",
         "",
-        "**Intervals.** *Parameters included*: 95% interval of the expected difference with "
-        "the parameter sets as clusters (the posterior's uncertainty and the seeds'). *Seeds "
-        "alone*: what the interval would be if the parameters were known. *Across sets*: the "
-        "5th to 95th percentile of the effect over the plausible parameter sets. **P(best)**: "
-        "the share of parameter sets in which the strategy has the fewest offences per 100 "
-        "(seeds averaged within a set).",
+        "**Intervals.** *Parameters included*: 95% interval of the posterior-mean difference "
+        "with the parameter sets as clusters (between-set and seed variation; it narrows as "
+        "more sets are run). *Seeds alone*: the same if the parameters were known. *Across "
+        "sets*: how large the effect could be across the plausible parameters (mean +/- 1.645 "
+        "between-set standard deviations, the seeds' share of the variance taken out). "
+        "**P(best)**: the share of parameter sets in which the strategy has the fewest "
+        "offences per 100 (seeds averaged within a set; what seed noise remains spreads it "
+        "when strategies differ little).",
         "",
         "## Operating points",
         "",
@@ -194,11 +198,13 @@ def summary_text(spec, diffs, best, points, shortfalls, strategies) -> str:
         if not cells:
             continue
         lines += [f"## {title}", ""]
-        for hlabel, suffix, _ in E.horizons(spec):
+        for (hlabel, suffix, _), horizon_years in zip(
+            E.horizons(spec), [*spec.horizons, spec.years], strict=True
+        ):
             for s in cells:
                 b = best[(best["horizon"] == hlabel)]
                 lines += [f"### {s} shortfall, {hlabel}", ""]
-                lines += ranking_table(diffs, b, s, suffix, strategies, spec.years)
+                lines += ranking_table(diffs, b, s, suffix, strategies, horizon_years)
                 lines.append("")
     return "\n".join(lines)
 
@@ -289,35 +295,39 @@ def discovery(ctx, runs: pd.DataFrame, spec) -> tuple[str, pd.DataFrame]:
                   prim_text, "", "```", rules.rstrip(), "```", ""]  # fmt: skip
         # Value of information: losses are offences per 100 followed people; in offences a
         # year they scale with the people followed a year (the main study's FCFS mean).
+        unknowns = [f for f in features if not f.endswith("capacity_multiplier")]
         for label, inputs in (("tag effect by risk (heterogeneity)", HETEROGENEITY),
                               ("accuracy of risk assessment", ACCURACY),
-                              ("both", (*HETEROGENEITY, *ACCURACY))):  # fmt: skip
-            partial, perfect = E.evppi(wide, strategies, [i for i in inputs if i in features])
+                              ("both", (*HETEROGENEITY, *ACCURACY)),
+                              ("every unknown sampled (not capacity)", unknowns)):  # fmt: skip
+            value, null = E.evppi(wide, strategies, [i for i in inputs if i in features])
             voi_rows.append({"horizon": hlabel, "information on": label,
-                             "evppi_per_100": partial, "evpi_all_per_100": perfect})  # fmt: skip
+                             "evppi_per_100": value, "null_p95_per_100": null})  # fmt: skip
     return "\n".join(lines), pd.DataFrame(voi_rows)
 
 
 def voi_text(voi: pd.DataFrame, people_per_year: float) -> str:
     lines = ["## What is it worth to know which groups benefit most?", "",
-             "Expected value of perfect information (EVPPI, regression method): the offences "
-             "a year that choosing the strategy with that knowledge would avert, on average, "
-             "over choosing the best strategy on average now; in pounds at GBP "
+             "Expected value of partial perfect information (EVPPI, regression method with "
+             "out-of-sample predictions): the offences a year that choosing the strategy with "
+             "that knowledge would avert, on average, over choosing the best strategy on "
+             "average now. *Null*: the 95th percentile of the same with the inputs permuted "
+             "(what noise alone gives); an EVPPI below it is indistinguishable from none. In "
+             "pounds at GBP "
              f"{COST_PER_OFFENCE_GBP[0]:,.0f} to {COST_PER_OFFENCE_GBP[1]:,.0f} an offence "
              "(the Home Office's 2018 unit costs of criminal damage and of violence with "
              "injury, 2015/16 prices, as reported in the press: a range, since the model's "
              f"offences are of every kind). {E.fmt(people_per_year)} people a year enter "
              "follow-up (the main study's FCFS mean at 0% shortfall).", "",
-             "| horizon | information on | offences per 100 | offences a year | GBP a year "
-             "(range) | "
-             "everything sampled (EVPI), offences a year |",
+             "| horizon | information on | EVPPI, offences per 100 | null (95%) | offences a "
+             "year | GBP a year (range) |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for r in voi.itertuples():
         per_year = r.evppi_per_100 * people_per_year / 100
-        lines.append(f"| {r.horizon} | {r._2} | {r.evppi_per_100:.3f} | {E.fmt(per_year)} | "
+        lines.append(f"| {r.horizon} | {r._2} | {r.evppi_per_100:.3f} | "
+                     f"{r.null_p95_per_100:.3f} | {E.fmt(per_year)} | "
                      f"{E.fmt(per_year * COST_PER_OFFENCE_GBP[0])} to "
-                     f"{E.fmt(per_year * COST_PER_OFFENCE_GBP[1])} | "
-                     f"{E.fmt(r.evpi_all_per_100 * people_per_year / 100)} |")  # fmt: skip
+                     f"{E.fmt(per_year * COST_PER_OFFENCE_GBP[1])} |")  # fmt: skip
     lines.append("")
     return "\n".join(lines)
 

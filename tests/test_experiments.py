@@ -82,18 +82,22 @@ def _ensemble(effect_by_set, seed_sd=0.0, sets=4, seeds=3):
 
 def test_ensemble_intervals_separate_parameter_from_seed_uncertainty():
     # The effect differs between parameter sets, not between seeds: the seed-only interval
-    # is a point, the interval with parameters is wide, and the set spread shows the range.
+    # is a point, the interval with parameters is wide, and the spread shows the range.
     runs = _ensemble([-2.0, -1.0, 0.0, 1.0])
     d = E.ensemble_differences(runs, "strategy", "A", ["y"]).set_index("strategy").loc["B"]
     assert d["diff"] == pytest.approx(-0.5)
     assert d["seed_high"] - d["seed_low"] == pytest.approx(0.0, abs=1e-9)
     assert d["diff_low"] < -2 and d["diff_high"] > 1
+    sd = np.std([-2.0, -1.0, 0.0, 1.0], ddof=1)
+    assert d["spread_low"] == pytest.approx(-0.5 - 1.645 * sd)
     assert d["set_p05"] == pytest.approx(-1.85) and d["set_p95"] == pytest.approx(0.85)
     assert d["sets"] == 4 and d["n"] == 12
-    # Seed noise alone: both intervals cover the effect; the set spread is narrower.
+    # Seed noise alone: both intervals cover the effect, and the spread across sets, with
+    # the seeds' share of the variance taken out, is near zero.
     noisy = E.ensemble_differences(_ensemble([-1.0] * 4, seed_sd=0.5), "strategy", "A", ["y"])
     b = noisy.set_index("strategy").loc["B"]
     assert b["seed_low"] < -1 < b["seed_high"] and b["diff_low"] < -1 < b["diff_high"]
+    assert b["spread_high"] - b["spread_low"] < b["set_p95"] - b["set_p05"]
 
 
 def test_probability_best_is_the_share_of_parameter_sets_won():
@@ -104,16 +108,28 @@ def test_probability_best_is_the_share_of_parameter_sets_won():
     assert tied["p_best"].tolist() == [0.5, 0.5]  # ties share
 
 
-def test_value_of_information_is_zero_when_the_input_does_not_change_the_choice():
+def test_value_of_information_is_what_an_input_that_changes_the_choice_is_worth():
     rng = np.random.default_rng(1)
     x = rng.uniform(-1, 1, size=400)
     noise = rng.uniform(size=400)
-    # The best option flips with x: knowing x is worth E[max] - max E = 0.5 * E|x|.
+    # The best option flips with x: knowing x is worth E[max] - max E = 0.5 * E|x| = 0.25.
     t = pd.DataFrame({"x": x, "z": noise, "a": x, "b": -x})
-    partial, perfect = E.evppi(t, ["a", "b"], ["x"])
-    assert partial == pytest.approx(0.5, abs=0.05) and perfect == pytest.approx(partial, abs=0.05)
-    # Knowing z, which does not change which option is best, is worth nothing.
-    assert E.evppi(t, ["a", "b"], ["z"])[0] < 0.05
+    value, null = E.evppi(t, ["a", "b"], ["x"], permutations=20)
+    assert value == pytest.approx(0.5, abs=0.05) and null < 0.1
+    # Knowing z, which does not change which option is best, is worth nothing beyond noise.
+    value, null = E.evppi(t, ["a", "b"], ["z"], permutations=20)
+    assert value <= null + 0.02
+
+
+def test_noisy_losses_alone_are_not_counted_as_information():
+    # Five options that are equal but for noise: the lowest of five noisy predictions is
+    # biased low, so the EVPPI is not zero, but it is no more than noise gives with the
+    # inputs permuted: the null is what tells them apart.
+    rng = np.random.default_rng(3)
+    t = pd.DataFrame(rng.normal(size=(32, 5)) * 0.7, columns=list("abcde"))
+    t["u"], t["v"], t["w"] = rng.uniform(size=(3, 32))
+    value, null = E.evppi(t, list("abcde"), ["u", "v", "w"], permutations=20)
+    assert value <= null
 
 
 def test_prim_box_finds_the_region_where_a_rule_loses():
