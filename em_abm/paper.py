@@ -189,6 +189,17 @@ def prioritisation_numbers(folder: Path) -> dict[str, str]:
         n[f"{t}.best"] = " and ".join(STRATEGY_LABELS.get(k, k) for k in tied)
         n[f"{t}.best_p"] = f"{top.iloc[0]:.2f}" + (" each" if len(tied) > 1 else "")
         n[f"{t}.fcfs.off"] = f"{at.loc[('fcfs', REOFFENCES)]['mean']:.1f}"
+        # The largest expected difference from FCFS either way, and the share of strategies
+        # whose interval with parameter uncertainty excludes zero.
+        prim = d[(d["shortfall"] == s) & (d["output"] == REOFFENCES) & (d["strategy"] != "fcfs")]
+        lo = prim.sort_values("diff", kind="stable").iloc[0]
+        hi = prim.sort_values("diff", kind="stable").iloc[-1]
+        n[f"{t}.lowest"] = STRATEGY_LABELS.get(lo["strategy"], lo["strategy"])
+        n[f"{t}.lowest_off"] = _signed(lo["diff"])
+        n[f"{t}.highest"] = STRATEGY_LABELS.get(hi["strategy"], hi["strategy"])
+        n[f"{t}.highest_off"] = _signed(hi["diff"])
+        clear = (prim["diff_high"] < 0) | (prim["diff_low"] > 0)
+        n[f"{t}.clear"] = f"{int(clear.sum())} of {len(prim)}"
         n[f"{t}.fcfs.cost"] = _money(at.loc[("fcfs", COST)]["mean"])
         for strategy in d["strategy"].unique():
             k = f"{t}.{strategy}"

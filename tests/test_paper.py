@@ -10,22 +10,12 @@ from em_abm import paper
 from em_abm.errors import UserError
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the committed experiment results predate the person model (2.3); they are rerun "
-    "on the follow-up outcome in 2.5, which removes this mark",
-)
 def test_the_committed_experiment_results_are_current():
     # Otherwise `make paper` would rerun hours of experiments on a fresh clone.
     for name in paper.EXPERIMENTS:
         assert E.is_current(name), name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the committed experiment results predate the person model (2.3); they are rerun "
-    "on the follow-up outcome in 2.5, which removes this mark",
-)
 def test_the_paper_builds_byte_identical_twice(tmp_path):
     a = paper.render(tmp_path / "a", command="make paper", commit="test")
     b = paper.render(tmp_path / "b", command="make paper", commit="test")
@@ -62,11 +52,6 @@ def test_a_missing_number_or_figure_is_refused(tmp_path):
         paper.check(tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the committed experiment results predate the person model (2.3); they are rerun "
-    "on the follow-up outcome in 2.5, which removes this mark",
-)
 def test_stale_results_are_not_current(tmp_path):
     name = "pilots"
     src = E.results_dir(name)
