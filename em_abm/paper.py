@@ -580,7 +580,15 @@ def _paired_panels(plt, table, key, outputs, labels, height, title):
 
 
 def figures(folder: Path, quick: bool = False) -> list[Path]:
-    """Draw the paper's figures into ``folder/figures`` (PNG and SVG); return their paths."""
+    """Draw the paper's figures into ``folder/figures`` (PNG and SVG); return their paths.
+    The paper's style applies to them alone: matplotlib's settings are restored after."""
+    import matplotlib
+
+    with matplotlib.rc_context():
+        return _figures(folder, quick)
+
+
+def _figures(folder: Path, quick: bool) -> list[Path]:
     plt = _style()
     figs = folder / "figures"
     figs.mkdir(parents=True, exist_ok=True)
