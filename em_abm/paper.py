@@ -633,11 +633,57 @@ def _figures(folder: Path, quick: bool) -> list[Path]:
     out += _save(fig, figs, "sobol_total_indices")
     plt.close("all")
 
+    out += _save(validation_figure(plt), figs, "validation")
+
     for name in ("transition_2024_path.png", "posterior_marginals_baseline.png"):
         src = CALIBRATION / "figures" / name
         write_atomic(figs / name, lambda p, src=src: shutil.copyfile(src, p))
         out.append(figs / name)
     return out
+
+
+def validation_figure(plt):
+    """Every input, target and check at the calibrated values (calibration/targets_report.csv:
+    median over seeds at scale 1) against its published figure, in units of its tolerance:
+    inside the shaded band [-1, 1] is within it. One-sided bounds (at most, at least) put the
+    bound at 1 (or -1) and measure the distance beyond it relative to the bound."""
+    from em_abm import targets as T
+
+    report = _read_csv(CALIBRATION / "targets_report.csv")
+    rows = {t.name: t for t in T.load()}
+    order = {"input": 0, "target": 1, "check": 2}
+    report = report.assign(_o=report["role"].map(order)).sort_values(["_o"], kind="stable")
+    pos = []
+    for r in report.itertuples():
+        t, m = rows[r.name], float(r.model_median)
+        if np.isfinite(t.lower) and np.isfinite(t.upper):
+            x = (m - (t.lower + t.upper) / 2) / ((t.upper - t.lower) / 2)
+        elif np.isfinite(t.upper):
+            x = 1 + (m - t.upper) / max(abs(t.upper), 1e-9)
+        else:
+            x = -1 + (m - t.lower) / max(abs(t.lower), 1e-9)
+        pos.append(float(np.clip(x, -4, 4)))
+    y = np.arange(len(report))[::-1]
+    fig, ax = plt.subplots(figsize=(10, 0.2 * len(report) + 1.8), layout="constrained")
+    ax.axvspan(-1, 1, color="#999999", alpha=0.2, lw=0)
+    colours = ["#0072B2" if ok else "#D55E00" for ok in report["pass"]]
+    markers = {"input": "s", "target": "o", "check": "D"}
+    for role, marker in markers.items():
+        sel = (report["role"] == role).to_numpy()
+        ax.scatter(np.array(pos)[sel], y[sel], c=np.array(colours)[sel], marker=marker, s=22,
+                   label=role, zorder=3)  # fmt: skip
+    ax.set_yticks(y, [f"{n} ({s})" for n, s in zip(report["name"], report["scenario"],
+                                                   strict=True)], fontsize=6.5)  # fmt: skip
+    ax.set_xlim(-4.3, 4.3)
+    ax.set_xlabel("model minus published, in tolerances (shaded: within)")
+    n_pass = int(report["pass"].sum())
+    title = (
+        f"Inputs (squares), targets (circles), checks (diamonds): {n_pass} of {len(report)}\n"
+        "within tolerance (blue); England and Wales, scale 1"
+    )
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="x", alpha=0.3, lw=0.5)
+    return fig
 
 
 # ------------------------------------------------------------------------------- the build
