@@ -270,27 +270,38 @@ def main(name: str, argv: list[str] | None = None) -> int:
 def paired(runs: pd.DataFrame, by: str, reference: str, outputs: list[str],
            within: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
     """Mean of each output per level of ``by`` and its paired difference from ``reference``
-    (same replicate seed, and the same ``within`` levels) with a 95% t interval."""
+    (same replicate seed, and the same ``within`` levels) with a 95% t interval (seeds
+    alone; over a posterior, :func:`ensemble_differences`)."""
     from em_abm.compare import mean_and_half_width
 
+    rows = []
+    for label, o, diff, _, values in _paired_cells(runs, by, reference, outputs, within):
+        d, half = mean_and_half_width(diff[np.isfinite(diff)])
+        mean, mean_half = mean_and_half_width(values)
+        rows.append({
+            **label, "output": o, "mean": mean, "mean_ci": mean_half, "diff": d,
+            "diff_low": d - half, "diff_high": d + half, "n": int(np.isfinite(diff).sum()),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _paired_cells(runs: pd.DataFrame, by: str, reference: str, outputs: list[str],
+                  within: list[str] | None):  # fmt: skip
+    """Per level of ``by`` (within the ``within`` levels) and output: its label, the paired
+    differences from ``reference`` by replicate (NaN where either run is missing), each
+    replicate's parameter set, and the level's values."""
     within = within or []
-    ok = runs[runs["status"] == S.STATUS_OK]
+    ok = runs[runs["status"] == S.STATUS_OK].copy()
+    ok["_set"] = _sets(ok)
     keys = [*within, "replicate"]
     ref = ok[ok[by] == reference].set_index(keys)
-    rows = []
     for level_key, group in ok.groupby([*within, by], sort=False):
         g = group.set_index(keys)
         key = level_key if isinstance(level_key, tuple) else (level_key,)
         label = dict(zip([*within, by], key, strict=True))
         for o in outputs:
-            diff = (g[o] - ref[o].reindex(g.index)).dropna().to_numpy(dtype=float)
-            d, half = mean_and_half_width(diff)
-            mean, mean_half = mean_and_half_width(g[o].to_numpy(dtype=float))
-            rows.append({
-                **label, "output": o, "mean": mean, "mean_ci": mean_half, "diff": d,
-                "diff_low": d - half, "diff_high": d + half, "n": len(diff),
-            })  # fmt: skip
-    return pd.DataFrame(rows)
+            diff = (g[o] - ref[o].reindex(g.index)).to_numpy(dtype=float)
+            yield label, o, diff, g["_set"].to_numpy(), g[o].to_numpy(dtype=float)
 
 
 def all_finite(table: pd.DataFrame, columns: list[str]) -> bool:
@@ -350,45 +361,32 @@ def ensemble_differences(runs: pd.DataFrame, by: str, reference: str, outputs: l
     """
     from scipy import stats
 
-    within = within or []
-    ok = runs[runs["status"] == S.STATUS_OK].copy()
-    ok["_set"] = _sets(ok)
-    keys = [*within, "replicate"]
-    ref = ok[ok[by] == reference].set_index(keys)
     rows = []
-    for level_key, group in ok.groupby([*within, by], sort=False):
-        g = group.set_index(keys)
-        key = level_key if isinstance(level_key, tuple) else (level_key,)
-        label = dict(zip([*within, by], key, strict=True))
-        for o in outputs:
-            diff = (g[o] - ref[o].reindex(g.index)).to_numpy(dtype=float)
-            sets = g["_set"].to_numpy()
-            good = np.isfinite(diff)
-            diff, sets = diff[good], sets[good]
-            by_set = pd.Series(diff).groupby(sets)
-            set_means = by_set.mean().to_numpy()
-            k, n = len(set_means), len(diff)
-            d = float(set_means.mean()) if k else np.nan
-            half = (stats.t.ppf(0.975, k - 1) * set_means.std(ddof=1) / np.sqrt(k)
-                    if k > 1 else np.nan)  # fmt: skip
-            resid = diff - by_set.transform("mean").to_numpy()
-            dof = n - k
-            within_var = (resid**2).sum() / dof if dof > 0 else np.nan
-            seed_half = (stats.t.ppf(0.975, dof) * np.sqrt(within_var / n)
-                         if dof > 0 else np.nan)  # fmt: skip
-            per_set = n / k if k else np.nan
-            between = (max(set_means.var(ddof=1) - (within_var if dof > 0 else 0.0) / per_set,
-                           0.0) if k > 1 else np.nan)  # fmt: skip
-            p05, p95 = np.quantile(set_means, [0.05, 0.95]) if k else (np.nan, np.nan)
-            values = g[o].to_numpy(dtype=float)
-            rows.append({
-                **label, "output": o, "mean": float(np.nanmean(values)), "diff": d,
-                "diff_low": d - half, "diff_high": d + half,
-                "seed_low": d - seed_half, "seed_high": d + seed_half,
-                "spread_low": d - 1.645 * np.sqrt(between),
-                "spread_high": d + 1.645 * np.sqrt(between),
-                "set_p05": float(p05), "set_p95": float(p95), "sets": k, "n": n,
-            })  # fmt: skip
+    for label, o, diff, sets, values in _paired_cells(runs, by, reference, outputs, within):
+        good = np.isfinite(diff)
+        diff, sets = diff[good], sets[good]
+        by_set = pd.Series(diff).groupby(sets)
+        set_means = by_set.mean().to_numpy()
+        k, n = len(set_means), len(diff)
+        d = float(set_means.mean()) if k else np.nan
+        half = (stats.t.ppf(0.975, k - 1) * set_means.std(ddof=1) / np.sqrt(k)
+                if k > 1 else np.nan)  # fmt: skip
+        resid = diff - by_set.transform("mean").to_numpy()
+        dof = n - k
+        within_var = (resid**2).sum() / dof if dof > 0 else np.nan
+        seed_half = stats.t.ppf(0.975, dof) * np.sqrt(within_var / n) if dof > 0 else np.nan
+        per_set = n / k if k else np.nan
+        between = (max(set_means.var(ddof=1) - (within_var if dof > 0 else 0.0) / per_set, 0.0)
+                   if k > 1 else np.nan)  # fmt: skip
+        p05, p95 = np.quantile(set_means, [0.05, 0.95]) if k else (np.nan, np.nan)
+        rows.append({
+            **label, "output": o, "mean": float(np.nanmean(values)), "diff": d,
+            "diff_low": d - half, "diff_high": d + half,
+            "seed_low": d - seed_half, "seed_high": d + seed_half,
+            "spread_low": d - 1.645 * np.sqrt(between),
+            "spread_high": d + 1.645 * np.sqrt(between),
+            "set_p05": float(p05), "set_p95": float(p95), "sets": k, "n": n,
+        })  # fmt: skip
     return pd.DataFrame(rows)
 
 
