@@ -280,6 +280,18 @@ def _discovery_numbers(folder: Path, spec) -> dict[str, str]:
     if rules.is_file():
         last = rules.read_text(encoding="utf-8").strip().splitlines()[-1]
         n["pri.disc.prim"] = last.removeprefix("PRIM box: ")
+    rev = folder / "reversal_break_even.csv"
+    if rev.is_file():  # the targeted sweep under stress
+        table = _read_csv(rev).set_index("against")
+        n["pri.rev.samples"] = str(E.load_specs(
+            "prioritisation_under_constraint", quick=folder.name.endswith("-quick"))[
+            "reversal"].samples)  # fmt: skip
+        for key, against in (("fcfs", "FCFS"), ("low", "low-risk cohorts first")):
+            r = table.loc[against]
+            n[f"pri.rev.{key}_loses"] = str(int(r["loses"]))
+            n[f"pri.rev.{key}_wins"] = str(int(n["pri.rev.samples"]) - int(r["loses"]))
+            n[f"pri.rev.{key}_break_even"] = _signed(float(r["break_even"]),
+                                                     lambda v: f"{v:.2f}")  # fmt: skip
     voi = _read_csv(folder / "value_of_information.csv")
     voi = voi[voi["horizon"] == voi["horizon"].iloc[-1]]
     for r in voi.itertuples(index=False):
@@ -600,7 +612,8 @@ def _figures(folder: Path, quick: bool) -> list[Path]:
     tag = E.horizons(spec)[-1][2]
     for src, name in ((f"probability_best_{tag}.png", "probability_best.png"),
                       (f"difference_from_fcfs_{tag}.png", "difference_from_fcfs.png"),
-                      (f"discovery_{tag}.png", "discovery.png")):  # fmt: skip
+                      (f"discovery_{tag}.png", "discovery.png"),
+                      ("reversal.png", "reversal.png")):  # fmt: skip
         path = pri_dir / "figures" / src
         if not path.is_file():
             raise UserError(f"{path}: missing; run `make experiments` (or `em-abm paper`)")

@@ -738,3 +738,24 @@ def probability_best(table, *, x: str, x_order, group: str, title: str, folder,
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3, linewidth=0.5, axis="y")
     return _save(fig, folder, name)
+
+
+def reversal(frame, *, x: str, ys: list[str], labels: list[str], title: str, folder,
+             name: str) -> Path:  # fmt: skip
+    """Paired differences of each sampled condition against one input, with a fitted line
+    and the zero line (below zero: the first strategy is better)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
+    for i, (col, label) in enumerate(zip(ys, labels, strict=True)):
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        ax.scatter(frame[x], frame[col], s=22, color=colour, label=label)
+        if len(frame) > 1:
+            slope, icpt = np.polyfit(frame[x], frame[col], 1)
+            xs = np.linspace(frame[x].min(), frame[x].max(), 20)
+            ax.plot(xs, icpt + slope * xs, color=colour, lw=1, ls="--")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel(f"{x} (the high-risk tag effect as a multiple of the medium-risk one)")
+    ax.set_ylabel("difference in offences per 100")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, lw=0.5)
+    return _save(fig, folder, name)

@@ -52,6 +52,9 @@ DISCOVERY_STRATEGIES = (
     "risk_first_everywhere",
 )
 RISK_RULE = "visits_risk_first"
+REVERSAL_STRATEGIES = ("fcfs", "visits_random", "visits_risk_first",
+                       "visits_low_risk_cohorts_first")  # fmt: skip
+LOW_RULE = "visits_low_risk_cohorts_first"
 # The backlog the calibration has seen: the 2024 peak's upper tolerance (calibration/
 # targets.toml, "outstanding visits, peak": 7,000 +/- 2,000). A cell whose FCFS backlog
 # peaks above it is outside anything the model was fitted to: extrapolation.
@@ -72,6 +75,8 @@ def prepare(tables: dict, quick: bool) -> None:
     the first and last shortfall only."""
     strategies = tables["main"]["vary"]["strategy"]
     tables["discovery"]["vary"]["strategy"] = {k: strategies[k] for k in DISCOVERY_STRATEGIES}
+    if "reversal" in tables:
+        tables["reversal"]["vary"]["strategy"] = {k: strategies[k] for k in REVERSAL_STRATEGIES}
     if quick:
         levels = tables["main"]["vary"]["shortfall"]
         first, last = next(iter(levels)), list(levels)[-1]
@@ -306,6 +311,58 @@ def discovery(ctx, runs: pd.DataFrame, spec) -> tuple[str, pd.DataFrame]:
     return "\n".join(lines), pd.DataFrame(voi_rows)
 
 
+def reversal(ctx, runs: pd.DataFrame, spec) -> str:
+    """Where visits by risk stop beating FCFS and low-risk cohorts first, under stress: each
+    condition's strategies averaged over its seeds; the paired differences regressed on the
+    sampled inputs; the high-risk effect ratio at which each difference crosses zero (the
+    other inputs at their means)."""
+    from sklearn.linear_model import LinearRegression
+
+    features = spec.problem()["names"]
+    ok = runs[runs["status"] == "ok"]
+    wide = ok.pivot_table(index=["sample", *features], columns="strategy", values=PRIMARY,
+                          aggfunc="mean").reset_index()  # fmt: skip
+    wide["risk_minus_fcfs"] = wide[RISK_RULE] - wide[REFERENCE]
+    wide["risk_minus_low"] = wide[RISK_RULE] - wide[LOW_RULE]
+    ctx.write_table(wide, "reversal.csv")
+    x = wide[features].to_numpy()
+    ratio = features.index("reoffending.effect_ratio.high")
+    fixed = {k: v for k, v in spec.fixed.items() if k.endswith("capacity_multiplier")}
+    lines = ["## Where does visiting by risk stop winning?", "",
+             f"Capacity fixed at {', '.join(f'{k} = {v:g}' for k, v in fixed.items())}; "
+             f"{spec.samples} conditions sampled by Latin hypercube over the high-risk effect "
+             "ratio (pushed below the discovery's range, down to harm), the low-risk ratio and "
+             f"the accuracy of risk assessment, each run under {len(REVERSAL_STRATEGIES)} "
+             f"strategies on the same {spec.replicates} seeds "
+             f"({metrics.scale_label(spec.scale)}).", "",
+             "| against | conditions where visits by risk lose | slope per unit of the "
+             "high-risk ratio | break-even high-risk ratio |", "|---|---|---|---|"]  # fmt: skip
+    rows = []
+    for label, col in (("FCFS", "risk_minus_fcfs"), ("low-risk cohorts first", "risk_minus_low")):
+        y = wide[col].to_numpy()
+        fit = LinearRegression().fit(x, y)
+        slope = fit.coef_[ratio]
+        others = x.mean(axis=0)
+        at_zero = fit.intercept_ + fit.coef_ @ others - slope * others[ratio]
+        even = -at_zero / slope if slope != 0 else np.nan
+        loses = int((y >= 0).sum())
+        rows.append({"against": label, "loses": loses, "slope": slope, "break_even": even})
+        lines.append(f"| {label} | {loses} of {len(wide)} | {slope:.3g} | {even:.2f} |")
+    ctx.write_table(pd.DataFrame(rows), "reversal_break_even.csv")
+    lines += ["", "A positive difference means visits by risk give more offences. The break-even "
+              "ratio is where the fitted difference crosses zero, the other inputs at their "
+              "sampled means: below it, tags would have to do less for high-risk people than "
+              "that for visiting them first to stop paying.", ""]  # fmt: skip
+    ctx.figure(plots.reversal(wide, x="reoffending.effect_ratio.high",
+                              ys=["risk_minus_fcfs", "risk_minus_low"],
+                              labels=["visits by risk minus FCFS",
+                                      "visits by risk minus low-risk cohorts first"],
+                              title=f"Under stress ({metrics.scale_label(spec.scale)}): "
+                                    "offences per 100, paired differences by condition",
+                              folder=ctx.figures, name="reversal.png"))  # fmt: skip
+    return "\n".join(lines)
+
+
 def voi_text(voi: pd.DataFrame, people_per_year: float) -> str:
     lines = ["## What is it worth to know which groups benefit most?", "",
              "Expected value of partial perfect information (EVPPI, regression method with "
@@ -380,6 +437,8 @@ def report(ctx: E.Context) -> None:
     ok = runs[(runs["status"] == "ok") & (runs["strategy"] == REFERENCE)]
     people = float(ok[ok["shortfall"] == shortfalls[0]][PEOPLE].mean())  # first-year entrants
     text += "\n" + voi_text(voi, people)
+    if "reversal" in ctx.runs:
+        text += "\n" + reversal(ctx, ctx.runs["reversal"], ctx.specs["reversal"])
     ctx.write_text(text, "summary.md")
 
 

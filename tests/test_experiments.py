@@ -15,7 +15,8 @@ EXPECTED = {
         "differences.csv", "probability_best.csv", "operating_points.csv", "summary.md",
         "discovery_0_4y.csv", "discovery_rules_0_4y.txt", "value_of_information.csv",
         "figures/difference_from_fcfs_0_4y.png", "figures/probability_best_0_4y.png",
-        "figures/discovery_0_4y.png",
+        "figures/discovery_0_4y.png", "reversal.csv", "reversal_break_even.csv",
+        "figures/reversal.png",
     ],
     "pilots": ["differences.csv", "summary.md", "figures/pilots_vs_baseline_0_4y.png"],
     "sensitivity_baseline": [
