@@ -12,7 +12,8 @@ simulator itself in place of an emulator, since a run costs seconds:
    published tolerance is read as two standard deviations of observation and model
    discrepancy, so ``I <= 2`` means within tolerance. One-sided targets ("at most 400") have
    ``I = 0`` inside and ``2 + 2 * distance / |bound|`` outside;
-3. quadratic regression emulators of every figure, fitted to every set run so far, judge
+3. quadratic regression emulators of every figure, fitted to the sets run so far (those
+   inside the current box when there are enough), judge
    where the figures can be met: a set is not implausible when its largest emulated
    implausibility is at most the cutoff (3, the usual choice; the emulators' error widens
    each tolerance). The next wave runs sets spread through that region, and its box
@@ -270,16 +271,21 @@ def implausibility(
             out[:, j] = np.abs(m - centre) / np.sqrt((half / 2) ** 2 + var)
         else:
             bound = t.upper if np.isfinite(t.upper) else t.lower
-            dist = (
-                np.maximum(m - t.upper, 0.0)
-                if np.isfinite(t.upper)
-                else np.maximum(t.lower - m, 0.0)
-            )
-            dist = np.maximum(dist - 2.0 * np.sqrt(var), 0.0)
+            dist = np.maximum(_outside(m, t) - 2.0 * np.sqrt(var), 0.0)
             scale = max(abs(bound), 1e-9)
             out[:, j] = np.where(dist > 0, ACCEPT + ACCEPT * dist / scale, 0.0)
     out[~np.isfinite(values)] = np.inf
     return out
+
+
+def _outside(values: np.ndarray, t: T.Target) -> np.ndarray:
+    """How far each value lies outside the target's tolerance (negative: inside): beyond
+    the nearer edge of a band, or beyond a one-sided bound."""
+    if np.isfinite(t.lower) and np.isfinite(t.upper):
+        return np.abs(values - (t.lower + t.upper) / 2) - (t.upper - t.lower) / 2
+    if np.isfinite(t.upper):
+        return values - t.upper
+    return t.lower - values
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -396,7 +402,7 @@ def _design(cfg: Config, box: np.ndarray, wave: int, emu=None, targets=None) -> 
     hypercube = latin.sample(problem, cfg.points, seed=cfg.design_seed + wave)
     if emu is None:
         return hypercube
-    cands = _candidates(box, cfg.design_seed + 200 + wave)
+    cands = _candidates(box, cfg.design_seed + DESIGN_SEED_OFFSET + wave)
     plausible = cands[emu.implausibility(cands, targets) <= cfg.cutoff]
     if len(plausible) >= cfg.points:
         pick = np.linspace(0, len(plausible) - 1, cfg.points).round().astype(int)
@@ -405,6 +411,14 @@ def _design(cfg: Config, box: np.ndarray, wave: int, emu=None, targets=None) -> 
 
 
 EMULATOR_CANDIDATES = 2**16  # candidate sets the emulators judge per wave
+# Method settings of the emulators (not model parameters): a quadratic is fitted locally
+# when the box holds this many sets per regression term; fewer plausible candidates than
+# this and the simulator's own sets decide the next box; the candidate samples' seeds are
+# apart from the designs' (design_seed + wave).
+LOCAL_FIT_SETS_PER_TERM = 4
+MIN_PLAUSIBLE_CANDIDATES = 20
+REFOCUS_SEED_OFFSET = 100
+DESIGN_SEED_OFFSET = 200
 
 # The ABC screen's margin in emulator errors. Measured on the baseline calibration's waves
 # (emulators fitted to waves 4-6, judging all 585 sets run): a margin of 2 or 3 keeps all 5
@@ -416,7 +430,7 @@ ABC_SCREEN_SDS = 3.0
 @dataclass(frozen=True)
 class Emulators:
     """Quadratic regression emulators, one per figure, of the figures on the free
-    parameters (scaled to the prior), fitted to every set evaluated so far, with each
+    parameters (scaled to the prior), fitted to the sets evaluated so far, with each
     emulator's residual variance as its error (Andrianakis et al. 2015 use Gaussian
     processes; a quadratic is enough for figures that are near-monotone in a few
     parameters, and its error is counted in the implausibility)."""
@@ -441,11 +455,14 @@ class Emulators:
         var = ((y - f @ beta) ** 2).sum(axis=0) / dof
         return cls(prior, beta, var)
 
+    def predict(self, thetas: np.ndarray) -> np.ndarray:
+        """The emulated figures (sets x figures)."""
+        u = (thetas - self.prior[:, 0]) / (self.prior[:, 1] - self.prior[:, 0])
+        return self._features(u) @ self.beta
+
     def implausibility(self, thetas: np.ndarray, targets: list[T.Target]) -> np.ndarray:
         """The largest emulated implausibility of each set."""
-        u = (thetas - self.prior[:, 0]) / (self.prior[:, 1] - self.prior[:, 0])
-        mean = self._features(u) @ self.beta
-        return implausibility(mean, targets, self.var).max(axis=1)
+        return implausibility(self.predict(thetas), targets, self.var).max(axis=1)
 
     def screen(
         self, thetas: np.ndarray, targets: list[T.Target], sds: float = ABC_SCREEN_SDS
@@ -454,18 +471,10 @@ class Emulators:
         outside its tolerance by more than ``sds`` emulator errors (the residual standard
         deviation of its fit, which holds the seeds' noise). Sets that fail cannot be
         accepted, bar a ``sds``-sigma emulator error, so the ABC stage does not run them."""
-        u = (thetas - self.prior[:, 0]) / (self.prior[:, 1] - self.prior[:, 0])
-        mean = self._features(u) @ self.beta
+        mean = self.predict(thetas)
         ok = np.ones(len(thetas), dtype=bool)
         for j, t in enumerate(targets):
-            m, sd = mean[:, j], float(np.sqrt(self.var[j]))
-            if np.isfinite(t.lower) and np.isfinite(t.upper):
-                excess = np.abs(m - (t.lower + t.upper) / 2) - (t.upper - t.lower) / 2
-            elif np.isfinite(t.upper):
-                excess = m - t.upper
-            else:
-                excess = t.lower - m
-            ok &= excess <= sds * sd
+            ok &= _outside(mean[:, j], t) <= sds * float(np.sqrt(self.var[j]))
         return ok
 
 
@@ -491,13 +500,13 @@ def _refocus(
     # Fitted locally: to the sets inside the current box when there are enough of them (a
     # quadratic fits a small region better than the whole prior), else to every set.
     inside = ((thetas >= box[:, 0]) & (thetas <= box[:, 1])).all(axis=1)
-    if inside.sum() >= 4 * (2 * len(names) + 1):
+    if inside.sum() >= LOCAL_FIT_SETS_PER_TERM * (2 * len(names) + 1):
         thetas, values = thetas[inside], values[inside]
     emu = Emulators.fit(prior, thetas, values)
-    cands = _candidates(box, cfg.design_seed + 100 + wave)
+    cands = _candidates(box, cfg.design_seed + REFOCUS_SEED_OFFSET + wave)
     keep = emu.implausibility(cands, targets) <= cfg.cutoff
     share = float(keep.mean())
-    if keep.sum() < 20:
+    if keep.sum() < MIN_PLAUSIBLE_CANDIDATES:
         current = done[done["wave"] == wave].sort_values("index")
         imp = implausibility(current[tnames].to_numpy(), targets)
         return _next_box(cfg, prior, box, current[names].to_numpy(), imp), share, emu
@@ -606,7 +615,8 @@ def run(
         batch = max(2 * max(jobs, 1), 8)
         for start in range(0, len(todo), batch):
             idx = todo[start : start + batch]
-            values = _evaluate_batch(cfg, targets, names, thetas, idx, jobs, base)
+            values = _evaluate_sets(cfg, base, names, thetas, idx, targets, jobs,
+                                    scale=cfg.scale, seeds=lambda i: cfg.seeds)  # fmt: skip
             done = _stored(store, done, wave, idx, thetas, names, tnames, values)
             if bar is not None:
                 bar.update(len(idx))
@@ -743,11 +753,6 @@ def _evaluate_sets(cfg, base, names, thetas, idx, rows, jobs, *, scale, seeds) -
             for i in idx
         ),
     )
-
-
-def _evaluate_batch(cfg, targets, names, thetas, idx, jobs, base) -> list[np.ndarray]:
-    return _evaluate_sets(cfg, base, names, thetas, idx, targets, jobs, scale=cfg.scale,
-                          seeds=lambda i: cfg.seeds)  # fmt: skip
 
 
 def _kept(done: pd.DataFrame, wave: int, thetas: np.ndarray, names: list[str]):

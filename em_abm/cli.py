@@ -366,8 +366,7 @@ def cmd_calibrate(args) -> int:
     from em_abm import calibration as cal
     from em_abm import sweep as S
 
-    if args.scheduler and args.backend != "dask":
-        raise UserError("--scheduler: allowed only with --backend dask")
+    S.check_backend(args.backend, args.scheduler)
     cfg = cal.load_config(args.config or cal.DEFAULT_CONFIG, quick=args.quick)
     with S.pool(args.backend, _jobs(args.jobs), args.scheduler):
         return _calibrate(cal, cfg, args)

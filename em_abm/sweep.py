@@ -955,6 +955,14 @@ def connect(scheduler: str):
         ) from None
 
 
+def check_backend(backend: str, scheduler: str | None) -> None:
+    """Refuse, in one line, a backend em-abm has no pool for, or a scheduler without dask."""
+    if backend not in BACKENDS:
+        raise UserError(f"--backend: got {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if scheduler and backend != "dask":
+        raise UserError("--scheduler: allowed only with --backend dask")
+
+
 @contextlib.contextmanager
 def pool(backend: str, jobs: int, scheduler: str | None):
     """joblib's configuration for ``backend``: the pool every ``joblib.Parallel`` inside
@@ -1003,10 +1011,7 @@ def sweep(
     flush_seconds: float = 10.0,
 ) -> SweepSummary:
     """Run every run of ``spec`` not yet stored in ``out``; see the module docstring."""
-    if backend not in BACKENDS:
-        raise UserError(f"--backend: got {backend!r}; allowed: {', '.join(BACKENDS)}")
-    if scheduler and backend != "dask":
-        raise UserError("--scheduler: allowed only with --backend dask")
+    check_backend(backend, scheduler)
     check_size(spec)  # a spec made in code, not read by spec_from_dict
     shown, out = Path(out), files.resolve_out(out, "--out")
     t0 = time.perf_counter()

@@ -236,6 +236,15 @@ def load(path: str | Path = DEFAULT_FILE) -> list[Target]:
     return out
 
 
+def named(name: str, path: str | Path = DEFAULT_FILE) -> Target:
+    """The row called ``name`` (its tolerance and source), for code that compares with a
+    published figure rather than typing it again."""
+    for t in load(path):
+        if t.name == name:
+            return t
+    raise KeyError(f"{path}: no row named {name!r}")
+
+
 def value(metric: str, path: str | Path = DEFAULT_FILE) -> float:
     """The published figure the targets file gives for ``metric`` (its first row naming it),
     so that code needing a target (a benchmark's population, a test) reads the one declared

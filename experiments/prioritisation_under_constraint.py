@@ -34,7 +34,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from em_abm import experiments as E
-from em_abm import metrics, plots, posterior
+from em_abm import metrics, plots, posterior, targets
 
 NAME = "prioritisation_under_constraint"
 REFERENCE = "fcfs"
@@ -58,7 +58,7 @@ LOW_RULE = "visits_low_risk_cohorts_first"
 # The backlog the calibration has seen: the 2024 peak's upper tolerance (calibration/
 # targets.toml, "outstanding visits, peak": 7,000 +/- 2,000). A cell whose FCFS backlog
 # peaks above it is outside anything the model was fitted to: extrapolation.
-CALIBRATED_PEAK = 9000.0
+CALIBRATED_PEAK = targets.named("outstanding visits, peak").upper
 HETEROGENEITY = ("reoffending.effect_ratio.low", "reoffending.effect_ratio.high")
 ACCURACY = ("risk.assessment_correlation",)
 # What an offence costs society, to put the value of information in pounds: a range, not a
@@ -165,7 +165,11 @@ def summary_text(spec, diffs, best, points, shortfalls, strategies) -> str:
         "custody) and what tags did (offences averted while tagged): *custody's part* and "
         "*tags' part* below, negative when they cut offences (custody's part also takes in "
         "small changes in who enters follow-up: orders the model's own events trigger). Fewer "
-        "is better for every outcome.",
+        "is better for every outcome. Two of the others count people only while they are on "
+        "an active order, so they fall by construction when people are held in custody (which "
+        "ends their order) or never tagged: unmonitored person-days, and serious breaches "
+        "unanswered (which only tags detect). Read them beside the primary outcome, never "
+        "alone.",
         "",
         "**Intervals.** *Parameters included*: 95% interval of the posterior-mean difference "
         "with the parameter sets as clusters (between-set and seed variation; it narrows as "
@@ -188,8 +192,9 @@ def summary_text(spec, diffs, best, points, shortfalls, strategies) -> str:
     lines += [
         "",
         f"The calibration has seen a backlog of up to {CALIBRATED_PEAK:,.0f} outstanding visits "
-        "(the 2024 peak, 7,000 +/- 2,000). Shortfalls whose FCFS backlog peaks above it are "
-        "extrapolation, shown apart. Queues stay bounded there by modelled expiry: an order "
+        "(the upper edge of the 2024 peak's tolerance, calibration/targets.toml). Shortfalls "
+        "whose FCFS backlog peaks above it are extrapolation, shown apart. Queues stay "
+        "bounded there by modelled expiry: an order "
         "still waiting for its fit when its end date comes closes unfitted, and escalation "
         "reviews revoke or reissue orders that cannot be fitted (`escalation.*`); removals "
         "have no such bound.",

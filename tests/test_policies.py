@@ -238,7 +238,7 @@ def test_random_order_keys_ignore_who_the_person_is():
     assert keys.min() >= 0 and keys.max() < 1
     assert abs(keys.mean() - 0.5) < 0.01
     assert abs(np.corrcoef(keys, np.arange(len(keys)))[0, 1]) < 0.01
-    assert np.array_equal(scrambled(np.arange(1, 100_001)), keys)  # fixed
+    assert len(np.unique(keys)) == len(keys)  # no ties: arrival order never decides
 
 
 def _short_field(policy, seed):
