@@ -165,6 +165,31 @@ def _check_out(out: Path, name: str) -> None:
         )
 
 
+def _earlier_files(out: Path) -> set[str]:
+    """The tables and figures an earlier report in ``out`` wrote (its ``experiment.json``)."""
+    try:
+        files_ = files.read_json(out / "experiment.json", "experiment record").get("files", [])
+    except UserError:
+        return set()
+    return {f for f in files_ if isinstance(f, str)} if isinstance(files_, list) else set()
+
+
+def _remove_stale(out: Path, names: set[str]) -> None:
+    """Delete what an earlier report wrote and this one did not (a horizon or table the
+    experiment no longer makes), so that no stale result sits beside the new ones. Only
+    plain files inside ``out`` (not under ``sweeps/``) that the earlier record lists."""
+    root = out.resolve()
+    for name in sorted(names):
+        path = out / name
+        try:
+            inside = path.resolve().is_relative_to(root) and not name.startswith("sweeps/")
+        except OSError:
+            continue
+        if inside and path.is_file() and not path.is_symlink():
+            path.unlink()
+            print(f"removed {path} (the earlier report's; this one does not write it)")
+
+
 def _own_store(store: Path) -> bool:
     """Whether ``store`` holds nothing but a sweep em-abm wrote (so it may be deleted)."""
     if store.is_symlink() or not store.is_dir():
@@ -189,6 +214,7 @@ def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: i
     from em_abm.version import __version__
 
     ctx = Context(name=name, quick=quick, out=out, specs=specs)
+    earlier = _earlier_files(out)
     for sid, spec in specs.items():
         store = out / "sweeps" / sid
         if (store / S.MANIFEST).exists() and S.read_manifest(store).get("spec_hash") != spec.hash():
@@ -219,6 +245,7 @@ def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: i
     }
     text = json.dumps(meta, indent=2) + "\n"
     write_text_atomic(out / "experiment.json", text)
+    _remove_stale(out, earlier - set(meta["files"]))
     print(f"wrote {out}/ ({len(ctx.written)} tables and figures; made by `{command}`)")
     return ctx
 

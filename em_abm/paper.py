@@ -268,17 +268,13 @@ def _discovery_numbers(folder: Path, specs: dict) -> dict[str, str]:
             f"{STRATEGY_LABELS.get(k, k)}: {v}" for k, v in counts.items()
         )
         n["pri.disc.risk_not_better"] = str(int((disc["risk_first_minus_fcfs"] >= 0).sum()))
-        # Under stress (field capacity below 0.8 of plan): does visiting by risk still beat
-        # FCFS and the reverse cohort order, across the unknowns' priors?
-        stress = disc[disc["field.capacity_multiplier"] < 0.8]
-        if "visits_low_risk_cohorts_first" in stress:
-            ratio = stress["reoffending.effect_ratio.high"]
-            n["pri.disc.stress_n"] = str(len(stress))
-            n["pri.disc.stress_beats_fcfs"] = str(int((stress["risk_first_minus_fcfs"] < 0).sum()))
-            n["pri.disc.stress_beats_low"] = str(
-                int((stress["visits_risk_first"] < stress["visits_low_risk_cohorts_first"]).sum())
-            )
-            n["pri.disc.stress_ratio_high"] = f"{ratio.min():.2f} to {ratio.max():.2f}"
+    stress = folder / "discovery_stress.csv"
+    if stress.is_file():  # the experiment's tally under stress (field capacity < 0.8)
+        r = _read_csv(stress).iloc[-1]  # the final horizon
+        n["pri.disc.stress_n"] = str(int(r["conditions"]))
+        n["pri.disc.stress_beats_fcfs"] = str(int(r["risk_beats_fcfs"]))
+        n["pri.disc.stress_beats_low"] = str(int(r["risk_beats_low"]))
+        n["pri.disc.stress_ratio_high"] = f"{r['ratio_high_min']:.2f} to {r['ratio_high_max']:.2f}"
     rules = folder / f"discovery_rules_{tag}.txt"
     if rules.is_file():
         last = rules.read_text(encoding="utf-8").strip().splitlines()[-1]

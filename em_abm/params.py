@@ -1448,6 +1448,33 @@ _p(
     "Cost of one day in custody.",
     "assumption: MoJ costs per prison place are about £50,000 a year",
 )
+_OFFENCE_COST_SOURCE = (
+    "study: Home Office, The economic and social costs of crime, 2nd ed. (Research Report 99, "
+    "2018), unit costs in 2015/16 prices, as reported by the South Wales Echo (2 August "
+    "2019): criminal damage GBP 1,350, violence with injury GBP 14,050; not yet checked "
+    "against the report's Table 1; not uprated"
+)
+_p(
+    "cost.per_offence_low_gbp",
+    1350.0,
+    0.0,
+    1_000_000.0,
+    "GBP/offence",
+    "Low end of what one offence costs society (criminal damage), used only to put averted "
+    "offences in pounds in reports; the model never reads it. A range, not a figure, because "
+    "the model's offences are all offences, proven or not, of every kind.",
+    _OFFENCE_COST_SOURCE,
+)
+_p(
+    "cost.per_offence_high_gbp",
+    14050.0,
+    0.0,
+    1_000_000.0,
+    "GBP/offence",
+    "High end of what one offence costs society (violence with injury), used only to put "
+    "averted offences in pounds in reports; the model never reads it.",
+    _OFFENCE_COST_SOURCE,
+)
 
 # --------------------------------------------------------------------------------------
 # Initial state

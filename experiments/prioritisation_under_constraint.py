@@ -17,6 +17,8 @@ Run: ``em-abm experiment prioritisation_under_constraint [--quick]`` or
 * ``discovery_<h>.csv``, ``discovery_rules_<h>.txt``: per sampled condition, each
   strategy's mean over its seeds, the winner, the paired difference of risk first from
   FCFS; PRIM boxes (EMA Workbench) where risk first does not win; the decision tree;
+* ``discovery_stress.csv``: per horizon, how often visiting by risk beats FCFS and the
+  reverse cohort order where field capacity is below 0.8 of plan;
 * ``value_of_information.csv``: the expected value of perfect information on the tag
   effect's heterogeneity by risk, on the accuracy of risk assessment, and on everything
   sampled, in offences and pounds;
@@ -34,7 +36,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from em_abm import experiments as E
-from em_abm import metrics, plots, posterior, targets
+from em_abm import metrics, params, plots, posterior, targets
 
 NAME = "prioritisation_under_constraint"
 REFERENCE = "fcfs"
@@ -59,15 +61,14 @@ LOW_RULE = "visits_low_risk_cohorts_first"
 # targets.toml, "outstanding visits, peak": 7,000 +/- 2,000). A cell whose FCFS backlog
 # peaks above it is outside anything the model was fitted to: extrapolation.
 CALIBRATED_PEAK = targets.named("outstanding visits, peak").upper
+# Field capacity (share of plan) below which a discovery condition counts as stressed.
+STRESS_CAPACITY = 0.8
 HETEROGENEITY = ("reoffending.effect_ratio.low", "reoffending.effect_ratio.high")
 ACCURACY = ("risk.assessment_correlation",)
-# What an offence costs society, to put the value of information in pounds: a range, not a
-# figure, because the model's offences are all offences, proven or not, of every kind. The
-# Home Office's unit costs (The economic and social costs of crime, 2nd ed., Research Report
-# 99, 2018; 2015/16 prices) run from GBP 1,350 (criminal damage) to GBP 14,050 (violence with
-# injury), as reported by the South Wales Echo (2 August 2019); not yet checked against the
-# report's Table 1. Not uprated.
-COST_PER_OFFENCE_GBP = (1350.0, 14050.0)
+# What an offence costs society, to put the value of information in pounds: a range
+# (params.py, cost.per_offence_low_gbp / _high_gbp, with their source).
+COST_PER_OFFENCE_GBP = (params.PARAMS["cost.per_offence_low_gbp"].default,
+                        params.PARAMS["cost.per_offence_high_gbp"].default)  # fmt: skip
 
 
 def prepare(tables: dict, quick: bool) -> None:
@@ -252,7 +253,7 @@ def discovery(ctx, runs: pd.DataFrame, spec) -> tuple[str, pd.DataFrame]:
              f"{spec.replicates} seeds ({metrics.scale_label(spec.scale)}); a condition's "
              "outcome is the mean over its seeds, and its winner the strategy with the fewest "
              "follow-up offences per 100.", ""]  # fmt: skip
-    voi_rows = []
+    voi_rows, stress_rows = [], []
     for hlabel, suffix, tag in E.horizons(spec):
         col = PRIMARY + suffix
         wide = ok.pivot_table(index=["sample", *features], columns="strategy", values=col,
@@ -303,6 +304,16 @@ def discovery(ctx, runs: pd.DataFrame, spec) -> tuple[str, pd.DataFrame]:
         lines += [f"**{hlabel}**: " + ", ".join(f"{k} wins {v} of {len(wide)}"
                                                  for k, v in shares.items()) + ".", "",
                   prim_text, "", "```", rules.rstrip(), "```", ""]  # fmt: skip
+        stress = stress_tally(wide)
+        if stress is not None:
+            stress.insert(0, "horizon", hlabel)
+            stress_rows.append(stress)
+            r = stress.iloc[0]
+            lines += [f"Under stress (field capacity below {STRESS_CAPACITY} of plan, "
+                      f"{int(r.conditions)} conditions, tag effect ratio for high risk "
+                      f"{r.ratio_high_min:.2f} to {r.ratio_high_max:.2f}): {RISK_RULE} has "
+                      f"fewer offences than FCFS in {int(r.risk_beats_fcfs)} and than "
+                      f"{LOW_RULE} in {int(r.risk_beats_low)}.", ""]  # fmt: skip
         # Value of information: losses are offences per 100 followed people; in offences a
         # year they scale with the people followed a year (the main study's FCFS mean).
         unknowns = [f for f in features if not f.endswith("capacity_multiplier")]
@@ -313,7 +324,27 @@ def discovery(ctx, runs: pd.DataFrame, spec) -> tuple[str, pd.DataFrame]:
             value, null = E.evppi(wide, strategies, [i for i in inputs if i in features])
             voi_rows.append({"horizon": hlabel, "information on": label,
                              "evppi_per_100": value, "null_p95_per_100": null})  # fmt: skip
+    if stress_rows:
+        ctx.write_table(pd.concat(stress_rows, ignore_index=True), "discovery_stress.csv")
     return "\n".join(lines), pd.DataFrame(voi_rows)
+
+
+def stress_tally(wide: pd.DataFrame) -> pd.DataFrame | None:
+    """Under stress (field capacity below :data:`STRESS_CAPACITY` of plan): in how many
+    sampled conditions visiting by risk beats FCFS and the reverse cohort order, and over
+    what range of the tag effect's ratio for high-risk people. ``None`` when the sweep did
+    not vary capacity or did not run the reverse order."""
+    cap = "field.capacity_multiplier"
+    if cap not in wide or LOW_RULE not in wide:
+        return None
+    stress = wide[wide[cap] < STRESS_CAPACITY]
+    ratio = stress.get(HETEROGENEITY[1], pd.Series([np.nan]))
+    return pd.DataFrame([{
+        "conditions": len(stress),
+        "risk_beats_fcfs": int((stress["risk_first_minus_fcfs"] < 0).sum()),
+        "risk_beats_low": int((stress[RISK_RULE] < stress[LOW_RULE]).sum()),
+        "ratio_high_min": float(ratio.min()), "ratio_high_max": float(ratio.max()),
+    }])  # fmt: skip
 
 
 def reversal(ctx, runs: pd.DataFrame, spec) -> str:
