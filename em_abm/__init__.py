@@ -21,15 +21,17 @@ def run(
     overrides=None,
     components=None,
     progress=False,
+    model=None,
 ):
     """Run one scenario and return a :class:`em_abm.results.RunResult`. ``components``
-    replaces registered components by name (``{"responses": MyResponses}``; see
-    ``docs/extending.md``)."""
+    replaces registered components by name (``{"responses": MyResponses}``); ``model`` is
+    an ``EMModel`` or ``Component`` subclass, or its import path ``"mypkg.mod:MyModel"``
+    (see ``docs/extending.md``)."""
     from em_abm.results import run_model
 
     return run_model(
         scenario, seed=seed, years=years, scale=scale, overrides=overrides,
-        components=components, progress=progress,
+        components=components, progress=progress, model=model,
     )  # fmt: skip
 
 

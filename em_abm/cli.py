@@ -96,6 +96,12 @@ def _add_run_options(p: argparse.ArgumentParser, *, scale: float, out: str | Non
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _add_model_option(p: argparse.ArgumentParser, what: str = "") -> None:
+    p.add_argument("--model", default=None, metavar="MODULE:CLASS",
+                   help="an EMModel or Component subclass by import path, e.g. "
+                   f"mypkg.models:MyModel {what}(also found in the current folder)")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(
         prog="em-abm",
@@ -120,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a parameter from the start, e.g. --set field.officers=300 (repeatable)",
     )
     r.add_argument("--no-figures", action="store_true", help="skip figures")
+    r.add_argument("--seeds", type=_integer(1, MAX_SEEDS), default=None, metavar="K",
+                   help="run K seeds (spawned from --root-seed) and write a long table of "
+                   "every run's series with a band figure, instead of one run")  # fmt: skip
+    r.add_argument("--root-seed", type=_seed, default=0,
+                   help="root of the seed sequence with --seeds (default 0)")  # fmt: skip
+    r.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP + " (with --seeds)")
+    _add_model_option(r)
 
     c = sub.add_parser("compare", help="compare scenarios or policies over paired seeds")
     c.add_argument(
@@ -135,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP)
     _add_run_options(c, scale=0.1, out="results/compare")
+    _add_model_option(c)
 
     w = sub.add_parser("sweep", help="run a parameter sweep from a spec (resumable)")
     w.add_argument("spec", help="sweep spec (TOML); see em_abm/sweep.py and experiments/")
@@ -151,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run over K calibrated parameter sets (calibration/fitted/"
                    "posterior.parquet): replicate r uses set r mod K; replicates are raised to "
                    "K if fewer")  # fmt: skip
+    _add_model_option(w, what="instead of the spec's model")
 
     a = sub.add_parser("analyze", help="sensitivity indices and figures of a finished sweep")
     a.add_argument("folder", help="a sweep's --out folder")
@@ -170,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--posterior", type=_integer(1, 100_000), default=None, metavar="K",
                    help="run every sweep over K calibrated parameter sets (default folder "
                    "results/NAME-posteriorK)")  # fmt: skip
+    _add_model_option(e, what="in every sweep (default folder results/NAME-CLASS) ")
 
     pp = sub.add_parser("paper", help="rebuild the paper: ODD, experiments, figures, numbers, PDF")
     pp.add_argument("--quick", action="store_true", help="from the quick experiments (minutes)")
@@ -227,25 +243,32 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scenarios", help="list packaged scenarios")
     s.add_argument("--verbose", "-v", action="store_true", help="show descriptions")
 
+    mt = sub.add_parser("metrics", help="print the metrics: name, kind, unit, description")
+    mt.add_argument("--format", choices=("text", "csv"), default="text",
+                    help="text (default) or csv")  # fmt: skip
+
     p = sub.add_parser("params", help="print the parameter table")
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text")
     return ap
 
 
 def cmd_run(args) -> int:
-    from em_abm import files
+    from em_abm import extension, files
     from em_abm import scenario as sc
     from em_abm.results import check_out_dir, run_model
 
     scen = sc.load(args.scenario).with_overrides(
         sc.parse_assignments(args.overrides), where="--set "
     )
+    extension.resolve(args.model, where="--model")
+    if args.seeds is not None:
+        return _run_seeds(args, scen)
     out = Path(args.out) if args.out else Path("results") / scen.name
     # Checked, and locked against a second writer, before the run; checked again on saving.
     with files.locked(check_out_dir(out, force=args.force, figures=not args.no_figures)):
         result = run_model(
             scen, seed=args.seed, years=args.years, scale=args.scale,
-            progress=not args.no_progress,
+            progress=not args.no_progress, model=args.model,
         )  # fmt: skip
         result.save(out, force=args.force, figures=not args.no_figures)
     print(format_summary(result.summary))
@@ -254,6 +277,29 @@ def cmd_run(args) -> int:
         f"{', figures/' if not args.no_figures else ''}) in "
         f"{result.metadata['wall_time_s']:.1f} s of simulation"
     )
+    return 0
+
+
+def _run_seeds(args, scen) -> int:
+    """``run --seeds K``: K seeds, a long table and the band figure."""
+    from em_abm import files
+    from em_abm.multi import MANY_FILES, run_many
+
+    out = Path(args.out) if args.out else Path("results") / f"{scen.name}-seeds{args.seeds}"
+    writes = MANY_FILES if not args.no_figures else MANY_FILES[:-1]
+    with files.locked(files.check_out_dir(out, force=args.force, kind="runs", writes=writes)):
+        many = run_many(scen, seeds=args.seeds, root_seed=args.root_seed, years=args.years,
+                        scale=args.scale, model=args.model, jobs=_jobs(args.jobs),
+                        progress=not args.no_progress)  # fmt: skip
+        many.save(out, force=args.force, figures=not args.no_figures)
+    print(f"counts: {many.counts} (the band figure and bands.csv: per England and Wales)")
+    cols = [c for c in ("tagged", "outstanding_visits", "followup_offences_per_100",
+                        "public_protection.unmonitored_person_days") if c in many.runs]  # fmt: skip
+    print(many.runs[cols].describe(percentiles=[0.1, 0.5, 0.9]).loc[
+        ["mean", "10%", "50%", "90%"]].to_string(float_format=lambda v: f"{v:,.4g}"))  # fmt: skip
+    print(f"\nwrote {out}/ (runs.parquet: run, seed, date, metric, value; summary.csv; "
+          f"bands.csv; metadata.json{'; figures/bands.png' if not args.no_figures else ''}) "
+          f"in {many.metadata['wall_time_s']:.1f} s")  # fmt: skip
     return 0
 
 
@@ -294,12 +340,14 @@ def cmd_compare(args) -> int:
         jobs=args.jobs,
         force=args.force,
         progress=not args.no_progress,
+        model=args.model,
     )
     from em_abm.metrics import scale_label
 
     print(f"counts: {scale_label(args.scale)}")
     print(format_table(table))
-    print(f"\nwrote {args.out}/ (runs.csv, compare.csv, metadata.json, figures/compare.png)")
+    print(f"\nwrote {args.out}/ (runs.csv, compare.csv, bands.csv, metadata.json, "
+          "figures/compare.png, figures/bands.png)")  # fmt: skip
     return 0
 
 
@@ -412,6 +460,14 @@ def cmd_sweep(args) -> int:
     from em_abm import sweep as S
 
     spec = S.load_spec(args.spec)
+    if args.model:
+        import dataclasses
+
+        S.runner(args.model, "--model")
+        if not S.is_em(spec.model):
+            raise UserError(f"--model: the spec's model is {spec.model!r}; allowed: only with a "
+                            "spec of em-abm's model")  # fmt: skip
+        spec = dataclasses.replace(spec, model=args.model)
     if args.posterior:
         spec = S.with_posterior(spec, args.posterior, where="--posterior")
     try:
@@ -458,7 +514,8 @@ def cmd_experiment(args) -> int:
             print(f"{name:34s} {doc}")
         return 0
     experiments.run(args.name, quick=args.quick, jobs=_jobs(args.jobs), out=args.out,
-                    progress=not args.no_progress, posterior=args.posterior)  # fmt: skip
+                    progress=not args.no_progress, posterior=args.posterior,
+                    model=args.model)  # fmt: skip
     return 0
 
 
@@ -556,6 +613,25 @@ def cmd_scenarios(args) -> int:
     return 0
 
 
+def cmd_metrics(args) -> int:
+    """Every declared metric: its time-series name (with its keys, for per-cohort ones), its
+    name in a run's summary, kind, unit and description."""
+    import pandas as pd
+
+    from em_abm.metrics import METRICS, keys_of
+
+    rows = [{"metric": m.name + (f".<{m.by}>" if m.by else ""), "kind": m.kind, "unit": m.unit,
+             "summary": m.summary_name or m.name, "keys": " ".join(keys_of(m)) if m.by else "",
+             "description": m.label} for m in METRICS]  # fmt: skip
+    table = pd.DataFrame(rows)
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+    else:
+        for r in table.itertuples():
+            print(f"{r.metric:52s} {r.kind:9s} {r.unit:18s} {r.description}")
+    return 0
+
+
 def cmd_params(args) -> int:
     from em_abm.params import ParamTable
 
@@ -650,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
             "calibrate": cmd_calibrate,
             "scenarios": cmd_scenarios,
             "params": cmd_params,
+            "metrics": cmd_metrics,
         }[args.command]
         return handler(args)
     except UserError as e:

@@ -80,13 +80,16 @@ def flatten(summary: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _one(arm: Arm, seed: int, years: float, scale: float) -> dict[str, float]:
+def _one(arm: Arm, seed: int, years: float, scale: float, model=None, series=()):
     from em_abm.results import run_model
     from em_abm.scenario import window_warned_by_caller
 
     with window_warned_by_caller():  # run_arms warned once
-        res = run_model(arm.scenario, seed=seed, years=years, scale=scale)
-    return {"arm": arm.label, "seed": seed, **flatten(res.summary)}
+        res = run_model(arm.scenario, seed=seed, years=years, scale=scale, model=model)
+    row = {"arm": arm.label, "seed": seed, **flatten(res.summary)}
+    if not series:
+        return row
+    return row, res.timeseries[["date", *series]]
 
 
 def run_arms(
@@ -97,7 +100,13 @@ def run_arms(
     scale: float,
     jobs: int = 1,
     progress: bool = False,
-) -> pd.DataFrame:
+    model=None,
+    series: tuple[str, ...] = (),
+):
+    """Every arm on every seed: a table of each run's summary scalars; with ``series``,
+    also a long table of those time series (``arm``, ``run``, ``seed``, ``date``,
+    ``metric``, ``value``)."""
+    from em_abm.bands import long_table
     from em_abm.model import days_for_years
     from em_abm.scenario import warn_past_window
 
@@ -105,14 +114,19 @@ def run_arms(
         warn_past_window(scenario, days_for_years(years))
     tasks = [(a, s) for a in arms for s in seeds]
     it = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(_one)(a, s, years, scale) for a, s in tasks
+        delayed(_one)(a, s, years, scale, model, tuple(series)) for a, s in tasks
     )
     if progress:
         from tqdm import tqdm
 
         it = tqdm(it, total=len(tasks), unit="run", desc="compare")
-    rows = list(it)
-    return pd.DataFrame(rows)
+    results = list(it)
+    if not series:
+        return pd.DataFrame(results)
+    longs = []
+    for i, ((_, ts), (arm, seed)) in enumerate(zip(results, tasks, strict=True)):
+        longs.append(long_table(ts, run=i, seed=seed).assign(arm=arm.label))
+    return pd.DataFrame([r for r, _ in results]), pd.concat(longs, ignore_index=True)
 
 
 def mean_and_half_width(values: np.ndarray) -> tuple[float, float]:
@@ -165,9 +179,14 @@ def compare(
     jobs: int = 1,
     force: bool = False,
     progress: bool = False,
+    model=None,
 ) -> pd.DataFrame:
-    """Run the arms over paired seeds and write ``runs.csv``, ``compare.csv`` and a figure."""
-    from em_abm import files
+    """Run the arms over paired seeds and write ``runs.csv``, ``compare.csv``,
+    ``bands.csv`` (each arm's median and 10-90% band over the seeds of the key series, per
+    England and Wales) and figures (``compare.png``, ``bands.png``). ``model``: an
+    ``EMModel`` or ``Component`` subclass or its import path (:mod:`em_abm.extension`)."""
+    from em_abm import extension, files
+    from em_abm.bands import BAND_METRICS, FLOW_WINDOW, bands
     from em_abm.metrics import scale_label
     from em_abm.results import git_commit, write_json
 
@@ -179,15 +198,21 @@ def compare(
     if len({a.label for a in arms}) != len(arms):
         raise UserError("compare: the same arm is given twice")
     with files.locked(files.check_out_dir(out, force=force, kind="compare")):
+        extension.resolve(model)
         seed_list = seeds_for(root_seed, seeds)
-        runs = run_arms(arms, seeds=seed_list, years=years, scale=scale, jobs=jobs,
-                        progress=progress)  # fmt: skip
+        runs, long = run_arms(arms, seeds=seed_list, years=years, scale=scale, jobs=jobs,
+                              progress=progress, model=model, series=BAND_METRICS)  # fmt: skip
         table = paired_table(runs, arms[0].label)
+        band = pd.concat(
+            [bands(g, scale, flow_window=FLOW_WINDOW).assign(arm=arm)
+             for arm, g in long.groupby("arm", sort=False)], ignore_index=True,
+        )  # fmt: skip
         from em_abm import plots
 
         with files.writing(out, force=force, kind="compare") as tmp:
             runs.to_csv(tmp / "runs.csv", index=False)
             table.to_csv(tmp / "compare.csv", index=False)
+            band.to_csv(tmp / "bands.csv", index=False, float_format="%.6g")
             meta = {
                 "arms": arm_texts,
                 "reference": arms[0].label,
@@ -196,11 +221,16 @@ def compare(
                 "years": years,
                 "scale": scale,
                 "counts": scale_label(scale),
+                "bands": f"per England and Wales; daily flows as {FLOW_WINDOW}-day means",
+                "model": extension.name_of(model),
                 "git_commit": git_commit(),
             }
             write_json(tmp / "metadata.json", meta)
             labels = [a.label for a in arms]
             plots.comparison(table, labels, KEY_METRICS, folder=tmp / "figures", scale=scale)
+            plots.bands(band, BAND_METRICS, scale=scale, folder=tmp / "figures",
+                        title=f"{len(arms)} arms on the same {seeds} seeds: median and 10-90% "
+                              f"band (daily flows as {FLOW_WINDOW}-day means)")  # fmt: skip
     return table
 
 

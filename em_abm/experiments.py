@@ -130,18 +130,36 @@ def run(
     out: str | os.PathLike | None = None,
     progress: bool = True,
     posterior: int | None = None,
+    model: str | None = None,
 ) -> Context:
     """Run (or resume) an experiment's sweeps and write its report (over ``posterior``
-    calibrated parameter sets when given, by default into ``results/NAME-posteriorK``)."""
+    calibrated parameter sets when given, by default into ``results/NAME-posteriorK``; with
+    ``model``, an extended model's import path, in every sweep, by default into
+    ``results/NAME-CLASS``)."""
     specs = load_specs(name, quick=quick, posterior=posterior)
     default = results_dir(name, quick)
     if posterior:
         default = default.with_name(f"{default.name}-posterior{posterior}")
+    if model:
+        specs = with_model(specs, model)
+        default = default.with_name(f"{default.name}-{model.rpartition(':')[2]}")
     out = files.resolve_out(out if out else default)
     with files.locked(out):  # a second run of the same experiment is refused, not interleaved
         _check_out(out, name)
         return _run(name, specs, out, quick=quick, jobs=jobs, progress=progress,
-                    posterior=posterior)  # fmt: skip
+                    posterior=posterior, model=model)  # fmt: skip
+
+
+def with_model(specs: dict[str, S.Spec], model: str) -> dict[str, S.Spec]:
+    """Every sweep of an experiment run with ``model`` (an import path, checked)."""
+    import dataclasses
+
+    S.runner(model, "--model")
+    bad = next((k for k, s in specs.items() if not S.is_em(s.model)), None)
+    if bad:
+        raise UserError(f"--model: sweep {bad!r} runs {specs[bad].model!r}; allowed: only "
+                        "experiments of em-abm's model")  # fmt: skip
+    return {k: dataclasses.replace(s, model=model) for k, s in specs.items()}
 
 
 def _check_out(out: Path, name: str) -> None:
@@ -209,7 +227,8 @@ def _own_store(store: Path) -> bool:
 
 
 def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: int,
-         progress: bool, posterior: int | None = None) -> Context:  # fmt: skip
+         progress: bool, posterior: int | None = None,
+         model: str | None = None) -> Context:  # fmt: skip
     from em_abm.results import git_commit
     from em_abm.version import __version__
 
@@ -231,7 +250,8 @@ def _run(name: str, specs: dict[str, S.Spec], out: Path, *, quick: bool, jobs: i
         ctx.runs[sid] = S.results(store)
     _module(name).report(ctx)
     command = (f"em-abm experiment {name}" + (" --quick" if quick else "")
-               + (f" --posterior {posterior}" if posterior else ""))  # fmt: skip
+               + (f" --posterior {posterior}" if posterior else "")
+               + (f" --model {model}" if model else ""))  # fmt: skip
     meta = {
         "experiment": name,
         "command": command,

@@ -343,7 +343,8 @@ def check_out_dir(
 # write is refused before anything runs).
 TOP_LEVEL = {
     "run": ("timeseries.parquet", "summary.json", "metadata.json", "figures"),
-    "compare": ("runs.csv", "compare.csv", "metadata.json", "figures"),
+    "compare": ("runs.csv", "compare.csv", "metadata.json", "figures", "bands.csv"),
+    "runs": ("runs.parquet", "summary.csv", "bands.csv", "metadata.json", "figures"),
     "analysis": ("figures",),
 }
 

@@ -59,10 +59,10 @@ from em_abm.errors import UserError
 from em_abm.geography import Geography
 from em_abm.kernels.core import crn  # noqa: F401 (em_abm.model.crn: the API tests use)
 from em_abm.kernels.field import FIELD_COUNTERS
-from em_abm.kernels.record import RecordColumns, RecordOrders, record_orders
 from em_abm.metrics import COLUMN_INDEX, COLUMNS
-from em_abm.params import COHORTS, OUTCOMES, RESPONDERS, TAGS
-from em_abm.population import NoticeState, NotificationTable, OrderTable, PersonTable, State, Visit
+from em_abm.params import COHORTS, OUTCOMES, RESPONDERS
+from em_abm.population import NotificationTable, OrderTable, PersonTable
+from em_abm.record import MetricCollector, Record
 from em_abm.scenario import Scenario, load, warn_past_window
 
 # Random streams spawned from the run's seed, in this order. Append new streams at the end
@@ -88,32 +88,13 @@ COUNT_GROUPS = {
     "field": list(FIELD_COUNTERS),
 }
 _GROUP_INDEX = {k: np.array([COLUMN_INDEX[c] for c in v]) for k, v in COUNT_GROUPS.items()}
-# Where record_orders writes the day's stocks of orders (kernels.record_orders).
-_STATE_COLUMNS = {
-    State.REWORK: "orders_in_rework",
-    State.AWAITING_FIT: "orders_awaiting_fit",
-    State.ESCALATED: "orders_escalated",
-    State.AWAITING_REMOVAL: "orders_awaiting_removal",
-}
-_RECORD_COLUMNS = RecordColumns(
-    np.array([COLUMN_INDEX[_STATE_COLUMNS[s]] if s in _STATE_COLUMNS else -1 for s in State]),
-    COLUMN_INDEX["tagged"],
-    np.array([COLUMN_INDEX[f"tagged.{c}"] for c in COHORTS]),
-    np.array([COLUMN_INDEX[f"tagged.{t}"] for t in TAGS]),
-    COLUMN_INDEX["active_orders"],
-    COLUMN_INDEX["active_orders_without_tag"],
-    np.array(
-        [COLUMN_INDEX["outstanding_visits"]]
-        + [COLUMN_INDEX[f"outstanding_visits.{v.name.lower()}"] for v in list(Visit)[1:]]
-    ),
-)
 
 
 def days_for_years(years: float) -> int:
     return round(years * 365.25)
 
 
-class EMModel(mesa.Model):
+class EMModel(Record, mesa.Model):
     """The electronic monitoring system of England and Wales.
 
     Args:
@@ -127,6 +108,13 @@ class EMModel(mesa.Model):
         components: replacements for registered components, ``{name: Component subclass}``
             (see :mod:`em_abm.component`).
         check_invariants: assert conservation and capacity invariants every day (tests).
+        **params: parameter values by their dotted names, as keywords
+            (``EMModel(**{"field.officers": 400})``; what ``mesa.batch_run`` passes); the same
+            as ``overrides``, and refused if a name is in both.
+
+    Each Mesa step simulates one day (warm-up first); ``running`` turns False at the
+    horizon, ``datacollector`` collects the declared metrics, and :meth:`value` reads one
+    metric on one day: see :mod:`em_abm.record`.
     """
 
     def __init__(
@@ -139,6 +127,7 @@ class EMModel(mesa.Model):
         overrides: dict[str, Any] | None = None,
         components: Mapping[str, type[Component]] | None = None,
         check_invariants: bool = False,
+        **params: Any,
     ) -> None:
         if not limits.years_ok(years):
             raise UserError(f"years: got {years!r}; allowed: {limits.YEARS_ALLOWED}")
@@ -156,6 +145,10 @@ class EMModel(mesa.Model):
         if overrides and not all(isinstance(k, str) for k in overrides):
             bad = next(k for k in overrides if not isinstance(k, str))
             raise UserError(f"overrides: key {bad!r}; allowed: parameter names (strings)")
+        both = sorted(set(params) & set(overrides or {}))
+        if both:
+            raise UserError(f"{both[0]}: given as a keyword and in overrides; allowed: one of them")
+        overrides = {**(overrides or {}), **params}
         self.scenario_def = load(scenario).with_overrides(
             dict(overrides or {}), where="overrides: "
         )
@@ -205,6 +198,8 @@ class EMModel(mesa.Model):
         for stage in self.stages.values():
             stage.init_state()
         self._schedule_changes()
+        self._frame: tuple[int, Any] = (-1, None)
+        self.datacollector = MetricCollector(self)
 
     # ------------------------------------------------------------------ time
     def date_of(self, day: int) -> dt.date:
@@ -276,6 +271,11 @@ class EMModel(mesa.Model):
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
+        if self.day >= self.n_days - 1:
+            raise UserError(
+                f"step: the run ended at its horizon ({self.date_of(self.n_days - 1)}); "
+                "allowed: a new model (or more years)"
+            )
         self.day += 1
         d = self.day
         self._flow[:] = 0.0
@@ -287,32 +287,14 @@ class EMModel(mesa.Model):
             check(self)
         if d >= 0:
             self._record(d)
+            self.datacollector.collect(self)
+            if d == self.n_days - 1:
+                self.running = False  # the horizon: Mesa's run_model and batch_run stop
         self.stages.supply.supplier.delivered_today = 0
 
-    def _record(self, d: int) -> None:
-        o, s = self.orders, self.stages
-        row = self.series[d]
-        row[:] = self._flow
-        record_orders(o.n, o.views(RecordOrders), d, row, _RECORD_COLUMNS)
-        ix = COLUMN_INDEX
-        supplier = s.supply.supplier
-        row[ix["devices_in_stock"]] = supplier.stock.sum()
-        row[ix["devices_delivered"]] = supplier.delivered_today
-        row[ix["cost_em_gbp"]] = row[ix["tagged"]] * self.p["cost.per_tagged_year_gbp"] / 365.0
-        row[ix["active_orders_unmonitored"]] = s.behaviour.unmonitored_today
-        row[ix["alerts_awaiting_review"]] = s.monitoring.centre.waiting
-        row[ix["notifications_awaiting_response"]] = np.count_nonzero(
-            self.notices.view("state") == NoticeState.AWAITING_RESPONSE
-        )
-        row[ix["probation_caseload"]] = s.responses.mean_probation_caseload
-        people = s.people
-        row[ix["people_followed"]] = people.people_entered - people.people_left
-        row[ix["people_in_custody"]] = people.in_custody
-        row[ix["people_on_order"]] = people.on_order
-
     def run(self, *, progress: bool = False) -> None:
-        """Simulate warm-up and the scenario period."""
-        total = self.warmup + self.n_days
+        """Simulate warm-up and the scenario period (what is left of them)."""
+        total = self.total_steps - (self.day + self.warmup + 1)
         with _young_collections_spaced(YOUNG_GC_THRESHOLD):
             if progress:
                 from tqdm import tqdm

@@ -417,6 +417,45 @@ def _band(ax, series_by_seed, scale, colour, what):
     ax.grid(alpha=0.3, linewidth=0.5)
 
 
+def bands(table, metrics, *, title: str, scale: float, folder=None, name: str = "bands.png"):
+    """Median and 10-90% band over runs of each metric in ``metrics`` (one panel each), from
+    a table of ``metric``, ``date``, ``q10``, ``median``, ``q90`` (and ``arm``: one colour
+    per arm), already per England and Wales."""
+    import pandas as pd
+
+    metrics = [m for m in metrics if m in set(table["metric"])]
+    if not metrics:
+        raise ValueError("bands: none of the metrics is in the table")
+    arms = list(dict.fromkeys(table["arm"])) if "arm" in table else [None]
+    fig, axes = _grid(len(metrics), cols=2, size=(6.0, 3.2))
+    for ax, metric in zip(axes, metrics, strict=False):
+        for i, arm in enumerate(arms):
+            t = table[table["metric"] == metric]
+            if arm is not None:
+                t = t[t["arm"] == arm]
+            date = pd.to_datetime(t["date"])
+            colour = OKABE_ITO[i % len(OKABE_ITO)]
+            label = arm if arm is not None else "median"
+            ax.fill_between(date, t["q10"], t["q90"], color=colour, alpha=0.22, lw=0)
+            ax.plot(date, t["median"], color=colour, lw=1.3, label=label)
+        base = BY_NAME.get(metric.split(".")[0])
+        label = base.label.split(" (")[0] if base and "." not in metric else metric
+        ax.set_title(label, fontsize=10)
+        ax.set_ylabel(base.unit if base else "")
+        ax.grid(alpha=0.3, linewidth=0.5)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(mdates.AutoDateLocator()))
+    handles, labels = axes[0].get_legend_handles_labels()
+    if arms == [None]:
+        handles.insert(0, plt.Rectangle((0, 0), 1, 1, color=OKABE_ITO[0], alpha=0.22))
+        labels.insert(0, "10-90% of runs")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4),
+               fontsize=9, frameon=False)  # fmt: skip
+    fig.suptitle(f"{title}\n{scale_label(scale, equivalent=True)}", fontsize=11)
+    if folder is None:
+        return fig
+    return _save(fig, folder, name)
+
+
 def _backlog_panel(ax, series_by_seed, scale, reported, tolerable):
     import pandas as pd
 
@@ -576,7 +615,9 @@ def sensitivity(spec, tables: dict, *, folder) -> list[Path]:
     """The figures of a sweep's analysis (:mod:`em_abm.analysis`)."""
     paths = []
     n = f"{spec.name}: {spec.design}, {spec.samples} samples x {spec.replicates} replicates"
-    if getattr(spec, "model", "em_abm") == "em_abm":  # outputs are per England and Wales
+    from em_abm.sweep import is_em
+
+    if is_em(getattr(spec, "model", "em_abm")):  # outputs are per England and Wales
         n += f";\n{scale_label(spec.scale, equivalent=True)}"
     if "sobol" in tables:
         paths.append(_index_bars(tables["sobol"], ["S1", "ST"], f"Sobol indices ({n})", folder,

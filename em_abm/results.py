@@ -33,16 +33,16 @@ import pandas as pd
 from em_abm import files
 from em_abm.errors import UserError
 from em_abm.metrics import (
-    COLUMN_INDEX,
-    COLUMNS,
     FINAL_PERIOD_DAYS,
     METRICS,
-    RATE_WINDOW_DAYS,
     column_names,
     keys_of,
     scale_label,
 )
+from em_abm.record import _kind_of, _rate_columns, build_timeseries, series_columns
 from em_abm.version import __version__
+
+__all__ = ["RunResult", "build_summary", "build_timeseries", "run_model", "series_columns"]
 
 SCHEMA_VERSION = 1
 RESULT_FILES = ("timeseries.parquet", "summary.json", "metadata.json", "figures")
@@ -162,38 +162,6 @@ def _jsonable(x: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- building
-def build_timeseries(model) -> pd.DataFrame:
-    """The model's recorded columns plus derived rates, one row per day."""
-    data = {"date": pd.date_range(model.start_date, periods=model.n_days, freq="D")}
-    for c in COLUMNS:
-        data[c] = model.series[:, COLUMN_INDEX[c]]
-    df = pd.DataFrame(data)
-    rates = {}
-    for m in METRICS:
-        if m.kind != "rate":
-            continue
-        for name, n_col, d_col in _rate_columns(m):
-            num, den = df[n_col], df[d_col]
-            if _kind_of(m.num) == "flow":
-                num = num.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
-                den = den.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
-            rates[name] = (num / den.where(den > 0)).ffill().bfill().fillna(0.0) * m.factor
-    return pd.concat([df, pd.DataFrame(rates)], axis=1)
-
-
-def _rate_columns(m) -> list[tuple[str, str, str]]:
-    """(series column, numerator column, denominator column) of a rate metric: one, or one
-    per key of its ``by``."""
-    if not m.by:
-        return [(m.name, m.num, m.den)]
-    return [(f"{m.name}.{k}", f"{m.num}.{k}", f"{m.den}.{k}") for k in keys_of(m)]
-
-
-def _kind_of(column: str) -> str:
-    base = column.split(".")[0]
-    return next(m.kind for m in METRICS if m.name == base)
-
-
 def build_summary(model, ts: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {
         "scenario": model.scenario_def.name,
@@ -293,13 +261,22 @@ def run_model(
     overrides=None,
     components=None,
     progress=False,
+    model=None,
 ) -> RunResult:
-    """Build, run and summarise one model run (``components``: see :class:`EMModel`)."""
-    from em_abm.model import STREAMS, EMModel
+    """Build, run and summarise one model run (``components``: see :class:`EMModel`;
+    ``model``: an ``EMModel`` or ``Component`` subclass or its import path, see
+    :mod:`em_abm.extension`)."""
+    from em_abm import extension
+    from em_abm.model import STREAMS
 
+    cls, replaced = extension.resolve(model)
+    if components and replaced and set(components) & set(replaced):
+        name = sorted(set(components) & set(replaced))[0]
+        raise UserError(f"components.{name}: also replaced by model={model!r}; allowed: one")
     t0 = time.perf_counter()
-    model = EMModel(scenario, rng=seed, years=years, scale=scale, overrides=overrides,
-                    components=components)  # fmt: skip
+    model_name = extension.name_of(model)
+    model = cls(scenario, rng=seed, years=years, scale=scale, overrides=overrides,
+                components={**replaced, **(components or {})})  # fmt: skip
     model.run(progress=progress)
     wall = time.perf_counter() - t0
     ts = build_timeseries(model)
@@ -318,6 +295,7 @@ def run_model(
         "wall_time_s": round(wall, 3),
         "python": platform.python_version(),
         "params": dict(model.scenario_def.params),
+        "model": model_name,
         "streams": list(STREAMS),
         "components": {
             name: f"{type(c).__module__}:{type(c).__qualname__}" for name, c in model.stages.items()

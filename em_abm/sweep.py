@@ -159,9 +159,12 @@ class Factor:
 
 
 class EMModelRunner:
-    """The em-abm model: parameters from the registry, outputs from the metrics contract."""
+    """The em-abm model, or a subclass of it or of one of its components named by import
+    path (:mod:`em_abm.extension`): parameters from the registry, outputs from the metrics
+    contract."""
 
-    name = "em_abm"
+    def __init__(self, name: str = "em_abm") -> None:
+        self.name = name
 
     def check_factor(self, name: str, where: str) -> tuple[float | None, float | None]:
         check_known(name, P.PARAMS, where=where, what="parameter",
@@ -186,7 +189,7 @@ class EMModelRunner:
         from em_abm.scenario import load
 
         scen = load(spec.scenario).with_overrides({**spec.fixed, **values})
-        res = run_model(scen, seed=seed, years=spec.years, scale=spec.scale)
+        res = run_model(scen, seed=seed, years=spec.years, scale=spec.scale, model=self.name)
         per = {o: 1.0 / spec.scale if scales_with_population(o) else 1.0 for o in spec.outputs}
         flat = flatten(res.summary)
         out = {o: flat[o] * per[o] for o in spec.outputs}
@@ -242,6 +245,30 @@ class IshigamiRunner:
 
 
 MODELS: dict[str, Any] = {"em_abm": EMModelRunner(), "ishigami": IshigamiRunner()}
+MODELS_ALLOWED = (
+    f"{', '.join(MODELS)}, or 'package.module:Class' (an EMModel or Component subclass)"
+)
+
+
+def runner(name: str, where: str = "model", *, load: bool = True):
+    """The runner of a spec's ``model``: a packaged one, or an :class:`EMModelRunner` of the
+    class an import path names (with ``load``, checked by importing it; each worker imports
+    it to run; reading a stored sweep's results does not need it)."""
+    if name in MODELS:
+        return MODELS[name]
+    if isinstance(name, str) and ":" in name:
+        if load:
+            from em_abm import extension
+
+            extension.resolve(name, where=where)
+        return EMModelRunner(name)
+    raise UserError(f"{where}: got {name!r}; allowed: {MODELS_ALLOWED}")
+
+
+def is_em(name: str) -> bool:
+    """Whether a spec's ``model`` is em-abm's (packaged or extended): registry parameters,
+    outputs per England and Wales."""
+    return name == "em_abm" or (isinstance(name, str) and ":" in name)
 
 
 # ---------------------------------------------------------------------------- the spec
@@ -324,16 +351,15 @@ def spec_from_dict(
     data: dict[str, Any], *, where: str = "spec", check_scenario: bool = True
 ) -> Spec:
     """Validate a spec table; every mistake is one line naming the field. With
-    ``check_scenario`` the scenario is loaded and every run's share groups checked."""
+    ``check_scenario`` the scenario and an extended model are loaded and every run's share
+    groups checked."""
     unknown = set(data) - _KEYS
     if unknown:
         raise UserError(
             f"{where}: {sorted(unknown)[0]}: unknown key; allowed: {', '.join(sorted(_KEYS))}"
         )
-    model_name = _typed(data, "model", str, "em_abm", where, ", ".join(MODELS))
-    if model_name not in MODELS:
-        raise UserError(f"{where}: model: got {model_name!r}; allowed: {', '.join(MODELS)}")
-    model = MODELS[model_name]
+    model_name = _typed(data, "model", str, "em_abm", where, MODELS_ALLOWED)
+    model = runner(model_name, f"{where}: model", load=check_scenario)
     design = _typed(data, "design", str, "sobol", where, ", ".join(DESIGNS))
     if design not in DESIGNS:
         raise UserError(f"{where}: design: got {design!r}; allowed: {', '.join(DESIGNS)}")
@@ -415,7 +441,7 @@ def spec_from_dict(
     if posterior:
         from em_abm import posterior as PO
 
-        if model_name != "em_abm" or posterior < 0:
+        if not is_em(model_name) or posterior < 0:
             raise UserError(f"{where}: posterior: got {posterior!r}; allowed: 0, or a number "
                             "of calibrated sets for model em_abm")  # fmt: skip
         PO.check_k(posterior, where)
@@ -447,7 +473,7 @@ def spec_from_dict(
         posterior_sha=posterior_sha,
     )
     check_size(spec, where)
-    if model_name == "em_abm" and check_scenario:
+    if is_em(model_name) and check_scenario:
         from em_abm.scenario import load
 
         _check_shares(spec, load(scenario), where)  # and a clear error for an unknown scenario
@@ -535,8 +561,8 @@ def with_posterior(spec: Spec, k: int, *, where: str = "posterior") -> Spec:
 
     from em_abm import posterior as PO
 
-    if spec.model != "em_abm":
-        raise UserError(f"{where}: allowed only for model em_abm (got {spec.model!r})")
+    if not is_em(spec.model):
+        raise UserError(f"{where}: allowed only for em-abm's model (got {spec.model!r})")
     PO.check_k(k, where)
     spec = dataclasses.replace(spec, posterior=k, posterior_sha=PO.sha256(),
                                replicates=max(spec.replicates, k))  # fmt: skip
@@ -595,7 +621,7 @@ def _factor(model, name: str, rng: Any, design: str, where: str) -> Factor:
         if len(kinds) > 1 or not kinds <= {bool, float, str}:
             raise UserError(f"{where}: got {rng['values']!r}; allowed: values of one kind "
                             "(numbers, strings or true/false)")  # fmt: skip
-        if model is MODELS["em_abm"]:
+        if isinstance(model, EMModelRunner):
             for v in values:
                 P.validate({name: v}, prefix=where.rsplit("vary.", 1)[0] + "vary.")
         return Factor(name, values=values)
@@ -673,7 +699,7 @@ def _values(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
         if f.levels is not None:
             out.update(f.levels[v])
             continue
-        if spec.model == "em_abm" and P.PARAMS[f.name].kind == "int":
+        if is_em(spec.model) and P.PARAMS[f.name].kind == "int":
             v = round(v)
         elif isinstance(v, np.generic):
             v = v.item()
@@ -695,7 +721,7 @@ def run_one(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"run_id": int(row["run_id"])}
     try:
         with window_warned_by_caller():  # sweep() warned once
-            values = MODELS[spec.model].run(spec, _values(spec, row), int(row["seed"]))
+            values = runner(spec.model).run(spec, _values(spec, row), int(row["seed"]))
         out.update({c: float(values[c]) for c in spec.output_columns})
         out["status"], out["error"] = STATUS_OK, ""
     except Exception as e:  # recorded, and the sweep goes on
@@ -715,7 +741,7 @@ def manifest_for(spec: Spec) -> dict[str, Any]:
     return {
         "spec": spec.to_dict(),
         "spec_hash": spec.hash(),
-        "counts": scale_label(spec.scale, equivalent=True) if spec.model == "em_abm" else "",
+        "counts": scale_label(spec.scale, equivalent=True) if is_em(spec.model) else "",
         "package": "em-abm",
         "version": __version__,
         "git_commit": git_commit(),
@@ -1017,7 +1043,8 @@ def sweep(
     t0 = time.perf_counter()
     if scheduler:  # a wrong address is found before anything is written
         connect(scheduler).close()
-    if spec.model == "em_abm":
+    if is_em(spec.model):
+        runner(spec.model, "model")  # an import path that fails is one line, before any run
         from em_abm.model import days_for_years
         from em_abm.scenario import load
 

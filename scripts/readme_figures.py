@@ -4,7 +4,10 @@
   3 years, full scale;
 * the 2024-2025 path is drawn by the calibration report
   (``calibration/figures/transition_2024_path.png``);
-* ``compare_sentencing_act_2027.png``: the comparison the README shows.
+* ``compare_sentencing_act_2027.png`` and ``compare_bands_sentencing_act_2027.png``: the
+  comparison the README shows, and its arms' bands over the seeds;
+* ``bands_baseline_2026.png``: ``em-abm run baseline_2026 --seeds 10`` (3 years, scale
+  0.25): median and 10-90% band.
 
 Usage: ``python scripts/readme_figures.py`` (a few minutes on 2 cores).
 """
@@ -42,6 +45,15 @@ def main() -> None:
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         shutil.copy(Path(tmp) / "figures" / "compare.png", DOCS / "compare_sentencing_act_2027.png")
+        shutil.copy(Path(tmp) / "figures" / "bands.png",
+                    DOCS / "compare_bands_sentencing_act_2027.png")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [py, "-m", "em_abm", "run", "baseline_2026", "--seeds", "10", "--scale", "0.25",
+             "--years", "3", "--jobs", "2", "--out", tmp, "--force", "--no-progress"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        shutil.copy(Path(tmp) / "figures" / "bands.png", DOCS / "bands_baseline_2026.png")
     print(f"wrote {DOCS}/*.png")
 
 

@@ -5,6 +5,7 @@ Nothing in em_abm/ is edited."""
 
 import em_abm
 from em_abm.agents import HomeOffice, PoliceForce, ProbationOfficer
+from em_abm.model import EMModel
 from em_abm.stages.responses import Responses
 
 
@@ -18,6 +19,14 @@ class FasterPolice(PoliceForce):
 
 class WithFasterPolice(Responses):
     responder_types = (ProbationOfficer, FasterPolice, HomeOffice)
+
+
+class FasterPoliceModel(EMModel):
+    """The whole model with the faster police: what a sweep or `--model` can name."""
+
+    def __init__(self, *args, components=None, **kwargs):
+        components = {"responses": WithFasterPolice, **(components or {})}
+        super().__init__(*args, components=components, **kwargs)
 
 
 def main():

@@ -1,0 +1,53 @@
+"""Time series of many runs as a long table, and their bands: per day and metric, the median
+and the 10% and 90% quantiles over the runs (``em-abm run --seeds``, ``compare``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# The series the band figure shows, one panel each.
+BAND_METRICS = (
+    "tagged",
+    "outstanding_visits",
+    "active_orders_unmonitored",
+    "people_in_custody",
+    "offences",
+    "cost_em_gbp",
+)
+FLOW_WINDOW = 28  # the band figure's daily flows: means over the 28 days ending each day
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def long_table(timeseries: pd.DataFrame, *, run: int, seed: int) -> pd.DataFrame:
+    """A run's time series as a long table: ``run``, ``seed``, ``date``, ``metric``,
+    ``value``."""
+    long = timeseries.melt(id_vars="date", var_name="metric", value_name="value")
+    long.insert(0, "run", run)
+    long.insert(1, "seed", seed)
+    return long
+
+
+def bands(long: pd.DataFrame, scale: float, metrics=None, *,
+          per_england_and_wales: bool = True, flow_window: int = 1) -> pd.DataFrame:  # fmt: skip
+    """Per day and metric of a long table (``run``, ``date``, ``metric``, ``value``):
+    ``q10``, ``median``, ``q90`` over the runs (and ``runs``); counts divided by ``scale``
+    unless ``per_england_and_wales`` is False; daily flows as each run's mean over the
+    ``flow_window`` days ending that day."""
+    from em_abm.metrics import BY_NAME, scales_with_population
+
+    df = long if metrics is None else long[long["metric"].isin(metrics)]
+    if flow_window > 1:
+        flows = df["metric"].map(lambda m: getattr(BY_NAME.get(m.split(".")[0]), "kind", "")
+                                 == "flow")  # fmt: skip
+        rolled = (df[flows].groupby(["run", "metric"], sort=False)["value"]
+                  .transform(lambda v: v.rolling(flow_window, min_periods=1).mean()))  # fmt: skip
+        df = df.assign(value=df["value"].where(~flows, rolled))
+    g = df.groupby(["metric", "date"], sort=False)["value"]
+    out = g.quantile(list(QUANTILES)).unstack()
+    out.columns = ["q10", "median", "q90"]
+    out["runs"] = g.size()
+    out = out.reset_index()
+    if per_england_and_wales:
+        per = out["metric"].map(lambda m: 1 / scale if scales_with_population(m) else 1)
+        out[["q10", "median", "q90"]] = out[["q10", "median", "q90"]].mul(per, axis=0)
+    return out

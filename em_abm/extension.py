@@ -1,0 +1,87 @@
+"""Models extended from outside the package, named by import path.
+
+A user's model is a subclass of :class:`~em_abm.model.EMModel` or of a
+:class:`~em_abm.component.Component`, in their own module. Named by its import path,
+``"mypkg.models:MyModel"``, it runs wherever the packaged model does:
+
+* the API: ``em_abm.run(..., model="mypkg.models:MyModel")`` (or the class itself);
+  ``em_abm.run_many`` and :func:`em_abm.compare.compare` likewise;
+* the command line: ``em-abm run|compare|sweep --model mypkg.models:MyModel``;
+* a sweep or experiment spec: ``model = "mypkg.models:MyModel"``.
+
+A component subclass replaces the registered component of its ``name`` (or, if new, runs
+after the one its ``after`` names). Runs in other processes (``--jobs``, Dask) import the
+class by its path, so a named class must live in an importable module: the resolver looks
+in the current folder too, as ``python -m`` does, and worker processes inherit the search
+path (a class given as an object, even one defined in a script, travels to them by
+value). Parameter values go through the same validation and integer rounding as for the
+packaged model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from typing import Any
+
+from em_abm.errors import UserError
+
+DEFAULT = "em_abm"
+_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+ALLOWED = (
+    "'em_abm', or 'package.module:Class' naming an importable subclass of "
+    "em_abm.model.EMModel or em_abm.component.Component"
+)
+
+
+def path_of(cls: type) -> str:
+    """The import path of a class, ``module:qualname``."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def load_object(path: str, *, where: str = "model") -> Any:
+    """The object a ``module:attribute`` path names, or a one-line :class:`UserError`."""
+    if not isinstance(path, str) or not _PATH.fullmatch(path):
+        raise UserError(f"{where}: got {path!r}; allowed: {ALLOWED}")
+    module, _, attr = path.partition(":")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())  # as `python -m` does; appended: never shadows a package
+    try:
+        obj = importlib.import_module(module)
+    except Exception as e:  # the user's module failed to import: say how, in one line
+        first = (str(e).splitlines() or [""])[0][:160]
+        raise UserError(
+            f"{where}: cannot import {module!r} ({type(e).__name__}: {first}); allowed: {ALLOWED}"
+        ) from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise UserError(f"{where}: {module!r} has no {attr!r}; allowed: {ALLOWED}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def resolve(model: Any, *, where: str = "model") -> tuple[type, dict[str, type]]:
+    """The model class and component replacements ``model`` stands for: ``None`` or
+    ``'em_abm'`` (the packaged model), an ``EMModel`` or ``Component`` subclass, or the
+    import path of one."""
+    from em_abm.component import Component
+    from em_abm.model import EMModel
+
+    if model is None or model == DEFAULT:
+        return EMModel, {}
+    obj = load_object(model, where=where) if isinstance(model, str) else model
+    if isinstance(obj, type) and issubclass(obj, EMModel):
+        return obj, {}
+    if isinstance(obj, type) and issubclass(obj, Component) and obj.name:
+        return EMModel, {obj.name: obj}
+    raise UserError(f"{where}: got {model!r}; allowed: {ALLOWED}")
+
+
+def name_of(model: Any, *, where: str = "model") -> str:
+    """What to record for ``model`` (checked): ``'em_abm'`` or its import path."""
+    if model is None or model == DEFAULT:
+        return DEFAULT
+    resolve(model, where=where)
+    return model if isinstance(model, str) else path_of(model)
