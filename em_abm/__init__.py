@@ -6,6 +6,8 @@ Quick start::
     result = em_abm.run("baseline_2026", seed=1, years=3, scale=1.0)
     result.summary["tagged"], result.timeseries.head()
     result.save("out/")
+    many = em_abm.run_many("baseline_2026", seeds=10, years=3, scale=0.25, jobs=2)
+    many.long, many.bands(), many.plot()
 """
 
 from em_abm.errors import UserError
@@ -35,4 +37,12 @@ def run(
     )  # fmt: skip
 
 
-__all__ = ["UserError", "__version__", "run"]
+def run_many(scenario="baseline_2026", **kwargs):
+    """Run ``scenario`` on many seeds: a :class:`em_abm.multi.ManyRuns` with a long table
+    and bands (keywords: see :func:`em_abm.multi.run_many`)."""
+    from em_abm.multi import run_many as _run_many
+
+    return _run_many(scenario, **kwargs)
+
+
+__all__ = ["UserError", "__version__", "run", "run_many"]
