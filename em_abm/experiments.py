@@ -507,7 +507,10 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, *, min_density: float = 0.8):
         logging.getLogger("EMA").setLevel(logging.ERROR)
         from ema_workbench.analysis import prim
 
-        box = prim.Prim(x.reset_index(drop=True), np.asarray(y, dtype=bool), peel_alpha=0.1,
+        # Inputs as floats: EMA Workbench 3.0's PRIM fails on integer columns under pandas 3
+        # (it writes a peeled bound such as 514.5 into an int64 column).
+        x = x.reset_index(drop=True).astype(float)
+        box = prim.Prim(x, np.asarray(y, dtype=bool), peel_alpha=0.1,
                         mass_min=0.05).find_box()  # fmt: skip
     traj = box.peeling_trajectory
     dense = traj[traj["density"] >= min_density]
