@@ -157,7 +157,7 @@ class EMModel(mesa.Model):
             bad = next(k for k in overrides if not isinstance(k, str))
             raise UserError(f"overrides: key {bad!r}; allowed: parameter names (strings)")
         self.scenario_def = load(scenario).with_overrides(
-            dict(overrides or {}), where="overrides: "
+            dict(overrides or {}), where="overrides", keyed=True
         )
         classes = resolve(COMPONENTS, components)
         super().__init__(rng=int(rng))
