@@ -5,9 +5,11 @@ Quick start::
     import em_abm
     result = em_abm.run("baseline_2026", seed=1, years=3, scale=1.0)
     result.summary["tagged"], result.timeseries.head()
-    result.save("out/")
+    result.flat()["tagged.court_bail"]     # the summary, flat, under the series' names
+    result.long()                          # run, seed, date, metric, value, ... (tidy)
+    result.save("out/")                    # units travel in the Parquet file's metadata
     many = em_abm.run_many("baseline_2026", seeds=10, years=3, scale=0.25, jobs=2)
-    many.long, many.bands(), many.plot()
+    many.long, many.bands(), many.plot()   # every seed's series; median and 10-90% bands
 """
 
 from em_abm.errors import UserError

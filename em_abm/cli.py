@@ -676,24 +676,35 @@ def _on_sigint(signum, frame):
     _stop(signum, frame, "interrupted", KeyboardInterrupt)
 
 
+def _source(filename: str) -> str:
+    """The package a warning came from, by its file (``.../site-packages/SALib/x.py`` ->
+    ``SALib``); empty for em-abm's own code or a file outside any installed package."""
+    parts = Path(filename).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return Path(parts[parts.index(marker) + 1]).stem.split("-")[0]
+    return ""
+
+
 def _one_line_warnings() -> None:
-    """A scenario window's warning is printed as one line (``em-abm: warning: ...``), once."""
+    """Every warning is printed as one line, ``em-abm: warning: ...``: em-abm's own (a
+    :class:`~em_abm.errors.ProjectWarning`, such as a scenario window's) once, in its words;
+    a library's (SALib's, numpy's) with the library's name instead of its file and line."""
     import warnings
 
-    from em_abm.errors import WindowWarning
-
-    shown = warnings.showwarning
+    from em_abm.errors import ProjectWarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, WindowWarning):
-            print(f"em-abm: warning: {_one_line(str(message))}", file=sys.stderr)
-        else:
-            shown(message, category, filename, lineno, file, line)
+        text = _one_line(str(message))
+        if not issubclass(category, ProjectWarning):
+            source = _source(str(filename))
+            text = f"{source + ': ' if source else ''}{text} ({category.__name__})"
+        print(f"em-abm: warning: {text}", file=file or sys.stderr)
 
     if not getattr(warnings.showwarning, "_em_abm", False):  # once, however often main runs
         show._em_abm = True
         warnings.showwarning = show
-    warnings.filterwarnings("once", category=WindowWarning)
+    warnings.filterwarnings("once", category=ProjectWarning)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,9 @@ wearer's behaviour are drawn from streams and hashes that no policy touches, two
 differ only in policy see the same people arrive and behave alike on the same days, and
 the per-seed differences isolate the policy's effect.
 
-Output (``compare``): per run, every scalar of the summary; per arm and metric, the mean and
-the paired difference from the first arm with a 95% t interval.
+Output (``compare``): per run, every scalar of the summary (flat, under the documented names:
+:func:`em_abm.results.flatten`); per arm and metric, the mean and the paired difference from
+the first arm with a 95% t interval.
 """
 
 from __future__ import annotations
@@ -70,14 +71,10 @@ def seeds_for(root: int, k: int) -> list[int]:
 
 
 def flatten(summary: dict[str, Any]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for k, v in summary.items():
-        if isinstance(v, dict):
-            for kk, vv in v.items():
-                out[f"{k}.{kk}"] = float(vv)
-        elif isinstance(v, int | float) and not isinstance(v, bool):
-            out[k] = float(v)
-    return out
+    """Kept for code that imported it here: :func:`em_abm.results.flatten`."""
+    from em_abm.results import flatten
+
+    return flatten(summary)
 
 
 def _one(arm: Arm, seed: int, years: float, scale: float, model=None, series=()):

@@ -5,6 +5,10 @@ raises :class:`UserError` with a one-line message that names the field and what 
 allowed. The command line prints it and exits with status 2; everything else is a bug.
 Every input file is read through :func:`em_abm.files.read_toml` (or its siblings there) and
 :func:`check_schema` checks its types, so that every loader fails the same way.
+
+Warnings em-abm gives in its own words are :class:`ProjectWarning` (one line each; the
+command line prints them as ``em-abm: warning: ...``, once, and prints a library's warning
+as one such line too, naming the library instead of its file).
 """
 
 
@@ -12,8 +16,23 @@ class UserError(ValueError):
     """A mistake in user input, reported as one line."""
 
 
-class WindowWarning(UserWarning):
+class ProjectWarning(UserWarning):
+    """A warning em-abm gives in its own words: one line, which the command line prints as
+    ``em-abm: warning: ...`` (once)."""
+
+
+class WindowWarning(ProjectWarning):
     """A run goes past the window its scenario was calibrated for (one line, given once)."""
+
+
+class AnalysisWarning(ProjectWarning):
+    """Sensitivity indices that cannot be trusted: too few samples, or indices outside
+    [0, 1] beyond their intervals (:mod:`em_abm.analysis`)."""
+
+
+class DesignWarning(ProjectWarning):
+    """A sweep design that works but has a known weakness (a Sobol sample size that is not a
+    power of 2), said in em-abm's words rather than the sampling library's."""
 
 
 def check_schema(schema, data: dict, where: str):

@@ -360,7 +360,7 @@ def output_label(output: str) -> str:
     from em_abm.metrics import summary_keys
 
     name = output.partition("@")[0]
-    m = summary_keys()[name]
+    m = summary_keys(aliases=True)[name]
     what = name.partition(".")[2].replace("_", " ") if m.kind == "composite" else m.label
     unit = "" if m.unit in ("-", "") else f" ({m.unit})"
     return f"{what}{unit}"

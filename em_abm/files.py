@@ -342,7 +342,7 @@ def check_out_dir(
 # The names a result of each kind writes at its top level (a clash with a file em-abm did not
 # write is refused before anything runs).
 TOP_LEVEL = {
-    "run": ("timeseries.parquet", "summary.json", "metadata.json", "figures"),
+    "run": ("timeseries.parquet", "summary.json", "summary_flat.json", "metadata.json", "figures"),
     "compare": ("runs.csv", "compare.csv", "metadata.json", "figures", "bands.csv"),
     "runs": ("runs.parquet", "summary.csv", "bands.csv", "metadata.json", "figures"),
     "analysis": ("figures",),

@@ -16,8 +16,18 @@ Kinds and how the summary reduces them:
 * ``composite``: summary only, a dict whose entries add up other summary metrics
   (``kpi``, ``public_protection``, ``cost_total_gbp``).
 
-``by`` expands a metric into one column per cohort or tag type (``tagged.court_bail``);
-the summary holds those as a dict (``tagged_by_cohort``).
+``by`` expands a metric into one column per cohort or tag type (``tagged.court_bail``).
+
+Names. One scheme names every output: a metric's name, and ``NAME.KEY`` for one key of a
+``by`` metric or a composite (``tagged``, ``tagged.court_bail``, ``cost_total_gbp.total``).
+The time series' columns and the flat summary (:func:`summary_keys`,
+:func:`em_abm.results.flatten`, ``summary_flat.json``) use it. Only the nested
+``summary.json`` differs where it must: a ``by`` metric whose scalar total shares its name keeps
+its dict under ``summary_name`` (``tagged_by_cohort``), since one JSON key cannot hold both the
+number and the table. The flat names such a dict gave before (``tagged_by_cohort.court_bail``)
+are still accepted wherever a summary name is (sweep outputs, targets, lookups in a flat
+summary): :data:`SUMMARY_ALIASES` maps each to the documented name. They are deprecated for
+new specs and targets; stored sweeps and the calibration targets that use them keep working.
 """
 
 from __future__ import annotations
@@ -751,33 +761,115 @@ COLUMN_INDEX: dict[str, int] = {c: i for i, c in enumerate(COLUMNS)}
 BY_NAME: dict[str, Metric] = {}
 for _m in METRICS:
     BY_NAME.setdefault(_m.summary_name or _m.name, _m)
+for _m in METRICS:  # a metric known only by its summary name is found by its own name too
+    BY_NAME.setdefault(_m.name, _m)
+
+# The flat summary names of before issue 2.6, from a ``by`` metric's dict in summary.json
+# (``tagged_by_cohort.court_bail``), and the documented name each stands for
+# (``tagged.court_bail``, the time series' name). Accepted wherever a summary name is.
+SUMMARY_ALIASES: dict[str, str] = {
+    f"{m.summary_name}.{k}": f"{m.name}.{k}"
+    for m in METRICS
+    if m.by and m.summary_name and m.summary_name != m.name
+    for k in keys_of(m)
+}
+# A dict of summary.json -> the prefix of its entries' flat names (``tagged_by_cohort`` ->
+# ``tagged``).
+FLAT_PREFIX: dict[str, str] = {
+    m.summary_name: m.name for m in METRICS if m.by and m.summary_name and m.summary_name != m.name
+}
 
 
 SUMMARY_NAMES_ALLOWED = (
-    "a summary metric (declared in em_abm/metrics.py, e.g. tagged, cost_total_gbp.total)"
+    "a summary metric (declared in em_abm/metrics.py, e.g. tagged, tagged.court_bail, "
+    "cost_total_gbp.total)"
 )
 SERIES_NAMES_ALLOWED = "a column of timeseries.parquet (declared in em_abm/metrics.py)"
+
+
+def summary_keys(*, aliases: bool = False) -> dict[str, Metric]:
+    """Every scalar in a flattened run summary (``tagged``, ``tagged.court_bail``,
+    ``cost_total_gbp.total``), with the metric it comes from: the names sweeps may output.
+    With ``aliases``, the older names (:data:`SUMMARY_ALIASES`) too."""
+    out: dict[str, Metric] = {}
+    for m in METRICS:
+        if m.kind == "composite":
+            out.update({f"{m.name}.{key}": m for key, _ in m.parts})
+        elif m.by:
+            out.update({f"{m.name}.{k}": m for k in keys_of(m)})
+        else:
+            out[m.name] = m
+    if aliases:
+        out.update({old: out[new] for old, new in SUMMARY_ALIASES.items()})
+    return out
+
+
+def summary_key(name: str) -> str:
+    """The documented flat summary name of ``name``: itself, or the name an older alias
+    stands for (``tagged_by_cohort.court_bail`` -> ``tagged.court_bail``)."""
+    return SUMMARY_ALIASES.get(name, name)
+
+
+def _series_metrics() -> dict[str, Metric]:
+    return {c: m for m in METRICS if m.kind in ("stock", "flow", "rate") for c in column_names(m)}
+
+
+_SERIES_METRIC = _series_metrics()
+_REDUCED = {
+    "stock": f"mean over the final {FINAL_PERIOD_DAYS} days",
+    "flow": "total over the run",
+    "rate": "ratio of the run's totals",
+    "peak": "maximum over the run",
+    "quantile": "over the run's events",
+}
+
+
+def _keyed(m: Metric, name: str) -> str:
+    """A metric's label, with the key of a ``by`` metric's entry ``name``."""
+    key = name.partition(".")[2]
+    return f"{m.label}: {key}" if m.by and key else m.label
+
+
+def describe_series(column: str) -> tuple[str, str] | None:
+    """(unit, description) of a column of the time series (``tagged.court_bail``), or None
+    for one the metrics do not declare. Flows are per day; rates of flows are ratios of
+    trailing sums."""
+    if column == "date":
+        return "date", "the simulated day (after the warm-up)"
+    m = _SERIES_METRIC.get(column)
+    if m is None:
+        return None
+    text = _keyed(m, column)
+    if m.kind == "rate" and BY_NAME[m.num.split(".")[0]].kind == "flow":
+        text += f" (ratio of trailing {RATE_WINDOW_DAYS}-day totals)"
+    return m.unit, text
+
+
+def describe_summary(name: str) -> tuple[str, str] | None:
+    """(unit, description) of a flat summary name (an alias too), or None for one the metrics
+    do not declare. A flow's unit is that of its total over the run (``orders``, not
+    ``orders/day``); a composite's entry has the unit of what it adds up."""
+    name = summary_key(name)
+    m = summary_keys().get(name)
+    if m is None:
+        return None
+    if m.kind == "composite":
+        key = name.partition(".")[2]
+        parts = dict(m.parts)[key]
+        unit = describe_summary(parts[0])[0]
+        what = f"the sum of {', '.join(parts)}" if len(parts) > 1 else parts[0]
+        return unit, f"{m.label}: {key}; {what}"
+    unit = m.unit.removesuffix("/day") if m.kind == "flow" else m.unit
+    reduced = _REDUCED[m.kind]
+    if m.kind == "rate" and BY_NAME[m.num.split(".")[0]].kind == "stock":
+        reduced = f"ratio of the sums over the final {FINAL_PERIOD_DAYS} days"
+    return unit, f"{_keyed(m, name)}; {reduced}"
 
 
 def series_names() -> list[str]:
     """Every column of a run's daily series besides ``date``: the recorded columns and the
     rates derived from them (:func:`em_abm.results.build_timeseries`)."""
     return [*COLUMNS, *(c for m in METRICS if m.kind == "rate" for c in column_names(m))]
-
-
-def summary_keys() -> dict[str, Metric]:
-    """Every scalar in a flattened run summary (``tagged``, ``tagged_by_cohort.court_bail``,
-    ``cost_total_gbp.total``), with the metric it comes from: the names sweeps may output."""
-    out: dict[str, Metric] = {}
-    for m in METRICS:
-        name = m.summary_name or m.name
-        if m.kind == "composite":
-            out.update({f"{name}.{key}": m for key, _ in m.parts})
-        elif m.by:
-            out.update({f"{name}.{k}": m for k in keys_of(m)})
-        else:
-            out[name] = m
-    return out
 
 
 def signed_names() -> set[str]:

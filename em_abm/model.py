@@ -150,7 +150,7 @@ class EMModel(Record, mesa.Model):
             raise UserError(f"{both[0]}: given as a keyword and in overrides; allowed: one of them")
         overrides = {**(overrides or {}), **params}
         self.scenario_def = load(scenario).with_overrides(
-            dict(overrides or {}), where="overrides: "
+            dict(overrides or {}), where="overrides", keyed=True
         )
         classes = resolve(COMPONENTS, components)
         super().__init__(rng=int(rng))

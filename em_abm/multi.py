@@ -83,8 +83,7 @@ class ManyRuns:
 
 
 def _one(scenario, seed: int, years: float, scale: float, overrides, model, metrics):
-    from em_abm.compare import flatten
-    from em_abm.results import run_model
+    from em_abm.results import flatten, run_model
     from em_abm.scenario import window_warned_by_caller
 
     with window_warned_by_caller():  # run_many warned once

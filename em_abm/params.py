@@ -1810,11 +1810,15 @@ def get(name: str, *, where: str = "") -> Param:
         raise UserError(f"{where or name}: unknown parameter{hint}") from None
 
 
-def validate(values: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
-    """Check names, types and bounds of a partial parameter dict; return the cleaned values."""
+def validate(values: dict[str, Any], *, prefix: str = "", keyed: bool = False) -> dict[str, Any]:
+    """Check names, types and bounds of a partial parameter dict; return the cleaned values.
+
+    Errors name a value as ``prefix`` then its name (``--set field.officers``, a file's
+    ``params.field.officers``), or with ``keyed`` as a key of the dict ``prefix`` names, as the
+    Python API's errors do: ``overrides['field.officers']: got -3; allowed: ...``."""
     out = {}
     for name, value in values.items():
-        where = f"{prefix}{name}"
+        where = f"{prefix}[{name!r}]" if keyed else f"{prefix}{name}"
         out[name] = get(name, where=where).validate(value, where=where)
     return out
 

@@ -3,15 +3,24 @@
 ``RunResult.save(dir)`` writes (and ``RunResult.load(dir)`` reads back)
 
 * ``timeseries.parquet``: one row per simulated day, a ``date`` column and one column per
-  metric (see :mod:`em_abm.metrics`);
+  metric (see :mod:`em_abm.metrics`). Each column's unit and description are in the Parquet
+  schema's field metadata (``unit``, ``description``), and the schema's metadata says what the
+  counts are (``em_abm.counts``: England and Wales, or a scaled sample); :func:`units` and
+  :func:`describe` read them back;
 * ``summary.json``: scalar metrics (dicts for per-cohort and per-tag ones) plus scenario,
-  seed, years and scale;
+  seed, years, scale and counts;
+* ``summary_flat.json``: the same, flat, under the documented names (``tagged.court_bail``,
+  ``cost_total_gbp.total``: the time series' names; see :mod:`em_abm.metrics`), as
+  :meth:`RunResult.flat` and :func:`flatten` give it;
 * ``metadata.json``: the full resolved parameters, the scenario's dated changes, seed,
   package version, git commit where available, schema version and wall time;
-* ``figures/overview.png`` and ``figures/breaches.png``.
+* ``figures/overview.png``, ``figures/breaches.png`` and ``figures/system.png``.
 
 Everything is written into a temporary folder next to ``dir`` and moved into place at the
 end, so an interrupted save never leaves a half-written result.
+
+In memory, :meth:`RunResult.to_frame` is the wide time series and :meth:`RunResult.long` the
+long (tidy) one: ``run, seed, date, metric, value``, then ``scenario, scale, counts, unit``.
 """
 
 from __future__ import annotations
@@ -34,8 +43,11 @@ from em_abm import files
 from em_abm.errors import UserError
 from em_abm.metrics import (
     FINAL_PERIOD_DAYS,
+    FLAT_PREFIX,
     METRICS,
+    SUMMARY_ALIASES,
     column_names,
+    describe_series,
     keys_of,
     scale_label,
 )
@@ -45,7 +57,14 @@ from em_abm.version import __version__
 __all__ = ["RunResult", "build_summary", "build_timeseries", "run_model", "series_columns"]
 
 SCHEMA_VERSION = 1
-RESULT_FILES = ("timeseries.parquet", "summary.json", "metadata.json", "figures")
+RESULT_FILES = ("timeseries.parquet", "summary.json", "summary_flat.json", "metadata.json",
+                "figures")  # fmt: skip
+# Parquet metadata keys: each field's, and the schema's (what the counts are).
+UNIT, DESCRIPTION = b"unit", b"description"
+COUNTS, SCALE = b"em_abm.counts", b"em_abm.scale"
+# RunResult.long()'s columns: these five first (em_abm.run_many stacks runs on them), then
+# what the rows are and their unit.
+LONG_COLUMNS = ("run", "seed", "date", "metric", "value", "scenario", "scale", "counts", "unit")
 
 
 @dataclass
@@ -55,11 +74,60 @@ class RunResult:
     params: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def scale(self) -> float:
+        return float(self.summary.get("scale", self.metadata.get("scale", 1.0)))
+
+    @property
+    def counts(self) -> str:
+        """What the run's counts are: England and Wales, or a scaled sample
+        (:func:`em_abm.metrics.scale_label`)."""
+        return self.summary.get("counts") or scale_label(self.scale)
+
+    def flat(self, *, text: bool = False) -> FlatSummary:
+        """The summary, flat, under the documented names (see :func:`flatten`): ``{"tagged":
+        ..., "tagged.court_bail": ..., "cost_total_gbp.total": ...}``. With ``text``, the
+        scenario, counts and dates too."""
+        return flatten(self.summary, text=text)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The time series, wide: ``date`` and one column per metric (a copy). Its ``attrs``
+        hold ``counts``, ``scale``, ``seed``, ``scenario`` and each column's ``units``."""
+        df = self.timeseries.copy()
+        df.attrs.update(self._about())
+        df.attrs["units"] = {c: d[0] for c in df.columns if (d := describe_series(c))}
+        return df
+
+    def long(self, run: int | str = 0) -> pd.DataFrame:
+        """The time series, long (tidy): one row per day and metric, with the columns
+        ``run, seed, date, metric, value`` (in that order; ``run`` is the label given), then
+        ``scenario, scale, counts`` (what the counts are: England and Wales, or a scaled
+        sample) and ``unit``. Rows are metric by metric, each in date order; ``attrs`` hold
+        ``counts`` and ``scale`` as well."""
+        from em_abm.bands import long_table
+
+        about = self._about()
+        df = long_table(self.timeseries, run=run, seed=about["seed"])
+        units = {c: (describe_series(c) or ("", ""))[0] for c in self.timeseries.columns}
+        df = df.assign(scenario=about["scenario"], scale=about["scale"],
+                       counts=about["counts"], unit=df["metric"].map(units))  # fmt: skip
+        df = df[list(LONG_COLUMNS)]
+        df.attrs.update(about)
+        return df
+
+    def _about(self) -> dict[str, Any]:
+        seed = self.summary.get("seed", self.metadata.get("seed", 0))
+        scenario = str(self.summary.get("scenario", ""))
+        return {"counts": self.counts, "scale": self.scale, "seed": int(seed), "scenario": scenario}
+
     def save(self, out: str | os.PathLike, *, force: bool = False, figures: bool = True) -> Path:
         """Write the result into ``out`` (see the module docstring); returns the path."""
         with files.writing(out, force=force, kind="run", writes=result_files(figures)) as tmp:
-            self.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
+            columns = {c: d for c in self.timeseries.columns if (d := describe_series(c))}
+            meta = {COUNTS: self.counts, SCALE: f"{self.scale:g}"}
+            write_parquet(self.timeseries, tmp / "timeseries.parquet", columns, meta)
             write_json(tmp / "summary.json", self.summary)
+            write_json(tmp / "summary_flat.json", self.flat(text=True))
             write_json(tmp / "metadata.json", self.metadata)
             if figures:
                 self.plot(tmp / "figures")
@@ -69,7 +137,8 @@ class RunResult:
     def load(cls, folder: str | os.PathLike) -> RunResult:
         """Read a result that :meth:`save` wrote; a one-line :class:`UserError` if ``folder``
         does not hold a whole one (a file missing, too large, not a regular file, or changed
-        into something em-abm does not write)."""
+        into something em-abm does not write). ``summary_flat.json`` is not read (results
+        saved before issue 2.6 have none): :meth:`flat` derives it from the summary."""
         folder = Path(folder)
         if not folder.is_dir():
             raise UserError(f"{folder}: not a folder; allowed: a run's result folder")
@@ -113,6 +182,96 @@ class RunResult:
         for draw in plots.FIGURES.values():
             draw(self, folder=folder)
         return sorted(Path(folder).glob("*.png"))
+
+
+class FlatSummary(dict):
+    """A flat run summary, ``{name: value}`` under the documented names
+    (:func:`em_abm.metrics.summary_keys`: ``tagged.court_bail``). It also answers the older
+    names (``tagged_by_cohort.court_bail``; :data:`em_abm.metrics.SUMMARY_ALIASES`) when
+    asked for one, without listing them."""
+
+    def __missing__(self, key):
+        new = SUMMARY_ALIASES.get(key)
+        if new is not None and dict.__contains__(self, new):
+            return self[new]
+        raise KeyError(key)
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or dict.__contains__(self, SUMMARY_ALIASES.get(key))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
+def flatten(summary: dict[str, Any], *, text: bool = False) -> FlatSummary:
+    """A run summary (``summary.json``) flat: every number under its documented name, a
+    dict's entries as ``NAME.KEY`` (``tagged_by_cohort`` -> ``tagged.court_bail``), as floats
+    (a missing value, null in JSON, as NaN). With ``text``, the text entries (scenario,
+    counts, dates) too. Older names are answered too (:class:`FlatSummary`)."""
+    out = FlatSummary()
+    for k, v in summary.items():
+        if isinstance(v, dict):
+            prefix = FLAT_PREFIX.get(k, k)
+            for kk, vv in v.items():
+                out[f"{prefix}.{kk}"] = math.nan if vv is None else float(vv)
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            out[k] = float(v)
+        elif text and isinstance(v, str):
+            out[k] = v
+    return out
+
+
+def write_parquet(
+    df: pd.DataFrame,
+    path: Path,
+    columns: dict[str, tuple[str, str]],
+    metadata: dict[bytes, str] | None = None,
+) -> None:
+    """Write ``df`` (without its index) as pandas does, with each column's (unit,
+    description) from ``columns`` in its field's metadata and ``metadata`` in the schema's.
+    ``pd.read_parquet`` reads it back as before."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    fields = []
+    for f in table.schema:
+        if f.name in columns:
+            unit, text = columns[f.name]
+            f = f.with_metadata({UNIT: unit.encode(), DESCRIPTION: text.encode()})
+        fields.append(f)
+    extra = {k: v.encode() for k, v in (metadata or {}).items()}
+    schema = pa.schema(fields, metadata={**(table.schema.metadata or {}), **extra})
+    pq.write_table(table.cast(schema), path, compression="snappy")
+
+
+def describe(path: str | os.PathLike) -> dict[str, Any]:
+    """What a Parquet file em-abm wrote says about itself: ``{"counts": ..., "columns":
+    {name: {"unit": ..., "description": ...}}}`` (columns without a declared unit are left
+    out; ``counts`` is None in a file written before issue 2.6)."""
+    import pyarrow.parquet as pq
+
+    path = files.check_input(path, "Parquet table", limit=files.TABLE_LIMIT)
+    try:
+        schema = pq.read_schema(path)
+    except Exception as e:  # a file that is not Parquet fails in many ways: one line
+        first = (str(e).splitlines() or [type(e).__name__])[0][:120]
+        raise UserError(f"{path}: not a Parquet table ({first})") from None
+    meta = schema.metadata or {}
+    columns = {
+        f.name: {"unit": f.metadata[UNIT].decode(),
+                 "description": f.metadata.get(DESCRIPTION, b"").decode()}
+        for f in schema
+        if f.metadata and UNIT in f.metadata
+    }  # fmt: skip
+    counts = meta[COUNTS].decode() if COUNTS in meta else None
+    return {"counts": counts, "columns": columns}
+
+
+def units(path: str | os.PathLike) -> dict[str, str]:
+    """Each column's unit in a Parquet file em-abm wrote (``timeseries.parquet``, a sweep's
+    ``results.parquet``): ``{"tagged": "people", "orders_received": "orders/day", ...}``."""
+    return {name: d["unit"] for name, d in describe(path)["columns"].items()}
 
 
 def result_files(figures: bool = True) -> tuple[str, ...]:

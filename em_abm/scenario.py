@@ -87,13 +87,17 @@ class Scenario:
             "later days are a projection on the scenario's assumptions"
         )
 
-    def with_overrides(self, overrides: dict[str, Any], *, where: str = "") -> Scenario:
-        """A copy with ``overrides`` (validated) applied from the start date."""
+    def with_overrides(
+        self, overrides: dict[str, Any], *, where: str = "", keyed: bool = False
+    ) -> Scenario:
+        """A copy with ``overrides`` (validated) applied from the start date. Errors name a
+        value after ``where`` (``--set field.officers: ...``), or with ``keyed`` as a key of
+        the dict ``where`` names (``overrides['field.officers']: ...``, the Python API's)."""
         if not overrides:
             return self
-        clean = P.validate(overrides, prefix=where)
+        clean = P.validate(overrides, prefix=where, keyed=keyed)
         merged = {**self.params, **clean}
-        P.check_groups(merged, where=where)
+        P.check_groups(merged, where=f"{where}: " if keyed else where)
         _check_timeline(merged, self.changes, where=self.path + ": " if self.path else "")
         return Scenario(
             name=self.name,

@@ -63,6 +63,15 @@ the git commit). Running the same spec on the same folder again skips the finish
 different spec is refused. A run that raises is stored with its error and the sweep goes on.
 One sweep at a time writes a folder (:func:`em_abm.files.locked`); a second is refused.
 
+``results.parquet`` describes itself: each column's unit and description are in its Parquet
+field metadata, and what the counts are in the schema's (:func:`em_abm.results.units`,
+:func:`em_abm.results.describe`). Integer parameters are stored as the integers that were run
+(``field.officers`` 534, not the sampled 534.0115; the analysis uses the sampled design,
+:func:`design_matrix`); a store written before issue 2.6 holds the sampled value, and is read
+(and checked against the design) as the integer run. Outputs are named as in the flat summary
+(:mod:`em_abm.metrics`); the older names (``tagged_by_cohort.court_bail``) are accepted and
+keep their name as a column.
+
 Stored rows are checked against the design when read: a part file with a run that is not in
 the design, or whose parameter values differ from the design's, is refused (one line naming the
 file) rather than skipped, because such a file was not written by this sweep (another sweep's,
@@ -102,7 +111,7 @@ import pandas as pd
 
 from em_abm import files, limits
 from em_abm import params as P
-from em_abm.errors import UserError, check_known
+from em_abm.errors import DesignWarning, UserError, check_known
 from em_abm.files import read_toml
 from em_abm.results import write_atomic
 from em_abm.scenario import warn_past_window, window_warned_by_caller
@@ -175,7 +184,7 @@ class EMModelRunner:
     def check_outputs(self, names: list[str], where: str) -> None:
         from em_abm.metrics import SUMMARY_NAMES_ALLOWED, summary_keys
 
-        known = summary_keys()
+        known = summary_keys(aliases=True)  # older names too: stored sweeps' specs use them
         for n in names:
             check_known(n, known, where=where, what="output", allowed=SUMMARY_NAMES_ALLOWED)
 
@@ -653,9 +662,12 @@ def design_matrix(spec: Spec) -> pd.DataFrame:
 
         problem = spec.problem()
         if spec.design == "sobol":
-            x = sobol.sample(
-                problem, spec.samples, calc_second_order=spec.second_order, seed=spec.seed
-            )
+            _warn_not_power_of_2(spec.samples)
+            with warnings.catch_warnings():  # said above, in em-abm's words
+                warnings.filterwarnings("ignore", "The balance properties of Sobol", UserWarning)
+                x = sobol.sample(
+                    problem, spec.samples, calc_second_order=spec.second_order, seed=spec.seed
+                )
         elif spec.design == "morris":
             x = morris.sample(problem, spec.samples, num_levels=spec.levels, seed=spec.seed)
         else:
@@ -666,6 +678,30 @@ def design_matrix(spec: Spec) -> pd.DataFrame:
     crossed = pd.DataFrame(combos, columns=[f.name for f in spec.crossed])
     design = sampled.merge(crossed, how="cross") if len(crossed.columns) else sampled
     return design[["sample", *spec.names]].reset_index(drop=True)
+
+
+def _warn_not_power_of_2(samples: int) -> None:
+    """A :class:`DesignWarning` (instead of the sampling library's raw one) when Sobol'
+    ``samples`` is not a power of 2, whose points lose their balance."""
+    if samples & (samples - 1) == 0:
+        return
+    low = 1 << (samples.bit_length() - 1)
+    warnings.warn(
+        f"samples = {samples}: Sobol' points are balanced only when samples is a power of 2 "
+        f"(e.g. {low} or {2 * low}); allowed, but the indices converge more slowly",
+        DesignWarning,
+        stacklevel=3,
+    )
+
+
+def integer_factors(spec: Spec) -> list[str]:
+    """The sampled factors a run uses rounded to an integer (:func:`_values`, by the same
+    rule): the em-abm model's integer parameters. The run table, and so ``results.parquet``,
+    holds them as the integers that were run, not the design's sampled values (which
+    :func:`design_matrix` keeps, for the analysis)."""
+    if not is_em(spec.model):
+        return []
+    return [f.name for f in spec.numeric if P.PARAMS[f.name].kind == "int"]
 
 
 def seeds_of(spec: Spec, n_points: int) -> np.ndarray:
@@ -679,8 +715,11 @@ def seeds_of(spec: Spec, n_points: int) -> np.ndarray:
 
 
 def run_table(spec: Spec) -> pd.DataFrame:
-    """Every run of the sweep: run id, design point, replicate, seed and parameter values."""
+    """Every run of the sweep: run id, design point, replicate, seed and parameter values, as
+    run (integer parameters rounded: :func:`integer_factors`)."""
     points = design_matrix(spec)
+    for name in integer_factors(spec):
+        points[name] = np.round(points[name].to_numpy(dtype=float)).astype(np.int64)
     n = len(points)
     runs = points.loc[np.repeat(np.arange(n), spec.replicates)].reset_index(drop=True)
     runs.insert(0, "run_id", np.arange(len(runs), dtype=np.int64))
@@ -899,10 +938,16 @@ def _read_part(path: Path, spec: Spec, design: pd.DataFrame) -> pd.DataFrame:
         what = "is not a run of this sweep" if len(outside) else "has a status not ok or error"
         raise UserError(f"{path}: run {ids.iloc[i]} {what}; {fix}")
     expected = design.iloc[ids.to_numpy()]  # a design's run_id is its row
+    integers = set(integer_factors(spec))
     for col in design.columns[1:]:
         got, want = df[col].to_numpy(dtype=object), expected[col].to_numpy(dtype=object)
         try:
-            same = np.asarray(got == want, dtype=bool)
+            if col in integers and pd.api.types.is_numeric_dtype(df[col]):
+                # As run: a store written before issue 2.6 holds the design's sampled value
+                # (534.0115) of a run that used its integer (534).
+                same = np.round(df[col].to_numpy(dtype=float)) == want.astype(float)
+            else:
+                same = np.asarray(got == want, dtype=bool)
         except (ValueError, TypeError):  # cells that do not compare (lists)
             same = np.zeros(len(got), dtype=bool)
         if not same.all():
@@ -910,6 +955,8 @@ def _read_part(path: Path, spec: Spec, design: pd.DataFrame) -> pd.DataFrame:
             raise UserError(
                 f"{path}: run {ids.iloc[i]}: {col} is {got[i]!r}, the design's {want[i]!r}; {fix}"
             )
+        if col in integers:
+            df[col] = expected[col].to_numpy()  # the integers run
     return df
 
 
@@ -1098,7 +1145,7 @@ def sweep(
                     bar.close()
         table = stored_runs(out, spec, design)
         with _io(out / RESULTS):
-            write_atomic(out / RESULTS, lambda p: table.to_parquet(p, index=False))
+            write_atomic(out / RESULTS, lambda p: write_results(table, p, spec))
     return SweepSummary(shown, len(design), len(design) - len(todo), ran, failed,
                         time.perf_counter() - t0)  # fmt: skip
 
@@ -1106,3 +1153,53 @@ def sweep(
 def results(out: str | os.PathLike) -> pd.DataFrame:
     """The stored runs of a sweep, one row per run, in run order."""
     return stored_runs(out)
+
+
+_RUN_COLUMNS = {
+    "run_id": ("-", "run number: the run's row of the design"),
+    "point": ("-", "design point (the runs of one point differ only in seed)"),
+    "replicate": ("-", "replicate number at the design point"),
+    "seed": ("-", "random seed of the run"),
+    "sample": ("-", "number of the sampled condition (crossed factors' levels share it)"),
+    "posterior_set": ("-", "calibrated parameter set the run used (replicate mod K)"),
+    "status": ("-", "ok, or error (the run raised; see error and traceback)"),
+    "error": ("-", "the error of a failed run"),
+    "traceback": ("-", "the end of a failed run's traceback"),
+    "wall_time_s": ("s", "wall time of the run"),
+}
+
+
+def column_info(spec: Spec) -> dict[str, tuple[str, str]]:
+    """(unit, description) of each column of the sweep's run table: the run's own columns,
+    the factors (the parameter registry's unit and description) and the outputs (the metrics';
+    per England and Wales for the em-abm model, see :func:`manifest_for`)."""
+    from em_abm.metrics import describe_summary
+
+    out = dict(_RUN_COLUMNS)
+    em = spec.model == "em_abm"
+    for f in spec.factors:
+        if f.levels is not None:
+            out[f.name] = ("-", f"named level of {f.name} (its parameter values: manifest.json)")
+        elif em and f.name in P.PARAMS:
+            out[f.name] = (P.PARAMS[f.name].unit or "-", P.PARAMS[f.name].description)
+        else:
+            out[f.name] = ("-", f"input {f.name} of model {spec.model}")
+    for o in spec.outputs:
+        unit, text = (describe_summary(o) if em else None) or ("-", f"output {o}")
+        out[o] = (unit, text)
+        for h in spec.horizons:
+            out[f"{o}@{h:g}y"] = (unit, f"{text}; over the first {h:g} years")
+    return out
+
+
+def write_results(table: pd.DataFrame, path: Path, spec: Spec) -> None:
+    """The run table as Parquet, each column's unit and description in its field's metadata
+    and what the counts are (``em_abm.counts``) in the schema's (read them back with
+    :func:`em_abm.results.units` or :func:`em_abm.results.describe`)."""
+    from em_abm import results as R
+    from em_abm.metrics import scale_label
+
+    meta = {R.SCALE: f"{spec.scale:g}"}
+    if spec.model == "em_abm":  # as the manifest says
+        meta[R.COUNTS] = scale_label(spec.scale, equivalent=True)
+    R.write_parquet(table, path, column_info(spec), meta)

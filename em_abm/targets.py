@@ -129,17 +129,19 @@ def _check_names(row: _Row, where: str) -> None:
             raise UserError(
                 f"{where}.metric: got {row.metric!r}; allowed: share:NUMERATOR/DENOMINATOR"
             )
-    known = summary_keys()
+    known = summary_keys(aliases=True)  # the older names too: the targets file uses some
     for name in names:
         check_known(name, known, where=f"{where}.metric", allowed=SUMMARY_NAMES_ALLOWED)
 
 
 def _lookup(summary: dict, name: str) -> float:
-    head, _, key = name.partition(".")
-    if head not in summary:
+    """A flat summary name's value (an older alias too: see :mod:`em_abm.metrics`)."""
+    from em_abm.results import flatten
+
+    flat = flatten(summary)
+    if name not in flat:
         raise UserError(f"targets: metric {name!r} is not in the summary")
-    value = summary[head]
-    return float(value[key] if key else value)
+    return flat[name]
 
 
 Number = Annotated[float, Field(allow_inf_nan=False)]

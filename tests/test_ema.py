@@ -191,7 +191,7 @@ def test_names_are_identifiers_and_raise_no_deprecation_warning():
         m = ema.model(
             uncertainties=["field.officers", "orders.error_rate", "contingency.enabled"],
             levers=["policy.visit_queue", "policy.response_queue"],
-            outcomes=["tagged_by_cohort.court_bail", "kpi.notification_within_window"],
+            outcomes=["tagged.court_bail", "kpi.notification_within_window"],
             constants={"field.days_per_week": 6},
             replications=2,
         )
@@ -199,7 +199,7 @@ def test_names_are_identifiers_and_raise_no_deprecation_warning():
             ew.RealParameter("field.officers", 0, 1)
     names = [p.name for group in (m.uncertainties, m.levers, m.outcomes, m.constants)
              for p in group]  # fmt: skip
-    assert "field__days_per_week" in names and "tagged_by_cohort__court_bail" in names
+    assert "field__days_per_week" in names and "tagged__court_bail" in names
     assert all(n.isidentifier() for n in names)
 
 

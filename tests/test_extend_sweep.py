@@ -77,12 +77,15 @@ def test_a_subclass_sweeps_on_loky_and_dask_with_rounding(tmp_path, examples_on_
     for other in ("two", "dask"):
         b = S.results(tmp_path / other).drop(columns="wall_time_s")
         pd.testing.assert_frame_equal(a, b, check_exact=True)
-    # The sampled officers are not integers; the runs used them rounded, as for em_abm.
-    assert (a["field.officers"] % 1 != 0).all()
-    for r in a.itertuples():
-        ref = em_abm.run(seed=int(r.seed), **SMALL, model="faster_police:FasterPoliceModel",
-                         overrides={"field.officers": round(r._6)})  # fmt: skip
-        assert r.tagged == ref.summary["tagged"] * (1.0 / 0.05)  # per England and Wales
+    # The sampled officers are not integers; the runs used them rounded, as for em_abm, and
+    # the results hold the integers that were run.
+    sampled = S.design_matrix(spec)["field.officers"]
+    assert (sampled % 1 != 0).all()
+    assert a["field.officers"].tolist() == [round(x) for x in sampled]
+    for r in a.to_dict("records"):
+        ref = em_abm.run(seed=int(r["seed"]), **SMALL, model="faster_police:FasterPoliceModel",
+                         overrides={"field.officers": int(r["field.officers"])})  # fmt: skip
+        assert r["tagged"] == ref.summary["tagged"] * (1.0 / 0.05)  # per England and Wales
 
 
 def test_the_command_line_takes_model_and_fails_loudly(tmp_path):

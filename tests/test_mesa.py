@@ -108,7 +108,12 @@ def test_run_many_long_table_bands_and_files(tmp_path):
     assert (bands["q10"] <= bands["median"]).all() and (bands["median"] <= bands["q90"]).all()
     many.save(tmp_path / "out")
     assert {p.name for p in (tmp_path / "out").iterdir()} >= {
-        "runs.parquet", "summary.csv", "bands.csv", "metadata.json", "figures"}
+        "runs.parquet",
+        "summary.csv",
+        "bands.csv",
+        "metadata.json",
+        "figures",
+    }
     assert (tmp_path / "out" / "figures" / "bands.png").stat().st_size > 10_000
     meta = (tmp_path / "out" / "metadata.json").read_text()
     assert "a scaled sample" in meta and "per England and Wales" in meta

@@ -347,11 +347,19 @@ def test_api_overrides_of_the_wrong_type_name_overrides(overrides):
     assert "\n" not in str(e.value)
 
 
-def test_api_override_errors_name_overrides_not_the_command_line():
+def test_api_override_errors_name_overrides_not_the_command_line(capsys):
+    """The Python API names the dict's key, ``overrides['field.officers']``; the command line
+    names its option, ``--set field.officers``."""
     import em_abm
 
-    with pytest.raises(UserError, match=r"^overrides: field.officers: got 'x'"):
+    with pytest.raises(UserError, match=r"^overrides\['field\.officers'\]: got 'x'; allowed"):
         em_abm.run(years=0.02, scale=0.01, overrides={"field.officers": "x"})
+    with pytest.raises(UserError, match=r"^overrides\['field\.oficers'\]: unknown parameter"):
+        em_abm.run(years=0.02, scale=0.01, overrides={"field.oficers": 3})
+    with pytest.raises(UserError, match=r"^overrides: escalation: shares must sum to 1"):
+        em_abm.run(years=0.02, scale=0.01, overrides={"escalation.revoke_share": 0.99})
+    code, _, err = _cli(capsys, "run", "--set", "field.officers=-3", "--years", "0.02")
+    assert code == 2 and "em-abm: error: --set field.officers: got -3; allowed" in err
 
 
 # ---------------------------------------------------------------------------- I/O failures
@@ -412,12 +420,12 @@ def test_a_file_too_large_for_the_file_system_is_one_line_exit_74_nothing_left(t
 def test_a_full_disk_while_saving_is_one_line_exit_74(monkeypatch, capsys, tmp_path):
     import errno
 
-    import pandas as pd
+    import pyarrow.parquet as pq
 
-    def full(self, *a, **k):
-        raise OSError(errno.ENOSPC, "No space left on device", str(a[0]))
+    def full(table, where, *a, **k):  # what pandas' to_parquet and em-abm's tables call
+        raise OSError(errno.ENOSPC, "No space left on device", str(where))
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    monkeypatch.setattr(pq, "write_table", full)
     out = tmp_path / "r"
     code, _, err = _cli(capsys, "run", *SMALL, "--out", str(out))
     assert code == files.EXIT_IO and "No space left on device" in err and "free some" in err

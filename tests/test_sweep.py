@@ -332,3 +332,148 @@ def test_validate_checks_a_spec_or_scenario_without_running(tmp_path, capsys):
     assert main(["validate", str(bad)]) == 2
     assert "taggd" in capsys.readouterr().err
     assert not list(tmp_path.glob("*/"))  # nothing written
+
+
+INTS = """
+name = "ints"
+scenario = "baseline_2026"
+design = "sobol"
+samples = 8
+seed = 3
+years = 0.1
+scale = 0.05
+outputs = ["tagged", "tagged_by_cohort.court_bail", "public_protection.unmonitored_person_days"]
+horizons = [0.05]
+[vary]
+"field.officers" = [420.0, 560.0]
+"orders.error_rate" = [0.15, 0.3]
+"""
+
+
+def _fake_model(monkeypatch):
+    """The em-abm runner without the model: it records the values a run was given."""
+    seen = []
+
+    def fake(self, spec, values, seed):
+        seen.append(values["field.officers"])
+        return {c: float(values["field.officers"]) for c in spec.output_columns}
+
+    monkeypatch.setattr(S.EMModelRunner, "run", fake)
+    return seen
+
+
+def test_integer_parameters_are_stored_as_the_integers_run(tmp_path, monkeypatch):
+    seen = _fake_model(monkeypatch)
+    spec = S.load_spec(_spec(tmp_path, INTS))
+    out = tmp_path / "out"
+    S.sweep(spec, out, jobs=1)
+    runs = S.results(out)
+    sampled = S.design_matrix(spec)["field.officers"]
+    assert (sampled != sampled.round()).all()  # the design samples floats
+    assert runs["field.officers"].dtype == np.int64
+    assert all(type(v) is int for v in seen) and sorted(runs["field.officers"]) == sorted(seen)
+    assert (runs["tagged"] == runs["field.officers"]).all()  # the value the run used
+    assert runs["orders.error_rate"].tolist() == S.design_matrix(spec)["orders.error_rate"].tolist()
+    stored = pd.read_parquet(out / "results.parquet")
+    assert stored["field.officers"].dtype == np.int64
+    # A store written before issue 2.6 holds the sampled floats: read as the integers that ran.
+    old = stored.copy()
+    old["field.officers"] = sampled.to_numpy()[old["point"]]
+    old.to_parquet(out / "results.parquet", index=False)
+    import shutil
+
+    shutil.rmtree(out / "runs")
+    pd.testing.assert_frame_equal(S.results(out), runs)
+    assert S.sweep(spec, out, jobs=1).ran == 0  # and not run again
+    # A value that no run used is still refused.
+    old.loc[2, "field.officers"] = old.loc[2, "field.officers"] + 1
+    old.to_parquet(out / "results.parquet", index=False)
+    with pytest.raises(UserError, match=r"run 2: field.officers is .*the design's"):
+        S.results(out)
+
+
+def test_sweep_results_carry_units_and_counts(tmp_path, monkeypatch):
+    from em_abm.metrics import describe_summary, scale_label
+    from em_abm.results import describe, units
+
+    _fake_model(monkeypatch)
+    spec = S.load_spec(_spec(tmp_path, INTS))
+    S.sweep(spec, tmp_path / "out", jobs=1)
+    path = tmp_path / "out" / "results.parquet"
+    got = units(path)
+    assert got["field.officers"] == "FTE" and got["wall_time_s"] == "s"
+    assert got["tagged"] == "people" and got["tagged@0.05y"] == "people"
+    assert got["public_protection.unmonitored_person_days"] == "person-days"
+    about = describe(path)
+    assert about["counts"] == scale_label(0.05, equivalent=True)  # per England and Wales
+    assert (
+        about["columns"]["tagged_by_cohort.court_bail"]["description"]
+        == (describe_summary("tagged.court_bail")[1])
+    )
+    assert "over the first 0.05 years" in about["columns"]["tagged@0.05y"]["description"]
+
+
+def test_older_output_names_are_accepted_and_read_as_the_documented_ones(tmp_path):
+    """``tagged_by_cohort.court_bail`` (before issue 2.6) and ``tagged.court_bail`` name one
+    output; a spec keeps the name it gives, so a stored sweep's hash does not change."""
+    text = INTS.replace('outputs = ["tagged", ', 'outputs = ["tagged.court_bail", ')
+    text = text.replace("years = 0.1", "years = 0.05").replace("scale = 0.05", "scale = 0.02")
+    spec = S.load_spec(_spec(tmp_path, text.replace("horizons = [0.05]", "horizons = [0.02]")))
+    assert spec.outputs[:2] == ("tagged.court_bail", "tagged_by_cohort.court_bail")
+    got = S.run_one(spec, S.run_table(spec).iloc[0].to_dict())
+    assert got["status"] == "ok", got["error"]
+    assert got["tagged.court_bail"] == got["tagged_by_cohort.court_bail"] > 0
+    assert got["tagged.court_bail@0.02y"] == got["tagged_by_cohort.court_bail@0.02y"] > 0
+    bad = text.replace("tagged_by_cohort.court_bail", "tagged_by_cohort.nobody")
+    with pytest.raises(UserError, match=r"unknown output 'tagged_by_cohort\.nobody'"):
+        S.load_spec(_spec(tmp_path, bad, "bad.toml"))
+
+
+def test_validate_says_a_library_warning_in_one_line(tmp_path, capsys):
+    """SALib's warning about Sobol' sample sizes, in em-abm's words, one line, no file path."""
+    path = _spec(tmp_path, INTS.replace("samples = 8", "samples = 10"))
+    assert main(["validate", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("ok: sweep spec 'ints'")
+    assert err.startswith("em-abm: warning: samples = 10: Sobol' points are balanced only")
+    assert err.count("\n") == 1 and "site-packages" not in err and "UserWarning" not in err
+    assert main(["validate", str(_spec(tmp_path, INTS, "pow2.toml"))]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_library_warning_is_one_line_naming_the_library(capsys):
+    import warnings
+
+    from em_abm import cli
+
+    cli._one_line_warnings()
+    where = "/x/lib/python3.12/site-packages/SALib/analyze/sobol.py"
+    warnings.warn_explicit("something odd\nhappened", UserWarning, where, 12)
+    err = capsys.readouterr().err
+    assert err == "em-abm: warning: SALib: something odd\\nhappened (UserWarning)\n"
+
+
+def test_analyze_warns_when_indices_cannot_be_trusted(tmp_path, capsys):
+    """Too few base samples, and indices outside [0, 1] beyond their intervals: one line,
+    printed and written beside the tables; a large enough sweep has none."""
+    path = _spec(tmp_path, ISHIGAMI.format(design="sobol", samples=16, levels=4))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--jobs", "1", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--resamples", "50"]) == 0
+    _, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"em-abm: warning: {out}: sobol: "), err
+    assert f"samples = 16 is below the minimum of {A.MIN_SOBOL_SAMPLES} base samples" in err
+    written = (out / "analysis" / A.WARNINGS_FILE).read_text()
+    assert written.strip() == lines[0].removeprefix(f"em-abm: warning: {out}: ")
+    # the bounds on their own: an index beyond [0, 1] by more than its interval
+    table = pd.DataFrame({"output": ["y"] * 2, "parameter": ["x1", "x2"], "S1": [1.14, 0.3],
+                          "S1_conf": [0.05, 0.1], "ST": [1.59, -0.02],
+                          "ST_conf": [0.7, 0.05]})  # fmt: skip
+    big = S.load_spec(_spec(tmp_path, ISHIGAMI.format(design="sobol", samples=1024, levels=4)))
+    (note,) = A.index_warnings(big, {"sobol": table})
+    assert note.startswith("sobol: 1 of 4 indices lie outside [0, 1] beyond their 95% intervals")
+    assert "S1 = 1.14 +/- 0.05 for x1 on y" in note and "below the minimum" not in note
+    table["S1"] = 0.98
+    assert A.index_warnings(big, {"sobol": table}) == []

@@ -54,3 +54,22 @@ def test_figures_outside_the_targets_file(baseline):
     under the HMPPS tolerable level of 400 outstanding visits."""
     assert baseline["tagged_by_cohort"]["specials"] / baseline["tagged"] < 0.005
     assert baseline["outstanding_visits"] < 400
+
+
+def test_a_target_reads_a_summary_name_or_its_older_alias(tmp_path):
+    """``tagged.court_bail`` (the documented name) and ``tagged_by_cohort.court_bail`` (the
+    targets file's, kept so that stored calibrations stay valid) read the same figure."""
+    small = run_model("baseline_2026", seed=1, years=0.05, scale=0.02)
+    row = targets.load()[0]
+    new, old = (
+        targets.Target(**{**row.__dict__, "metric": f"share:{name}.court_bail/tagged"})
+        for name in ("tagged", "tagged_by_cohort")
+    )
+    assert new.measure(small) == old.measure(small) > 0
+    text = ('[[target]]\nname = "x"\nrole = "target"\nscenario = "baseline_2026"\n'
+            'source = "test"\nvalue = 1.0\ntol = 1.0\n')  # fmt: skip
+    for name in ("tagged.court_bail", "tagged_by_cohort.court_bail"):
+        path = tmp_path / "t.toml"
+        path.write_text(text + f'metric = "{name}"\n')
+        (t,) = targets.load(path)
+        assert t.measure(small) == small.summary["tagged_by_cohort"]["court_bail"] / 0.02
