@@ -273,7 +273,7 @@ def cmd_run(args) -> int:
         result.save(out, force=args.force, figures=not args.no_figures)
     print(format_summary(result.summary))
     print(
-        f"\nwrote {out}/ (timeseries.parquet, summary.json, metadata.json"
+        f"\nwrote {out}/ (timeseries.parquet, summary.json, summary_flat.json, metadata.json"
         f"{', figures/' if not args.no_figures else ''}) in "
         f"{result.metadata['wall_time_s']:.1f} s of simulation"
     )
