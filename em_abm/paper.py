@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from em_abm import analysis
 from em_abm import experiments as E
 from em_abm import targets as T
 from em_abm.errors import UserError
@@ -357,6 +358,10 @@ def sensitivity_numbers(folder: Path) -> dict[str, str]:
     }
     spec = E.load_specs("sensitivity_baseline", quick=folder.name.endswith("-quick"))["main"]
     n["sen.samples"] = str(spec.samples)
+    n["sen.min_samples"] = str(analysis.MIN_SOBOL_SAMPLES)
+    outside = sum(int(((d[i] - d[f"{i}_conf"] > 1) | (d[i] + d[f"{i}_conf"] < 0)).sum())
+                  for i in ("S1", "ST"))  # fmt: skip
+    n["sen.outside"] = f"{outside} of {2 * len(d)}"
     n["sen.years"] = f"{spec.years:g}"
     n["sen.scale"] = f"{spec.scale:g}"
     for key, output in (

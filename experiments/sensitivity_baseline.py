@@ -51,6 +51,10 @@ def report(ctx: E.Context) -> None:
         lines.append(f"| {E.output_label(out)} | " + " | ".join(cells) + " |")
     lines += ["", "![Sobol indices](figures/sobol_indices.png)", "",
               "![Convergence](figures/sobol_convergence.png)", ""]  # fmt: skip
+    warned = store / "analysis" / "warnings.txt"  # the analysis's own caveats, said here too
+    if warned.is_file():
+        caveats = [w for w in warned.read_text(encoding="utf-8").splitlines() if w.strip()]
+        lines += ["## Caveats", "", *(f"- {w}" for w in caveats), ""]
     ctx.write_text("\n".join(lines), "summary.md")
 
 
