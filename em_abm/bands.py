@@ -33,21 +33,33 @@ def bands(long: pd.DataFrame, scale: float, metrics=None, *,
     ``q10``, ``median``, ``q90`` over the runs (and ``runs``); counts divided by ``scale``
     unless ``per_england_and_wales`` is False; daily flows as each run's mean over the
     ``flow_window`` days ending that day."""
-    from em_abm.metrics import BY_NAME, scales_with_population
+    from em_abm.errors import UserError
+    from em_abm.metrics import per_england_and_wales as per_ew
+    from em_abm.record import kind_of
 
+    present = list(dict.fromkeys(long["metric"]))
+    if metrics is not None:
+        missing = [m for m in metrics if m not in present]
+        if missing:
+            shown = ", ".join(present[:8]) + (", ..." if len(present) > 8 else "")
+            raise UserError(f"metrics: {missing[0]!r} is not in these runs' series; allowed: "
+                            f"{shown}")  # fmt: skip
     df = long if metrics is None else long[long["metric"].isin(metrics)]
     if flow_window > 1:
-        flows = df["metric"].map(lambda m: getattr(BY_NAME.get(m.split(".")[0]), "kind", "")
-                                 == "flow")  # fmt: skip
-        rolled = (df[flows].groupby(["run", "metric"], sort=False)["value"]
-                  .transform(lambda v: v.rolling(flow_window, min_periods=1).mean()))  # fmt: skip
-        df = df.assign(value=df["value"].where(~flows, rolled))
+        flows = df["metric"].map(lambda m: kind_of(m) == "flow").to_numpy(dtype=bool)
+        if flows.any():
+            by_run = df.loc[flows].groupby(["run", "metric"], sort=False)["value"]
+            rolled = by_run.transform(lambda v: v.rolling(flow_window, min_periods=1).mean())
+            value = df["value"].to_numpy(dtype=float).copy()
+            value[flows] = rolled.to_numpy()
+            df = df.assign(value=value)
     g = df.groupby(["metric", "date"], sort=False)["value"]
     out = g.quantile(list(QUANTILES)).unstack()
     out.columns = ["q10", "median", "q90"]
     out["runs"] = g.size()
     out = out.reset_index()
     if per_england_and_wales:
-        per = out["metric"].map(lambda m: 1 / scale if scales_with_population(m) else 1)
-        out[["q10", "median", "q90"]] = out[["q10", "median", "q90"]].mul(per, axis=0)
+        for m, rows in out.groupby("metric", sort=False).groups.items():
+            cols = ["q10", "median", "q90"]
+            out.loc[rows, cols] = per_ew(m, out.loc[rows, cols], scale)
     return out

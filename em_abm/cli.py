@@ -71,9 +71,8 @@ def _integer(low: int, high: int | None = None, *, also: int | None = None, allo
 
 
 _seed = _integer(0, 2**63 - 1, allowed="a non-negative integer below 2**63")
-# Upper bounds keep a mistyped number from asking for more memory than a machine has: each
-# worker process holds a model (up to 400 MB), each seed a run's table.
-MAX_JOBS, MAX_SEEDS = 256, 10_000
+# Upper bounds keep a mistyped number from asking for more memory than a machine has.
+MAX_JOBS, MAX_SEEDS = limits.MAX_JOBS, limits.MAX_SEEDS
 _jobs_arg = _integer(1, MAX_JOBS, also=-1,
                      allowed=f"1 to {MAX_JOBS}, or -1 for all cores")  # fmt: skip
 _JOBS_HELP = "parallel processes (default -1: all cores)"
@@ -116,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="baseline_2026",
         help="packaged scenario name or path to a TOML file (default: baseline_2026)",
     )
-    r.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
+    r.add_argument("--seed", type=_seed, default=None, help="random seed (default 1)")
     _add_run_options(r, scale=1.0, out=None)
     r.add_argument(
         "--set",
@@ -129,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=_integer(1, MAX_SEEDS), default=None, metavar="K",
                    help="run K seeds (spawned from --root-seed) and write a long table of "
                    "every run's series with a band figure, instead of one run")  # fmt: skip
-    r.add_argument("--root-seed", type=_seed, default=0,
+    r.add_argument("--root-seed", type=_seed, default=None,
                    help="root of the seed sequence with --seeds (default 0)")  # fmt: skip
-    r.add_argument("--jobs", type=_jobs_arg, default=-1, help=_JOBS_HELP + " (with --seeds)")
+    r.add_argument("--jobs", type=_jobs_arg, default=None, help=_JOBS_HELP + " (with --seeds)")
     _add_model_option(r)
 
     c = sub.add_parser("compare", help="compare scenarios or policies over paired seeds")
@@ -262,13 +261,19 @@ def cmd_run(args) -> int:
     )
     extension.resolve(args.model, where="--model")
     if args.seeds is not None:
+        if args.seed is not None:
+            raise UserError("--seed: with --seeds K the seeds are spawned from --root-seed; "
+                            "allowed: --root-seed N")  # fmt: skip
         return _run_seeds(args, scen)
+    for option, value in (("--root-seed", args.root_seed), ("--jobs", args.jobs)):
+        if value is not None:
+            raise UserError(f"{option}: only with --seeds K; allowed: --seed N for one run")
     out = Path(args.out) if args.out else Path("results") / scen.name
     # Checked, and locked against a second writer, before the run; checked again on saving.
     with files.locked(check_out_dir(out, force=args.force, figures=not args.no_figures)):
         result = run_model(
-            scen, seed=args.seed, years=args.years, scale=args.scale,
-            progress=not args.no_progress, model=args.model,
+            scen, seed=1 if args.seed is None else args.seed, years=args.years,
+            scale=args.scale, progress=not args.no_progress, model=args.model,
         )  # fmt: skip
         result.save(out, force=args.force, figures=not args.no_figures)
     print(format_summary(result.summary))
@@ -283,14 +288,16 @@ def cmd_run(args) -> int:
 def _run_seeds(args, scen) -> int:
     """``run --seeds K``: K seeds, a long table and the band figure."""
     from em_abm import files
-    from em_abm.multi import MANY_FILES, run_many
+    from em_abm import scenario as sc
+    from em_abm.multi import many_files, run_many
 
     out = Path(args.out) if args.out else Path("results") / f"{scen.name}-seeds{args.seeds}"
-    writes = MANY_FILES if not args.no_figures else MANY_FILES[:-1]
+    writes = many_files(not args.no_figures)
     with files.locked(files.check_out_dir(out, force=args.force, kind="runs", writes=writes)):
-        many = run_many(scen, seeds=args.seeds, root_seed=args.root_seed, years=args.years,
-                        scale=args.scale, model=args.model, jobs=_jobs(args.jobs),
+        many = run_many(scen, seeds=args.seeds, root_seed=args.root_seed or 0, years=args.years,
+                        scale=args.scale, model=args.model, jobs=_jobs(args.jobs or -1),
                         progress=not args.no_progress)  # fmt: skip
+        many.metadata["overrides"] = sc.parse_assignments(args.overrides)
         many.save(out, force=args.force, figures=not args.no_figures)
     print(f"counts: {many.counts} (the band figure and bands.csv: per England and Wales)")
     cols = [c for c in ("tagged", "outstanding_visits", "followup_offences_per_100",
@@ -463,7 +470,9 @@ def cmd_sweep(args) -> int:
     if args.model:
         import dataclasses
 
-        S.runner(args.model, "--model")
+        from em_abm.extension import check_em_model
+
+        check_em_model(args.model, where="--model")
         if not S.is_em(spec.model):
             raise UserError(f"--model: the spec's model is {spec.model!r}; allowed: only with a "
                             "spec of em-abm's model")  # fmt: skip
@@ -513,6 +522,10 @@ def cmd_experiment(args) -> int:
         for name, doc in experiments.available().items():
             print(f"{name:34s} {doc}")
         return 0
+    if args.model:
+        from em_abm.extension import check_em_model
+
+        check_em_model(args.model, where="--model")  # named as the command line names it
     experiments.run(args.name, quick=args.quick, jobs=_jobs(args.jobs), out=args.out,
                     progress=not args.no_progress, posterior=args.posterior,
                     model=args.model)  # fmt: skip

@@ -77,16 +77,15 @@ def flatten(summary: dict[str, Any]) -> dict[str, float]:
     return flatten(summary)
 
 
-def _one(arm: Arm, seed: int, years: float, scale: float, model=None, series=()):
+def _one(arm: Arm, seed: int, years: float, scale: float, model, series):
     from em_abm.results import run_model
     from em_abm.scenario import window_warned_by_caller
 
     with window_warned_by_caller():  # run_arms warned once
         res = run_model(arm.scenario, seed=seed, years=years, scale=scale, model=model)
     row = {"arm": arm.label, "seed": seed, **flatten(res.summary)}
-    if not series:
-        return row
-    return row, res.timeseries[["date", *series]]
+    ts = res.timeseries if series is None else res.timeseries[["date", *series]]
+    return row, ts if series != () else None
 
 
 def run_arms(
@@ -98,11 +97,13 @@ def run_arms(
     jobs: int = 1,
     progress: bool = False,
     model=None,
-    series: tuple[str, ...] = (),
-):
-    """Every arm on every seed: a table of each run's summary scalars; with ``series``,
-    also a long table of those time series (``arm``, ``run``, ``seed``, ``date``,
-    ``metric``, ``value``)."""
+    series: tuple[str, ...] | None = (),
+    desc: str = "compare",
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Every arm on every seed (in ``jobs`` processes): a table of each run's summary
+    scalars (``arm``, ``seed``, ...), and a long table (``run``, ``seed``, ``date``,
+    ``metric``, ``value``, ``arm``) of the time series named in ``series`` (all of them
+    with ``None``; none, and no table, with ``()``)."""
     from em_abm.bands import long_table
     from em_abm.model import days_for_years
     from em_abm.scenario import warn_past_window
@@ -110,20 +111,22 @@ def run_arms(
     for scenario in {a.scenario.name: a.scenario for a in arms}.values():
         warn_past_window(scenario, days_for_years(years))
     tasks = [(a, s) for a in arms for s in seeds]
+    series = None if series is None else tuple(series)
     it = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(_one)(a, s, years, scale, model, tuple(series)) for a, s in tasks
+        delayed(_one)(a, s, years, scale, model, series) for a, s in tasks
     )
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(it, total=len(tasks), unit="run", desc="compare")
+        it = tqdm(it, total=len(tasks), unit="run", desc=desc)
     results = list(it)
-    if not series:
-        return pd.DataFrame(results)
-    longs = []
-    for i, ((_, ts), (arm, seed)) in enumerate(zip(results, tasks, strict=True)):
-        longs.append(long_table(ts, run=i, seed=seed).assign(arm=arm.label))
-    return pd.DataFrame([r for r, _ in results]), pd.concat(longs, ignore_index=True)
+    rows = pd.DataFrame([r for r, _ in results])
+    if series == ():
+        return rows, None
+    pairs = enumerate(zip(results, tasks, strict=True))
+    longs = [long_table(ts, run=i, seed=seed).assign(arm=arm.label)
+             for i, ((_, ts), (arm, seed)) in pairs]  # fmt: skip
+    return rows, pd.concat(longs, ignore_index=True)
 
 
 def mean_and_half_width(values: np.ndarray) -> tuple[float, float]:

@@ -112,8 +112,8 @@ class Runner:
         return {to_dotted(k): cast[P.PARAMS[to_dotted(k)].kind](v) for k, v in values.items()}
 
     def __call__(self, **values: Any) -> dict[str, float]:
-        from em_abm.compare import flatten
-        from em_abm.metrics import scales_with_population
+        from em_abm.metrics import per_england_and_wales
+        from em_abm.results import flatten
 
         seed = int(values.pop(SEED))
         with sc.window_warned_by_caller():  # model() warned once
@@ -121,8 +121,7 @@ class Runner:
                              overrides=self.overrides(values), **self.run_kwargs)  # fmt: skip
         flat = flatten(res.summary)
         return {
-            to_identifier(o): flat[o] / self.scale if scales_with_population(o) else flat[o]
-            for o in self.outcomes
+            to_identifier(o): per_england_and_wales(o, flat[o], self.scale) for o in self.outcomes
         }
 
 
@@ -256,6 +255,10 @@ def _run_kwargs(run_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
             raise UserError(f"run_kwargs: {k!r} is set by the adapter; allowed: "
                             f"{', '.join(accepted)}")  # fmt: skip
         check_known(k, accepted, where="run_kwargs", what="keyword", allowed=", ".join(accepted))
+    if extra.get("model") is not None:  # an extended model: found now, not in each run
+        from em_abm import extension
+
+        extension.resolve(extra["model"], where="run_kwargs['model']")
     return extra
 
 

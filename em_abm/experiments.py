@@ -150,14 +150,17 @@ def run(
                     posterior=posterior, model=model)  # fmt: skip
 
 
-def with_model(specs: dict[str, S.Spec], model: str) -> dict[str, S.Spec]:
+def with_model(specs: dict[str, S.Spec], model: str, where: str = "model"
+               ) -> dict[str, S.Spec]:  # fmt: skip
     """Every sweep of an experiment run with ``model`` (an import path, checked)."""
     import dataclasses
 
-    S.runner(model, "--model")
+    from em_abm.extension import check_em_model
+
+    check_em_model(model, where=where)
     bad = next((k for k, s in specs.items() if not S.is_em(s.model)), None)
     if bad:
-        raise UserError(f"--model: sweep {bad!r} runs {specs[bad].model!r}; allowed: only "
+        raise UserError(f"{where}: sweep {bad!r} runs {specs[bad].model!r}; allowed: only "
                         "experiments of em-abm's model")  # fmt: skip
     return {k: dataclasses.replace(s, model=model) for k, s in specs.items()}
 

@@ -66,17 +66,33 @@ def resolve(model: Any, *, where: str = "model") -> tuple[type, dict[str, type]]
     """The model class and component replacements ``model`` stands for: ``None`` or
     ``'em_abm'`` (the packaged model), an ``EMModel`` or ``Component`` subclass, or the
     import path of one."""
-    from em_abm.component import Component
-    from em_abm.model import EMModel
+    from em_abm import component
+    from em_abm.model import COMPONENTS, EMModel
 
     if model is None or model == DEFAULT:
         return EMModel, {}
     obj = load_object(model, where=where) if isinstance(model, str) else model
     if isinstance(obj, type) and issubclass(obj, EMModel):
         return obj, {}
-    if isinstance(obj, type) and issubclass(obj, Component) and obj.name:
+    if isinstance(obj, type) and issubclass(obj, component.Component):
+        if not obj.name:
+            raise UserError(f"{where}: {model!r} has no name; allowed: a Component subclass "
+                            "whose `name` is the component it replaces or adds")  # fmt: skip
+        try:  # a new component must say which one it follows: checked before any run
+            component.resolve(COMPONENTS, {obj.name: obj})
+        except UserError as e:
+            raise UserError(f"{where}: {model!r}: {e}") from None
         return EMModel, {obj.name: obj}
     raise UserError(f"{where}: got {model!r}; allowed: {ALLOWED}")
+
+
+def check_em_model(model: Any, *, where: str = "model") -> str:
+    """``model`` as a name for em-abm's own sweeps and experiments (``'em_abm'`` or an
+    import path, checked by importing it); anything else is refused in one line."""
+    if model != DEFAULT and not (isinstance(model, str) and ":" in model):
+        raise UserError(f"{where}: got {model!r}; allowed: {ALLOWED}")
+    resolve(model, where=where)
+    return model
 
 
 def name_of(model: Any, *, where: str = "model") -> str:

@@ -24,6 +24,9 @@ MAX_SCALE = 4.0
 MIN_SCALE = 0.001
 YEARS_ALLOWED = f"a number of years from {MIN_YEARS:.5f} (one day) to {MAX_YEARS:g}"
 SCALE_ALLOWED = f"a number from {MIN_SCALE:g} to {MAX_SCALE:g} (1 = England and Wales)"
+# Worker processes and seeds at once: each worker holds a model (up to 400 MB), each seed a
+# run's table.
+MAX_JOBS, MAX_SEEDS = 256, 10_000
 MIN_DATE = dt.date(2000, 1, 1)
 MAX_DATE = dt.date(2100, 12, 31)
 DATE_ALLOWED = f"a date from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"

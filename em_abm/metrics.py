@@ -885,6 +885,14 @@ def scales_with_population(name: str) -> bool:
     return bool(metric and metric.scales_with_population and metric.unit != "share")
 
 
+def per_england_and_wales(name: str, value, scale: float):
+    """``value`` of a metric (a number, array or Series) as England-and-Wales equivalents:
+    counts, person-days and money times ``1 / scale``; shares, rates and durations as they
+    are. One arithmetic everywhere (sweeps, bands, the EMA adapter), so that they agree to
+    the last bit."""
+    return value * (1.0 / scale) if scales_with_population(name) else value
+
+
 def scale_label(scale: float, *, equivalent: bool = False) -> str:
     """What a run's counts are: England and Wales (scale 1), a scaled sample, or (with
     ``equivalent``, for figures divided by the scale) England-and-Wales equivalents of one.

@@ -154,6 +154,9 @@ class EMModel(Record, mesa.Model):
         )
         classes = resolve(COMPONENTS, components)
         super().__init__(rng=int(rng))
+        # Mesa makes `step` the method that advances its clock, then calls ours; a step past
+        # the horizon is refused before the clock moves (a timed run past it does nothing).
+        self._mesa_step, self.step = self.step, self._step_within_horizon
         self.seed = int(rng)
         self.years = float(years)
         self.scale = float(scale)
@@ -270,12 +273,17 @@ class EMModel(Record, mesa.Model):
         return self.sample("order_to_fit")
 
     # ------------------------------------------------------------------ the day
-    def step(self) -> None:
+    def _step_within_horizon(self) -> None:
         if self.day >= self.n_days - 1:
             raise UserError(
                 f"step: the run ended at its horizon ({self.date_of(self.n_days - 1)}); "
                 "allowed: a new model (or more years)"
             )
+        self._mesa_step()
+
+    def step(self) -> None:
+        if self.day >= self.n_days - 1:
+            return  # past the horizon (Mesa's run_for/run_until): nothing to simulate
         self.day += 1
         d = self.day
         self._flow[:] = 0.0

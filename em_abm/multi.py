@@ -24,13 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from em_abm.bands import BAND_METRICS, FLOW_WINDOW, bands, long_table
+from em_abm import limits
+from em_abm.bands import BAND_METRICS, FLOW_WINDOW, bands
 from em_abm.errors import UserError
 
 MANY_FILES = ("runs.parquet", "summary.csv", "bands.csv", "metadata.json", "figures")
-MAX_SEEDS = 10_000
+MAX_SEEDS, MAX_JOBS = limits.MAX_SEEDS, limits.MAX_JOBS
+BANDS_NOTE = f"per England and Wales; daily flows as {FLOW_WINDOW}-day means"
 
 
 @dataclass
@@ -55,11 +58,16 @@ class ManyRuns:
         return bands(self.long, self.scale, metrics, per_england_and_wales=per_england_and_wales,
                      flow_window=flow_window)  # fmt: skip
 
-    def plot(self, folder: str | os.PathLike | None = None, metrics=BAND_METRICS):
-        """The median and 10-90% band of each metric over the runs, per England and Wales;
-        with ``folder``, saved as ``bands.png`` there (returns its path), else the figure."""
+    def plot(self, folder: str | os.PathLike | None = None, metrics=None):
+        """The median and 10-90% band of each metric over the runs (by default
+        :data:`~em_abm.bands.BAND_METRICS`, or the first six series these runs kept), per
+        England and Wales, daily flows as 28-day means; with ``folder``, saved as
+        ``bands.png`` there (returns its path), else the figure."""
         from em_abm import plots
 
+        if metrics is None:
+            present = list(dict.fromkeys(self.long["metric"]))
+            metrics = [m for m in BAND_METRICS if m in present] or present[:6]
         title = (f"{self.metadata.get('scenario', '')}: {len(self.runs)} seeds, median and "
                  f"10-90% band (daily flows as {FLOW_WINDOW}-day means)")  # fmt: skip
         return plots.bands(self.bands(metrics, flow_window=FLOW_WINDOW), metrics, title=title,
@@ -70,27 +78,21 @@ class ManyRuns:
         from em_abm import files
         from em_abm.results import write_json
 
-        writes = MANY_FILES if figures else MANY_FILES[:-1]
-        with files.writing(out, force=force, kind="runs", writes=writes) as tmp:
+        with files.writing(out, force=force, kind="runs", writes=many_files(figures)) as tmp:
             self.long.to_parquet(tmp / "runs.parquet", index=False)
             self.runs.to_csv(tmp / "summary.csv", index=False)
-            self.bands().to_csv(tmp / "bands.csv", index=False, float_format="%.6g")
+            self.bands(flow_window=FLOW_WINDOW).to_csv(tmp / "bands.csv", index=False,
+                                                       float_format="%.6g")  # fmt: skip
             write_json(tmp / "metadata.json", {**self.metadata, "counts": self.counts,
-                                               "bands": "per England and Wales"})  # fmt: skip
+                                               "bands": BANDS_NOTE})  # fmt: skip
             if figures:
                 self.plot(tmp / "figures")
         return files.resolve_out(out)
 
 
-def _one(scenario, seed: int, years: float, scale: float, overrides, model, metrics):
-    from em_abm.results import flatten, run_model
-    from em_abm.scenario import window_warned_by_caller
-
-    with window_warned_by_caller():  # run_many warned once
-        res = run_model(scenario, seed=seed, years=years, scale=scale, overrides=overrides,
-                        model=model)  # fmt: skip
-    ts = res.timeseries if metrics is None else res.timeseries[["date", *metrics]]
-    return seed, flatten(res.summary), ts
+def many_files(figures: bool = True) -> tuple[str, ...]:
+    """The top-level entries a saved :class:`ManyRuns` has."""
+    return MANY_FILES if figures else tuple(f for f in MANY_FILES if f != "figures")
 
 
 def run_many(
@@ -107,57 +109,63 @@ def run_many(
     progress: bool = False,
 ) -> ManyRuns:
     """Run ``scenario`` on ``seeds`` replicate seeds (a number K, spawned from
-    ``root_seed``, or a list) in ``jobs`` processes; ``metrics`` keeps only those series in
-    the long table (default: all). See the module docstring."""
-    from joblib import Parallel, delayed
+    ``root_seed``, or a list) in ``jobs`` processes (-1: every core); ``metrics`` keeps only
+    those series in the long table (default: all). See the module docstring."""
+    from em_abm import extension
+    from em_abm.compare import Arm, run_arms, seeds_for
+    from em_abm.errors import check_known
+    from em_abm.record import series_columns
+    from em_abm.results import SCHEMA_VERSION, git_commit
+    from em_abm.scenario import load
+    from em_abm.version import __version__
 
-    from em_abm import extension, limits
-    from em_abm.compare import seeds_for
-    from em_abm.model import days_for_years
-    from em_abm.results import series_columns
-    from em_abm.scenario import load, warn_past_window
+    def whole(x) -> bool:
+        return isinstance(x, int | np.integer) and not isinstance(x, bool)
 
-    if isinstance(seeds, bool) or not isinstance(seeds, int | list):
+    if not (whole(seeds) or isinstance(seeds, list)):
         raise UserError(f"seeds: got {seeds!r}; allowed: a number of seeds or a list of them")
-    if isinstance(seeds, int) and not 1 <= seeds <= MAX_SEEDS:
+    if whole(seeds) and not 1 <= seeds <= MAX_SEEDS:
         raise UserError(f"seeds: got {seeds}; allowed: 1 to {MAX_SEEDS}")
-    seed_list = seeds_for(root_seed, seeds) if isinstance(seeds, int) else list(seeds)
+    if not whole(root_seed) or root_seed < 0:
+        raise UserError(f"root_seed: got {root_seed!r}; allowed: a non-negative integer")
+    if isinstance(seeds, list) and not all(whole(s) and s >= 0 for s in seeds):
+        raise UserError(f"seeds: got {seeds!r}; allowed: non-negative integers")
+    seed_list = seeds_for(root_seed, int(seeds)) if whole(seeds) else [int(s) for s in seeds]
     if not seed_list or len(set(seed_list)) != len(seed_list):
         raise UserError("seeds: allowed: at least one seed, each once")
+    if not whole(jobs) or not (jobs == -1 or 1 <= jobs <= MAX_JOBS):
+        raise UserError(f"jobs: got {jobs!r}; allowed: 1 to {MAX_JOBS}, or -1 for every core")
     if not limits.years_ok(years):
         raise UserError(f"years: got {years!r}; allowed: {limits.YEARS_ALLOWED}")
     if not limits.scale_ok(scale):
         raise UserError(f"scale: got {scale!r}; allowed: {limits.SCALE_ALLOWED}")
-    scen = load(scenario).with_overrides(dict(overrides or {}), where="overrides: ")
+    scen = load(scenario).with_overrides(dict(overrides or {}))
     extension.resolve(model)  # a wrong model is one line before any run
     if metrics is not None:
-        from em_abm.errors import check_known
-
-        known = series_columns()
         for m in metrics:
-            check_known(m, known, where="metrics", what="metric",
+            check_known(m, series_columns(), where="metrics", what="metric",
                         allowed="time-series columns (`em-abm metrics`)")  # fmt: skip
-    warn_past_window(scen, days_for_years(years))
     t0 = time.perf_counter()
-    it = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(_one)(scen, s, years, scale, None, model, metrics) for s in seed_list
-    )
-    if progress:
-        from tqdm import tqdm
-
-        it = tqdm(it, total=len(seed_list), unit="run", desc=scen.name)
-    longs, rows = [], []
-    for i, (seed, flat, ts) in enumerate(it):
-        longs.append(long_table(ts, run=i, seed=seed))
-        rows.append({"run": i, "seed": seed, **flat})
+    rows, long = run_arms([Arm(scen.name, scen)], seeds=seed_list, years=years, scale=scale,
+                          jobs=jobs, progress=progress, model=model,
+                          series=None if metrics is None else tuple(metrics),
+                          desc=scen.name)  # fmt: skip
+    rows = rows.drop(columns="arm")
+    rows.insert(0, "run", np.arange(len(rows)))
     meta = {
+        "schema_version": SCHEMA_VERSION,
+        "package": "em-abm",
+        "version": __version__,
+        "git_commit": git_commit(),
         "scenario": scen.name,
         "seeds": seed_list,
-        "root_seed": root_seed if isinstance(seeds, int) else None,
+        "root_seed": root_seed if whole(seeds) else None,
         "years": years,
         "scale": scale,
         "model": extension.name_of(model),
+        "overrides": dict(overrides or {}),
+        "params": dict(scen.params),
+        "changes": scen.to_dict().get("changes", []),
         "wall_time_s": round(time.perf_counter() - t0, 3),
     }
-    return ManyRuns(long=pd.concat(longs, ignore_index=True), runs=pd.DataFrame(rows),
-                    scale=scale, metadata=meta)  # fmt: skip
+    return ManyRuns(long=long.drop(columns="arm"), runs=rows, scale=scale, metadata=meta)

@@ -68,7 +68,7 @@ def series_columns() -> list[str]:
     """Every column of a run's time series after ``date``: the recorded stocks and flows,
     then the derived rates."""
     return [*COLUMNS, *(name for m in METRICS if m.kind == "rate" for name, _, _ in
-                        _rate_columns(m))]  # fmt: skip
+                        rate_columns(m))]  # fmt: skip
 
 
 def build_timeseries(model, days: int | None = None) -> pd.DataFrame:
@@ -83,16 +83,16 @@ def build_timeseries(model, days: int | None = None) -> pd.DataFrame:
     for m in METRICS:
         if m.kind != "rate":
             continue
-        for name, n_col, d_col in _rate_columns(m):
+        for name, n_col, d_col in rate_columns(m):
             num, den = df[n_col], df[d_col]
-            if _kind_of(m.num) == "flow":
+            if kind_of(m.num) == "flow":
                 num = num.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
                 den = den.rolling(RATE_WINDOW_DAYS, min_periods=1).sum()
             rates[name] = (num / den.where(den > 0)).ffill().bfill().fillna(0.0) * m.factor
     return pd.concat([df, pd.DataFrame(rates)], axis=1)
 
 
-def _rate_columns(m) -> list[tuple[str, str, str]]:
+def rate_columns(m) -> list[tuple[str, str, str]]:
     """(series column, numerator column, denominator column) of a rate metric: one, or one
     per key of its ``by``."""
     if not m.by:
@@ -100,9 +100,11 @@ def _rate_columns(m) -> list[tuple[str, str, str]]:
     return [(f"{m.name}.{k}", f"{m.num}.{k}", f"{m.den}.{k}") for k in keys_of(m)]
 
 
-def _kind_of(column: str) -> str:
+def kind_of(column: str) -> str:
+    """The kind of the metric a series column belongs to (``stock``, ``flow``, ``rate``...;
+    empty for a column no metric declares)."""
     base = column.split(".")[0]
-    return next(m.kind for m in METRICS if m.name == base)
+    return next((m.kind for m in METRICS if m.name == base), "")
 
 
 class Record:
@@ -146,32 +148,43 @@ class Record:
         """``metric``'s value on ``day`` (a day number from the scenario start, a date or an
         ISO date string; by default the last recorded day): a recorded stock or flow, or a
         derived rate (:mod:`em_abm.metrics`)."""
+        from em_abm.errors import check_known
+
+        if not isinstance(metric, str):
+            raise UserError(f"metric: got {metric!r}; allowed: a metric's name (`em-abm metrics`)")
         d = self._recorded_day(day)
         i = COLUMN_INDEX.get(metric)
         if i is not None:
             return float(self.series[d, i])
-        from em_abm.errors import check_known
-
         check_known(metric, series_columns(), where="metric", what="metric",
                     allowed="a time-series column (`em-abm metrics`)")  # fmt: skip
-        return float(self.frame(days=d + 1)[metric].iloc[d])
+        return float(self._series_frame(d + 1)[metric].iloc[d])
 
-    def frame(self, days: int | None = None):
-        """The record of the first ``days`` recorded days (by default all so far) as a
+    def frame(self, days: int | None = None) -> pd.DataFrame:
+        """The record of the first ``days`` recorded days (by default all so far) as a new
         DataFrame: ``date`` and every metric, indexed by day (a run's time series)."""
         n = self.day + 1 if days is None else int(days)
+        return self._series_frame(n).copy()
+
+    def _series_frame(self, n: int) -> pd.DataFrame:
+        """The first ``n`` recorded days' series, built once per ``n`` (read-only: shared)."""
         n = max(0, min(n, self.day + 1, self.n_days))
         if self._frame[0] != n:
             self._frame = (n, build_timeseries(self, days=n))
         return self._frame[1]
 
-    def _recorded_day(self, day: int | dt.date | str | None) -> int:
+    def _recorded_day(self, day) -> int:
+        given = day
         if isinstance(day, str):
             try:
                 day = dt.date.fromisoformat(day)
             except ValueError:
                 raise UserError(f"day: got {day!r}; allowed: a day number or a date "
                                 "(YYYY-MM-DD)") from None  # fmt: skip
+        if isinstance(day, np.datetime64):
+            day = pd.Timestamp(day)
+        if isinstance(day, dt.datetime):  # pandas Timestamps too (a frame's date column)
+            day = day.date()
         last = min(self.day, self.n_days - 1)
         if isinstance(day, dt.date):
             day = (day - self.start_date).days
@@ -182,7 +195,7 @@ class Record:
                 f"a day from 0 to {last} or a date from {self.start_date} to {self.date_of(last)}"
                 if last >= 0 else "none yet (still warming up)"
             )  # fmt: skip
-            raise UserError(f"day: got {day!r}; allowed: {allowed}")
+            raise UserError(f"day: got {given!r}; allowed: {allowed}")
         return int(day)
 
 
@@ -207,8 +220,11 @@ class MetricCollector(mesa.DataCollector):
     def model_vars(self) -> dict[str, list]:
         n = len(self._collection_steps)
         if self._cache[0] != n:
-            frame = self._model.frame(days=n)
-            self._cache = (n, {c: frame[c].tolist() for c in frame.columns})
+            if n == 0:  # (Mesa's constructor asks, once per reporter: no frame to build)
+                self._cache = (0, {name: [] for name in self.model_reporters})
+            else:
+                frame = self._model._series_frame(n)
+                self._cache = (n, {c: frame[c].tolist() for c in frame.columns})
         return self._cache[1]
 
     @model_vars.setter
@@ -223,5 +239,6 @@ class MetricCollector(mesa.DataCollector):
             self._collection_steps.append(model.time)
 
     def get_model_vars_dataframe(self) -> pd.DataFrame:
-        """One row per recorded day: ``date`` and every metric (indexed by day)."""
+        """One row per recorded day: ``date`` and every metric (indexed by day; a new
+        frame each call, as Mesa's)."""
         return self._model.frame(days=len(self._collection_steps))

@@ -51,7 +51,7 @@ from em_abm.metrics import (
     keys_of,
     scale_label,
 )
-from em_abm.record import _kind_of, _rate_columns, build_timeseries, series_columns
+from em_abm.record import build_timeseries, kind_of, rate_columns, series_columns
 from em_abm.version import __version__
 
 __all__ = ["RunResult", "build_summary", "build_timeseries", "run_model", "series_columns"]
@@ -355,7 +355,7 @@ def summarise_series(ts: pd.DataFrame, sample=None) -> dict[str, Any]:
             else:
                 out[name] = reduce(frame[m.name])
         elif m.kind == "rate":
-            frame = final if _kind_of(m.num) == "stock" else ts
+            frame = final if kind_of(m.num) == "stock" else ts
 
             def ratio(n_col, d_col, frame=frame, f=m.factor):
                 den = float(frame[d_col].sum())
@@ -364,7 +364,7 @@ def summarise_series(ts: pd.DataFrame, sample=None) -> dict[str, Any]:
             if m.by:
                 out[name] = {
                     k: ratio(n_col, d_col)
-                    for k, (_, n_col, d_col) in zip(keys_of(m), _rate_columns(m), strict=True)
+                    for k, (_, n_col, d_col) in zip(keys_of(m), rate_columns(m), strict=True)
                 }
             else:
                 out[name] = ratio(m.num, m.den)

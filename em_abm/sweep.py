@@ -266,10 +266,13 @@ def runner(name: str, where: str = "model", *, load: bool = True):
     if name in MODELS:
         return MODELS[name]
     if isinstance(name, str) and ":" in name:
-        if load:
-            from em_abm import extension
+        from em_abm import extension
 
+        if load:
             extension.resolve(name, where=where)
+        else:  # reading a stored sweep: import the module if it is here (it may register
+            with contextlib.suppress(UserError):  # policies its runs used), else read on
+                extension.resolve(name, where=where)
         return EMModelRunner(name)
     raise UserError(f"{where}: got {name!r}; allowed: {MODELS_ALLOWED}")
 

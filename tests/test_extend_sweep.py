@@ -61,8 +61,50 @@ def test_a_component_or_model_subclass_by_path_runs_like_components(examples_on_
      ("faster_police:FasterPolice", "got 'faster_police:FasterPolice'; allowed")],
 )  # fmt: skip
 def test_a_wrong_model_is_one_line(examples_on_path, model, message):
-    with pytest.raises(UserError, match=re.escape(message)):
+    with pytest.raises(UserError, match=re.escape(message)) as e:
         em_abm.run(seed=1, **SMALL, model=model)
+    assert "\n" not in str(e.value)
+
+
+def test_only_em_abm_models_replace_a_spec_model(examples_on_path, tmp_path):
+    from em_abm import experiments as E
+    from em_abm.extension import check_em_model
+
+    for bad in ("ishigami", "faster_police"):
+        with pytest.raises(UserError, match=f"model: got '{bad}'; allowed: 'em_abm', or"):
+            check_em_model(bad)
+    with pytest.raises(UserError, match="model: got 'ishigami'"):
+        E.run("pilots", quick=True, out=tmp_path / "x", progress=False, model="ishigami")
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_stored_sweep_of_a_model_that_registers_a_policy_reads_anew(tmp_path):
+    """A module that registers a policy and offers the packaged model: its sweep's results
+    and analysis read in a fresh process, which imports the module to know the policy."""
+    (tmp_path / "with_longest.py").write_text(
+        "import longest_order_first  # noqa: F401 (registers the policy)\n"
+        "from em_abm.model import EMModel as Model\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "spec.toml").write_text(
+        SPEC.format(model="with_longest:Model")
+        + '"policy.visit_queue" = { values = ["fcfs", "longest_order_first"] }\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES), *sys.path])}
+    run = [sys.executable, "-m", "em_abm"]
+    r = subprocess.run([*run, "sweep", "spec.toml", "--out", "out", "--jobs", "2",
+                        "--no-progress"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    code = (
+        "from em_abm import sweep as S; t = S.results('out'); "
+        "print(sorted(set(t['policy.visit_queue'])), (t['status'] == 'ok').all())"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "['fcfs', 'longest_order_first'] True"
 
 
 def test_a_subclass_sweeps_on_loky_and_dask_with_rounding(tmp_path, examples_on_path):
@@ -136,5 +178,5 @@ def test_an_experiment_runs_an_extended_model(tmp_path, examples_on_path):
     assert all((r["status"] == "ok").all() for r in ctx.runs.values())
     record = (tmp_path / "pilots" / "experiment.json").read_text()
     assert f"--model {model}" in record
-    with pytest.raises(UserError, match="--model: cannot import 'nowhere'"):
+    with pytest.raises(UserError, match=r"^model: cannot import 'nowhere'"):
         E.run("pilots", quick=True, out=tmp_path / "x", progress=False, model="nowhere:M")

@@ -22,8 +22,12 @@ def test_run_model_stops_at_the_horizon_and_matches_run():
     assert m.date == m.date_of(m.n_days - 1)
     ref = run_model("baseline_2026", seed=4, **SMALL)
     np.testing.assert_array_equal(m.frame()["tagged"].to_numpy(), ref.timeseries["tagged"])
-    with pytest.raises(UserError, match="step: the run ended at its horizon"):
-        m.step()
+    for _ in range(3):  # refused before Mesa's clock moves, every time
+        with pytest.raises(UserError, match="step: the run ended at its horizon"):
+            m.step()
+        assert m.steps == m.total_steps and m.time == m.total_steps
+    m.run_for(5)  # a timed run past the horizon simulates nothing and does not fail
+    assert m.day == m.n_days - 1 and m.value("tagged") == ref.timeseries["tagged"].iloc[-1]
 
 
 def test_the_datacollector_reports_every_declared_metric_by_day():
@@ -51,11 +55,22 @@ def test_value_reads_a_metric_on_a_day_or_a_date():
     assert m.value("tagged", 5) == ts["tagged"].iloc[5]
     assert m.value("outstanding_visits", dt.date(2026, 1, 3)) == ts["outstanding_visits"].iloc[2]
     assert m.value("tagged", "2026-01-04") == ts["tagged"].iloc[3]
+    # The frame's own dates (pandas Timestamps) and numpy's.
+    assert m.value("tagged", ts["date"].iloc[4]) == ts["tagged"].iloc[4]
+    assert m.value("tagged", np.datetime64("2026-01-06")) == ts["tagged"].iloc[5]
+    # What a caller gets is a copy: changing it changes nothing in the model.
+    df = m.datacollector.get_model_vars_dataframe()
+    df["unmonitored_share"] = -1.0
+    assert m.value("unmonitored_share", 10) == ts["unmonitored_share"].iloc[10] >= 0
     assert m.value("unmonitored_share", 10) == ts["unmonitored_share"].iloc[10]  # a rate
     with pytest.raises(UserError, match=r"day: got 999; allowed: a day from 0 to"):
         m.value("tagged", 999)
     with pytest.raises(UserError, match=r"metric: unknown metric 'taged'; did you mean tagged"):
         m.value("taged")
+    with pytest.raises(UserError, match=r"day: got Timestamp\('2025-12-01"):
+        m.value("tagged", pd.Timestamp("2025-12-01"))
+    with pytest.raises(UserError, match="metric: got 3; allowed"):
+        m.value(3)
 
 
 def test_parameters_as_keywords_are_overrides():
@@ -135,3 +150,25 @@ def test_run_seeds_on_the_command_line(tmp_path):
     assert long["run"].nunique() == 10 and long["seed"].nunique() == 10
     assert (tmp_path / "ten" / "figures" / "bands.png").is_file()
     assert "counts: a scaled sample" in r.stdout
+
+
+def test_bands_roll_flows_per_run_and_scale_counts():
+    from em_abm.bands import bands
+
+    dates = pd.date_range("2026-01-01", periods=4)
+    rows = []
+    for run, offences in ((0, [0, 4, 0, 4]), (1, [2, 2, 2, 2])):
+        for d, x in zip(dates, offences, strict=True):
+            rows += [{"run": run, "seed": run, "date": d, "metric": "offences", "value": x},
+                     {"run": run, "seed": run, "date": d, "metric": "unmonitored_share",
+                      "value": 0.2}]  # fmt: skip
+    long = pd.DataFrame(rows)
+    b = bands(long, 0.5, flow_window=2).set_index(["metric", "date"])
+    # Run 0's 2-day means 0, 2, 2, 2; run 1's 2, 2, 2, 2; counts per England and Wales (/0.5).
+    assert b.loc[("offences", dates[0]), "median"] == 2.0  # median of 0 and 2, doubled
+    assert b.loc[("offences", dates[3]), "median"] == 4.0
+    assert b.loc[("unmonitored_share", dates[3]), "median"] == 0.2  # a share: not scaled
+    raw = bands(long, 0.5).set_index(["metric", "date"])
+    assert raw.loc[("offences", dates[1]), "q90"] > b.loc[("offences", dates[1]), "q90"]
+    with pytest.raises(UserError, match="metrics: 'tagged' is not in these runs' series"):
+        bands(long, 0.5, ["tagged"])
