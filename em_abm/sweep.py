@@ -192,19 +192,18 @@ class EMModelRunner:
         return P.validate(fixed, prefix=where)
 
     def run(self, spec: Spec, values: dict[str, Any], seed: int) -> dict[str, float]:
-        from em_abm.compare import flatten
-        from em_abm.metrics import scales_with_population
-        from em_abm.results import run_model, summarise_series
+        from em_abm.metrics import per_england_and_wales as per_ew
+        from em_abm.results import flatten, run_model, summarise_series
         from em_abm.scenario import load
 
         scen = load(spec.scenario).with_overrides({**spec.fixed, **values})
         res = run_model(scen, seed=seed, years=spec.years, scale=spec.scale, model=self.name)
-        per = {o: 1.0 / spec.scale if scales_with_population(o) else 1.0 for o in spec.outputs}
         flat = flatten(res.summary)
-        out = {o: flat[o] * per[o] for o in spec.outputs}
+        out = {o: per_ew(o, flat[o], spec.scale) for o in spec.outputs}
         for h in spec.horizons:
             early = flatten(summarise_series(res.timeseries.iloc[: round(h * 365)]))
-            out.update({f"{o}@{h:g}y": early.get(o, math.nan) * per[o] for o in spec.outputs})
+            out.update({f"{o}@{h:g}y": per_ew(o, early.get(o, math.nan), spec.scale)
+                        for o in spec.outputs})  # fmt: skip
         return out
 
 
