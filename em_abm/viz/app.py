@@ -22,6 +22,7 @@ import time  # noqa: E402
 import solara  # noqa: E402
 
 from em_abm.errors import UserError  # noqa: E402
+from em_abm.metrics import scale_label  # noqa: E402
 from em_abm.viz.components import OneLineErrors, draw, log, one_line  # noqa: E402
 from em_abm.viz.dashboard import (  # noqa: E402
     COLOUR_BY,
@@ -85,11 +86,13 @@ def OutcomesTable(frame):
 
 
 @solara.component
-def ForceAreaMap(frame):
-    """The map image with, over each force area, a spot that names it on hover."""
+def ForceAreaMap(frame, detail: bool = True):
+    """The map image with, over each force area, a spot that names it on hover (with its
+    counts when ``detail``: while playing, the names alone, which need no update)."""
     with solara.v.Html(tag="div", style_="position: relative; width: 100%; max-width: 600px"):
         solara.Image(frame.map_png, width="100%")
         for x, y, title in frame.hotspots:
+            title = title if detail else title.split(":")[0]
             _html("div", attributes={"title": title}, class_="area-spot",
                   style_=f"position: absolute; left: {x:.2f}%; top: {y:.2f}%; width: 22px; "
                          "height: 22px; transform: translate(-50%, -50%); border-radius: 50%; "
@@ -214,8 +217,8 @@ def Page():
                 if key not in RUN_KEYS:
                     Control(spec, settings[arm][key], setter(key, arm), prefix=prefix)
 
-    r, f = runs.value, frame.value
-    with solara.Column(style={"padding": "8px 16px", "max-width": "1400px"}):
+    r = runs.value
+    with solara.Column(style={"padding": "8px 16px", "max-width": "1300px"}):
         if settings != applied.value:
             solara.Warning("Settings changed: press Reset to run them from the scenario start "
                            "(the run on screen still uses the previous settings).")  # fmt: skip
@@ -228,51 +231,15 @@ def Page():
             solara.Button(f"Step ({days_per_frame_label(settings)})", on_click=step,
                           disabled=r is None or r.ended or playing.value)  # fmt: skip
             solara.Button("Reset", on_click=reset)
-            _status(r, f, building.value)
-        if r is None or f is None:
-            solara.ProgressLinear(True)
-            return
-        scale = r.scale
-        if scale < 1:
-            solara.Warning(
-                f"Queues at scale {scale:g} are not England and Wales: a smaller system queues "
-                "more, so its outstanding visits, waits and unanswered breaches are longer "
-                "than at scale 1. Counts are England-and-Wales equivalents (divided by "
-                f"{scale:g}); rates and shares hold at any scale."
-            )
-        notes = {m.window_note for ms in r.models.values() for m in ms if m.window_note}
-        for note in sorted(notes):
-            solara.Info(note.removeprefix("em-abm: warning: "), dense=True)
-        OutcomesTable(f)
-        solara.Image(f.series_png, width="100%")
-        with solara.Row(style={"align-items": "flex-start", "flex-wrap": "wrap"}):
-            with solara.Column(style={"flex": "1 1 420px", "max-width": "600px"}):
-                solara.ToggleButtonsSingle(value=measure, values=list(COLOUR_BY))
-                ForceAreaMap(f)
-            with solara.Column(style={"flex": "1 1 300px"}):
-                solara.v.Html(tag="h4", children=["Export"])
-                solara.FileDownload(lambda: r.table().to_csv(index=False).encode(),
-                                    filename="em-abm-series.csv", label="Series (CSV)",
-                                    mime_type="text/csv")  # fmt: skip
-                solara.FileDownload(f.series_png, filename="em-abm-panels.png",
-                                    label="Panels (PNG)", mime_type="image/png")  # fmt: skip
-                solara.FileDownload(f.map_png, filename="em-abm-map.png", label="Map (PNG)",
-                                    mime_type="image/png")  # fmt: skip
-                _html("p", [
-                    "The CSV holds every metric of every run so far (arm, scenario, seed, "
-                    "date), counts as England-and-Wales equivalents. Levers and capacities act "
-                    "from the scenario start; the warm-up runs under the scenario as it stands."
-                ], style_="font-size: 13px; color: #444")  # fmt: skip
+            Status(runs, frame, building)
+        Board(runs, frame, measure, playing.value)
 
 
-def days_per_frame_label(settings: dict) -> str:
-    n = settings.get("days_per_frame")
-    return f"{n} days" if isinstance(n, int) and not isinstance(n, bool) and n != 1 else "1 day"
-
-
-def _status(r, f, building: str):
+@solara.component
+def Status(runs, frame, building):
+    r, f = runs.value, frame.value
     if r is None or f is None:
-        text = [building]
+        text = [building.value]
     elif f.day < 0:
         text = [_html("b", [f"{r.start_date}"]),
                 f": ready at the scenario start, warm-up done ({len(r.arms)} policy x "
@@ -281,6 +248,58 @@ def _status(r, f, building: str):
         text = [_html("b", [f.date]), f": day {f.day + 1:,} of {f.n_days:,}"
                 + (" (the end of the run)" if f.day >= f.n_days - 1 else "")]  # fmt: skip
     _html("span", text, class_="status", style_="margin-left: 12px")
+
+
+@solara.component
+def Board(runs, frame, measure, playing: bool):
+    """Everything that changes with each frame: a component of its own, so that a new frame
+    redraws only this (not the controls)."""
+    r, f = runs.value, frame.value
+    if r is None or f is None:
+        solara.ProgressLinear(True)
+        return
+    scale = r.scale
+    if scale < 1:
+        solara.Warning(
+            f"Queues at scale {scale:g} are not England and Wales: a smaller system queues "
+            "more, so its outstanding visits, waits and unanswered breaches are longer "
+            "than at scale 1. Counts are England-and-Wales equivalents (divided by "
+            f"{scale:g}); rates and shares hold at any scale."
+        )
+    notes = {m.window_note for ms in r.models.values() for m in ms if m.window_note}
+    for note in sorted(notes):
+        solara.Info(note.removeprefix("em-abm: warning: "), dense=True)
+    OutcomesTable(f)
+    complete = r.first.date_of(2 * 365)
+    _html("p", [
+        "Each person is followed for 12 months from their first order: until "
+        f"{complete}, offences per 100 count only the part of those months seen so far. "
+        f"{r.start_date} to {r.last_date}; {scale_label(scale, equivalent=True)}."
+    ], style_="font-size: 12px; color: #444; margin: 4px 0 8px 0")  # fmt: skip
+    solara.Image(f.series_png, width="100%")
+    with solara.Row(style={"align-items": "flex-start", "flex-wrap": "wrap"}):
+        with solara.Column(style={"flex": "1 1 420px", "max-width": "600px"}):
+            solara.ToggleButtonsSingle(value=measure, values=list(COLOUR_BY))
+            ForceAreaMap(f, detail=not playing)
+        with solara.Column(style={"flex": "1 1 300px"}):
+            solara.v.Html(tag="h4", children=["Export"])
+            solara.FileDownload(lambda: r.table().to_csv(index=False).encode(),
+                                filename="em-abm-series.csv", label="Series (CSV)",
+                                mime_type="text/csv")  # fmt: skip
+            solara.FileDownload(f.series_png, filename="em-abm-panels.png",
+                                label="Panels (PNG)", mime_type="image/png")  # fmt: skip
+            solara.FileDownload(f.map_png, filename="em-abm-map.png", label="Map (PNG)",
+                                mime_type="image/png")  # fmt: skip
+            _html("p", [
+                "The CSV holds every metric of every run so far (arm, scenario, seed, "
+                "date), counts as England-and-Wales equivalents. Levers and capacities act "
+                "from the scenario start; the warm-up runs under the scenario as it stands."
+            ], style_="font-size: 13px; color: #444")  # fmt: skip
+
+
+def days_per_frame_label(settings: dict) -> str:
+    n = settings.get("days_per_frame")
+    return f"{n} days" if isinstance(n, int) and not isinstance(n, bool) and n != 1 else "1 day"
 
 
 @solara.component

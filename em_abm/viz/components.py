@@ -33,7 +33,7 @@ from em_abm.viz.dashboard import COLOUR_BY, TOLERABLE_BACKLOG, Runs, nice_ceilin
 
 matplotlib.use("Agg")
 
-SERIES_DPI = 140  # 1,344 px wide: sharp when the page shows it at 850-1,300 px
+SERIES_DPI = 120  # 1,152 px wide: sharp where the page shows it (850-1,250 px)
 MAP_DPI = 110
 ARM_COLOURS = {"A": OKABE_ITO[0], "B": OKABE_ITO[5]}  # blue, vermillion
 SMOOTH_DAYS = 7  # daily flows are drawn as their mean over the last 7 days
@@ -78,11 +78,11 @@ def _tick(x: float, _pos=None) -> str:
 PANELS = (  # (title, unit, columns summed, daily flow drawn as a 7-day mean)
     ("Tagged people", "people", ("tagged",), False),
     ("Outstanding field visits", "visits", ("outstanding_visits",), False),
-    ("Breach notifications awaiting a response", "notifications", (
+    ("Notifications awaiting a response", "notifications", (
         "notifications_awaiting_response",), False),
-    ("Unmonitored person-days (no working tag or declined)", "person-days per day",
+    ("Unmonitored person-days", "person-days per day",
      ("unmonitored_days", "declined_person_days"), True),
-    ("Serious breaches not acted on within 24 hours", "breaches per day",
+    ("Serious breaches not acted on in 24 h", "breaches per day",
      ("serious_unanswered_24h",), True),
     ("People followed who are in custody", "people", ("people_in_custody",), False),
 )  # fmt: skip
@@ -103,16 +103,16 @@ class SeriesPanels:
             f"{scale_label(runs.scale, equivalent=True)}; " + (
                 f"median of {seeds} seeds, band: their range" if seeds > 1
                 else f"seed {runs.seeds[0]}"),
-            fontsize=9, y=0.985,
+            fontsize=10, y=0.985,
         )  # fmt: skip
         self.axes = fig.subplots(2, 3, sharex=True)
         self.stack = len(runs.arms) == 1  # tagged people by cohort, one policy only
         self.lines, self.bands = {}, {}
         locator = mdates.MonthLocator(bymonth=(1, 7))
         for ax, (title, unit, _, smooth) in zip(self.axes.flat, PANELS, strict=True):
-            ax.set_title(title, fontsize=8)
-            ax.set_ylabel(unit + (f" ({SMOOTH_DAYS}-day mean)" if smooth else ""), fontsize=7.5)
-            ax.tick_params(labelsize=7.5)
+            ax.set_title(title, fontsize=9.5)
+            ax.set_ylabel(unit + (f" ({SMOOTH_DAYS}-day mean)" if smooth else ""), fontsize=8.5)
+            ax.tick_params(labelsize=8.5)
             ax.grid(alpha=0.3, lw=0.5)
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -132,7 +132,7 @@ class SeriesPanels:
         handles.append(Line2D([], [], color=OKABE_ITO[7], ls="--", lw=1))
         labels.append(f"HMPPS's tolerable level ({TOLERABLE_BACKLOG:,.0f} visits)")
         fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.955),
-                   ncol=3 if self.stack else 1, fontsize=7.5, frameon=False)  # fmt: skip
+                   ncol=3 if self.stack else 1, fontsize=8.5, frameon=False)  # fmt: skip
 
     def update(self) -> Figure:
         runs = self.runs
