@@ -46,6 +46,10 @@ CSS = """
   margin-bottom: 30px; white-space: normal; }
 .em-slider .v-input { margin-top: 4px; }
 """
+PENDING = (
+    "Settings changed: press Reset to run them from the scenario start (the run on screen "
+    "still uses the previous settings)."
+)
 FRAME_SECONDS = 0.25  # at most four frames a second: room for the browser to draw each
 
 
@@ -219,9 +223,11 @@ def Page():
 
     r = runs.value
     with solara.Column(style={"padding": "8px 16px", "max-width": "1300px"}):
-        if settings != applied.value:
-            solara.Warning("Settings changed: press Reset to run them from the scenario start "
-                           "(the run on screen still uses the previous settings).")  # fmt: skip
+        # In a column of its own, so that the notice coming and going leaves the buttons
+        # below as they are (a click on Reset sent just before the notice must still land).
+        with solara.Column():
+            if settings != applied.value:
+                solara.Warning(PENDING)
         with solara.Row(style={"align-items": "center"}):
             solara.Button(
                 "❚❚ Pause" if playing.value else "▶ Play",

@@ -298,7 +298,12 @@ def OneLineErrors(children=()):
 
     Without this, Solara replaces the whole page with the Python traceback."""
     error, clear = solara.use_exception()
-    solara.use_effect(lambda: error is not None and log(error), [error])
+
+    def report():
+        if error is not None:
+            log(error)
+
+    solara.use_effect(report, [error])
     if error is None:
         return children[0] if len(children) == 1 else solara.Column(children=list(children))
     with solara.Column(style={"padding": "24px"}) as main:
