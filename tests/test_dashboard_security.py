@@ -67,6 +67,7 @@ def test_the_server_starts_with_telemetry_version_check_and_cdn_off(monkeypatch)
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
     assert env["SOLARA_ASSETS_PROXY"] == "true" and not env["SOLARA_ASSETS_CDN"].startswith("http")
     assert {k: env[k] for k in ENV} == ENV
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == "10m"  # a lost session's runs are dropped
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "::1", "0.0.0.0"])

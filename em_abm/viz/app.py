@@ -152,11 +152,13 @@ def Page():
             while playing.value and not r.ended and r.player is me and runs.value is r:
                 t0 = time.perf_counter()
                 r.step(days_per_frame())
-                frame.set(draw(r, shown_measure()))
+                frame.set(draw(r, shown_measure(), previous=frame.value))
                 time.sleep(max(0.02, FRAME_SECONDS - (time.perf_counter() - t0)))
         except Exception as error:
             log(error)
             problem.set(one_line(error))
+        if runs.value is r and frame.value is not None and not frame.value.map_fresh:
+            frame.set(draw(r, shown_measure()))  # paused or at the end: the map of today
         if r.ended and runs.value is r:
             playing.set(False)
 
@@ -226,7 +228,7 @@ def Page():
         # In a column of its own, so that the notice coming and going leaves the buttons
         # below as they are (a click on Reset sent just before the notice must still land).
         with solara.Column():
-            if settings != applied.value:
+            if changed(settings, applied.value):
                 solara.Warning(PENDING)
         with solara.Row(style={"align-items": "center"}):
             solara.Button(
@@ -301,6 +303,11 @@ def Board(runs, frame, measure, playing: bool):
                 "date), counts as England-and-Wales equivalents. Levers and capacities act "
                 "from the scenario start; the warm-up runs under the scenario as it stands."
             ], style_="font-size: 13px; color: #444")  # fmt: skip
+
+
+def changed(settings: dict, applied: dict) -> bool:
+    """Whether a setting that needs Reset differs (days per frame applies at once)."""
+    return {**settings, "days_per_frame": None} != {**applied, "days_per_frame": None}
 
 
 def days_per_frame_label(settings: dict) -> str:

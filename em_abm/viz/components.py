@@ -52,6 +52,8 @@ class Frame:
     outcomes: list = field(default_factory=list)  # rows of the outcomes table (strings)
     header: list = field(default_factory=list)  # the outcomes table's column names
     draw_seconds: float = 0.0
+    measure: str = ""  # what the map is coloured by
+    map_fresh: bool = True  # the map was drawn for this frame (not kept from the last)
 
 
 def _png(fig: Figure, dpi: int) -> bytes:
@@ -256,8 +258,10 @@ def outcome_rows(runs: Runs) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def draw(runs: Runs, measure: str) -> Frame:
-    """The page's panels for the runs as they stand."""
+def draw(runs: Runs, measure: str, previous: Frame | None = None) -> Frame:
+    """The page's panels for the runs as they stand. Given the ``previous`` frame (while
+    playing), the map is kept from it when it was drawn for a day since the last map: the map
+    is redrawn every other frame, the time series every frame."""
     import time
 
     t0 = time.perf_counter()
@@ -266,12 +270,16 @@ def draw(runs: Runs, measure: str) -> Frame:
         if panels is None:
             panels = runs.panels = SeriesPanels(runs)
         series = _png(panels.update(), SERIES_DPI)
-        fig, hotspots = map_figure(runs, measure)
-        map_png = _png(fig, MAP_DPI)
+        if previous is not None and previous.map_fresh and previous.measure == measure:
+            map_png, hotspots, fresh = previous.map_png, previous.hotspots, False
+        else:
+            fig, hotspots = map_figure(runs, measure)
+            map_png, fresh = _png(fig, MAP_DPI), True
         header, rows = outcome_rows(runs)
     return Frame(day=runs.day, n_days=runs.n_days, date=str(runs.date), series_png=series,
                  map_png=map_png, hotspots=hotspots, outcomes=rows, header=header,
-                 draw_seconds=time.perf_counter() - t0)  # fmt: skip
+                 draw_seconds=time.perf_counter() - t0, measure=measure,
+                 map_fresh=fresh)  # fmt: skip
 
 
 def one_line(error: BaseException) -> str:
