@@ -287,6 +287,10 @@ def test_comparison_export_and_map_in_the_browser(browser_and_server):
     panels, and find the force areas named on hover."""
     open_page, problems = browser_and_server
     page = open_page()
+    scale = page.locator(".v-input", has_text="scale (share of England and Wales)")
+    scale.locator(".v-slider__thumb-container").focus()
+    for _ in range(25):  # 1 -> 0.5
+        page.keyboard.press("ArrowLeft")
     page.get_by_text("compare with a second policy (B)").click()
     page.get_by_text("Settings changed: press Reset").wait_for(timeout=30_000)
     slider = page.locator(".v-input", has_text="B: field officers' capacity (x plan)")
@@ -297,6 +301,7 @@ def test_comparison_export_and_map_in_the_browser(browser_and_server):
     page.get_by_text("Settings changed: press Reset").wait_for(state="detached", timeout=30_000)
     page.get_by_text("B - A (same seeds)").wait_for(timeout=90_000)
     page.get_by_text("Press ▶ Play or Step").wait_for(timeout=90_000)
+    page.get_by_text("Queues at scale 0.5 are not England and Wales").wait_for()
     page.get_by_role("button", name="▶ Play").click()
     page.wait_for_function(
         f"() => {{ const m = ({DAY})().match(/day ([\\d,]+) of/);"
@@ -318,13 +323,24 @@ def test_comparison_export_and_map_in_the_browser(browser_and_server):
     days = {row["date"] for row in table}
     assert {row["arm"] for row in table} == {"A", "B"} and len(table) == 2 * len(days)
     assert len(days) >= 120 and {"tagged", "outstanding_visits", "seed"} <= set(table[0])
-    assert table[0]["counts"] == "England and Wales (scale 1)"
+    assert table[0]["counts"].startswith("England-and-Wales equivalents of a scaled sample")
+    assert table[0]["scale"] == "0.5"
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Panels (PNG)").click()
     assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The map: each force area named on hover.
     spots = page.locator(".area-spot")
     assert spots.count() == 43
+    # Each spot sits over its area's marker (the first: the largest, London's).
+    spots.first.scroll_into_view_if_needed()
+    box = spots.first.bounding_box()
+    shot = page.screenshot(clip={**box, "width": 4, "height": 4,
+                                 "x": box["x"] + box["width"] / 2 - 2,
+                                 "y": box["y"] + box["height"] / 2 - 2})  # fmt: skip
+    from PIL import Image
+
+    centre = Image.open(io.BytesIO(shot)).convert("RGB").getpixel((2, 2))
+    assert min(centre) < 150, centre  # a marker's colour, not the white or grey around it
     titles = [spots.nth(i).get_attribute("title") for i in range(spots.count())]
     assert any(t.startswith("Metropolitan Police: ") for t in titles)
     page.get_by_role("button", name="notifications awaiting a response").click()

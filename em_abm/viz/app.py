@@ -126,6 +126,7 @@ def Page():
         return int(pending.value["days_per_frame"])
 
     def build():
+        mine = generation.value
         runs.set(None)
         frame.set(None)
         try:
@@ -137,8 +138,9 @@ def Page():
             log(error)
             problem.set(one_line(error))
             return
-        runs.set(made)
-        frame.set(drawn)
+        if generation.value == mine:  # not overtaken by a later Reset while warming up
+            runs.set(made)
+            frame.set(drawn)
 
     solara.lab.use_task(build, dependencies=[generation.value], prefer_threaded=True)
 

@@ -120,6 +120,7 @@ class SeriesPanels:
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_tick))
             ax.set_xlim(np.datetime64(runs.start_date), np.datetime64(runs.last_date))
+            ax.set_ylim(0, 1)
             for arm in runs.arms:
                 (self.lines[ax, arm],) = ax.plot([], [], color=ARM_COLOURS[arm], lw=1.2)
         self.axes[0, 1].axhline(TOLERABLE_BACKLOG, color=OKABE_ITO[7], ls="--", lw=1)
@@ -216,7 +217,7 @@ def map_figure(runs: Runs, measure: str) -> tuple[Figure, list]:
         bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=8, title_fontsize=8, frameon=False,
     )  # fmt: skip
     fig.text(0.02, 0.015, scale_label(runs.scale, equivalent=True), fontsize=7, wrap=True)
-    fig.canvas.draw() if fig.canvas else None
+    ax.apply_aspect()  # where the points will be drawn (the aspect moves the axes)
     xy = ax.transData.transform(np.column_stack([lon, lat]))
     w, h = fig.get_figwidth() * fig.dpi, fig.get_figheight() * fig.dpi
     hotspots = [
