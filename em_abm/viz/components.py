@@ -33,7 +33,7 @@ from em_abm.viz.dashboard import COLOUR_BY, TOLERABLE_BACKLOG, Runs, nice_ceilin
 
 matplotlib.use("Agg")
 
-SERIES_DPI = 120  # 1,152 px wide: sharp where the page shows it (850-1,250 px)
+SERIES_DPI = 135  # 1,296 px wide: never enlarged where the page shows it (850-1,270 px)
 MAP_DPI = 110
 ARM_COLOURS = {"A": OKABE_ITO[0], "B": OKABE_ITO[5]}  # blue, vermillion
 SMOOTH_DAYS = 7  # daily flows are drawn as their mean over the last 7 days
