@@ -349,3 +349,54 @@ def test_comparison_export_and_map_in_the_browser(browser_and_server):
         ".some(s => s.title.includes('notifications awaiting'))", timeout=30_000,
     )  # fmt: skip
     assert problems == []
+
+
+def test_runs_that_cannot_be_built_show_one_line_and_back_restores_the_last(monkeypatch):
+    """The page in-process (the app's Layout around its Page): settings that pass the checks
+    but whose runs fail to build show one line; "Back to the dashboard" builds the last runs
+    that could be built, with their settings on the controls."""
+    import runpy
+
+    import ipyvuetify as v
+    import ipywidgets
+    import solara
+
+    import em_abm.viz.dashboard as D
+    from em_abm.errors import UserError
+
+    built, real = [], D.Runs
+
+    def runs(settings, model_class, progress=None):
+        built.append(settings["seed"])
+        if settings["seed"] == 7:
+            raise UserError("seed: got 7; allowed: any seed but 7 (a test)")
+        return real({**settings, "scale": 0.02}, model_class, progress)  # quick to build
+
+    monkeypatch.setattr(D, "Runs", runs)
+    app = runpy.run_path(str(Path(D.__file__).parent / "app.py"), run_name="dashboard_app")
+    _, rc = solara.render(app["Layout"](children=[app["Page"]()]), handle_error=False)
+
+    def wait(condition, seconds=60):
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+    def ready():
+        return any("ready at the scenario start" in str(w.children)
+                   for w in rc.find(v.Html, class_="status").widgets)  # fmt: skip
+
+    try:
+        wait(ready)
+        wait(lambda: len(rc.find(ipywidgets.Image).widgets) == 2)  # the panels and the map
+        rc.find(v.Slider, label="seed").widget.v_model = 7
+        rc.find(v.Btn, children=["Reset"]).widget.click()
+        wait(lambda: rc.find(v.Alert, type="error").widgets)
+        alert = rc.find(v.Alert, type="error").widget
+        assert alert.children[0] == "seed: got 7; allowed: any seed but 7 (a test)"
+        rc.find(v.Btn, children=["Back to the dashboard"]).widget.click()
+        wait(ready)
+        assert built == [1, 7, 1] and rc.find(v.Slider, label="seed").widget.v_model == 1
+        rc.find(v.Alert, type="error").assert_empty()
+    finally:
+        rc.close()

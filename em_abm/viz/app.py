@@ -108,6 +108,7 @@ def Page():
     initial = solara.use_memo(lambda: default_settings(Model), [])
     pending = solara.use_reactive(initial)  # as the controls stand
     applied = solara.use_reactive(initial)  # as the runs on screen were built
+    good = solara.use_reactive(initial)  # as the last runs that could be built
     generation = solara.use_reactive(0)
     problem = solara.use_reactive("")
     runs = solara.use_reactive(None)
@@ -139,6 +140,7 @@ def Page():
             problem.set(one_line(error))
             return
         if generation.value == mine:  # not overtaken by a later Reset while warming up
+            good.set(copy.deepcopy(applied.value))
             runs.set(made)
             frame.set(drawn)
 
@@ -194,6 +196,9 @@ def Page():
         generation.set(generation.value + 1)
 
     def back():
+        if runs.value is None:  # the runs could not be built: the last ones that could
+            applied.set(copy.deepcopy(good.value))
+            generation.set(generation.value + 1)
         pending.set(copy.deepcopy(applied.value))  # the refused value is dropped
         problem.set("")
 
