@@ -18,10 +18,11 @@ keep_offline()  # before Solara is imported here, or (under `solara run`) before
 import copy  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 
 import solara  # noqa: E402
 
-from em_abm.errors import UserError  # noqa: E402
+from em_abm.errors import UserError, WindowWarning  # noqa: E402
 from em_abm.metrics import scale_label  # noqa: E402
 from em_abm.viz.components import OneLineErrors, draw, log, one_line  # noqa: E402
 from em_abm.viz.dashboard import (  # noqa: E402
@@ -36,6 +37,8 @@ from em_abm.viz.dashboard import (  # noqa: E402
 )
 
 SCENARIO = os.environ.get("EM_ABM_SCENARIO", "baseline_2026")
+# Shown on the page (each run's window_note), not written to the log for every run built.
+warnings.filterwarnings("ignore", category=WindowWarning)
 Model = DashboardModel.offering(SCENARIO)
 TITLE = "em-abm: electronic monitoring in England and Wales"
 # Each slider's label on a line of its own, so that every track has the same length and its
