@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 import matplotlib
 import numpy as np
+import PIL.Image
 import solara
 from matplotlib import dates as mdates
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -92,12 +94,15 @@ PANELS = (  # (title, unit, columns summed, daily flow drawn as a 7-day mean)
 
 class SeriesPanels:
     """The six time-series panels of one :class:`Runs`: each arm's median over its seeds,
-    with their range as a band. The figure is made once and its lines updated each frame
-    (making the axes and their ticks anew is most of the cost of a frame)."""
+    with their range as a band. The figure is made once; each frame updates its data and
+    draws only them over the axes, ticks and labels (drawn again only when a y-range
+    changes: drawing text is most of the cost of a full draw)."""
 
     def __init__(self, runs: Runs):
         self.runs = runs
-        fig = self.fig = Figure(figsize=(9.6, 6.4))
+        fig = self.fig = Figure(figsize=(9.6, 6.4), dpi=SERIES_DPI)
+        self.canvas = FigureCanvasAgg(fig)
+        self.background, self.limits = None, None
         fig.subplots_adjust(left=0.075, right=0.99, bottom=0.06, top=0.8, wspace=0.3,
                             hspace=0.42)  # fmt: skip
         seeds = len(runs.seeds)
@@ -122,8 +127,10 @@ class SeriesPanels:
             ax.set_xlim(np.datetime64(runs.start_date), np.datetime64(runs.last_date))
             ax.set_ylim(0, 1)
             for arm in runs.arms:
-                (self.lines[ax, arm],) = ax.plot([], [], color=ARM_COLOURS[arm], lw=1.2)
-        self.axes[0, 1].axhline(TOLERABLE_BACKLOG, color=OKABE_ITO[7], ls="--", lw=1)
+                (self.lines[ax, arm],) = ax.plot([], [], color=ARM_COLOURS[arm], lw=1.2,
+                                                 animated=True)  # fmt: skip
+        self.tolerable = self.axes[0, 1].axhline(TOLERABLE_BACKLOG, color=OKABE_ITO[7], ls="--",
+                                                 lw=1, animated=True)  # fmt: skip
         handles, labels = [], []
         if self.stack:
             for i, c in enumerate(COHORTS):
@@ -173,7 +180,32 @@ class SeriesPanels:
             if columns == ("outstanding_visits",):
                 top = max(top, TOLERABLE_BACKLOG)
             ax.set_ylim(0, nice_ceiling(top * 1.05) if top > 0 else 1)
+        for artists in self.bands.values():
+            for artist in artists:
+                artist.set_animated(True)
         return self.fig
+
+    def png(self) -> bytes:
+        """The panels as they stand (after :meth:`update`), as PNG."""
+        limits = tuple(ax.get_ylim() for ax in self.axes.flat)
+        if self.background is None or limits != self.limits:
+            self.canvas.draw()  # all but the data (animated artists are left out)
+            self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+            self.limits = limits
+        else:
+            self.canvas.restore_region(self.background)
+        for ax in self.axes.flat:
+            for artist in self.bands.get(ax, []):
+                ax.draw_artist(artist)
+            for arm in self.runs.arms:
+                ax.draw_artist(self.lines[ax, arm])
+        self.axes[0, 1].draw_artist(self.tolerable)
+        width, height = self.canvas.get_width_height()
+        image = PIL.Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw",
+                                     "RGBA", 0, 1)  # fmt: skip
+        buf = io.BytesIO()
+        image.save(buf, format="png", compress_level=1)
+        return buf.getvalue()
 
 
 def map_figure(runs: Runs, measure: str) -> tuple[Figure, list]:
@@ -270,7 +302,8 @@ def draw(runs: Runs, measure: str, previous: Frame | None = None) -> Frame:
         panels = getattr(runs, "panels", None)
         if panels is None:
             panels = runs.panels = SeriesPanels(runs)
-        series = _png(panels.update(), SERIES_DPI)
+        panels.update()
+        series = panels.png()
         if previous is not None and previous.map_fresh and previous.measure == measure:
             map_png, hotspots, fresh = previous.map_png, previous.hotspots, False
         else:
