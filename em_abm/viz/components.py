@@ -299,9 +299,9 @@ def draw(runs: Runs, measure: str, previous: Frame | None = None) -> Frame:
 
     t0 = time.perf_counter()
     with runs.lock:
-        panels = getattr(runs, "panels", None)
-        if panels is None:
-            panels = runs.panels = SeriesPanels(runs)
+        if runs.panels is None:
+            runs.panels = SeriesPanels(runs)
+        panels = runs.panels
         panels.update()
         series = panels.png()
         if previous is not None and previous.map_fresh and previous.measure == measure:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from em_abm import params as P
 from em_abm.errors import UserError
-from em_abm.metrics import COLUMN_INDEX, COLUMNS, scale_label, scales_with_population
+from em_abm.metrics import COLUMN_INDEX, scale_label, scales_with_population
 from em_abm.model import YOUNG_GC_THRESHOLD, EMModel, _young_collections_spaced
 from em_abm.population import NoticeState, State
 from em_abm.scenario import available
@@ -314,6 +314,8 @@ class Runs:
         self.seeds = replicate_seeds(int(settings["seed"]), int(settings["replicates"]))
         self.arms = ARMS if settings["compare"] else ARMS[:1]
         self.lock = threading.Lock()
+        self.panels = None  # the page's time-series panels, made when first drawn
+        self.player = None  # the play loop stepping these runs, if any
         self.models: dict[str, list[DashboardModel]] = {}
         total, done = len(self.arms) * len(self.seeds), 0
         for arm in self.arms:
@@ -444,6 +446,3 @@ class Runs:
             for k, v in values.items() if k != "scenario_name" and v != controls[k]["value"]
         ]  # fmt: skip
         return f"{values['scenario_name']}" + (f" ({'; '.join(changed)})" if changed else "")
-
-
-__all__ = ["COLUMNS", "DashboardModel", "Runs", "check_controls", "model_params"]
