@@ -281,22 +281,27 @@ def test_two_sessions_stay_apart_and_a_full_run_plays_in_under_two_minutes(brows
     assert problems == []
 
 
+def _slide(page, label: str, value: str) -> None:
+    """Move a slider down with the keyboard until its shown value is ``value``."""
+    box = page.locator(".v-input", has_text=label)
+    for _ in range(100):
+        if box.locator(".v-slider__thumb-label").inner_text().strip() == value:
+            return
+        box.locator(".v-slider__thumb-container").focus()
+        page.keyboard.press("ArrowLeft")
+    raise AssertionError(f"{label}: never showed {value}")
+
+
 @needs_chromium
 def test_comparison_export_and_map_in_the_browser(browser_and_server):
     """Compare a second policy (B: a weaker field force), run it, export its series and
     panels, and find the force areas named on hover."""
     open_page, problems = browser_and_server
     page = open_page()
-    scale = page.locator(".v-input", has_text="scale (share of England and Wales)")
-    scale.locator(".v-slider__thumb-container").focus()
-    for _ in range(25):  # 1 -> 0.5
-        page.keyboard.press("ArrowLeft")
+    _slide(page, "scale (share of England and Wales)", "0.5")
     page.get_by_text("compare with a second policy (B)").click()
     page.get_by_text("Settings changed: press Reset").wait_for(timeout=30_000)
-    slider = page.locator(".v-input", has_text="B: field officers' capacity (x plan)")
-    slider.locator(".v-slider__thumb-container").focus()
-    for _ in range(6):  # 1.0 -> 0.7
-        page.keyboard.press("ArrowLeft")
+    _slide(page, "B: field officers' capacity (x plan)", "0.7")
     page.get_by_role("button", name="Reset").click()
     page.get_by_text("Settings changed: press Reset").wait_for(state="detached", timeout=30_000)
     page.get_by_text("B - A (same seeds)").wait_for(timeout=90_000)
