@@ -584,7 +584,10 @@ def cmd_dashboard(args) -> int:
     app = Path(__file__).resolve().parent / "viz" / "app.py"
     url = f"http://{f'[{args.host}]' if ip and ip.version == 6 else args.host}:{args.port}"
     print(f"em-abm dashboard: {scenario.name} at {url} (Ctrl-C stops)")
-    env = {**os.environ, **offline.ENV, "EM_ABM_SCENARIO": name}
+    # Each browser session has its own runs (hundreds of MB at scale 1): dropped when its page
+    # closes, or 10 minutes after its connection is lost (Solara's default is 24 hours).
+    env = {**os.environ, **offline.ENV, "EM_ABM_SCENARIO": name,
+           "SOLARA_KERNEL_CULL_TIMEOUT": "10m"}  # fmt: skip
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--port", str(args.port),
            "--host", args.host, *offline.RUN_FLAGS]  # fmt: skip
     return subprocess.call(cmd, env=env)

@@ -67,6 +67,7 @@ def test_the_server_starts_with_telemetry_version_check_and_cdn_off(monkeypatch)
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
     assert env["SOLARA_ASSETS_PROXY"] == "true" and not env["SOLARA_ASSETS_CDN"].startswith("http")
     assert {k: env[k] for k in ENV} == ENV
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == "10m"  # a lost session's runs are dropped
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "::1", "0.0.0.0"])
@@ -144,6 +145,10 @@ CASES = [  # (control, value, what the line says is allowed)
     ("seed", True, "allowed: a whole number from 1 to 100"),
     ("field_capacity", -1.0, "allowed: a number from 0.2 to 2"),
     ("police_capacity", float("inf"), "allowed: a number from 0.2 to 2"),
+    ("automated_scheduling", "yes", "allowed: true or false"),
+    ("contingency", 1, "allowed: true or false"),
+    ("tag_share", 1.5, "allowed: a number from 0 to 1"),
+    ("tag_at_court_share", -0.1, "allowed: a number from 0 to 1"),
 ]
 
 
@@ -168,10 +173,35 @@ def test_every_value_a_widget_offers_is_accepted():
     for name, spec in controls.items():
         if spec["type"] == "Select":
             offered = spec["values"]
+        elif spec["type"] == "Checkbox":
+            offered = [True, False]
         else:
             offered = [spec["min"], spec["value"], spec["max"]]
         for value in offered:
             check_controls({name: value}, controls)
+
+
+@pytest.mark.parametrize(
+    "change, line",
+    [
+        ({"days_per_frame": 10**9}, "days per frame: got 1000000000; allowed: a whole number"),
+        ({"replicates": 50}, "seeds (replicate runs, for bands): got 50; allowed: a whole"),
+        ({"compare": "yes"}, "compare with a second policy (B): got 'yes'; allowed: true or"),
+        ({"A": {"scale": 1.0}}, "policy A: got other controls; allowed: "),
+        ({"B": "baseline_2026"}, "policy B: got other controls; allowed: "),
+        ({"extra": 1}, "settings: got ['extra']; allowed: the page's controls"),
+    ],
+)
+def test_the_page_settings_are_checked_before_anything_is_built(change, line):
+    """What Reset builds (every arm's controls, the seeds, the comparison, the frame size):
+    refused in one line before any model is made."""
+    from em_abm.errors import UserError
+    from em_abm.viz.dashboard import DashboardModel, Runs, default_settings
+
+    settings = {**default_settings(DashboardModel), **change}
+    with pytest.raises(UserError) as e:
+        Runs(settings, DashboardModel)
+    assert str(e.value).startswith(line) and "\n" not in str(e.value)
 
 
 def test_a_step_past_the_horizon_is_refused():
@@ -218,7 +248,7 @@ def test_the_page_refuses_a_value_sent_for_a_control_in_one_line(
 ):
     """The page as Solara serves it (the app's Layout around its Page), in-process: a widget
     value set as a websocket message sets it, then Reset. The line replaces the page, and
-    "Back to the dashboard" brings it back on a fresh model."""
+    "Back to the dashboard" brings it back, the refused value dropped."""
     import ipyvuetify as v
     import solara
 
@@ -235,17 +265,20 @@ def test_the_page_refuses_a_value_sent_for_a_control_in_one_line(
         for label, value, line in [
             ("scenario", str(mine), "scenario: got VALUE; allowed: baseline_2026, "),
             ("seed", 1000, "seed: got VALUE; allowed: a whole number from 1 to 100"),
+            ("days per frame", 10**6, "days per frame: got VALUE; allowed: a whole number from"),
         ]:
             widget_type = v.Select if label == "scenario" else v.Slider
+            before = rc.find(widget_type, label=label).widget.v_model
             rc.find(widget_type, label=label).widget.v_model = value
             rc.find(v.Btn, children=["Reset"]).widget.click()
             alerts = rc.find(v.Alert).widgets
             assert len(alerts) == 1 and _unshown(alerts[0].children[0]).startswith(line)
             assert "\n" not in alerts[0].children[0] and not rc.find(v.Html, tag="pre").widgets
             rc.find(v.Btn, children=["Back to the dashboard"]).widget.click()
-            rc.find(v.Alert).assert_empty()
+            rc.find(v.Alert, type="error").assert_empty()
             rc.find(v.Select, label="scenario").assert_single()
-        assert str(mine) not in loaded and set(loaded) == {"baseline_2026"}
+            assert rc.find(widget_type, label=label).widget.v_model == before
+        assert str(mine) not in loaded and set(loaded) <= {"baseline_2026"}
     finally:
         rc.close()
 
@@ -366,15 +399,16 @@ _getaddrinfo, socket.getaddrinfo = socket.getaddrinfo, _lookup
 sys.addaudithook(_audit)
 """
 
-# Sends a widget's value as the page's websocket message does, through the page's own widget
-# manager (send_sync_message: the browser's copy keeps its value, so the browser's slider does
-# not clamp it back), then presses Reset in the same turn.
+# Sends a widget's value as the page's websocket message does, straight down the widget's comm
+# (the raw "update" message, as a hostile client would: the browser's copy keeps its value and
+# no buffering in the page's widget manager lets the click overtake it), then presses Reset in
+# the same turn.
 SEND = """async ([label, value]) => {
   const view = await window.requestWidget('solara-main');
   const models = await Promise.all(Object.values(view.model.widget_manager._models));
   const hits = models.filter(m => m.get('label') === label && m.get('v_model') !== undefined);
   if (hits.length !== 1) return `${hits.length} widgets labelled ${label}`;
-  hits[0].send_sync_message({v_model: value});
+  hits[0].comm.send({method: 'update', state: {v_model: value}, buffer_paths: []});
   [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Reset').click();
   return 'sent';
 }"""
@@ -453,12 +487,17 @@ def _browse(origin: str, elsewhere: Path) -> dict:
         page.on("console", lambda m: m.type == "error" and seen["console_errors"].append(m.text))
         page.on("pageerror", lambda e: seen["page_errors"].append(str(e)))
         page.goto(origin, timeout=90_000)
-        expect(page.get_by_text("press ▶ or Step")).to_be_visible(timeout=90_000)
-        page.get_by_role("button", name="Step").click()
-        expect(page.get_by_text("Day 1 of")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Press ▶ Play or Step")).to_be_visible(timeout=90_000)
+        page.get_by_role("button", name="Step (14 days)").click()
+        expect(page.get_by_text("day 14 of")).to_be_visible(timeout=60_000)
         for label, value in sends:
-            sent = page.evaluate(SEND, [label, value])
-            alert = page.locator(".v-alert")
+            page.get_by_text(label, exact=True).first.wait_for(timeout=30_000)
+            for _ in range(20):  # until the page's widget manager holds the control's model
+                sent = page.evaluate(SEND, [label, value])
+                if sent == "sent":
+                    break
+                page.wait_for_timeout(250)
+            alert = page.locator(".v-alert.error--text")
             try:
                 expect(alert).to_be_visible(timeout=30_000)
             except AssertionError:  # not refused: what the page shows instead
@@ -468,7 +507,7 @@ def _browse(origin: str, elsewhere: Path) -> dict:
             seen["tracebacks"] += page.inner_text("body").count("Traceback")
             page.get_by_role("button", name="Back to the dashboard").click()
             try:
-                expect(page.get_by_text("press ▶ or Step")).to_be_visible(timeout=60_000)
+                expect(page.get_by_text("day 14 of")).to_be_visible(timeout=60_000)
             except AssertionError:
                 seen["back"] = False
         browser.close()

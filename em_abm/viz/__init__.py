@@ -1,1 +1,1 @@
-"""The interactive dashboard (Mesa's SolaraViz); the model never imports this package."""
+"""The interactive dashboard (a Solara page); the model never imports this package."""
