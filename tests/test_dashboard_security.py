@@ -213,7 +213,7 @@ def test_a_step_past_the_horizon_is_refused():
     m = DashboardModel(scale=0.02, years=0.02)
     while m.running:
         m.step()
-    with pytest.raises(UserError, match=r"^the run ended on day \d+; press Reset"):
+    with pytest.raises(UserError, match=r"^step: the run ended at its horizon"):
         m.step()
     assert m.day == m.n_days - 1
 

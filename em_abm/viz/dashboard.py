@@ -26,7 +26,7 @@ import pandas as pd
 
 from em_abm import params as P
 from em_abm.errors import UserError
-from em_abm.metrics import COLUMN_INDEX, scale_label, scales_with_population
+from em_abm.metrics import COLUMN_INDEX, per_england_and_wales, scale_label
 from em_abm.model import YOUNG_GC_THRESHOLD, EMModel, _young_collections_spaced
 from em_abm.population import NoticeState, State
 from em_abm.scenario import available
@@ -231,15 +231,6 @@ class DashboardModel(EMModel):
         if self._levers_set and due:
             self._set_levers(set().union(*(c.values for c in due)))
 
-    def step(self) -> None:
-        """One day; past the last one, an error, so that a long run of steps stops at the
-        horizon."""
-        if self.day >= self.n_days - 1:
-            raise UserError(f"the run ended on day {self.n_days}; press Reset to start again")
-        super().step()
-        if self.day >= self.n_days - 1:
-            self.running = False
-
     # ---------------------------------------------------------------- what the panels show
     def recorded(self) -> np.ndarray:
         """The daily metrics rows recorded so far (days since the scenario start)."""
@@ -370,7 +361,7 @@ class Runs:
 
     def per(self, column: str) -> float:
         """What a count of ``column`` is multiplied by to give England and Wales."""
-        return 1.0 / self.scale if scales_with_population(column) else 1.0
+        return per_england_and_wales(column, 1.0, self.scale)
 
     def series(self, column: str) -> np.ndarray:
         """``column`` by arm, seed and day so far (England-and-Wales equivalents)."""
