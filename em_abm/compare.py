@@ -77,10 +77,12 @@ def flatten(summary: dict[str, Any]) -> dict[str, float]:
     return flatten(summary)
 
 
-def _one(arm: Arm, seed: int, years: float, scale: float, model, series):
+def _one(arm: Arm, seed: int, years: float, scale: float, model, series, root=None):
+    from em_abm.extension import on_path
     from em_abm.results import run_model
     from em_abm.scenario import window_warned_by_caller
 
+    on_path(root)  # a worker started before the model's folder was on the search path
     with window_warned_by_caller():  # run_arms warned once
         res = run_model(arm.scenario, seed=seed, years=years, scale=scale, model=model)
     row = {"arm": arm.label, "seed": seed, **flatten(res.summary)}
@@ -111,9 +113,13 @@ def run_arms(
     for scenario in {a.scenario.name: a.scenario for a in arms}.values():
         warn_past_window(scenario, days_for_years(years))
     tasks = [(a, s) for a in arms for s in seeds]
+    from em_abm.extension import import_root, resolve
+
+    resolve(model)  # found here first: its folder goes with each run
+    root = import_root(model)
     series = None if series is None else tuple(series)
     it = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(_one)(a, s, years, scale, model, series) for a, s in tasks
+        delayed(_one)(a, s, years, scale, model, series, root) for a, s in tasks
     )
     if progress:
         from tqdm import tqdm

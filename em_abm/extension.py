@@ -62,6 +62,30 @@ def load_object(path: str, *, where: str = "model") -> Any:
     return obj
 
 
+def import_root(model: Any) -> str | None:
+    """The folder on the search path that an import-path ``model``'s module was imported
+    from (``None`` for a class, the packaged model, or a module not imported from a
+    folder). Sent with each run to worker processes, which may have started before that
+    folder was on the search path (a reused pool) and add it (:func:`on_path`)."""
+    if not (isinstance(model, str) and ":" in model):
+        return None
+    name = model.partition(":")[0]
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return None
+    root = os.path.dirname(os.path.abspath(path))
+    for _ in range(name.count(".") + (os.path.basename(path) == "__init__.py")):
+        root = os.path.dirname(root)
+    return root
+
+
+def on_path(root: str | None) -> None:
+    """Add ``root`` (from :func:`import_root`) to this process's search path if missing."""
+    if root and root not in sys.path:
+        sys.path.append(root)
+
+
 def resolve(model: Any, *, where: str = "model") -> tuple[type, dict[str, type]]:
     """The model class and component replacements ``model`` stands for: ``None`` or
     ``'em_abm'`` (the packaged model), an ``EMModel`` or ``Component`` subclass, or the

@@ -756,11 +756,16 @@ def _values(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_one(spec: Spec, row: dict[str, Any]) -> dict[str, Any]:
-    """One run; never raises for a failing model (the error is recorded in the row)."""
+def run_one(spec: Spec, row: dict[str, Any], root: str | None = None) -> dict[str, Any]:
+    """One run; never raises for a failing model (the error is recorded in the row).
+    ``root``: where an extended model's module was found (:func:`em_abm.extension.import_root`)."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {"run_id": int(row["run_id"])}
     try:
+        if root:
+            from em_abm.extension import on_path
+
+            on_path(root)
         with window_warned_by_caller():  # sweep() warned once
             values = runner(spec.model).run(spec, _values(spec, row), int(row["seed"]))
         out.update({c: float(values[c]) for c in spec.output_columns})
@@ -1092,8 +1097,12 @@ def sweep(
     t0 = time.perf_counter()
     if scheduler:  # a wrong address is found before anything is written
         connect(scheduler).close()
+    root = None
     if is_em(spec.model):
         runner(spec.model, "model")  # an import path that fails is one line, before any run
+        from em_abm.extension import import_root
+
+        root = import_root(spec.model)
         from em_abm.model import days_for_years
         from em_abm.scenario import load
 
@@ -1129,7 +1138,7 @@ def sweep(
                     # the restart is harmless and the run is not lost.
                     warnings.filterwarnings("ignore", "A worker stopped", UserWarning)
                     it = Parallel(return_as="generator_unordered")(
-                        delayed(run_one)(spec, r) for r in records
+                        delayed(run_one)(spec, r, root) for r in records
                     )
                     for row in it:
                         rows.append(row)

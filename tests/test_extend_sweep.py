@@ -107,7 +107,12 @@ def test_a_stored_sweep_of_a_model_that_registers_a_policy_reads_anew(tmp_path):
     assert r.stdout.strip() == "['fcfs', 'longest_order_first'] True"
 
 
-def test_a_subclass_sweeps_on_loky_and_dask_with_rounding(tmp_path, examples_on_path):
+def test_a_subclass_sweeps_on_loky_and_dask_with_rounding(tmp_path, monkeypatch):
+    # Loky's workers outlive a sweep and serve the next: start them before the model's folder
+    # is on the search path, as an earlier sweep in the same process would have.
+    (tmp_path / "plain.toml").write_text(SPEC.format(model="em_abm"), encoding="utf-8")
+    assert S.sweep(S.load_spec(tmp_path / "plain.toml"), tmp_path / "plain", jobs=2).failed == 0
+    monkeypatch.syspath_prepend(str(EXAMPLES))
     path = tmp_path / "spec.toml"
     path.write_text(SPEC.format(model="faster_police:FasterPoliceModel"), encoding="utf-8")
     spec = S.load_spec(path)
