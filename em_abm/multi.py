@@ -76,10 +76,12 @@ class ManyRuns:
     def save(self, out: str | os.PathLike, *, force: bool = False, figures: bool = True) -> Path:
         """Write the runs into ``out`` (all or nothing; see the module docstring)."""
         from em_abm import files
-        from em_abm.results import write_json
+        from em_abm.results import COUNTS, SCALE, write_json, write_parquet
 
+        columns = {"value": ("", f"the metric's value, in its unit; {self.counts}")}
         with files.writing(out, force=force, kind="runs", writes=many_files(figures)) as tmp:
-            self.long.to_parquet(tmp / "runs.parquet", index=False)
+            write_parquet(self.long, tmp / "runs.parquet", columns,
+                          {COUNTS: self.counts, SCALE: f"{self.scale:g}"})  # fmt: skip
             self.runs.to_csv(tmp / "summary.csv", index=False)
             self.bands(flow_window=FLOW_WINDOW).to_csv(tmp / "bands.csv", index=False,
                                                        float_format="%.6g")  # fmt: skip

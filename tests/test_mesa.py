@@ -132,6 +132,9 @@ def test_run_many_long_table_bands_and_files(tmp_path):
     assert (tmp_path / "out" / "figures" / "bands.png").stat().st_size > 10_000
     meta = (tmp_path / "out" / "metadata.json").read_text()
     assert "a scaled sample" in meta and "per England and Wales" in meta
+    from em_abm.results import describe
+
+    assert describe(tmp_path / "out" / "runs.parquet")["counts"].startswith("a scaled sample")
     with pytest.raises(UserError, match="seeds: got 0; allowed: 1 to"):
         run_many(seeds=0, **SMALL)
 
