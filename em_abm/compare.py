@@ -209,6 +209,7 @@ def compare(
         runs, long = run_arms(arms, seeds=seed_list, years=years, scale=scale, jobs=jobs,
                               progress=progress, model=model, series=BAND_METRICS)  # fmt: skip
         table = paired_table(runs, arms[0].label)
+        table["counts"] = scale_label(scale)  # every row says what its counts are
         band = pd.concat(
             [bands(g, scale, flow_window=FLOW_WINDOW).assign(arm=arm)
              for arm, g in long.groupby("arm", sort=False)], ignore_index=True,

@@ -147,6 +147,8 @@ def test_compare_writes_table_and_figure(capsys, tmp_path):
     )
     ref = table[table["arm"] == "baseline_2026"]
     assert (ref["diff"] == 0).all()
+    assert (table["counts"] == "a scaled sample: counts are 0.03 of England and Wales "
+            "(scale 0.03)").all()  # fmt: skip
     assert (out_dir / "figures" / "compare.png").stat().st_size > 10_000
     assert "cost_total_gbp.total" in out
 
