@@ -128,6 +128,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # 50 s of one CI worker (two full-scale runs): `make test-slow` runs it
 def test_a_20_year_full_scale_run_stays_finite_steady_and_within_memory():
     import json
     import subprocess
