@@ -172,7 +172,7 @@ def main_effects_table(spec, design, runs):
     return pd.DataFrame(rows)
 
 
-def _outside_unit_interval(table: pd.DataFrame, indices: tuple[str, ...]) -> list[str]:
+def outside_unit_interval(table: pd.DataFrame, indices: tuple[str, ...]) -> list[str]:
     """Each index of ``table`` outside [0, 1] by more than its interval, the farthest first,
     as ``ST = 1.59 +/- 0.21 for field.officers on tagged``."""
     found = []
@@ -198,7 +198,7 @@ def index_warnings(spec: S.Spec, tables: dict[str, pd.DataFrame]) -> list[str]:
     for name, table in tables.items():
         parts = []
         if name in checks:
-            outside = _outside_unit_interval(table, checks[name])
+            outside = outside_unit_interval(table, checks[name])
             if outside:
                 n = len(table) * len(checks[name])
                 parts.append(

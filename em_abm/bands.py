@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from em_abm.metrics import RATE_WINDOW_DAYS
+
 # The series the band figure shows, one panel each.
 BAND_METRICS = (
     "tagged",
@@ -14,7 +16,9 @@ BAND_METRICS = (
     "offences",
     "cost_em_gbp",
 )
-FLOW_WINDOW = 28  # the band figure's daily flows: means over the 28 days ending each day
+# The band figure's daily flows: means over the days ending each day, the window a run's
+# rates use (metrics.RATE_WINDOW_DAYS, 28).
+FLOW_WINDOW = RATE_WINDOW_DAYS
 QUANTILES = (0.1, 0.5, 0.9)
 
 
@@ -37,7 +41,7 @@ def bands(long: pd.DataFrame, scale: float, metrics=None, *,
     from em_abm.metrics import per_england_and_wales as per_ew
     from em_abm.record import kind_of
 
-    present = list(dict.fromkeys(long["metric"]))
+    present = list(long["metric"].unique())  # in order of first appearance
     if metrics is not None:
         missing = [m for m in metrics if m not in present]
         if missing:
@@ -46,7 +50,8 @@ def bands(long: pd.DataFrame, scale: float, metrics=None, *,
                             f"{shown}")  # fmt: skip
     df = long if metrics is None else long[long["metric"].isin(metrics)]
     if flow_window > 1:
-        flows = df["metric"].map(lambda m: kind_of(m) == "flow").to_numpy(dtype=bool)
+        is_flow = {m: kind_of(m) == "flow" for m in df["metric"].unique()}  # once a metric
+        flows = df["metric"].map(is_flow).to_numpy(dtype=bool)
         if flows.any():
             by_run = df.loc[flows].groupby(["run", "metric"], sort=False)["value"]
             rolled = by_run.transform(lambda v: v.rolling(flow_window, min_periods=1).mean())

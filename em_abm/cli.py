@@ -288,7 +288,6 @@ def cmd_run(args) -> int:
 def _run_seeds(args, scen) -> int:
     """``run --seeds K``: K seeds, a long table and the band figure."""
     from em_abm import files
-    from em_abm import scenario as sc
     from em_abm.multi import many_files, run_many
 
     out = Path(args.out) if args.out else Path("results") / f"{scen.name}-seeds{args.seeds}"
@@ -297,7 +296,6 @@ def _run_seeds(args, scen) -> int:
         many = run_many(scen, seeds=args.seeds, root_seed=args.root_seed or 0, years=args.years,
                         scale=args.scale, model=args.model, jobs=_jobs(args.jobs or -1),
                         progress=not args.no_progress)  # fmt: skip
-        many.metadata["overrides"] = sc.parse_assignments(args.overrides)
         many.save(out, force=args.force, figures=not args.no_figures)
     print(f"counts: {many.counts} (the band figure and bands.csv: per England and Wales)")
     cols = [c for c in ("tagged", "outstanding_visits", "followup_offences_per_100",

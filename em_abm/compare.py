@@ -204,7 +204,6 @@ def compare(
     if len({a.label for a in arms}) != len(arms):
         raise UserError("compare: the same arm is given twice")
     with files.locked(files.check_out_dir(out, force=force, kind="compare")):
-        extension.resolve(model)
         seed_list = seeds_for(root_seed, seeds)
         runs, long = run_arms(arms, seeds=seed_list, years=years, scale=scale, jobs=jobs,
                               progress=progress, model=model, series=BAND_METRICS)  # fmt: skip

@@ -142,7 +142,6 @@ def run_many(
     if not limits.scale_ok(scale):
         raise UserError(f"scale: got {scale!r}; allowed: {limits.SCALE_ALLOWED}")
     scen = load(scenario).with_overrides(dict(overrides or {}))
-    extension.resolve(model)  # a wrong model is one line before any run
     if metrics is not None:
         for m in metrics:
             check_known(m, series_columns(), where="metrics", what="metric",
@@ -165,7 +164,7 @@ def run_many(
         "years": years,
         "scale": scale,
         "model": extension.name_of(model),
-        "overrides": dict(overrides or {}),
+        "overrides": dict(scen.overrides),  # every override applied (--set's, or the API's)
         "params": dict(scen.params),
         "changes": scen.to_dict().get("changes", []),
         "wall_time_s": round(time.perf_counter() - t0, 3),

@@ -288,10 +288,11 @@ def Board(runs, frame, measure, playing: bool):
     for note in sorted(notes):
         solara.Info(note.removeprefix("em-abm: warning: "), dense=True)
     OutcomesTable(f)
-    complete = r.first.date_of(2 * 365)
+    people = r.first.stages.people  # whose follow-up windows start in the first year
+    complete = r.first.date_of(people.entry_end + people.followup_days - 1)
     _html("p", [
-        "Each person is followed for 12 months from their first order: until "
-        f"{complete}, offences per 100 count only the part of those months seen so far. "
+        f"Each person is followed for {people.followup_days} days from their first order: "
+        f"until {complete}, offences per 100 count only the part of those days seen so far. "
         f"{r.start_date} to {r.last_date}; {scale_label(scale, equivalent=True)}."
     ], style_="font-size: 12px; color: #444; margin: 4px 0 8px 0")  # fmt: skip
     solara.Image(f.series_png, width="100%")

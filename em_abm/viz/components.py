@@ -30,8 +30,8 @@ from matplotlib.patches import Patch
 from em_abm.errors import UserError
 from em_abm.metrics import scale_label
 from em_abm.params import COHORTS
-from em_abm.plots import OKABE_ITO
-from em_abm.viz.dashboard import COLOUR_BY, TOLERABLE_BACKLOG, Runs, nice_ceiling
+from em_abm.plots import OKABE_ITO, PNG_META, TOLERABLE_BACKLOG
+from em_abm.viz.dashboard import COLOUR_BY, Runs, nice_ceiling
 
 matplotlib.use("Agg")
 
@@ -61,7 +61,7 @@ class Frame:
 def _png(fig: Figure, dpi: int) -> bytes:
     buf = io.BytesIO()
     fig.savefig(
-        buf, format="png", dpi=dpi, metadata={"Software": None}, pil_kwargs={"compress_level": 1}
+        buf, format="png", dpi=dpi, metadata=PNG_META, pil_kwargs={"compress_level": 1}
     )  # fast: the page is local
     return buf.getvalue()
 

@@ -26,13 +26,12 @@ import pandas as pd
 
 from em_abm import params as P
 from em_abm.errors import UserError
-from em_abm.metrics import COLUMN_INDEX, per_england_and_wales, scale_label
+from em_abm.metrics import BY_NAME, COLUMN_INDEX, per_england_and_wales, scale_label
 from em_abm.model import YOUNG_GC_THRESHOLD, EMModel, _young_collections_spaced
+from em_abm.plots import TOLERABLE_BACKLOG
 from em_abm.population import NoticeState, State
 from em_abm.scenario import available
 
-# Outstanding visits HMPPS tolerates, for all of England and Wales (its source in params.py).
-TOLERABLE_BACKLOG = P.PARAMS["contingency.visit_threshold"].default
 COLOUR_BY = {
     "outstanding visits": "visits",
     "notifications awaiting a response": "notices",
@@ -104,7 +103,9 @@ def model_params(scenario: str) -> dict:
         "pre_release_share": _slider("pilot: share fitted in prison", 0.0, 0.0, 1.0, 0.05),
         "automated_scheduling": _checkbox("pilot: automated scheduling"),
         "tag_share": _slider("rationing: share of new orders tagged", 1.0, 0.0, 1.0, 0.05),
-        "contingency": _checkbox("contingency: surge capacity above 400 visits"),
+        "contingency": _checkbox(
+            f"contingency: surge capacity above {TOLERABLE_BACKLOG:,.0f} visits"
+        ),
     }
 
 
@@ -376,7 +377,8 @@ class Runs:
     def by_area(self) -> dict[str, np.ndarray]:
         """Arm A's counts per force area today, mean over its seeds (England and Wales)."""
         counts = [m.by_area() for m in self.models["A"]]
-        return {k: np.mean([c[k] for c in counts], axis=0) / self.scale for k in counts[0]}
+        per = self.per("tagged")  # counts of people, visits and notices scale alike
+        return {k: np.mean([c[k] for c in counts], axis=0) * per for k in counts[0]}
 
     def outcomes(self) -> list[tuple[str, str, np.ndarray]]:
         """The research outcomes so far, each (label, unit, values by arm and seed)."""
@@ -388,22 +390,27 @@ class Runs:
             s = self.series(column)
             return s[:, :, -1] if s.shape[2] else np.zeros(s.shape[:2])
 
+        def rate(name):  # a rate metric as declared: its numerator over its denominator
+            m = BY_NAME[name]
+            return m.factor * total(m.num) / total(m.den)
+
+        # The composites' parts as declared in em_abm/metrics.py (one definition).
+        protection = dict(BY_NAME["public_protection"].parts)
+        cost = dict(BY_NAME["cost_total_gbp"].parts)["total"]
         with np.errstate(invalid="ignore", divide="ignore"):
-            people = total("followup_people_12m")
             rows = [
                 ("Offences per 100 people followed for 12 months (primary outcome)",
-                 "per 100", 100 * total("followup_offences_12m") / people),
+                 "per 100", rate("followup_offences_per_100")),
                 ("Offences averted by tags per 100 people followed",
-                 "per 100", 100 * total("followup_offences_averted_12m") / people),
+                 "per 100", rate("followup_offences_averted_per_100")),
                 ("Unmonitored person-days (on an order without a working tag, or declined)",
-                 "person-days", total("unmonitored_days", "declined_person_days")),
+                 "person-days", total(*protection["unmonitored_person_days"])),
                 ("Serious breaches not acted on within 24 hours",
-                 "breaches", total("serious_unanswered_24h")),
+                 "breaches", total(*protection["serious_breaches_unanswered_24h"])),
                 ("People followed who are in custody today", "people", today("people_in_custody")),
                 ("Days in custody of people followed", "bed-days", total("custody_days")),
                 ("Cost so far: EM service, probation, police and custody", "GBP million",
-                 total("cost_em_gbp", "cost_devices_lost_gbp", "cost_probation_gbp",
-                       "cost_police_gbp", "cost_custody_gbp") / 1e6),
+                 total(*cost) / 1e6),
                 ("Tagged people today", "people", today("tagged")),
                 ("Outstanding field visits today", "visits", today("outstanding_visits")),
             ]  # fmt: skip
