@@ -764,19 +764,16 @@ for _m in METRICS:
 for _m in METRICS:  # a metric known only by its summary name is found by its own name too
     BY_NAME.setdefault(_m.name, _m)
 
-# The flat summary names of before issue 2.6, from a ``by`` metric's dict in summary.json
-# (``tagged_by_cohort.court_bail``), and the documented name each stands for
-# (``tagged.court_bail``, the time series' name). Accepted wherever a summary name is.
-SUMMARY_ALIASES: dict[str, str] = {
-    f"{m.summary_name}.{k}": f"{m.name}.{k}"
-    for m in METRICS
-    if m.by and m.summary_name and m.summary_name != m.name
-    for k in keys_of(m)
-}
 # A dict of summary.json -> the prefix of its entries' flat names (``tagged_by_cohort`` ->
 # ``tagged``).
 FLAT_PREFIX: dict[str, str] = {
     m.summary_name: m.name for m in METRICS if m.by and m.summary_name and m.summary_name != m.name
+}
+# The flat summary names of before issue 2.6, from a ``by`` metric's dict in summary.json
+# (``tagged_by_cohort.court_bail``), and the documented name each stands for
+# (``tagged.court_bail``, the time series' name). Accepted wherever a summary name is.
+SUMMARY_ALIASES: dict[str, str] = {
+    f"{old}.{k}": f"{new}.{k}" for old, new in FLAT_PREFIX.items() for k in keys_of(BY_NAME[old])
 }
 
 

@@ -228,8 +228,8 @@ class EMModel(Record, mesa.Model):
         for t in sorted(self.time_of_day_start(d) for d in days):
             self.schedule_event(self._apply_due_changes, at=t)
 
-    def _apply_due_changes(self) -> None:
-        """Timed event: apply the scenario's dated changes that are due."""
+    def _apply_due_changes(self) -> list:
+        """Timed event: apply the scenario's dated changes that are due; returns them."""
         today = self.date_of(self._day_of_event())
         due = [c for c in self._pending_changes if c.date <= today]
         self._pending_changes = [c for c in self._pending_changes if c.date > today]
@@ -237,6 +237,7 @@ class EMModel(Record, mesa.Model):
             self.p.update(c.values)
         if due:
             self.apply_params()
+        return due
 
     # ------------------------------------------------------------------ the record
     devices_lost = 0  # devices not collected at removal, since the start of warm-up

@@ -224,13 +224,12 @@ class DashboardModel(EMModel):
         if names:
             self.apply_params()
 
-    def _apply_due_changes(self) -> None:
+    def _apply_due_changes(self) -> list:
         """The scenario's dated changes, then the controls' values on what they changed."""
-        today = self.date_of(self._day_of_event())
-        due = [c for c in self._pending_changes if c.date <= today]
-        super()._apply_due_changes()
+        due = super()._apply_due_changes()
         if self._levers_set and due:
             self._set_levers(set().union(*(c.values for c in due)))
+        return due
 
     # ---------------------------------------------------------------- what the panels show
     def recorded(self) -> np.ndarray:
