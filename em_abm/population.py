@@ -281,10 +281,6 @@ class PersonTable(SlotTable):
         super().__init__(capacity, extra)
         self.agent: list = []
 
-    def agents(self, slots: list[int]) -> list:
-        """The agents of ``slots``."""
-        return list(map(self.agent.__getitem__, slots))
-
 
 class NotificationTable(SlotTable):
     FIELDS = NOTIFICATION_FIELDS

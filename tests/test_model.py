@@ -288,6 +288,44 @@ def test_the_public_registration_path_gives_the_same_model(monkeypatch):
     assert public.agent_id_counter == fast.agent_id_counter
 
 
+def test_mesas_registries_read_on_any_day_are_what_the_public_path_builds():
+    """People join and leave Mesa's registries in batches applied when the registries are
+    next read (em_abm/agents/registration.py): a read on any day, after any number of days
+    unread, sees the agents, their ids and their order that Mesa's public path, agent by
+    agent, builds."""
+    from em_abm.agents import registration
+
+    real = registration.fast_path_available
+    fast = EMModel(rng=4, years=0.4, scale=0.02)
+    public = EMModel(rng=4, years=0.4, scale=0.02)
+    registration.fast_path_available = lambda model, cls: real(model, cls) and model is fast
+    try:
+        gaps = np.random.default_rng(5).integers(1, 40, size=200)
+        reads = set(np.cumsum(gaps).tolist())
+        day, deferred = 0, 0
+        while fast.running:
+            fast.step()
+            public.step()
+            day += 1
+            registry = fast.__dict__.get(registration._REGISTRY)
+            deferred += bool(registry is not None and registry.pending)
+            if day in reads or not fast.running:
+                for a, b in ((fast.agents, public.agents),
+                             (fast.agents_by_type[Person], public.agents_by_type[Person])):
+                    assert [(type(x), x.unique_id) for x in a] == [
+                        (type(x), x.unique_id) for x in b]  # fmt: skip
+                assert "_agents" in fast.agents.__dict__  # applied: a plain dict again
+        assert deferred > 100 and len(reads & set(range(day))) > 5
+        assert fast.agent_id_counter == public.agent_id_counter
+        np.testing.assert_array_equal(fast.series, public.series)
+        # Mesa's own methods read the applied registries
+        fast.agents_by_type[Person].shuffle_do("__repr__")
+        assert len(fast.agents.select(lambda a: isinstance(a, Person))) == len(
+            fast.agents_by_type[Person]) == np.count_nonzero(fast.people.view("state"))  # fmt: skip
+    finally:
+        registration.fast_path_available = real
+
+
 def test_common_random_numbers_are_uniform_and_independent():
     keys = np.arange(200_000, dtype=np.uint64) * np.uint64(7919)
     u0, u1 = crn(keys, 1, 0), crn(keys, 1, 1)

@@ -70,7 +70,7 @@ class Person(mesa.Agent):
         table = model.people
         if len(table.agent) < table.n:  # slots used for the first time (numbered last)
             table.agent.extend(cls.for_slots(model, range(len(table.agent), table.n)))
-        head, first = registration.register(model, cls, table.agents(slots.tolist()))
+        head, first = registration.register(model, cls, table, slots)
         rest = slots[head:]
         table.agent_id[rest] = np.arange(first, first + len(rest))
 
@@ -78,7 +78,7 @@ class Person(mesa.Agent):
     def leave(cls, model: mesa.Model, slots: np.ndarray) -> None:
         """Deregister the agents of people who leave (the counterpart of :meth:`enter`;
         ``Agent.remove`` for each, on the public path)."""
-        registration.deregister(model, cls, model.people.agents(slots.tolist()))
+        registration.deregister(model, cls, model.people, slots)
 
     def _get(self, name: str):
         return getattr(self.model.people, name)[self.slot]

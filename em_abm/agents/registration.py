@@ -3,12 +3,35 @@ internals, with Mesa's public path as the fallback.
 
 Mesa registers an agent through ``Model.register_agent`` (called by ``Agent.__init__``) and
 deregisters it through ``Agent.remove``; each emits a signal and writes a log record, about
-8 microseconds per agent added and removed. A full-scale three-year run creates and ends
-about 350,000 orders, so that cost would be most of a run's time (benchmarks/README.md,
-"what was done", item 8). :func:`register` and :func:`deregister` do what those calls do to
-Mesa's registries (the model's agent set, the set of the agent's type, and the id counter)
-for a whole batch in a few dictionary operations, and fall back to the public calls, agent
-by agent, when:
+8 microseconds per agent added and removed. A full-scale three-year run follows some 440,000
+people in and 400,000 out, so that cost would be most of a run's time (benchmarks/README.md,
+"what was done", items 8 and 13).
+
+Agents kept by slot. em-abm's per-person agents belong to the slots of a table
+(:class:`~em_abm.population.PersonTable`: ``table.agent[slot]`` is the slot's one object, whose
+Mesa ``unique_id`` the table keeps in ``agent_id``). :func:`register` and :func:`deregister`
+take the slots of the people who join and leave, and do what Mesa's calls would do to its
+registries (the model's agent set, the set of the agent's type, and the id counter) for the
+whole batch.
+
+**Applied when read.** Mesa's two registries are dictionaries of some 170,000 agents at full
+scale; adding and removing a day's few hundred people touched memory that had left the
+processor's caches (the dictionaries' entries and each agent object), about 1 microsecond a
+person each way, 14% of a full-scale run. So a batch is noted in three boolean arrays by slot
+(touched, followed, in the registries), and applied to both registries the next time either
+registry is read, by anything: Mesa's own methods (``len``, iteration, ``shuffle_do``,
+``select``, ``agent in ...``, a new registration), a user's code, a test. A reader always sees
+exactly the people followed at that moment, in the order Mesa would hold them (the order they
+were registered in; a slot's object that left and joined again under a new ``unique_id`` is
+where Mesa would have put it, at the end). People who join and leave between two reads never
+touch the registries. The hook is the registries' class: the model's two
+``_HardKeyAgentSet`` objects become :class:`_AppliedWhenRead`, which adds nothing to Mesa's
+class but a non-data descriptor for ``_agents``. While nothing is pending the set's
+``_agents`` is the plain dictionary in the object's ``__dict__`` (no cost per read); while a
+batch is pending it is moved aside, so the next read goes through the descriptor, which applies
+the batch and puts the dictionary back.
+
+The public path, agent by agent, is taken when:
 
 * anything is subscribed to Mesa's agent signals (or the type has Mesa data sets), which the
   fast path would not notify;
@@ -18,16 +41,23 @@ by agent, when:
   an upgrade that changes them: results are the same, only slower.
 
 ``tests/test_model.py`` checks that the internals are as expected with the installed Mesa
-(so an upgrade that changes them fails a test rather than silently slowing every run) and
-that both paths leave the model in the same state.
+(so an upgrade that changes them fails a test rather than silently slowing every run), that
+both paths leave the model in the same state, and that a read on any day sees the registries
+the public path would have built, in the same order.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from itertools import repeat
 
 import mesa
+import numpy as np
+from mesa.agentset import _HardKeyAgentSet
 from mesa.experimental.mesa_signals import ModelSignals
+
+_REGISTRY = "_em_abm_slot_registry"  # where a set and its model keep their SlotRegistry
+_ASIDE = "_em_abm_agents"  # where a set's dictionary waits while a batch is pending
 
 
 def fast_path_available(model: mesa.Model, cls: type) -> bool:
@@ -49,6 +79,8 @@ def _registries_as_expected(model: mesa.Model, cls: type) -> bool:
     return (
         isinstance(by_type, dict)
         and cls in by_type
+        and type(by_type[cls]) in (_HardKeyAgentSet, _AppliedWhenRead)
+        and type(everyone) in (_HardKeyAgentSet, _AppliedWhenRead)
         and isinstance(getattr(by_type[cls], "_agents", None), dict)
         and isinstance(getattr(everyone, "_agents", None), dict)
         and isinstance(getattr(model, "agent_id_counter", None), int)
@@ -64,39 +96,137 @@ def observed(model: mesa.Model) -> bool:
     return has("agents", ModelSignals.AGENT_ADDED) or has("agents", ModelSignals.AGENT_REMOVED)
 
 
-def register(model: mesa.Model, cls: type, agents: list) -> tuple[int, int]:
-    """Register ``agents`` (of type ``cls``, not yet in the model) with ``model`` in their
-    order, as ``model.register_agent`` would. Returns ``(head, first)``: the first ``head``
-    agents went the public way (which set their ``unique_id``); the rest were registered by
-    the fast path and take the ids ``first, first + 1, ...``, which the caller writes (em-abm
-    keeps wearers' ids in the order table, where a batch is numbered in one array write)."""
+class _Pending:
+    """The ``_agents`` of a set with a batch pending: applies it, then returns the dictionary.
+    A non-data descriptor, so it is consulted only while the dictionary is moved aside."""
 
-    def public(batch: list) -> None:
-        for a in batch:
-            model.register_agent(a)
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        obj.__dict__[_REGISTRY].apply()
+        return obj.__dict__["_agents"]
+
+
+class _AppliedWhenRead(_HardKeyAgentSet):
+    """Mesa's ``_HardKeyAgentSet``, whose batches of agents joining and leaving are applied
+    when it is next read (the module docstring)."""
+
+    _agents = _Pending()
+
+
+class SlotRegistry:
+    """The batches of one agent type (whose objects are kept by the slots of ``table``) not yet
+    applied to a model's two registries."""
+
+    def __init__(self, model: mesa.Model, cls: type, table) -> None:
+        self.table = table
+        self.sets = (model._all_agents, model._agents_by_type[cls])
+        cap = table.capacity
+        self.touched = np.zeros(cap, dtype=bool)  # joined or left since the last apply
+        self.followed = np.zeros(cap, dtype=bool)  # in the model (as of the last batch)
+        self.held = np.zeros(cap, dtype=bool)  # in the registries' dictionaries now
+        for agent in self.sets[1].__dict__["_agents"]:  # the type's first, public, agent(s)
+            self.held[agent.slot] = self.followed[agent.slot] = True
+        self.pending = False
+        for s in self.sets:
+            s.__class__ = _AppliedWhenRead
+            s.__dict__[_REGISTRY] = self
+
+    @classmethod
+    def of(cls, model: mesa.Model, agent_cls: type, table) -> SlotRegistry:
+        registry = model.__dict__.get(_REGISTRY)
+        if registry is None:
+            registry = model.__dict__[_REGISTRY] = cls(model, agent_cls, table)
+        return registry
+
+    def _fit(self) -> None:
+        cap = self.table.capacity
+        if len(self.touched) < cap:
+            for name in ("touched", "followed", "held"):
+                old = getattr(self, name)
+                new = np.zeros(cap, dtype=bool)
+                new[: len(old)] = old
+                setattr(self, name, new)
+
+    def note(self, slots: np.ndarray, followed: bool) -> None:
+        """Slots whose agents joined (``followed``) or left the model."""
+        if not len(slots):
+            return
+        self._fit()
+        self.touched[slots] = True
+        self.followed[slots] = followed
+        if not self.pending:
+            self.pending = True
+            for s in self.sets:  # the next read goes through _Pending
+                s.__dict__[_ASIDE] = s.__dict__.pop("_agents")
+
+    def public(self, slots: np.ndarray, held: bool) -> None:
+        """Slots whose agents Mesa's public path registered (``held``) or deregistered."""
+        self._fit()
+        self.held[slots] = held
+        self.followed[slots] = held
+
+    def apply(self) -> None:
+        """Apply the pending batches to both registries: the slots' agents that left are
+        taken out, and those followed now put in at the end, in the order they joined
+        (their ``unique_id``)."""
+        if not self.pending:
+            return
+        self.pending = False
+        for s in self.sets:
+            s.__dict__["_agents"] = s.__dict__.pop(_ASIDE)
+        table = self.table
+        touched = np.flatnonzero(self.touched[: table.n])
+        self.touched[touched] = False
+        out = touched[self.held[touched]].tolist()
+        into = touched[self.followed[touched]]
+        into = into[np.argsort(table.agent_id[into], kind="stable")].tolist()
+        self.held[touched] = self.followed[touched]
+        get = table.agent.__getitem__
+        for s in self.sets:
+            agents = s.__dict__["_agents"]
+            deque(map(agents.pop, map(get, out), repeat(None)), maxlen=0)
+            agents.update(dict.fromkeys(map(get, into)))
+
+
+def register(model: mesa.Model, cls: type, table, slots: np.ndarray) -> tuple[int, int]:
+    """Register the agents of ``slots`` of ``table`` (of type ``cls``, not yet in the model;
+    ``table.agent`` holds their objects) with ``model`` in the slots' order, as
+    ``model.register_agent`` would. Returns ``(head, first)``: the first ``head`` agents went
+    the public way (which set their ``unique_id``); the rest were registered by the fast path
+    and take the ids ``first, first + 1, ...``, which the caller writes to the table."""
+    agents = table.agent
+
+    def public(batch: np.ndarray) -> None:
+        for s in batch.tolist():
+            model.register_agent(agents[s])
             for dataset in getattr(cls, "_datasets", ()):
-                model.data_registry[dataset].add_agent(a)
+                model.data_registry[dataset].add_agent(agents[s])
+        registry = model.__dict__.get(_REGISTRY)
+        if registry is not None:
+            registry.public(batch, True)
 
     head = 0
-    if agents and cls not in getattr(model, "_agents_by_type", {}):
-        public(agents[:1])  # the type's first agent creates its agent set
+    if len(slots) and cls not in getattr(model, "_agents_by_type", {}):
+        public(slots[:1])  # the type's first agent creates its agent set
         head = 1
     if not fast_path_available(model, cls):
-        public(agents[head:])
-        return len(agents), model.agent_id_counter
+        public(slots[head:])
+        return len(slots), model.agent_id_counter
     first = model.agent_id_counter
-    model.agent_id_counter = first + len(agents) - head
-    keys = dict.fromkeys(agents[head:])
-    model._all_agents._agents.update(keys)
-    model._agents_by_type[cls]._agents.update(keys)
+    model.agent_id_counter = first + len(slots) - head
+    SlotRegistry.of(model, cls, table).note(slots[head:], True)
     return head, first
 
 
-def deregister(model: mesa.Model, cls: type, agents: list) -> None:
-    """Deregister ``agents`` of type ``cls`` (``Agent.remove`` for each, on the public path)."""
-    if not fast_path_available(model, cls):
-        for a in agents:
-            a.remove()
+def deregister(model: mesa.Model, cls: type, table, slots: np.ndarray) -> None:
+    """Deregister the agents of ``slots`` of ``table`` (``Agent.remove`` for each, on the
+    public path)."""
+    registry = model.__dict__.get(_REGISTRY)
+    if registry is None or not fast_path_available(model, cls):
+        for s in slots.tolist():
+            table.agent[s].remove()
+        if registry is not None:
+            registry.public(slots, False)
         return
-    deque(map(model._all_agents._agents.pop, agents), maxlen=0)
-    deque(map(model._agents_by_type[cls]._agents.pop, agents), maxlen=0)
+    registry.note(slots, False)
