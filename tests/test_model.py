@@ -310,8 +310,10 @@ def test_mesas_registries_read_on_any_day_are_what_the_public_path_builds():
             registry = fast.__dict__.get(registration._REGISTRY)
             deferred += bool(registry is not None and registry.pending)
             if day in reads or not fast.running:
-                for a, b in ((fast.agents, public.agents),
-                             (fast.agents_by_type[Person], public.agents_by_type[Person])):
+                for a, b in (
+                    (fast.agents, public.agents),
+                    (fast.agents_by_type[Person], public.agents_by_type[Person]),
+                ):
                     assert [(type(x), x.unique_id) for x in a] == [
                         (type(x), x.unique_id) for x in b]  # fmt: skip
                 assert "_agents" in fast.agents.__dict__  # applied: a plain dict again
