@@ -318,11 +318,11 @@ class EMModel(Record, mesa.Model):
 
 
 # Python's cyclic garbage collector looks at young objects after every 700 net allocations
-# (its default). A day at scale 4 creates about 1,300 wearer agents before it removes the
-# day's closed ones, so every day started a collection, and one in a hundred a full one over
-# all live agents: a quarter of a scale-4 run, growing faster than the population. Agents are
-# freed by reference counting when their order ends (the model makes no reference cycles per
-# day), so collections are spaced further apart while a run lasts; results do not depend on
+# (its default). A day at scale 4 created about 1,300 agents before it removed the day's
+# leavers (when each order had a new agent), so every day started a collection, and one in a
+# hundred a full one over all live agents: a quarter of a scale-4 run, growing faster than
+# the population. The model makes no reference cycles per day (agent objects are now kept by
+# slot), so collections are spaced further apart while a run lasts; results do not depend on
 # when the collector runs.
 YOUNG_GC_THRESHOLD = 100_000
 

@@ -109,9 +109,39 @@ class _Pending:
 
 class _AppliedWhenRead(_HardKeyAgentSet):
     """Mesa's ``_HardKeyAgentSet``, whose batches of agents joining and leaving are applied
-    when it is next read (the module docstring)."""
+    when it is next read (the module docstring). While a batch is pending, an agent of
+    another type joining the model's set (an officer on a staffing change) waits with it, to
+    be put in in its place in the order of registration, and one leaving is taken out at
+    once; neither applies the batch."""
 
     _agents = _Pending()
+
+    def _other(self, agent) -> SlotRegistry | None:
+        """The registry, if a batch is pending and ``agent`` is not of its type."""
+        registry = self.__dict__.get(_REGISTRY)
+        if registry is None or not registry.pending or isinstance(agent, registry.cls):
+            return None
+        return registry
+
+    def add(self, agent) -> None:
+        registry = self._other(agent)
+        if registry is None:
+            return super().add(agent)
+        registry.joined.append(agent)
+
+    def discard(self, agent) -> None:
+        registry = self._other(agent)
+        if registry is None:
+            return super().discard(agent)
+        if not registry.left(agent):
+            self.__dict__[_ASIDE].pop(agent, None)
+
+    def remove(self, agent) -> None:
+        registry = self._other(agent)
+        if registry is None:
+            return super().remove(agent)
+        if not registry.left(agent):
+            del self.__dict__[_ASIDE][agent]
 
 
 class SlotRegistry:
@@ -120,7 +150,9 @@ class SlotRegistry:
 
     def __init__(self, model: mesa.Model, cls: type, table) -> None:
         self.table = table
+        self.cls = cls
         self.sets = (model._all_agents, model._agents_by_type[cls])
+        self.joined: list = []  # agents of other types that joined the model while pending
         cap = table.capacity
         self.touched = np.zeros(cap, dtype=bool)  # joined or left since the last apply
         self.followed = np.zeros(cap, dtype=bool)  # in the model (as of the last batch)
@@ -166,10 +198,19 @@ class SlotRegistry:
         self.held[slots] = held
         self.followed[slots] = held
 
+    def left(self, agent) -> bool:
+        """Take ``agent`` (of another type) from those waiting to join; whether it was."""
+        for i, a in enumerate(self.joined):
+            if a is agent:
+                del self.joined[i]
+                return True
+        return False
+
     def apply(self) -> None:
         """Apply the pending batches to both registries: the slots' agents that left are
         taken out, and those followed now put in at the end, in the order they joined
-        (their ``unique_id``)."""
+        (their ``unique_id``, which Mesa numbers in the order of registration), with any
+        agents of other types that joined the model meanwhile in their places."""
         if not self.pending:
             return
         self.pending = False
@@ -180,13 +221,23 @@ class SlotRegistry:
         self.touched[touched] = False
         out = touched[self.held[touched]].tolist()
         into = touched[self.followed[touched]]
-        into = into[np.argsort(table.agent_id[into], kind="stable")].tolist()
+        ids = table.agent_id[into]
+        rank = np.argsort(ids, kind="stable")
+        into = into[rank].tolist()
         self.held[touched] = self.followed[touched]
         get = table.agent.__getitem__
+        joined, self.joined = self.joined, []
         for s in self.sets:
             agents = s.__dict__["_agents"]
             deque(map(agents.pop, map(get, out), repeat(None)), maxlen=0)
-            agents.update(dict.fromkeys(map(get, into)))
+            if joined and s is self.sets[0]:  # the model's set: everyone, by their numbers
+                both = [*map(get, into), *joined]
+                place = np.argsort(np.concatenate(
+                    (ids[rank], np.array([a.unique_id for a in joined], dtype=ids.dtype))
+                ), kind="stable")  # fmt: skip
+                agents.update(dict.fromkeys(map(both.__getitem__, place.tolist())))
+            else:
+                agents.update(dict.fromkeys(map(get, into)))
 
 
 def register(model: mesa.Model, cls: type, table, slots: np.ndarray) -> tuple[int, int]:
