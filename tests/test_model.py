@@ -450,3 +450,28 @@ def test_the_person_table_hands_out_the_lowest_free_slots():
     assert again.tolist() == [2, 5, 7, 10]
     t.state[again] = 1
     assert t.allocate(1).tolist() == [11]
+
+
+def test_grouped_fields_share_a_cache_line_per_slot_and_survive_growth():
+    """The person table keeps the people pass's fields in rows of 64 bytes (one cache line
+    per person visited); each field is still an array, a view of the rows, and growing the
+    table keeps every value."""
+    from em_abm.population import PersonTable
+
+    t = PersonTable(capacity=16)
+    for group, rows in zip(t.GROUPS, t._rows, strict=True):
+        assert rows.ctypes.data % 64 == 0 and rows.strides == (64,)
+        for name in group:
+            field = getattr(t, name)
+            assert field.strides == (64,) and np.shares_memory(field, rows)
+            assert rows.ctypes.data <= field.ctypes.data < rows.ctypes.data + 64
+    slots = t.allocate(40)  # grows twice
+    assert t.capacity >= 40
+    t.cumhaz[slots] = np.arange(40) * 0.5
+    t.state[slots] = 2
+    t.order_uid[slots] = np.arange(40) + 10**12
+    t.allocate(100)  # grows again
+    np.testing.assert_array_equal(t.cumhaz[:40], np.arange(40) * 0.5)
+    np.testing.assert_array_equal(t.order_uid[:40], np.arange(40) + 10**12)
+    assert np.all(t.state[:40] == 2) and np.all(t.state[40:] == 0)
+    assert t.rate_fx.dtype == np.int64 and t.working.dtype == np.bool_
