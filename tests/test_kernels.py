@@ -142,3 +142,48 @@ def test_every_kernel_view_spreads_into_the_compiled_parameters_in_order():
         assert spread == params, name
         wrapper = list(inspect.signature(getattr(kernels, name)).parameters)
         assert len(wrapper) <= 12, (name, len(wrapper))
+
+
+def test_people_of_closed_orders_equal_the_numpy_formulation():
+    """:func:`em_abm.kernels.orders_closed` against the numpy steps it replaced: the people
+    still on the closed orders are at liberty, settled, in their after-removal period, with
+    the running totals moved, bit for bit; anyone else is left alone."""
+    from em_abm.kernels import people as KP
+    from em_abm.population import PersonState
+
+    m = EMModel(rng=7, years=0.3, scale=0.05)
+    for _ in range(m.warmup + 60):
+        m.step()
+    st, pt, o = m.stages.people, m.people, m.orders
+    live = np.flatnonzero(o.view("state"))
+    slots = np.random.default_rng(1).choice(live, 300, replace=False)
+    d, day = m.day, m.day + 1
+    fields = KP.ClosedPeople._fields
+    before = {f: getattr(pt, f).copy() for f in fields}
+    agg = st.agg.copy()
+    # the numpy formulation, on copies
+    ref = {f: v.copy() for f, v in before.items()}
+    ref_agg = agg.copy()
+    persons = o.person[slots]
+    mine = ((ref["state"][persons] == PersonState.ON_ORDER) & (ref["order"][persons] == slots)
+            & (ref["order_uid"][persons] == o.uid[slots]))  # fmt: skip
+    p, s = persons[mine], slots[mine]
+    assert 50 < len(p) < len(slots)  # some closed orders' people had moved on
+    KP.settle(p, day, ref["cumhaz"], ref["h_now"], ref["cum_day"])
+    KP.membership(p, day, -1, ref["state"], ref["f_start"], ref["rate_fx"], ref["working"],
+                  st.followup_days, ref_agg)  # fmt: skip
+    ref["state"][p] = PersonState.LIBERTY
+    ref["working"][p] = False
+    ref["tagged_episode"][p] = o.fitted_day[s] != np.iinfo(np.int32).max
+    ref["after_until"][p] = d + st.after_days
+    ref["track_until"][p] = np.maximum(ref["track_until"][p], d + st.after_days)
+    KP.membership(p, day, 1, ref["state"], ref["f_start"], ref["rate_fx"], ref["working"],
+                  st.followup_days, ref_agg)  # fmt: skip
+    ref["next_day"][p] = day
+    # the kernel
+    K.orders_closed(slots, d, day, st.followup_days, st.after_days, o.views(K.ClosedOrders),
+                    pt.views(K.ClosedPeople), agg)  # fmt: skip
+    for f in fields:
+        np.testing.assert_array_equal(getattr(pt, f), ref[f], err_msg=f)
+    np.testing.assert_array_equal(agg, ref_agg)
+    assert np.all(pt.state[p] == PersonState.LIBERTY)

@@ -132,6 +132,8 @@ from em_abm.kernels.orders import (  # noqa: F401
 )
 from em_abm.kernels.people import (  # noqa: F401
     N_COUNTS,
+    ClosedOrders,
+    ClosedPeople,
     CustodyOrders,
     CustodyPeople,
     InitPeople,
@@ -143,10 +145,12 @@ from em_abm.kernels.people import (  # noqa: F401
     StartPeople,
     _admit_to_custody,
     _init_people,
+    _orders_closed,
     _people_day,
     _start_orders,
     admit_to_custody,
     init_people,
+    orders_closed,
     people_day,
     start_orders,
 )

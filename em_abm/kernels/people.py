@@ -616,6 +616,63 @@ def start_orders(persons, orders, day, followup_days, o_uid, people: StartPeople
 
 
 @njit(cache=True, nogil=True)
+def _orders_closed(
+    slots, d, day, followup_days, after_days,
+    o_person, o_uid, o_fitted_day,
+    state, order, order_uid, working, tagged_episode, after_until, track_until, cumhaz,
+    h_now, cum_day, next_day, f_start, rate_fx,
+    agg,
+):  # fmt: skip
+    """Orders closed on day ``d`` (``slots``): their people, if still on them, are at
+    liberty in their after-removal period, with their cumulative hazard settled to the next
+    pass (``day``), which schedules them."""
+    for j in range(slots.shape[0]):
+        s = slots[j]
+        i = o_person[s]
+        if state[i] != _P_ON_ORDER or order[i] != s or order_uid[i] != o_uid[s]:
+            continue
+        _settle1(i, day, cumhaz, h_now, cum_day)
+        in_window = _in_window(f_start[i], day, followup_days)
+        _add(agg, _P_ON_ORDER, in_window, rate_fx[i], -1, working[i])
+        state[i] = _P_LIBERTY
+        working[i] = False
+        tagged_episode[i] = o_fitted_day[s] != _NO_DAY
+        after_until[i] = d + after_days
+        if track_until[i] < d + after_days:
+            track_until[i] = d + after_days
+        _add(agg, _P_LIBERTY, in_window, rate_fx[i], 1, False)
+        next_day[i] = day
+
+
+class ClosedPeople(NamedTuple):
+    state: np.ndarray
+    order: np.ndarray
+    order_uid: np.ndarray
+    working: np.ndarray
+    tagged_episode: np.ndarray
+    after_until: np.ndarray
+    track_until: np.ndarray
+    cumhaz: np.ndarray
+    h_now: np.ndarray
+    cum_day: np.ndarray
+    next_day: np.ndarray
+    f_start: np.ndarray
+    rate_fx: np.ndarray
+
+
+class ClosedOrders(NamedTuple):
+    o_person: np.ndarray
+    o_uid: np.ndarray
+    o_fitted_day: np.ndarray
+
+
+def orders_closed(slots, d, day, followup_days, after_days, orders: ClosedOrders,
+                  people: ClosedPeople, agg) -> None:  # fmt: skip
+    """People whose orders closed (see :func:`_orders_closed`)."""
+    _orders_closed(slots, d, day, followup_days, after_days, *orders, *people, agg)
+
+
+@njit(cache=True, nogil=True)
 def episode_keys(keys, tag, episode, count):
     """Keys and ``count`` uniforms for each person's next order: ``mix(mix(key ^ tag) +
     episode * 16 + j)`` (the key: its top 63 bits for j = 0; uniforms: top 53 bits)."""

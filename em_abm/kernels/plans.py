@@ -34,6 +34,8 @@ from em_abm.kernels.orders import (
     _requesters_and_ends_day,
 )
 from em_abm.kernels.people import (
+    ClosedOrders,
+    ClosedPeople,
     CustodyOrders,
     CustodyPeople,
     InitPeople,
@@ -45,6 +47,7 @@ from em_abm.kernels.people import (
     StartPeople,
     _admit_to_custody,
     _init_people,
+    _orders_closed,
     _people_day,
     _start_orders,
 )
@@ -67,6 +70,7 @@ SOURCES = {
     NoticeColumns: ("nt_", {}),
     PeopleOrders: ("o_", {}),
     CustodyOrders: ("o_", {}),
+    ClosedOrders: ("o_", {}),
 }
 
 # Each wrapper's compiled function and what it spreads, in order (checked by the tests).
@@ -89,6 +93,8 @@ PLANS = {
     "admit_to_custody": (_admit_to_custody, "persons", "kinds", "days", "d", "day",
                          "followup_days", CustodyPeople, CustodyOrders, "agg", "out_close",
                          "out_admitted"),
+    "orders_closed": (_orders_closed, "slots", "d", "day", "followup_days", "after_days",
+                      ClosedOrders, ClosedPeople, "agg"),
     "start_orders": (_start_orders, "persons", "orders", "day", "followup_days", "o_uid",
                      StartPeople, "agg"),
     "people_day": (_people_day, "n", "d", "working_after", PeopleDay, PeopleOrders,

@@ -192,27 +192,12 @@ class People(Component):
 
     def orders_closed(self, d: int, slots: np.ndarray) -> None:
         """Orders that closed today (:meth:`em_abm.stages.removal.Removal.close`): their
-        people, if still on them, are at liberty, in their after-removal period."""
+        people, if still on them, are at liberty, in their after-removal period; the next pass
+        schedules them."""
         m = self.model
-        pt, o = m.people, m.orders
-        persons = o.person[slots]
-        mine = (
-            (pt.state[persons] == PersonState.ON_ORDER)
-            & (pt.order[persons] == slots)
-            & (pt.order_uid[persons] == o.uid[slots])
-        )
-        if not mine.any():
-            return
-        p, s = persons[mine], slots[mine]
-        self._settle(p, d)
-        self._membership(p, d, -1)
-        pt.state[p] = PersonState.LIBERTY
-        pt.working[p] = False
-        pt.tagged_episode[p] = o.fitted_day[s] != NO_DAY
-        pt.after_until[p] = d + self.after_days
-        pt.track_until[p] = np.maximum(pt.track_until[p], d + self.after_days)
-        self._membership(p, d, 1)
-        pt.next_day[p] = self._next_pass(d)  # the next pass schedules them
+        K.orders_closed(np.asarray(slots, dtype=np.int64), d, self._next_pass(d),
+                        self.followup_days, self.after_days, m.orders.views(K.ClosedOrders),
+                        m.people.views(K.ClosedPeople), self.agg)  # fmt: skip
 
     # ------------------------------------------------------------------ custody
     def breach_custody(self, d, persons, uids, kinds, keys) -> np.ndarray:
