@@ -262,7 +262,13 @@ class SlotTable:
         """Note slots freed (``state`` set to 0) outside :meth:`release`, as a compiled pass
         does: :meth:`allocate` takes the lowest free slots from a sorted list of them."""
         if self.TRACK_FREE and len(slots):
-            self._free = np.union1d(self._free, slots)
+            # np.union1d, without its generality (46 µs for a few hundred slots)
+            free = np.concatenate((self._free, slots))
+            free.sort()
+            keep = np.empty(len(free), dtype=bool)
+            keep[0] = True
+            np.not_equal(free[1:], free[:-1], out=keep[1:])
+            self._free = free[keep]
 
     def live(self) -> np.ndarray:
         """Slots in use."""
