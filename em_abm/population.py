@@ -198,6 +198,21 @@ class SlotTable:
         self._free = np.empty(0, dtype=np.int64)  # free slots below n, sorted (TRACK_FREE)
         self.next_uid = 0
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles keep grouped fields as views of their rows (a field stored as an
+        array of its own would no longer be written to the rows)."""
+        state = self.__dict__.copy()
+        for name in self._grouped:
+            del state[name]
+        state["_views"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for group, rows in zip(self.GROUPS, self._rows, strict=True):
+            for name in group:
+                setattr(self, name, rows[name])
+
     def _rows_of(self, group: tuple[str, ...], capacity: int) -> np.ndarray:
         """Zeroed rows of ``group``'s fields, 64 bytes each, starting on a 64-byte boundary;
         the fields' attributes are set to views of them."""

@@ -158,9 +158,13 @@ def test_people_of_closed_orders_equal_the_numpy_formulation():
     live = np.flatnonzero(o.view("state"))
     slots = np.random.default_rng(1).choice(live, 300, replace=False)
     d, day = m.day, m.day + 1
+    # some inside a follow-up window, some followed longer than the after-removal period
+    pt.f_start[o.person[slots[::2]]] = day - 10
+    pt.track_until[o.person[slots[1::3]]] = d + 3 * st.after_days
     fields = KP.ClosedPeople._fields
     before = {f: getattr(pt, f).copy() for f in fields}
     agg = st.agg.copy()
+    before_agg = agg.copy()
     # the numpy formulation, on copies
     ref = {f: v.copy() for f, v in before.items()}
     ref_agg = agg.copy()
@@ -187,3 +191,4 @@ def test_people_of_closed_orders_equal_the_numpy_formulation():
         np.testing.assert_array_equal(getattr(pt, f), ref[f], err_msg=f)
     np.testing.assert_array_equal(agg, ref_agg)
     assert np.all(pt.state[p] == PersonState.LIBERTY)
+    assert (ref_agg != before_agg).sum() >= 4  # in and out of windows, at liberty, on orders

@@ -310,6 +310,7 @@ def test_mesas_registries_read_on_any_day_are_what_the_public_path_builds():
             registry = fast.__dict__.get(registration._REGISTRY)
             deferred += bool(registry is not None and registry.pending)
             if day in reads or not fast.running:
+                assert len(fast.agents) == len(public.agents)  # a read while a batch waits
                 for a, b in (
                     (fast.agents, public.agents),
                     (fast.agents_by_type[Person], public.agents_by_type[Person]),
@@ -326,6 +327,34 @@ def test_mesas_registries_read_on_any_day_are_what_the_public_path_builds():
             fast.agents_by_type[Person]) == np.count_nonzero(fast.people.view("state"))  # fmt: skip
     finally:
         registration.fast_path_available = real
+
+
+def test_a_second_type_of_agent_kept_by_slot_goes_mesas_public_way():
+    """One type of agent kept by slot per model has its batches applied when read; another
+    (with its own table) is registered agent by agent, and the people are left alone."""
+    import mesa
+
+    from em_abm.agents import registration
+    from em_abm.population import PersonTable
+
+    class Other(mesa.Agent):
+        pass
+
+    m = EMModel(rng=1, years=0.05, scale=0.02)
+    m.step()
+    people = [(a, a.unique_id) for a in m.agents_by_type[Person]]
+    table = PersonTable(capacity=16)
+    table.allocate(4)
+    for i in range(4):
+        a = object.__new__(Other)
+        a.model, a.slot, a.pos = m, i, None
+        table.agent.append(a)
+    assert registration.register(m, Other, table, np.arange(4)) == (4, m.agent_id_counter)
+    assert [a.slot for a in m.agents_by_type[Other]] == [0, 1, 2, 3]
+    registration.deregister(m, Other, table, np.array([1, 2]))
+    assert [a.slot for a in m.agents_by_type[Other]] == [0, 3]
+    assert [(a, a.unique_id) for a in m.agents_by_type[Person]] == people
+    assert sum(isinstance(a, Other) for a in m.agents) == 2
 
 
 def test_common_random_numbers_are_uniform_and_independent():
@@ -475,3 +504,12 @@ def test_grouped_fields_share_a_cache_line_per_slot_and_survive_growth():
     np.testing.assert_array_equal(t.order_uid[:40], np.arange(40) + 10**12)
     assert np.all(t.state[:40] == 2) and np.all(t.state[40:] == 0)
     assert t.rate_fx.dtype == np.int64 and t.working.dtype == np.bool_
+    # a copy keeps its fields as views of its own rows
+    import copy
+    import pickle
+
+    for c in (copy.deepcopy(t), pickle.loads(pickle.dumps(t))):
+        assert np.shares_memory(c.state, c._rows[0]) and not np.shares_memory(c.state, t._rows[0])
+        c.cumhaz[:10] = 7.0
+        c.allocate(c.capacity)  # grows
+        assert np.all(c.cumhaz[:10] == 7.0) and np.all(t.cumhaz[:10] == np.arange(10) * 0.5)

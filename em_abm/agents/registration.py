@@ -117,11 +117,19 @@ class _AppliedWhenRead(_HardKeyAgentSet):
     _agents = _Pending()
 
     def _other(self, agent) -> SlotRegistry | None:
-        """The registry, if a batch is pending and ``agent`` is not of its type."""
+        """The registry, if this is the model's set, a batch is pending and ``agent`` is not
+        of the batch's type."""
         registry = self.__dict__.get(_REGISTRY)
-        if registry is None or not registry.pending or isinstance(agent, registry.cls):
+        if (registry is None or not registry.pending or self is not registry.sets[0]
+                or isinstance(agent, registry.cls)):  # fmt: skip
             return None
         return registry
+
+    def _update(self, agents):
+        registry = self.__dict__.get(_REGISTRY)
+        if registry is not None:  # the pending batches first: the new dictionary replaces all
+            registry.apply()
+        return super()._update(agents)
 
     def add(self, agent) -> None:
         registry = self._other(agent)
@@ -165,10 +173,15 @@ class SlotRegistry:
             s.__dict__[_REGISTRY] = self
 
     @classmethod
-    def of(cls, model: mesa.Model, agent_cls: type, table) -> SlotRegistry:
+    def of(cls, model: mesa.Model, agent_cls: type, table) -> SlotRegistry | None:
+        """The model's registry for ``agent_cls`` and ``table``, made on first use; ``None``
+        if the model has one for another type or table (one type of agent kept by slot per
+        model: any other goes Mesa's public way)."""
         registry = model.__dict__.get(_REGISTRY)
         if registry is None:
             registry = model.__dict__[_REGISTRY] = cls(model, agent_cls, table)
+        elif registry.cls is not agent_cls or registry.table is not table:
+            return None
         return registry
 
     def _fit(self) -> None:
@@ -253,7 +266,7 @@ def register(model: mesa.Model, cls: type, table, slots: np.ndarray) -> tuple[in
             model.register_agent(agents[s])
             for dataset in getattr(cls, "_datasets", ()):
                 model.data_registry[dataset].add_agent(agents[s])
-        registry = model.__dict__.get(_REGISTRY)
+        registry = _registry_of(model, cls, table)
         if registry is not None:
             registry.public(batch, True)
 
@@ -261,19 +274,20 @@ def register(model: mesa.Model, cls: type, table, slots: np.ndarray) -> tuple[in
     if len(slots) and cls not in getattr(model, "_agents_by_type", {}):
         public(slots[:1])  # the type's first agent creates its agent set
         head = 1
-    if not fast_path_available(model, cls):
+    registry = SlotRegistry.of(model, cls, table) if fast_path_available(model, cls) else None
+    if registry is None:
         public(slots[head:])
         return len(slots), model.agent_id_counter
     first = model.agent_id_counter
     model.agent_id_counter = first + len(slots) - head
-    SlotRegistry.of(model, cls, table).note(slots[head:], True)
+    registry.note(slots[head:], True)
     return head, first
 
 
 def deregister(model: mesa.Model, cls: type, table, slots: np.ndarray) -> None:
     """Deregister the agents of ``slots`` of ``table`` (``Agent.remove`` for each, on the
     public path)."""
-    registry = model.__dict__.get(_REGISTRY)
+    registry = _registry_of(model, cls, table)
     if registry is None or not fast_path_available(model, cls):
         for s in slots.tolist():
             table.agent[s].remove()
@@ -281,3 +295,11 @@ def deregister(model: mesa.Model, cls: type, table, slots: np.ndarray) -> None:
             registry.public(slots, False)
         return
     registry.note(slots, False)
+
+
+def _registry_of(model: mesa.Model, cls: type, table) -> SlotRegistry | None:
+    """The model's registry, if it is for ``cls`` and ``table``."""
+    registry = model.__dict__.get(_REGISTRY)
+    if registry is None or registry.cls is not cls or registry.table is not table:
+        return None
+    return registry
