@@ -166,17 +166,19 @@ def test_a_run_past_its_window_warns_once_in_one_line_and_a_run_within_it_does_n
     import subprocess
     import sys
 
-    def stderr(*argv):
+    def stderr(*argv, jobs="2"):
         cmd = [sys.executable, "-m", "em_abm", "compare", *argv, "--seeds", "2", "--scale",
-               "0.01", "--no-progress", "--jobs", "2", "--out", str(tmp_path),
+               "0.01", "--no-progress", "--jobs", jobs, "--out", str(tmp_path),
                "--force"]  # fmt: skip
         return subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
 
+    # in two worker processes, each of which warns: the command says it once
     past = stderr("transition_2024", "transition_2024@field.officers=400", "--years", "2")
     lines = [x for x in past.splitlines() if "warning" in x]
     assert len(lines) == 1, past  # two arms and two seeds: one warning
     assert "transition_2024 was calibrated for 2024-05-01 to 2025-12-31" in lines[0]
-    within = stderr("transition_2024", "transition_2024@field.officers=400", "--years", "1")
+    within = stderr("transition_2024", "transition_2024@field.officers=400", "--years", "1",
+                    jobs="1")  # fmt: skip
     assert "warning" not in within
 
 
