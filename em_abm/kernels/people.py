@@ -572,6 +572,19 @@ def admit_to_custody(persons, kinds, days, d, day, followup_days, people: Custod
 
 
 @njit(cache=True, nogil=True)
+def _move(i, to, day, followup_days, state, working, cumhaz, h_now, cum_day, f_start, rate_fx,
+          agg):  # fmt: skip
+    """Person ``i`` goes to state ``to``, with no working tag, from the next pass (``day``):
+    their cumulative hazard settled to it, their part of the running totals moved."""
+    _settle1(i, day, cumhaz, h_now, cum_day)
+    in_window = _in_window(f_start[i], day, followup_days)
+    _add(agg, state[i], in_window, rate_fx[i], -1, working[i])
+    state[i] = to
+    working[i] = False
+    _add(agg, to, in_window, rate_fx[i], 1, False)
+
+
+@njit(cache=True, nogil=True)
 def _start_orders(
     persons, orders, day, followup_days, o_uid,
     state, order, order_uid, episodes, tagged_episode, working, cumhaz, h_now, cum_day,
@@ -582,16 +595,12 @@ def _start_orders(
     which works out their hazard; their cumulative hazard settled to it."""
     for j in range(persons.shape[0]):
         i = persons[j]
-        _settle1(i, day, cumhaz, h_now, cum_day)
-        in_window = _in_window(f_start[i], day, followup_days)
-        _add(agg, state[i], in_window, rate_fx[i], -1, working[i])
-        state[i] = _P_ON_ORDER
+        _move(i, _P_ON_ORDER, day, followup_days, state, working, cumhaz, h_now, cum_day,
+              f_start, rate_fx, agg)  # fmt: skip
         order[i] = orders[j]
         order_uid[i] = o_uid[orders[j]]
         episodes[i] += 1
         tagged_episode[i] = False
-        working[i] = False
-        _add(agg, _P_ON_ORDER, in_window, rate_fx[i], 1, False)
         next_day[i] = day
 
 
@@ -631,16 +640,12 @@ def _orders_closed(
         i = o_person[s]
         if state[i] != _P_ON_ORDER or order[i] != s or order_uid[i] != o_uid[s]:
             continue
-        _settle1(i, day, cumhaz, h_now, cum_day)
-        in_window = _in_window(f_start[i], day, followup_days)
-        _add(agg, _P_ON_ORDER, in_window, rate_fx[i], -1, working[i])
-        state[i] = _P_LIBERTY
-        working[i] = False
+        _move(i, _P_LIBERTY, day, followup_days, state, working, cumhaz, h_now, cum_day,
+              f_start, rate_fx, agg)  # fmt: skip
         tagged_episode[i] = o_fitted_day[s] != _NO_DAY
         after_until[i] = d + after_days
         if track_until[i] < d + after_days:
             track_until[i] = d + after_days
-        _add(agg, _P_LIBERTY, in_window, rate_fx[i], 1, False)
         next_day[i] = day
 
 
