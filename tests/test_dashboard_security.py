@@ -278,6 +278,12 @@ def test_the_page_refuses_a_value_sent_for_a_control_in_one_line(
             rc.find(v.Alert, type="error").assert_empty()
             rc.find(v.Select, label="scenario").assert_single()
             assert rc.find(widget_type, label=label).widget.v_model == before
+        # The runs are built in a thread: wait for it to have loaded a scenario, so that the
+        # check below is about what it loaded, not passed before it ran.
+        deadline = time.monotonic() + 120
+        while not loaded and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert loaded, "the dashboard never built its runs"
         assert str(mine) not in loaded and set(loaded) <= {"baseline_2026"}
     finally:
         rc.close()
