@@ -161,7 +161,7 @@ def test_people_of_closed_orders_equal_the_numpy_formulation():
     # some inside a follow-up window, some followed longer than the after-removal period
     pt.f_start[o.person[slots[::2]]] = day - 10
     pt.track_until[o.person[slots[1::3]]] = d + 3 * st.after_days
-    fields = KP.ClosedPeople._fields
+    fields = KP.ClosedPeople._fields + KP.MovingPeople._fields
     before = {f: getattr(pt, f).copy() for f in fields}
     agg = st.agg.copy()
     before_agg = agg.copy()
@@ -186,7 +186,7 @@ def test_people_of_closed_orders_equal_the_numpy_formulation():
     ref["next_day"][p] = day
     # the kernel
     K.orders_closed(slots, d, day, st.followup_days, st.after_days, o.views(K.ClosedOrders),
-                    pt.views(K.ClosedPeople), agg)  # fmt: skip
+                    pt.views(K.ClosedPeople), pt.views(K.MovingPeople), agg)  # fmt: skip
     for f in fields:
         np.testing.assert_array_equal(getattr(pt, f), ref[f], err_msg=f)
     np.testing.assert_array_equal(agg, ref_agg)

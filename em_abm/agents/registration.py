@@ -172,18 +172,6 @@ class SlotRegistry:
             s.__class__ = _AppliedWhenRead
             s.__dict__[_REGISTRY] = self
 
-    @classmethod
-    def of(cls, model: mesa.Model, agent_cls: type, table) -> SlotRegistry | None:
-        """The model's registry for ``agent_cls`` and ``table``, made on first use; ``None``
-        if the model has one for another type or table (one type of agent kept by slot per
-        model: any other goes Mesa's public way)."""
-        registry = model.__dict__.get(_REGISTRY)
-        if registry is None:
-            registry = model.__dict__[_REGISTRY] = cls(model, agent_cls, table)
-        elif registry.cls is not agent_cls or registry.table is not table:
-            return None
-        return registry
-
     def _fit(self) -> None:
         cap = self.table.capacity
         if len(self.touched) < cap:
@@ -266,7 +254,7 @@ def register(model: mesa.Model, cls: type, table, slots: np.ndarray) -> tuple[in
             model.register_agent(agents[s])
             for dataset in getattr(cls, "_datasets", ()):
                 model.data_registry[dataset].add_agent(agents[s])
-        registry = _registry_of(model, cls, table)
+        registry = _registry(model, cls, table)
         if registry is not None:
             registry.public(batch, True)
 
@@ -274,7 +262,7 @@ def register(model: mesa.Model, cls: type, table, slots: np.ndarray) -> tuple[in
     if len(slots) and cls not in getattr(model, "_agents_by_type", {}):
         public(slots[:1])  # the type's first agent creates its agent set
         head = 1
-    registry = SlotRegistry.of(model, cls, table) if fast_path_available(model, cls) else None
+    registry = _registry(model, cls, table, make=True) if fast_path_available(model, cls) else None
     if registry is None:
         public(slots[head:])
         return len(slots), model.agent_id_counter
@@ -287,7 +275,7 @@ def register(model: mesa.Model, cls: type, table, slots: np.ndarray) -> tuple[in
 def deregister(model: mesa.Model, cls: type, table, slots: np.ndarray) -> None:
     """Deregister the agents of ``slots`` of ``table`` (``Agent.remove`` for each, on the
     public path)."""
-    registry = _registry_of(model, cls, table)
+    registry = _registry(model, cls, table)
     if registry is None or not fast_path_available(model, cls):
         for s in slots.tolist():
             table.agent[s].remove()
@@ -297,9 +285,13 @@ def deregister(model: mesa.Model, cls: type, table, slots: np.ndarray) -> None:
     registry.note(slots, False)
 
 
-def _registry_of(model: mesa.Model, cls: type, table) -> SlotRegistry | None:
-    """The model's registry, if it is for ``cls`` and ``table``."""
+def _registry(model: mesa.Model, cls: type, table, make: bool = False) -> SlotRegistry | None:
+    """The model's registry for ``cls`` and ``table`` (made first if ``make``), or ``None``:
+    there is none yet, or the model's is for another type or table (one type of agent kept
+    by slot per model has one; any other goes Mesa's public way)."""
     registry = model.__dict__.get(_REGISTRY)
+    if registry is None and make:
+        registry = model.__dict__[_REGISTRY] = SlotRegistry(model, cls, table)
     if registry is None or registry.cls is not cls or registry.table is not table:
         return None
     return registry

@@ -137,6 +137,7 @@ from em_abm.kernels.people import (  # noqa: F401
     CustodyOrders,
     CustodyPeople,
     InitPeople,
+    MovingPeople,
     NewPeople,
     PeopleDay,
     PeopleOrders,

@@ -482,10 +482,35 @@ def init_people(slots, d, day, after_days, offence_tag, new: NewPeople, people: 
 
 
 @njit(cache=True, nogil=True)
+def _move(i, to, day, followup_days, state, working, cumhaz, h_now, cum_day, f_start, rate_fx,
+          agg):  # fmt: skip
+    """Person ``i`` goes to state ``to``, with no working tag, from the next pass (``day``):
+    their cumulative hazard settled to it, their part of the running totals moved."""
+    _settle1(i, day, cumhaz, h_now, cum_day)
+    in_window = _in_window(f_start[i], day, followup_days)
+    _add(agg, state[i], in_window, rate_fx[i], -1, working[i])
+    state[i] = to
+    working[i] = False
+    _add(agg, to, in_window, rate_fx[i], 1, False)
+
+
+class MovingPeople(NamedTuple):
+    """What a person's change of state (:func:`_move`) reads and writes."""
+
+    state: np.ndarray
+    working: np.ndarray
+    cumhaz: np.ndarray
+    h_now: np.ndarray
+    cum_day: np.ndarray
+    f_start: np.ndarray
+    rate_fx: np.ndarray
+
+
+@njit(cache=True, nogil=True)
 def _admit_to_custody(
     persons, kinds, days, d, day, followup_days,
-    state, custody_kind, custody_since, release_day, order, order_uid, tagged_episode, working,
-    h_now, cumhaz, cum_day, f_start, rate_fx, next_day,
+    custody_kind, custody_since, release_day, order, order_uid, tagged_episode, next_day,
+    state, working, cumhaz, h_now, cum_day, f_start, rate_fx,
     o_uid, o_state, o_to_custody, o_visit, o_ready_day,
     agg, out_close, out_admitted,
 ):  # fmt: skip
@@ -505,9 +530,8 @@ def _admit_to_custody(
         if s != _P_LIBERTY and s != _P_ON_ORDER:
             continue  # already held (or gone): one admission a day
         out_admitted[j] = True
-        _settle1(i, day, cumhaz, h_now, cum_day)  # to the next pass
-        fs = f_start[i]
-        _add(agg, s, _in_window(fs, day, followup_days), rate_fx[i], -1, working[i])
+        _move(i, _P_CUSTODY, day, followup_days, state, working, cumhaz, h_now, cum_day,
+              f_start, rate_fx, agg)  # fmt: skip
         if s == _P_ON_ORDER:
             o = order[i]
             if o_uid[o] == order_uid[i] and o_state[o] >= _REWORK and o_state[o] <= _FITTED:
@@ -519,7 +543,6 @@ def _admit_to_custody(
                 else:
                     out_close[k_close] = o
                     k_close += 1
-        state[i] = _P_CUSTODY
         custody_kind[i] = kinds[j]
         custody_since[i] = d
         release = day + max(np.int64(1), np.int64(np.rint(days[j])))
@@ -527,12 +550,10 @@ def _admit_to_custody(
         order[i] = -1
         order_uid[i] = -1
         tagged_episode[i] = False
-        working[i] = False
         h_now[i] = 0.0
-        in_window = _in_window(fs, day, followup_days)
-        _add(agg, _P_CUSTODY, in_window, rate_fx[i], 1, False)
         nd = release
-        if in_window:
+        fs = f_start[i]
+        if _in_window(fs, day, followup_days):
             nd = min(nd, np.int64(fs) + followup_days - 1)
         next_day[i] = nd
         k_in += 1
@@ -540,19 +561,12 @@ def _admit_to_custody(
 
 
 class CustodyPeople(NamedTuple):
-    state: np.ndarray
     custody_kind: np.ndarray
     custody_since: np.ndarray
     release_day: np.ndarray
     order: np.ndarray
     order_uid: np.ndarray
     tagged_episode: np.ndarray
-    working: np.ndarray
-    h_now: np.ndarray
-    cumhaz: np.ndarray
-    cum_day: np.ndarray
-    f_start: np.ndarray
-    rate_fx: np.ndarray
     next_day: np.ndarray
 
 
@@ -565,30 +579,18 @@ class CustodyOrders(NamedTuple):
 
 
 def admit_to_custody(persons, kinds, days, d, day, followup_days, people: CustodyPeople,
-                     orders: CustodyOrders, agg, out_close, out_admitted):  # fmt: skip
+                     moving: MovingPeople, orders: CustodyOrders, agg, out_close,
+                     out_admitted):  # fmt: skip
     """Send people to custody (see :func:`_admit_to_custody`)."""
-    return _admit_to_custody(persons, kinds, days, d, day, followup_days, *people, *orders, agg,
-                             out_close, out_admitted)  # fmt: skip
-
-
-@njit(cache=True, nogil=True)
-def _move(i, to, day, followup_days, state, working, cumhaz, h_now, cum_day, f_start, rate_fx,
-          agg):  # fmt: skip
-    """Person ``i`` goes to state ``to``, with no working tag, from the next pass (``day``):
-    their cumulative hazard settled to it, their part of the running totals moved."""
-    _settle1(i, day, cumhaz, h_now, cum_day)
-    in_window = _in_window(f_start[i], day, followup_days)
-    _add(agg, state[i], in_window, rate_fx[i], -1, working[i])
-    state[i] = to
-    working[i] = False
-    _add(agg, to, in_window, rate_fx[i], 1, False)
+    return _admit_to_custody(persons, kinds, days, d, day, followup_days, *people, *moving,
+                             *orders, agg, out_close, out_admitted)  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
 def _start_orders(
     persons, orders, day, followup_days, o_uid,
-    state, order, order_uid, episodes, tagged_episode, working, cumhaz, h_now, cum_day,
-    next_day, f_start, rate_fx,
+    order, order_uid, episodes, tagged_episode, next_day,
+    state, working, cumhaz, h_now, cum_day, f_start, rate_fx,
     agg,
 ):  # fmt: skip
     """People whose new orders (``orders``) start: on an order from the next pass (``day``),
@@ -605,31 +607,25 @@ def _start_orders(
 
 
 class StartPeople(NamedTuple):
-    state: np.ndarray
     order: np.ndarray
     order_uid: np.ndarray
     episodes: np.ndarray
     tagged_episode: np.ndarray
-    working: np.ndarray
-    cumhaz: np.ndarray
-    h_now: np.ndarray
-    cum_day: np.ndarray
     next_day: np.ndarray
-    f_start: np.ndarray
-    rate_fx: np.ndarray
 
 
-def start_orders(persons, orders, day, followup_days, o_uid, people: StartPeople, agg) -> None:
+def start_orders(persons, orders, day, followup_days, o_uid, people: StartPeople,
+                 moving: MovingPeople, agg) -> None:  # fmt: skip
     """People whose new orders start (see :func:`_start_orders`)."""
-    _start_orders(persons, orders, day, followup_days, o_uid, *people, agg)
+    _start_orders(persons, orders, day, followup_days, o_uid, *people, *moving, agg)
 
 
 @njit(cache=True, nogil=True)
 def _orders_closed(
     slots, d, day, followup_days, after_days,
     o_person, o_uid, o_fitted_day,
-    state, order, order_uid, working, tagged_episode, after_until, track_until, cumhaz,
-    h_now, cum_day, next_day, f_start, rate_fx,
+    order, order_uid, tagged_episode, after_until, track_until, next_day,
+    state, working, cumhaz, h_now, cum_day, f_start, rate_fx,
     agg,
 ):  # fmt: skip
     """Orders closed on day ``d`` (``slots``): their people, if still on them, are at
@@ -650,19 +646,12 @@ def _orders_closed(
 
 
 class ClosedPeople(NamedTuple):
-    state: np.ndarray
     order: np.ndarray
     order_uid: np.ndarray
-    working: np.ndarray
     tagged_episode: np.ndarray
     after_until: np.ndarray
     track_until: np.ndarray
-    cumhaz: np.ndarray
-    h_now: np.ndarray
-    cum_day: np.ndarray
     next_day: np.ndarray
-    f_start: np.ndarray
-    rate_fx: np.ndarray
 
 
 class ClosedOrders(NamedTuple):
@@ -672,9 +661,9 @@ class ClosedOrders(NamedTuple):
 
 
 def orders_closed(slots, d, day, followup_days, after_days, orders: ClosedOrders,
-                  people: ClosedPeople, agg) -> None:  # fmt: skip
+                  people: ClosedPeople, moving: MovingPeople, agg) -> None:  # fmt: skip
     """People whose orders closed (see :func:`_orders_closed`)."""
-    _orders_closed(slots, d, day, followup_days, after_days, *orders, *people, agg)
+    _orders_closed(slots, d, day, followup_days, after_days, *orders, *people, *moving, agg)
 
 
 @njit(cache=True, nogil=True)

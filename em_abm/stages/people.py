@@ -157,7 +157,7 @@ class People(Component):
         pt, o = m.people, m.orders
         K.start_orders(np.asarray(persons, dtype=np.int64), np.asarray(orders, dtype=np.int64),
                        self._next_pass(d), self.followup_days, o.uid, pt.views(K.StartPeople),
-                       self.agg)  # fmt: skip
+                       pt.views(K.MovingPeople), self.agg)  # fmt: skip
         self._enter_followup(d, persons, o.cohort[orders])
 
     def declined(self, d: int, persons: np.ndarray, cohort: np.ndarray, length) -> None:
@@ -197,7 +197,8 @@ class People(Component):
         m = self.model
         K.orders_closed(np.asarray(slots, dtype=np.int64), d, self._next_pass(d),
                         self.followup_days, self.after_days, m.orders.views(K.ClosedOrders),
-                        m.people.views(K.ClosedPeople), self.agg)  # fmt: skip
+                        m.people.views(K.ClosedPeople), m.people.views(K.MovingPeople),
+                        self.agg)  # fmt: skip
 
     # ------------------------------------------------------------------ custody
     def breach_custody(self, d, persons, uids, kinds, keys) -> np.ndarray:
@@ -234,7 +235,7 @@ class People(Component):
         n_in, n_ends = K.admit_to_custody(
             persons, np.asarray(kinds, dtype=np.int64), np.asarray(days, dtype=np.float64), d,
             self._next_pass(d), self.followup_days, pt.views(K.CustodyPeople),
-            o.views(K.CustodyOrders), self.agg, ends, self._admitted,
+            pt.views(K.MovingPeople), o.views(K.CustodyOrders), self.agg, ends, self._admitted,
         )  # fmt: skip
         if n_ends:  # orders that close now (not fitted; the fitted wait for their removal)
             m.stages.removal.close(ends[:n_ends].copy())
