@@ -303,27 +303,36 @@ class EMModel(Record, mesa.Model):
 
     def run(self, *, progress: bool = False) -> None:
         """Simulate warm-up and the scenario period (what is left of them)."""
-        total = self.total_steps - (self.day + self.warmup + 1)
+        if not progress:
+            self.advance(self.days_left)
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=self.days_left, unit="day", desc=self.scenario_def.name, leave=False) as b:
+            self.advance(self.days_left, each_day=b.update)
+
+    @property
+    def days_left(self) -> int:
+        """Days (warm-up days count) still to simulate before the horizon."""
+        return self.total_steps - (self.day + self.warmup + 1)
+
+    def advance(self, days: int, each_day=None) -> int:
+        """Simulate the next ``days`` days (warm-up days count), fewer at the horizon, with the
+        collector's young collections spaced as in a run (and ``each_day()`` called after
+        each, if given); returns the days simulated."""
+        n = max(0, min(int(days), self.days_left))
         with _young_collections_spaced(YOUNG_GC_THRESHOLD):
-            if progress:
-                from tqdm import tqdm
-
-                with tqdm(total=total, unit="day", desc=self.scenario_def.name, leave=False) as bar:
-                    for _ in range(total):
-                        self.step()
-                        bar.update()
-            else:
-                for _ in range(total):
-                    self.step()
+            for _ in range(n):
+                self.step()
+                if each_day is not None:
+                    each_day()
+        return n
 
 
-# Python's cyclic garbage collector looks at young objects after every 700 net allocations
-# (its default). A day at scale 4 created about 1,300 agents before it removed the day's
-# leavers (when each order had a new agent), so every day started a collection, and one in a
-# hundred a full one over all live agents: a quarter of a scale-4 run, growing faster than
-# the population. The model makes no reference cycles per day (agent objects are now kept by
-# slot), so collections are spaced further apart while a run lasts; results do not depend on
-# when the collector runs.
+# Python's collector looks at young objects after every 700 net allocations (its default);
+# a day at scale 4 allocates more, so every day started a collection and one in a hundred a
+# full one over all live agents (benchmarks/README.md, item 5). The model makes no reference
+# cycles per day, so collections are spaced while a run lasts; results do not depend on it.
 YOUNG_GC_THRESHOLD = 100_000
 
 

@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from em_abm.errors import UserError
-from em_abm.metrics import scale_label
+from em_abm.metrics import BY_NAME, scale_label
 from em_abm.params import COHORTS
 from em_abm.plots import OKABE_ITO, PNG_META, TOLERABLE_BACKLOG
 from em_abm.viz.dashboard import COLOUR_BY, Runs, nice_ceiling
@@ -79,15 +79,16 @@ def _tick(x: float, _pos=None) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:g}"
 
 
+_PROTECTION = dict(BY_NAME["public_protection"].parts)  # as declared (em_abm/metrics.py)
 PANELS = (  # (title, unit, columns summed, daily flow drawn as a 7-day mean)
     ("Tagged people", "people", ("tagged",), False),
     ("Outstanding field visits", "visits", ("outstanding_visits",), False),
     ("Notifications awaiting a response", "notifications", (
         "notifications_awaiting_response",), False),
     ("Unmonitored person-days", "person-days per day",
-     ("unmonitored_days", "declined_person_days"), True),
+     _PROTECTION["unmonitored_person_days"], True),
     ("Serious breaches not acted on in 24 h", "breaches per day",
-     ("serious_unanswered_24h",), True),
+     _PROTECTION["serious_breaches_unanswered_24h"], True),
     ("People followed who are in custody", "people", ("people_in_custody",), False),
 )  # fmt: skip
 

@@ -27,7 +27,7 @@ import pandas as pd
 from em_abm import params as P
 from em_abm.errors import UserError
 from em_abm.metrics import BY_NAME, COLUMN_INDEX, per_england_and_wales, scale_label
-from em_abm.model import YOUNG_GC_THRESHOLD, EMModel, _young_collections_spaced
+from em_abm.model import EMModel
 from em_abm.plots import TOLERABLE_BACKLOG
 from em_abm.population import NoticeState, State
 from em_abm.scenario import available
@@ -62,6 +62,7 @@ def _checkbox(label: str, value: bool = False) -> dict:
     return {"type": "Checkbox", "value": value, "label": label}
 
 
+MAX_SEED = 100  # the seed slider's largest value
 # What one arm's controls set, from the scenario start: control -> parameter(s).
 LEVERS = {
     "visit_queue": ("policy.visit_queue",),
@@ -91,7 +92,7 @@ def model_params(scenario: str) -> dict:
         },
         # England and Wales: queues are scale artefacts below it (README, Scale)
         "scale": _slider("scale (share of England and Wales)", 1.0, 0.02, 1.0, 0.02),
-        "seed": _whole("seed", 1, 1, 100),
+        "seed": _whole("seed", 1, 1, MAX_SEED),
         "visit_queue": _choice("policy.visit_queue", "field visits: order"),
         "alert_triage": _choice("policy.alert_triage", "alert triage"),
         "response_queue": _choice("policy.response_queue", "breach responses: order"),
@@ -206,9 +207,7 @@ class DashboardModel(EMModel):
                     self.fixed[n] = value
         self.fixed = self.scenario_def.with_overrides(self.fixed).overrides  # checked
         self._levers_set = False
-        with _young_collections_spaced(YOUNG_GC_THRESHOLD):
-            for _ in range(self.warmup):
-                self.step()
+        self.advance(self.warmup)
         # Set from the scenario's start: the warm-up ran under the scenario as it stands.
         self._levers_set = True
         self._set_levers(set(self.factors) | set(self.fixed))
@@ -281,8 +280,9 @@ def check_settings(settings: dict, model_class: type[DashboardModel]) -> None:
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
-    """The seeds of the replicate runs: ``seed`` and the next ones (after 100, 1 again)."""
-    return [(seed - 1 + k) % 100 + 1 for k in range(replicates)]
+    """The seeds of the replicate runs: ``seed`` and the next ones (after the seed slider's
+    largest, 1 again)."""
+    return [(seed - 1 + k) % MAX_SEED + 1 for k in range(replicates)]
 
 
 def nice_ceiling(x: float) -> float:
@@ -351,12 +351,11 @@ class Runs:
 
     def step(self, days: int) -> int:
         """Simulate up to ``days`` days in every run (fewer at the horizon); the days done."""
-        with self.lock, _young_collections_spaced(YOUNG_GC_THRESHOLD):
+        with self.lock:
             n = max(0, min(int(days), self.n_days - 1 - self.day))
             for models in self.models.values():
                 for m in models:
-                    for _ in range(n):
-                        m.step()
+                    m.advance(n)
             return n
 
     def per(self, column: str) -> float:
