@@ -27,6 +27,7 @@ matplotlib.rcParams["text.parse_math"] = False
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 # HMPPS's tolerable level of outstanding visits (NAO para 10), declared once in params.py.
 TOLERABLE_BACKLOG = PARAMS["contingency.visit_threshold"].default
+SMOOTH_DAYS = 7  # daily flows are drawn as their mean over the last 7 days
 PNG_META = {"Software": None}
 
 
@@ -82,17 +83,16 @@ def overview(result, *, folder: str | os.PathLike | None = None):
     ax.legend(fontsize=8)
 
     ax = axes[1, 1]
-    week = 7
     for i, v in enumerate(("fit", "check", "removal")):
         ax.plot(
             date,
-            ts[f"visits_done.{v}"].rolling(week, min_periods=1).mean(),
+            ts[f"visits_done.{v}"].rolling(SMOOTH_DAYS, min_periods=1).mean(),
             color=OKABE_ITO[i],
             label=f"{v} visits",
         )
     ax.plot(
         date,
-        ts["visits_failed"].rolling(week, min_periods=1).mean(),
+        ts["visits_failed"].rolling(SMOOTH_DAYS, min_periods=1).mean(),
         color=OKABE_ITO[5],
         ls="--",
         label="failed fitting attempts",
@@ -163,7 +163,6 @@ def breaches(result, *, folder: str | os.PathLike | None = None):
     ts = result.timeseries
     s = result.summary
     date = ts["date"]
-    week = 7
     fig, axes = plt.subplots(3, 2, figsize=(12, 10), sharex=True, constrained_layout=True)
     fig.suptitle(
         f"{s['scenario']}: monitoring, breaches and responses (seed {s['seed']})\n"
@@ -173,17 +172,20 @@ def breaches(result, *, folder: str | os.PathLike | None = None):
 
     ax = axes[0, 0]
     ax.plot(
-        date, ts["alerts"].rolling(week, min_periods=1).mean(), color=OKABE_ITO[0], label="alerts"
+        date,
+        ts["alerts"].rolling(SMOOTH_DAYS, min_periods=1).mean(),
+        color=OKABE_ITO[0],
+        label="alerts",
     )
     ax.plot(
         date,
-        ts["breach_notifications"].rolling(week, min_periods=1).mean(),
+        ts["breach_notifications"].rolling(SMOOTH_DAYS, min_periods=1).mean(),
         color=OKABE_ITO[5],
         label="breach notifications",
     )
     ax.plot(
         date,
-        ts["responses"].rolling(week, min_periods=1).mean(),
+        ts["responses"].rolling(SMOOTH_DAYS, min_periods=1).mean(),
         color=OKABE_ITO[2],
         ls="--",
         label="responses",

@@ -30,7 +30,7 @@ from matplotlib.patches import Patch
 from em_abm.errors import UserError
 from em_abm.metrics import BY_NAME, scale_label
 from em_abm.params import COHORTS
-from em_abm.plots import OKABE_ITO, PNG_META, TOLERABLE_BACKLOG
+from em_abm.plots import OKABE_ITO, PNG_META, SMOOTH_DAYS, TOLERABLE_BACKLOG
 from em_abm.viz.dashboard import COLOUR_BY, Runs, nice_ceiling
 
 matplotlib.use("Agg")
@@ -38,7 +38,6 @@ matplotlib.use("Agg")
 SERIES_DPI = 135  # 1,296 px wide: never enlarged where the page shows it (850-1,270 px)
 MAP_DPI = 110
 ARM_COLOURS = {"A": OKABE_ITO[0], "B": OKABE_ITO[5]}  # blue, vermillion
-SMOOTH_DAYS = 7  # daily flows are drawn as their mean over the last 7 days
 
 
 @dataclass
