@@ -422,8 +422,8 @@ class Runs:
             for arm in self.arms:
                 for seed, m in zip(self.seeds, self.models[arm], strict=True):
                     f = m.frame()
-                    per = [self.per(c) if c != "date" else 1 for c in f.columns]
-                    scaled = f.drop(columns="date").mul(per[1:], axis=1)
+                    scaled = f.drop(columns="date")
+                    scaled = scaled.mul([self.per(c) for c in scaled.columns], axis=1)
                     head = pd.DataFrame({
                         "arm": arm, "scenario": m.scenario_def.name, "seed": seed,
                         "scale": self.scale, "counts": scale_label(self.scale, equivalent=True),
